@@ -1,0 +1,205 @@
+//! ACT capability tokens: compact JWS (RFC 7515) with Ed25519, and delegation chains.
+//!
+//! A token is `header.claims.signature`, header `{"alg":"EdDSA","typ":"act+jwt","kid":...}`.
+//! A delegated token is `parent~child[~grandchild...]`: each child is signed by
+//! the key in its parent's `cnf.jwk`, acts for the same subject, expires no
+//! later than its parent, and only narrows what its parent may do (the
+//! engine evaluates every link's capability and takes the intersection).
+//! See `docs/tokens.md` for the wire format.
+
+mod claims;
+mod verify;
+
+pub use claims::Claims;
+pub use verify::{check_time, verify_chain, VerifiedChain, VerifyOptions};
+
+use crate::error::{Error, Result};
+use crate::keys::{SigningKey, VerifyingKey};
+use crate::reason::Reason;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+/// The JOSE `typ` of a capability token.
+pub const TOKEN_TYP: &str = "act+jwt";
+/// The JOSE `typ` of an approval token (never accepted as a capability).
+pub const APPROVAL_TYP: &str = "act-approval+jwt";
+/// Tokens (whole delegation chains included) larger than this are rejected unread.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The longest `ttl` a token may be issued with: 30 days.
+pub const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// What to put in a new root token.
+#[derive(Clone, Debug, Default)]
+pub struct TokenSpec {
+    /// `iss`.
+    pub issuer: String,
+    /// The agent id (`act.sub`).
+    pub agent: String,
+    /// The user context (`ctx`); must contain a string `user_id`, which becomes `sub`.
+    pub user_context: Map<String, Value>,
+    /// Agent attributes (`act.ctx`) for `{{agent.X}}` templates.
+    pub agent_context: Map<String, Value>,
+    /// `aud`, possibly empty.
+    pub audience: Vec<String>,
+    /// Lifetime in seconds, 1..=30 days.
+    pub ttl_secs: u64,
+    /// An inline capability (`cap`), a policy body in the canonical or article form.
+    pub capability: Option<Value>,
+    /// A holder key (`cnf.jwk`) allowed to sign delegated child tokens.
+    pub holder_key: Option<VerifyingKey>,
+}
+
+/// What to put in a delegated child token.
+#[derive(Clone, Debug, Default)]
+pub struct DelegationSpec {
+    /// The sub-agent id (`act.sub` of the child).
+    pub agent: String,
+    /// Agent attributes of the sub-agent.
+    pub agent_context: Map<String, Value>,
+    /// The narrower capability handed down. `None` hands down the parent's grant unchanged.
+    pub capability: Option<Value>,
+    /// Lifetime in seconds; the child never outlives its parent.
+    pub ttl_secs: u64,
+    /// A holder key for further delegation by the sub-agent.
+    pub holder_key: Option<VerifyingKey>,
+}
+
+/// A fresh random token id (128 bits, base64url).
+pub fn new_jti() -> String {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system random source is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Signs `claims` as a compact JWS with `key`, with the given `typ`.
+pub fn sign_jws(key: &SigningKey, typ: &str, claims: &Value) -> String {
+    let header = serde_json::json!({"alg": "EdDSA", "typ": typ, "kid": key.kid()});
+    let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
+    out.push('.');
+    out.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let sig = key.sign(out.as_bytes());
+    out.push('.');
+    out.push_str(&URL_SAFE_NO_PAD.encode(sig));
+    out
+}
+
+fn check_ttl(ttl: u64) -> Result<()> {
+    if ttl == 0 || ttl > MAX_TTL_SECS {
+        return Err(Error::Config(format!("ttl must be between 1 and {MAX_TTL_SECS} seconds, got {ttl}")));
+    }
+    Ok(())
+}
+
+/// Issues a root token signed by `key` at time `now` (seconds since the epoch).
+pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
+    if spec.agent.trim().is_empty() {
+        return Err(Error::Config("agent must be a non-empty string".into()));
+    }
+    check_ttl(spec.ttl_secs)?;
+    let sub = match spec.user_context.get("user_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(Error::Config(
+                "user_context needs a non-empty `user_id`: the user the agent acts for \
+                 (use the agent's own id for an agent that acts for itself)"
+                    .into(),
+            ))
+        }
+    };
+    let mut ctx = spec.user_context.clone();
+    ctx.insert("user_id".into(), Value::String(sub.clone()));
+    let claims = Claims {
+        iss: if spec.issuer.is_empty() { "act".into() } else { spec.issuer.clone() },
+        sub,
+        agent: spec.agent.clone(),
+        agent_context: spec.agent_context.clone(),
+        aud: spec.audience.clone(),
+        iat: now,
+        nbf: Some(now),
+        exp: now + spec.ttl_secs as i64,
+        jti: new_jti(),
+        ctx,
+        cap: spec.capability.clone(),
+        cnf: spec.holder_key.clone(),
+    };
+    let token = sign_jws(key, TOKEN_TYP, &claims.to_json());
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::token(Reason::TokenTooLarge, format!(
+            "the token would be {} bytes, over the {MAX_TOKEN_BYTES}-byte cap; shrink user_context or the capability",
+            token.len()
+        )));
+    }
+    Ok(token)
+}
+
+/// Appends a child to `parent` (a token or chain whose leaf names `holder`'s key in `cnf`).
+///
+/// The parent is decoded, not verified: verification happens when the chain
+/// is validated. `parent_leaf` is the parent's leaf claims as returned by
+/// [`decode_unverified`].
+pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i64) -> Result<String> {
+    if spec.agent.trim().is_empty() {
+        return Err(Error::Config("agent must be a non-empty string".into()));
+    }
+    check_ttl(spec.ttl_secs)?;
+    let leaf = decode_unverified(parent)?.pop().ok_or_else(|| Error::Config("empty parent token".into()))?;
+    match &leaf.cnf {
+        Some(k) if k.kid() == holder.kid() => {}
+        Some(_) => {
+            return Err(Error::token(
+                Reason::DelegationInvalid,
+                "the holder key is not the one named in the parent token's `cnf`",
+            ))
+        }
+        None => {
+            return Err(Error::token(
+                Reason::DelegationInvalid,
+                "the parent token has no `cnf` holder key, so it cannot delegate",
+            ))
+        }
+    }
+    let claims = Claims {
+        iss: leaf.agent.clone(),
+        sub: leaf.sub.clone(),
+        agent: spec.agent.clone(),
+        agent_context: spec.agent_context.clone(),
+        aud: leaf.aud.clone(),
+        iat: now,
+        nbf: Some(now),
+        exp: (now + spec.ttl_secs as i64).min(leaf.exp),
+        jti: new_jti(),
+        ctx: Map::new(),
+        cap: spec.capability.clone(),
+        cnf: spec.holder_key.clone(),
+    };
+    let child = sign_jws(holder, TOKEN_TYP, &claims.to_json());
+    let token = format!("{parent}~{child}");
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::token(Reason::TokenTooLarge, format!(
+            "the delegated token would be {} bytes, over the {MAX_TOKEN_BYTES}-byte cap",
+            token.len()
+        )));
+    }
+    Ok(token)
+}
+
+/// Decodes every link of a token without checking signatures or times (for `act token inspect`).
+pub fn decode_unverified(token: &str) -> Result<Vec<Claims>> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::token(Reason::TokenTooLarge, "token over 16 KiB"));
+    }
+    token
+        .split('~')
+        .map(|link| {
+            verify::decode_link(link)
+                .map(|(_, claims, _, _)| claims)
+                .map_err(|(reason, message)| Error::token(reason, message))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
