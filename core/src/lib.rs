@@ -15,3 +15,18 @@ pub mod token;
 pub use error::{Diagnostic, Error, ErrorFamily, PolicyError, Result};
 pub use keys::{SigningKey, VerifyingKey};
 pub use reason::Reason;
+pub mod policy;
+pub mod approval;
+pub mod audit;
+pub mod breaker;
+pub mod clock;
+pub mod decision;
+pub mod engine;
+pub mod limits;
+pub mod snapshot;
+
+pub use approval::ApprovalRequest;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use decision::{Decision, Outcome, TraceStep};
+pub use engine::{Engine, EngineBuilder, EngineOptions, IssueRequest, Request};
+pub use snapshot::Snapshot;

@@ -186,6 +186,11 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
     Ok(token)
 }
 
+/// Decodes an approval JWS (header checks included), returning kid, raw claims, signing input, signature.
+pub(crate) fn decode_approval(jws: &str) -> std::result::Result<(String, Value, &str, Vec<u8>), (Reason, String)> {
+    verify::decode_raw(jws, APPROVAL_TYP)
+}
+
 /// Decodes every link of a token without checking signatures or times (for `act token inspect`).
 pub fn decode_unverified(token: &str) -> Result<Vec<Claims>> {
     if token.len() > MAX_TOKEN_BYTES {

@@ -1,0 +1,152 @@
+//! Human approvals bound to one exact request.
+//!
+//! An `approval_required` decision carries an [`ApprovalRequest`] whose `id`
+//! is a SHA-256 over (token id, agent, subject, action, resource, canonical
+//! context). An approval is an issuer-signed JWS (`typ: act-approval+jwt`)
+//! naming that id; presented with the same request it turns it, once, into an
+//! allow. A different amount, resource or token gives another id, so the
+//! approval does not apply; a second use is a replay.
+
+use crate::keys::SigningKey;
+use crate::token::{self, APPROVAL_TYP};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Longest approval lifetime: 7 days.
+pub const MAX_APPROVAL_TTL_SECS: u64 = 7 * 86_400;
+
+/// What a human is asked to approve.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    /// The binding id (base64url SHA-256).
+    pub id: String,
+    /// The agent asking.
+    pub agent: String,
+    /// The user it acts for.
+    pub subject: String,
+    /// The action.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
+    /// The constraint that asked for approval, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+    pub constraint: String,
+    /// The condition as written, e.g. `amount > 100`.
+    pub condition: String,
+    /// `jti` of the token presented.
+    pub token_id: String,
+    /// SHA-256 of the canonical context (base64url).
+    pub context_hash: String,
+}
+
+/// Writes JSON with sorted keys and integral floats as integers, so the same
+/// context hashes the same from every language.
+pub fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String((*k).clone()).to_string());
+                out.push(':');
+                canonical_json(&m[*k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => out.push_str(&(f as i64).to_string()),
+            _ => out.push_str(&n.to_string()),
+        },
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn b64_sha256(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+/// The hash of a context, as carried in [`ApprovalRequest::context_hash`].
+pub fn context_hash(context: &Map<String, Value>) -> String {
+    let mut s = String::new();
+    canonical_json(&Value::Object(context.clone()), &mut s);
+    b64_sha256(&[&s])
+}
+
+/// The binding id of (token id, agent, subject, action, resource, context hash).
+pub fn request_id(token_id: &str, agent: &str, subject: &str, action: &str, resource: &str, ctx_hash: &str) -> String {
+    b64_sha256(&["act-approval-v1", token_id, agent, subject, action, resource, ctx_hash])
+}
+
+/// Signs an approval for `request_id` by `approver`, valid `ttl_secs` from `now`.
+pub fn sign_approval(key: &SigningKey, request_id: &str, approver: &str, now: i64, ttl_secs: u64) -> String {
+    let claims = serde_json::json!({
+        "iss": approver,
+        "jti": token::new_jti(),
+        "iat": now,
+        "exp": now + ttl_secs.min(MAX_APPROVAL_TTL_SECS) as i64,
+        "req": request_id,
+    });
+    token::sign_jws(key, APPROVAL_TYP, &claims)
+}
+
+/// A verified approval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    /// Unique id (single use).
+    pub jti: String,
+    /// The request id it approves.
+    pub request_id: String,
+    /// Who approved.
+    pub approver: String,
+    /// Expiry (seconds).
+    pub exp: i64,
+}
+
+/// Verifies an approval token's signature and lifetime; the caller checks the binding and single use.
+pub fn verify_approval(
+    approval: &str,
+    key_for: &dyn Fn(&str) -> Option<crate::keys::VerifyingKey>,
+    now: i64,
+) -> Result<Approval, String> {
+    if approval.len() > 4096 {
+        return Err("the approval is too large".into());
+    }
+    let (kid, claims, input, sig) =
+        crate::token::decode_approval(approval).map_err(|(_, m)| format!("malformed approval: {m}"))?;
+    let key = key_for(&kid).ok_or_else(|| "the approval is not signed by a trusted issuer key".to_string())?;
+    if !key.verify(input.as_bytes(), &sig) {
+        return Err("the approval's signature does not verify".into());
+    }
+    let field = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or("the approval has no integer `exp`")?;
+    if now >= exp {
+        return Err("the approval has expired".into());
+    }
+    Ok(Approval {
+        jti: field("jti").ok_or("the approval has no `jti`")?,
+        request_id: field("req").ok_or("the approval has no `req`")?,
+        approver: field("iss").unwrap_or_default(),
+        exp,
+    })
+}

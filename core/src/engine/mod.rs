@@ -1,0 +1,659 @@
+//! The decision engine: tokens in, decisions out, everything recorded.
+
+mod eval;
+mod issue;
+mod request;
+mod vars;
+
+pub use issue::IssueRequest;
+pub use request::{empty_context, validate_resource, Request};
+pub use vars::{to_cel, RESERVED};
+
+use crate::approval::{self, ApprovalRequest};
+use crate::audit::{AuditSink, Auditor, Pending};
+use crate::breaker::Breakers;
+use crate::clock::{Clock, SystemClock};
+use crate::decision::{Decision, Outcome, TraceStep};
+use crate::error::{Error, Result};
+use crate::keys::{SigningKey, VerifyingKey};
+use crate::limits::{CounterStore, LimitKey, MemoryCounterStore};
+use crate::policy::{parse_capability, compile_agent, CompiledPolicy, PolicySet};
+use crate::reason::Reason;
+use crate::snapshot::Snapshot;
+use crate::token::{check_time, verify_chain, VerifiedChain, VerifyOptions};
+use arc_swap::ArcSwap;
+use eval::{evaluate, trace, Denial};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use vars::Vars;
+
+static ROOT_CONTEXT: LazyLock<cel::Context<'static, 'static>> =
+    LazyLock::new(|| cel::Context::with_env(crate::policy::compile::CEL_ENV.clone()));
+
+pub(crate) fn root_context() -> &'static cel::Context<'static, 'static> {
+    &ROOT_CONTEXT
+}
+
+/// Tunables, with safe defaults.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// `iss` of tokens this engine issues.
+    pub issuer: String,
+    /// When set, tokens must name it in `aud`, and issued tokens carry it.
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf`, seconds (default 30).
+    pub leeway_secs: i64,
+    /// Longest delegation chain, root included (default 4).
+    pub max_delegation_depth: usize,
+    /// Verified tokens kept in the cache (default 100 000).
+    pub token_cache_capacity: usize,
+    /// Audit queue length before `validate` waits for the writer (default 65 536).
+    pub audit_queue: usize,
+    /// Snapshot age after which every validation denies `snapshot_stale` (default: never).
+    pub max_staleness_ms: Option<i64>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            issuer: "act".into(),
+            audience: None,
+            leeway_secs: 30,
+            max_delegation_depth: 4,
+            token_cache_capacity: 100_000,
+            audit_queue: 65_536,
+            max_staleness_ms: None,
+        }
+    }
+}
+
+/// A token as verified once and reused from the cache.
+struct CachedToken {
+    keys_epoch: u64,
+    result: std::result::Result<Arc<VerifiedChain>, (Reason, String)>,
+    /// Compiled inline capabilities, one per link (`None`: the link has none).
+    caps: Vec<Option<Arc<CompiledPolicy>>>,
+    agent: Option<Arc<str>>,
+    subject: Option<Arc<str>>,
+    jti: Option<Arc<str>>,
+}
+
+/// How a request is run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Consume limits and approvals, write audit, feed breakers.
+    Enforce,
+    /// Decide only.
+    DryRun,
+    /// Decide only, with a trace.
+    Explain,
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    options: EngineOptions,
+    signing_key: Option<SigningKey>,
+    policies: PolicySet,
+    extra_keys: Vec<VerifyingKey>,
+    counters: Option<Arc<dyn CounterStore>>,
+    clock: Arc<dyn Clock>,
+    sinks: Vec<Box<dyn AuditSink>>,
+    version: u64,
+}
+
+impl EngineBuilder {
+    /// Engine options.
+    pub fn options(mut self, options: EngineOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// The key that issues tokens and approvals; its public key is trusted.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+    /// The policies (from [`crate::policy::load_path`] or [`crate::policy::parse_source`]).
+    pub fn policies(mut self, set: PolicySet) -> Self {
+        self.policies = set;
+        self
+    }
+    /// Also trust this issuer key.
+    pub fn trust(mut self, key: VerifyingKey) -> Self {
+        self.extra_keys.push(key);
+        self
+    }
+    /// Where rate-limit counters and approval marks live (default: in memory).
+    pub fn counters(mut self, store: Arc<dyn CounterStore>) -> Self {
+        self.counters = Some(store);
+        self
+    }
+    /// The clock (default: system time).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Adds an audit sink.
+    pub fn audit_sink(mut self, sink: Box<dyn AuditSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+    /// The version of the initial snapshot (default 1).
+    pub fn version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Compiles the policies and starts the audit thread.
+    pub fn build(self) -> Result<Engine> {
+        let mut keys = self.extra_keys;
+        if let Some(k) = &self.signing_key {
+            keys.push(k.verifying_key().clone());
+        }
+        let now = self.clock.now_ms();
+        let snapshot = Snapshot::compile(self.policies, self.version, now, &keys)?;
+        Ok(Engine {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            local_keys: keys,
+            signing_key: self.signing_key,
+            tokens: quick_cache::sync::Cache::new(self.options.token_cache_capacity.max(16)),
+            caps: quick_cache::sync::Cache::new(1024),
+            counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
+            clock: self.clock,
+            auditor: Auditor::start(self.sinks, self.options.audit_queue),
+            breakers: Breakers::default(),
+            audit_prefix: format!("{:08x}", rand_u32()),
+            audit_seq: AtomicU64::new(0),
+            options: self.options,
+        })
+    }
+}
+
+fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    u32::from_le_bytes(b)
+}
+
+/// The ACT engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
+pub struct Engine {
+    snapshot: ArcSwap<Snapshot>,
+    local_keys: Vec<VerifyingKey>,
+    signing_key: Option<SigningKey>,
+    tokens: quick_cache::sync::Cache<Box<str>, Arc<CachedToken>>,
+    caps: quick_cache::sync::Cache<String, Arc<CompiledPolicy>>,
+    counters: Arc<dyn CounterStore>,
+    clock: Arc<dyn Clock>,
+    auditor: Auditor,
+    breakers: Breakers,
+    audit_prefix: String,
+    audit_seq: AtomicU64,
+    options: EngineOptions,
+}
+
+/// A decision in progress: who is asking, once the token was read.
+#[derive(Default)]
+struct Who {
+    agent: Option<Arc<str>>,
+    subject: Option<Arc<str>>,
+    jti: Option<Arc<str>>,
+}
+
+impl Engine {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            options: EngineOptions::default(),
+            signing_key: None,
+            policies: PolicySet::default(),
+            extra_keys: Vec::new(),
+            counters: None,
+            clock: Arc::new(SystemClock),
+            sinks: Vec::new(),
+            version: 1,
+        }
+    }
+
+    /// Decides and enforces: consumes rate limits and approvals, writes the audit record.
+    pub fn validate(&self, req: &Request<'_>) -> Decision {
+        self.decide(req, Mode::Enforce)
+    }
+
+    /// Decides without side effects (no counters, approvals, audit or breaker).
+    pub fn check(&self, req: &Request<'_>) -> Decision {
+        self.decide(req, Mode::DryRun)
+    }
+
+    /// Like [`check`](Self::check), with a trace of every rule and constraint looked at.
+    pub fn explain(&self, req: &Request<'_>) -> Decision {
+        self.decide(req, Mode::Explain)
+    }
+
+    /// The snapshot serving now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Replaces the snapshot; refused (and the current one kept) unless its version is newer.
+    pub fn swap_snapshot(&self, next: Snapshot) -> Result<u64> {
+        let current = self.snapshot.load();
+        if next.version <= current.version {
+            return Err(Error::Snapshot(format!(
+                "version {} is not newer than the serving version {}",
+                next.version, current.version
+            )));
+        }
+        let v = next.version;
+        self.snapshot.store(Arc::new(next));
+        Ok(v)
+    }
+
+    /// Compiles `set` into the next version and swaps it in (a local policy reload).
+    pub fn reload(&self, set: PolicySet) -> Result<u64> {
+        let next = Snapshot::compile(set, self.snapshot.load().version + 1, self.clock.now_ms(), &self.local_keys)?;
+        self.swap_snapshot(next)
+    }
+
+    /// Keys trusted besides the snapshot's (the local signing key, `trust`ed keys).
+    pub fn local_keys(&self) -> &[VerifyingKey] {
+        &self.local_keys
+    }
+
+    /// The local signing key, if any.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.signing_key.as_ref()
+    }
+
+    /// Waits until every audit record so far reached its sinks.
+    pub fn flush_audit(&self) {
+        self.auditor.flush()
+    }
+
+    /// Audit pipeline counters: (records written, sink errors, last error).
+    pub fn audit_status(&self) -> (u64, u64, Option<String>) {
+        (
+            self.auditor.stats.written.load(Ordering::Relaxed),
+            self.auditor.stats.sink_errors.load(Ordering::Relaxed),
+            self.auditor.last_error(),
+        )
+    }
+
+    /// Now, by the engine's clock (ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Signs an approval for the request with id `request_id` (from [`ApprovalRequest::id`]).
+    pub fn approve(&self, request_id: &str, approver: &str, ttl_secs: u64) -> Result<String> {
+        let key = self.signing_key.as_ref().ok_or_else(|| {
+            Error::Config("approving needs a signing key; approvals come from the control endpoint otherwise".into())
+        })?;
+        if request_id.len() != 43 || !request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(Error::Config(format!("`{}` is not an approval request id", crate::keys::truncate(request_id, 60))));
+        }
+        if approver.trim().is_empty() {
+            return Err(Error::Config("approver must name the human who approved".into()));
+        }
+        if ttl_secs == 0 || ttl_secs > approval::MAX_APPROVAL_TTL_SECS {
+            return Err(Error::Config(format!("approval ttl must be 1..={} seconds", approval::MAX_APPROVAL_TTL_SECS)));
+        }
+        Ok(approval::sign_approval(key, request_id, approver, self.clock.now_ms() / 1000, ttl_secs))
+    }
+
+    fn key_lookup(snap: &Snapshot) -> impl Fn(&str) -> Option<VerifyingKey> + '_ {
+        move |kid| snap.key(kid).cloned()
+    }
+
+    fn compile_cap(&self, agent: &str, cap: &serde_json::Value) -> std::result::Result<Arc<CompiledPolicy>, String> {
+        let mut canonical = String::new();
+        approval::canonical_json(cap, &mut canonical);
+        let key = format!("{agent}\u{0}{canonical}");
+        if let Some(c) = self.caps.get(&key) {
+            return Ok(c);
+        }
+        let policy = parse_capability(agent, cap).map_err(|e| e.to_string())?;
+        let compiled = Arc::new(compile_agent(&policy).map_err(|e| e.to_string())?);
+        self.caps.insert(key, compiled.clone());
+        Ok(compiled)
+    }
+
+    fn token(&self, token: &str, snap: &Snapshot) -> Arc<CachedToken> {
+        if let Some(hit) = self.tokens.get(token) {
+            if hit.keys_epoch == snap.keys_epoch {
+                return hit;
+            }
+        }
+        let opts = VerifyOptions { audience: self.options.audience.clone(), max_depth: self.options.max_delegation_depth };
+        let lookup = Self::key_lookup(snap);
+        let result = verify_chain(token, &lookup, &opts);
+        let mut entry = CachedToken { keys_epoch: snap.keys_epoch, result: Err((Reason::TokenMalformed, String::new())), caps: Vec::new(), agent: None, subject: None, jti: None };
+        match result {
+            Ok(chain) => {
+                let mut caps = Vec::with_capacity(chain.links.len());
+                let mut bad_cap = None;
+                for link in &chain.links {
+                    match &link.cap {
+                        None => caps.push(None),
+                        Some(cap) => match self.compile_cap(&link.agent, cap) {
+                            Ok(c) => caps.push(Some(c)),
+                            Err(e) => {
+                                bad_cap = Some(e);
+                                caps.push(None);
+                            }
+                        },
+                    }
+                }
+                entry.agent = Some(chain.leaf().agent.as_str().into());
+                entry.subject = Some(chain.root().sub.as_str().into());
+                entry.jti = Some(chain.leaf().jti.as_str().into());
+                entry.caps = caps;
+                entry.result = match bad_cap {
+                    Some(e) => Err((Reason::TokenClaimInvalid, format!("the token's capability does not compile: {e}"))),
+                    None => Ok(Arc::new(chain)),
+                };
+            }
+            Err(e) => entry.result = Err(e),
+        }
+        let entry = Arc::new(entry);
+        if token.len() <= crate::token::MAX_TOKEN_BYTES {
+            self.tokens.insert(token.into(), entry.clone());
+        }
+        entry
+    }
+
+    fn decide(&self, req: &Request<'_>, mode: Mode) -> Decision {
+        let started = std::time::Instant::now();
+        let now_ms = self.clock.now_ms();
+        let snap = self.snapshot.load();
+        let mut steps = (mode == Mode::Explain).then(Vec::new);
+        let mut who = Who::default();
+        let result = self.evaluate(req, &snap, now_ms, mode, &mut steps, &mut who);
+        let (outcome, reason, message, rule, constraint, approval_request) = match result {
+            Ok(Verdict::Allow { reason, rule, message }) => (Outcome::Allow, reason, message, Some(rule), None, None),
+            Ok(Verdict::Approval { rule, constraint, request, message }) => {
+                (Outcome::ApprovalRequired, Reason::ApprovalRequired, message, Some(rule), Some(constraint), Some(request))
+            }
+            Err(d) => (Outcome::Deny, d.reason, d.message, d.rule, d.constraint, None),
+        };
+        trace(&mut steps, "decision", || format!("{} ({}): {message}", outcome.as_str(), reason.as_str()));
+        let mut decision = Decision {
+            outcome,
+            reason,
+            message,
+            rule,
+            constraint,
+            audit_id: String::new(),
+            snapshot_version: snap.version,
+            agent: who.agent.clone(),
+            subject: who.subject.clone(),
+            approval_request,
+            trace: steps,
+        };
+        if mode == Mode::Enforce {
+            self.record(req, &snap, &mut decision, &who, now_ms, started);
+        }
+        decision
+    }
+
+    fn record(&self, req: &Request<'_>, snap: &Snapshot, d: &mut Decision, who: &Who, now_ms: i64, started: std::time::Instant) {
+        let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
+        if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
+            if let (Some(p), Some(b)) = (policy, policy.and_then(|p| p.breaker.as_ref())) {
+                self.breakers.record_denial(&p.agent, b, now_ms);
+            }
+        }
+        if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
+            return;
+        }
+        let seq = self.audit_seq.fetch_add(1, Ordering::Relaxed);
+        d.audit_id = format!("{}-{seq:x}", self.audit_prefix);
+        self.auditor.submit(Pending {
+            id: d.audit_id.clone(),
+            time_ms: now_ms,
+            outcome: d.outcome,
+            reason: d.reason,
+            message: d.message.clone(),
+            agent: who.agent.clone(),
+            subject: who.subject.clone(),
+            jti: who.jti.clone(),
+            action: req.action.to_string(),
+            resource: req.resource.to_string(),
+            context: req.context.clone(),
+            redact: policy.filter(|p| !p.audit.redact.is_empty()).map(|p| p.audit.redact.clone().into()),
+            rule: d.rule.clone(),
+            constraint: d.constraint.clone(),
+            snapshot_version: d.snapshot_version,
+            latency_us: started.elapsed().as_micros() as u64,
+        });
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn evaluate(
+        &self,
+        req: &Request<'_>,
+        snap: &Snapshot,
+        now_ms: i64,
+        mode: Mode,
+        t: &mut Option<Vec<TraceStep>>,
+        who: &mut Who,
+    ) -> std::result::Result<Verdict, Denial> {
+        let deny = |reason: Reason, message: String| Denial { reason, message, rule: None, constraint: None };
+        if snap.version == 0 {
+            return Err(deny(Reason::NoSnapshot, "no policy snapshot is loaded".into()));
+        }
+        if let Some(max) = self.options.max_staleness_ms {
+            if now_ms - snap.issued_at_ms > max {
+                return Err(deny(Reason::SnapshotStale, format!(
+                    "the policy snapshot (version {}) is {}s old, over the {}s allowed",
+                    snap.version, (now_ms - snap.issued_at_ms) / 1000, max / 1000
+                )));
+            }
+        }
+        if let Some(exp) = snap.expires_at_ms {
+            if now_ms >= exp {
+                return Err(deny(Reason::SnapshotStale, format!("the policy snapshot (version {}) has expired", snap.version)));
+            }
+        }
+        request::check_action(req.action).map_err(|m| deny(Reason::RequestInvalid, m))?;
+        let segments = validate_resource(req.resource).map_err(|m| deny(Reason::ResourceInvalid, m))?;
+
+        // Token: verified once, then served from the cache; times are checked on every call.
+        let cached = self.token(req.token, snap);
+        who.agent = cached.agent.clone();
+        who.subject = cached.subject.clone();
+        who.jti = cached.jti.clone();
+        let chain = match &cached.result {
+            Ok(c) => c,
+            Err((reason, message)) => {
+                trace(t, "token", || format!("rejected: {message}"));
+                return Err(deny(*reason, message.clone()));
+            }
+        };
+        check_time(chain, now_ms.div_euclid(1000), self.options.leeway_secs).map_err(|(r, m)| deny(r, m))?;
+        let root = chain.root();
+        let leaf = chain.leaf();
+        trace(t, "token", || format!("valid: agent `{}` for subject `{}`, {} link(s)", leaf.agent, root.sub, chain.links.len()));
+
+        for link in &chain.links {
+            if snap.token_revoked(&link.jti) {
+                let what = if std::ptr::eq(link, leaf) { "the token" } else { "a parent token in its delegation chain" };
+                return Err(deny(Reason::TokenRevoked, format!("{what} (jti `{}`) was revoked", link.jti)));
+            }
+            if snap.agent_revoked(&link.agent) {
+                return Err(deny(Reason::AgentRevoked, format!("agent `{}` was revoked", link.agent)));
+            }
+            if snap.grant_revoked(&link.agent, req.action, &root.sub) {
+                return Err(deny(Reason::GrantRevoked, format!("the grant of `{}` to agent `{}` was revoked", req.action, link.agent)));
+            }
+            if let Some(m) = snap.killed(&link.agent, req.action) {
+                return Err(deny(Reason::KillSwitch, m));
+            }
+        }
+        if snap.subject_revoked(&root.sub) {
+            return Err(deny(Reason::SubjectRevoked, format!("subject `{}` was revoked", root.sub)));
+        }
+        trace(t, "revocation", || "no revocation or kill switch applies".into());
+
+        // Policy layers: the agents' policies from the snapshot and every link's capability.
+        let mut layers: Vec<(&CompiledPolicy, &crate::token::Claims)> = Vec::with_capacity(chain.links.len() + 1);
+        let root_policy = snap.agent(&root.agent);
+        if let Some(p) = root_policy {
+            if let Some(b) = &p.breaker {
+                if mode == Mode::Enforce || mode == Mode::DryRun {
+                    if let Some(ms) = self.breakers.open_for(&p.agent, now_ms) {
+                        let _ = b;
+                        return Err(deny(Reason::CircuitOpen, format!(
+                            "agent `{}` is paused for {}s after too many denials", p.agent, (ms + 999) / 1000
+                        )));
+                    }
+                }
+            }
+            layers.push((p, root));
+        }
+        for (link, cap) in chain.links.iter().zip(&cached.caps) {
+            if let Some(c) = cap {
+                layers.push((c, link));
+            }
+        }
+        if chain.links.len() > 1 {
+            if let Some(p) = snap.agent(&leaf.agent) {
+                layers.push((p, leaf));
+            }
+        }
+        if layers.is_empty() {
+            return Err(deny(Reason::UnknownAgent, format!("no policy exists for agent `{}` and the token carries no capability", root.agent)));
+        }
+
+        let mut approvals = Vec::new();
+        let mut limits: Vec<LimitKey> = Vec::new();
+        let mut limit_ids = Vec::new();
+        let mut rule = None;
+        for (i, (policy, agent_claims)) in layers.iter().enumerate() {
+            let vars = Vars { context: req.context, user: root, agent: agent_claims, resource: req.resource, action: req.action, now_ms };
+            let mut covered = evaluate(policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
+                if i > 0 && matches!(d.reason, Reason::ActionNotAllowed | Reason::ResourceNotAllowed) {
+                    d.message = format!("{} (a narrower capability in the token's chain)", d.message);
+                }
+                d
+            })?;
+            rule.get_or_insert_with(|| covered.rule.clone());
+            approvals.append(&mut covered.approvals);
+            for (c, k) in covered.limits {
+                limit_ids.push(c.id.clone());
+                limits.push(k);
+            }
+        }
+        let rule = rule.expect("at least one layer covered the request");
+        let limit_denial = |i: usize| Denial {
+            reason: Reason::RateLimited,
+            message: format!("rate limit reached: {} per {}", limits[i].limit, window_words(limits[i].window_ms)),
+            rule: Some(rule.clone()),
+            constraint: Some(limit_ids[i].clone()),
+        };
+        let store_denial = |e: Error| Denial {
+            reason: Reason::CounterStoreUnavailable,
+            message: format!("rate limits cannot be checked, so this limited action is denied: {e}"),
+            rule: Some(rule.clone()),
+            constraint: None,
+        };
+        if !limits.is_empty() {
+            if let Some(i) = self.counters.exhausted(&limits, now_ms).map_err(store_denial)? {
+                trace(t, "limit", || format!("`{}` is used up", limit_ids[i]));
+                return Err(limit_denial(i));
+            }
+            trace(t, "limit", || format!("{} limit(s) have room", limits.len()));
+        }
+
+        let mut reason = Reason::Allowed;
+        if let Some(first) = approvals.first() {
+            let request = self.approval_request(req, chain, first);
+            match req.approval {
+                None => {
+                    let cel = condition_text(first);
+                    return Ok(Verdict::Approval {
+                        rule: rule.clone(),
+                        constraint: first.id.clone(),
+                        message: format!("`{}` asks a human to approve this request ({cel})", first.key),
+                        request,
+                    });
+                }
+                Some(a) => {
+                    let approval = approval::verify_approval(a, &Self::key_lookup(snap), now_ms / 1000)
+                        .map_err(|m| Denial { reason: Reason::ApprovalInvalid, message: m, rule: Some(rule.clone()), constraint: Some(first.id.clone()) })?;
+                    if approval.request_id != request.id {
+                        return Err(Denial {
+                            reason: Reason::ApprovalInvalid,
+                            message: "the approval is for a different request (token, action, resource or context differ)".into(),
+                            rule: Some(rule.clone()),
+                            constraint: Some(first.id.clone()),
+                        });
+                    }
+                    if mode == Mode::Enforce && !self.counters.mark_once(&format!("approval|{}", approval.jti), approval.exp * 1000).map_err(store_denial)? {
+                        return Err(Denial {
+                            reason: Reason::ApprovalReplayed,
+                            message: format!("approval `{}` was already used", approval.jti),
+                            rule: Some(rule.clone()),
+                            constraint: Some(first.id.clone()),
+                        });
+                    }
+                    trace(t, "approval", || format!("approved by `{}`", approval.approver));
+                    reason = Reason::Approved;
+                }
+            }
+        }
+
+        if mode == Mode::Enforce && !limits.is_empty() {
+            if let Some(i) = self.counters.try_acquire(&limits, now_ms).map_err(store_denial)? {
+                return Err(limit_denial(i));
+            }
+        }
+        let message = match reason {
+            Reason::Approved => format!("allowed by rule `{rule}` with a human approval"),
+            _ => format!("allowed by rule `{rule}`"),
+        };
+        Ok(Verdict::Allow { reason, rule, message })
+    }
+
+    fn approval_request(&self, req: &Request<'_>, chain: &VerifiedChain, c: &crate::policy::CompiledConstraint) -> ApprovalRequest {
+        let leaf = chain.leaf();
+        let ctx_hash = approval::context_hash(req.context);
+        let id = approval::request_id(&leaf.jti, &leaf.agent, &chain.root().sub, req.action, req.resource, &ctx_hash);
+        ApprovalRequest {
+            id,
+            agent: leaf.agent.clone(),
+            subject: chain.root().sub.clone(),
+            action: req.action.to_string(),
+            resource: req.resource.to_string(),
+            constraint: c.id.to_string(),
+            condition: condition_text(c),
+            token_id: leaf.jti.clone(),
+            context_hash: ctx_hash,
+        }
+    }
+}
+
+fn condition_text(c: &crate::policy::CompiledConstraint) -> String {
+    match &c.kind {
+        crate::policy::CompiledKind::ApprovalIf(cel) | crate::policy::CompiledKind::Require(cel) => cel.source.clone(),
+        crate::policy::CompiledKind::RateLimit { limit, window_ms, .. } => format!("{limit} per {}", window_words(*window_ms)),
+    }
+}
+
+fn window_words(ms: u64) -> String {
+    match ms / 1000 {
+        60 => "minute".into(),
+        3600 => "hour".into(),
+        86_400 => "day".into(),
+        604_800 => "week".into(),
+        s => format!("{s}s"),
+    }
+}
+
+enum Verdict {
+    Allow { reason: Reason, rule: Arc<str>, message: String },
+    Approval { rule: Arc<str>, constraint: Arc<str>, request: ApprovalRequest, message: String },
+}

@@ -1,0 +1,216 @@
+//! Rolling-window counters and single-use marks.
+//!
+//! A limit is exact: the store keeps the time of every allowed request in the
+//! window (at most `limit` of them), so "5 per day" means no more than 5 in
+//! any 24 hours, not 5 per calendar bucket. Counters are consumed only when a
+//! decision is an allow, atomically across every limit the decision touches.
+
+use crate::error::{Error, Result};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+/// One counter to check or consume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitKey {
+    /// The counter's key: constraint id, agent and subject (or token).
+    pub key: String,
+    /// Allowed in the window.
+    pub limit: u64,
+    /// Window length in milliseconds.
+    pub window_ms: u64,
+}
+
+/// Where counters and single-use marks live: in memory (default) or shared (Redis).
+pub trait CounterStore: Send + Sync {
+    /// Index of the first key whose window is full, without consuming anything.
+    fn exhausted(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>>;
+    /// Consumes one unit of every key, all or nothing. On a full window returns
+    /// `Ok(Some(index))` and consumes nothing.
+    fn try_acquire(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>>;
+    /// Marks `id` as used until `expires_ms`; true the first time, false on a replay.
+    fn mark_once(&self, id: &str, expires_ms: i64) -> Result<bool>;
+}
+
+const SHARDS: usize = 32;
+/// Marks are kept at least this long past their expiry (longer than any approval lives).
+const MARK_GRACE_MS: i64 = 8 * 86_400_000;
+
+#[derive(Default)]
+struct Shard {
+    windows: HashMap<String, VecDeque<i64>>,
+    marks: HashMap<String, i64>,
+}
+
+/// Exact in-memory counters, sharded so threads touching different keys do not contend.
+pub struct MemoryCounterStore {
+    shards: Vec<Mutex<Shard>>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Default for MemoryCounterStore {
+    fn default() -> Self {
+        MemoryCounterStore {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: foldhash::fast::FixedState::with_seed(0x4143_545f_6c69_6d),
+        }
+    }
+}
+
+impl MemoryCounterStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn shard_of(&self, key: &str) -> usize {
+        let mut h = self.hasher.build_hasher();
+        key.hash(&mut h);
+        (h.finish() as usize) % SHARDS
+    }
+
+    fn lock(&self, i: usize) -> Result<std::sync::MutexGuard<'_, Shard>> {
+        self.shards[i].lock().map_err(|_| Error::Store("a counter shard is poisoned by an earlier panic".into()))
+    }
+}
+
+/// Evicts entries older than the window. Entries in the future (the wall clock
+/// stepped back) are kept: a backwards clock must never free capacity.
+fn live_count(q: &mut VecDeque<i64>, now_ms: i64, window_ms: u64) -> u64 {
+    let floor = now_ms - window_ms as i64;
+    while q.front().is_some_and(|t| *t <= floor) && q.back().is_some_and(|t| *t <= now_ms) {
+        q.pop_front();
+    }
+    q.len() as u64
+}
+
+impl CounterStore for MemoryCounterStore {
+    fn exhausted(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>> {
+        for (i, k) in keys.iter().enumerate() {
+            let mut shard = self.lock(self.shard_of(&k.key))?;
+            if let Some(q) = shard.windows.get_mut(&k.key) {
+                if live_count(q, now_ms, k.window_ms) >= k.limit {
+                    return Ok(Some(i));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn try_acquire(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        // Lock every shard involved, in ascending order (no deadlock), so the
+        // check and the consume are one atomic step across all keys.
+        let shard_of: Vec<usize> = keys.iter().map(|k| self.shard_of(&k.key)).collect();
+        let mut order = shard_of.clone();
+        order.sort_unstable();
+        order.dedup();
+        let mut guards = Vec::with_capacity(order.len());
+        for i in &order {
+            guards.push(self.lock(*i)?);
+        }
+        let pos = |k: usize| order.binary_search(&shard_of[k]).expect("locked above");
+        for (i, k) in keys.iter().enumerate() {
+            let q = guards[pos(i)].windows.entry(k.key.clone()).or_default();
+            if live_count(q, now_ms, k.window_ms) >= k.limit {
+                return Ok(Some(i));
+            }
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let q = guards[pos(i)].windows.get_mut(&k.key).expect("created above");
+            // Keep the queue sorted even if the clock stepped back.
+            let t = q.back().map_or(now_ms, |last| now_ms.max(*last));
+            q.push_back(t);
+        }
+        Ok(None)
+    }
+
+    fn mark_once(&self, id: &str, expires_ms: i64) -> Result<bool> {
+        let mut shard = self.lock(self.shard_of(id))?;
+        if shard.marks.contains_key(id) {
+            return Ok(false);
+        }
+        // Marks of approvals that expired long ago can go: those approvals fail on expiry anyway.
+        let horizon = expires_ms - MARK_GRACE_MS;
+        shard.marks.retain(|_, exp| *exp > horizon);
+        shard.marks.insert(id.to_string(), expires_ms);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn key(k: &str, limit: u64) -> LimitKey {
+        LimitKey { key: k.into(), limit, window_ms: 1000 }
+    }
+
+    #[test]
+    fn rolling_window_is_exact() {
+        let s = MemoryCounterStore::new();
+        let k = [key("a", 2)];
+        assert_eq!(s.try_acquire(&k, 0).unwrap(), None);
+        assert_eq!(s.try_acquire(&k, 500).unwrap(), None);
+        assert_eq!(s.try_acquire(&k, 999).unwrap(), Some(0));
+        assert_eq!(s.exhausted(&k, 999).unwrap(), Some(0));
+        // At 1000 the first event (t=0) leaves the window; the one at 500 stays.
+        assert_eq!(s.try_acquire(&k, 1000).unwrap(), None);
+        assert_eq!(s.try_acquire(&k, 1499).unwrap(), Some(0));
+        assert_eq!(s.try_acquire(&k, 1500).unwrap(), None);
+    }
+
+    #[test]
+    fn all_or_nothing_across_keys() {
+        let s = MemoryCounterStore::new();
+        assert_eq!(s.try_acquire(&[key("full", 1)], 0).unwrap(), None);
+        assert_eq!(s.try_acquire(&[key("free", 5), key("full", 1)], 1).unwrap(), Some(1));
+        // `free` was not consumed by the failed attempt.
+        for t in 0..5 {
+            assert_eq!(s.try_acquire(&[key("free", 5)], 2 + t).unwrap(), None);
+        }
+        assert_eq!(s.try_acquire(&[key("free", 5)], 10).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn clock_stepping_back_never_frees_capacity() {
+        let s = MemoryCounterStore::new();
+        let k = [key("a", 2)];
+        assert_eq!(s.try_acquire(&k, 10_000).unwrap(), None);
+        assert_eq!(s.try_acquire(&k, 10_001).unwrap(), None);
+        // The clock jumps back an hour: the two events are "in the future" and still count.
+        assert_eq!(s.try_acquire(&k, 10_000 - 3_600_000).unwrap(), Some(0));
+        assert_eq!(s.try_acquire(&k, 11_002).unwrap(), None);
+    }
+
+    #[test]
+    fn exact_under_threads() {
+        let s = Arc::new(MemoryCounterStore::new());
+        let allowed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, allowed) = (s.clone(), allowed.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        if s.try_acquire(&[key("k", 5), key("other", 1_000_000)], 1).unwrap().is_none() {
+                            allowed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(allowed.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn marks_are_single_use() {
+        let s = MemoryCounterStore::new();
+        assert!(s.mark_once("approval-1", 10).unwrap());
+        assert!(!s.mark_once("approval-1", 10).unwrap());
+        assert!(s.mark_once("approval-2", 10).unwrap());
+    }
+}

@@ -1,0 +1,159 @@
+//! Canonical policies to executable form: CEL programs and patterns, built once.
+
+use super::model::*;
+use super::pattern::Pattern;
+use crate::error::{Diagnostic, PolicyError};
+use cel::{Env, Program};
+use std::sync::{Arc, LazyLock};
+
+/// The CEL environment: the standard library plus string extensions (`lowerAscii`, ...).
+pub(crate) static CEL_ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    env.add_extension(cel::extensions::strings).expect("the strings extension declares cleanly");
+    Arc::new(env)
+});
+
+/// A compiled CEL condition.
+pub struct Cel {
+    /// The source, as canonical CEL.
+    pub source: String,
+    pub(crate) program: Program,
+    /// The top-level names it reads (context fields, `user`, `now`, ...).
+    pub fields: Vec<String>,
+}
+
+impl std::fmt::Debug for Cel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cel({})", self.source)
+    }
+}
+
+impl Cel {
+    /// Compiles `source` in ACT's CEL environment.
+    pub fn compile(source: &str) -> Result<Cel, String> {
+        let program = CEL_ENV.compile(source).map_err(|e| format!("invalid CEL condition `{source}`: {e}"))?;
+        let mut fields: Vec<String> = program.references().variables().into_iter().map(str::to_string).collect();
+        fields.sort();
+        Ok(Cel { source: source.to_string(), program, fields })
+    }
+}
+
+/// What a compiled constraint does.
+#[derive(Debug)]
+pub enum CompiledKind {
+    /// Deny unless true.
+    Require(Cel),
+    /// Approval required when true.
+    ApprovalIf(Cel),
+    /// Rolling-window limit.
+    RateLimit {
+        /// Allowed per window.
+        limit: u64,
+        /// Window in milliseconds.
+        window_ms: u64,
+        /// Counter sharing.
+        scope: LimitScope,
+    },
+}
+
+/// A compiled constraint.
+#[derive(Debug)]
+pub struct CompiledConstraint {
+    /// Stable id (see [`Constraint::id`]).
+    pub id: Arc<str>,
+    /// The key as written.
+    pub key: String,
+    /// The action it applies to, `None` for all.
+    pub action: Option<String>,
+    /// What it does.
+    pub kind: CompiledKind,
+    /// Where it was written.
+    pub source: Location,
+}
+
+/// A compiled grant.
+#[derive(Debug)]
+pub struct CompiledGrant {
+    /// Stable id.
+    pub id: Arc<str>,
+    /// Action patterns.
+    pub actions: Vec<Pattern>,
+    /// Resource patterns.
+    pub resources: Vec<Pattern>,
+    /// Exclusions; they beat `resources`.
+    pub excludes: Vec<Pattern>,
+    /// Constraints in source order.
+    pub constraints: Vec<CompiledConstraint>,
+}
+
+impl CompiledGrant {
+    /// True when an action pattern matches `action`.
+    pub fn covers_action(&self, action: &str) -> bool {
+        self.actions.iter().any(|p| p.matches_name(action))
+    }
+}
+
+/// A compiled agent policy.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    /// The agent id.
+    pub agent: Arc<str>,
+    /// Grants.
+    pub grants: Vec<CompiledGrant>,
+    /// Audit settings.
+    pub audit: AuditSettings,
+    /// Circuit breaker.
+    pub breaker: Option<BreakerSettings>,
+    /// The canonical form it was compiled from.
+    pub canonical: AgentPolicy,
+}
+
+/// Compiles one agent policy; every problem found is reported with its location.
+pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
+    let mut diagnostics = Vec::new();
+    let mut diag = |loc: &Location, key: &str, message: String| {
+        diagnostics.push(Diagnostic { file: loc.file.clone(), line: loc.line, column: loc.column, key: key.into(), message })
+    };
+    let mut grants = Vec::new();
+    for g in &policy.grants {
+        let mut compile_all = |list: &[String], what: &str| -> Vec<Pattern> {
+            list.iter()
+                .filter_map(|p| Pattern::compile(p).map_err(|e| diag(&policy.source, what, e)).ok())
+                .collect()
+        };
+        let actions = compile_all(&g.actions, "actions");
+        let resources = compile_all(&g.resources, "resources");
+        let excludes = compile_all(&g.exclude_resources, "excludeResources");
+        let mut constraints = Vec::new();
+        for c in &g.constraints {
+            let kind = match &c.kind {
+                ConstraintKind::Require { cel } => Cel::compile(cel).map(CompiledKind::Require),
+                ConstraintKind::ApprovalIf { cel } => Cel::compile(cel).map(CompiledKind::ApprovalIf),
+                ConstraintKind::RateLimit { limit, window_secs, scope } => {
+                    Ok(CompiledKind::RateLimit { limit: *limit, window_ms: window_secs * 1000, scope: *scope })
+                }
+            };
+            match kind {
+                Ok(kind) => constraints.push(CompiledConstraint {
+                    id: c.id.as_str().into(),
+                    key: c.key.clone(),
+                    action: c.action.clone(),
+                    kind,
+                    source: c.source.clone(),
+                }),
+                Err(e) => diag(&c.source, &c.key, e),
+            }
+        }
+        grants.push(CompiledGrant { id: g.id.as_str().into(), actions, resources, excludes, constraints });
+    }
+    if !diagnostics.is_empty() {
+        return Err(PolicyError { diagnostics });
+    }
+    Ok(CompiledPolicy {
+        agent: policy.agent.as_str().into(),
+        grants,
+        audit: policy.audit.clone(),
+        breaker: policy.circuit_breaker.clone(),
+        canonical: policy.clone(),
+    })
+}

@@ -1,0 +1,429 @@
+//! Policy documents (the article's shapes) to the canonical [`PolicySet`].
+
+use super::model::*;
+use super::source::{parse_documents, Key, Node, NodeValue};
+use super::timeexpr::duration_secs;
+use super::vocab::{self, Meaning};
+use crate::error::{Diagnostic, PolicyError};
+
+const DOC_KEYS: &[&str] = &["agent", "policy", "description", "trustedIssuers", "revocations", "killSwitches", "policies"];
+const BODY_KEYS: &[&str] = &[
+    "actions", "action", "resources", "resource", "excludeResources", "constraints", "audit", "circuitBreaker",
+    "description",
+];
+const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
+const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown"];
+
+struct Parser<'f> {
+    file: &'f str,
+    errors: Vec<Diagnostic>,
+}
+
+/// Parses one policy source (YAML or JSON, one or several documents).
+pub fn parse_source(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
+    let docs = parse_documents(file, text).map_err(|diagnostics| PolicyError { diagnostics })?;
+    let mut p = Parser { file, errors: Vec::new() };
+    let mut set = PolicySet::default();
+    for doc in &docs {
+        p.document(doc, &mut set);
+    }
+    p.finish(set)
+}
+
+/// Parses an inline capability (a token's `cap`, or `issue_token(policy=...)`) for `agent`.
+pub fn parse_capability(agent: &str, cap: &serde_json::Value) -> Result<AgentPolicy, PolicyError> {
+    let node = Node::from_json(cap);
+    let mut p = Parser { file: "<inline>", errors: Vec::new() };
+    let policy = p.agent_policy(agent, &node, &node);
+    p.finish(policy)
+}
+
+impl Parser<'_> {
+    fn finish<T>(self, value: T) -> Result<T, PolicyError> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(PolicyError { diagnostics: self.errors })
+        }
+    }
+
+    fn loc(&self, line: usize, column: usize) -> Location {
+        Location { file: self.file.to_string(), line, column }
+    }
+
+    fn err(&mut self, line: usize, column: usize, key: &str, message: impl Into<String>) {
+        self.errors.push(Diagnostic {
+            file: self.file.to_string(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn err_at(&mut self, node: &Node, key: &str, message: impl Into<String>) {
+        self.err(node.line, node.column, key, message);
+    }
+
+    fn err_key(&mut self, key: &Key, path: &str, message: impl Into<String>) {
+        self.err(key.line, key.column, path, message);
+    }
+
+    fn map<'n>(&mut self, node: &'n Node, path: &str) -> &'n [(Key, Node)] {
+        match node.as_map() {
+            Some(m) => m,
+            None => {
+                self.err_at(node, path, format!("expected a map, got {}", node.type_name()));
+                &[]
+            }
+        }
+    }
+
+    fn check_keys(&mut self, entries: &[(Key, Node)], known: &[&str], path: &str) {
+        for (k, _) in entries {
+            if !known.contains(&k.name.as_str()) {
+                self.err_key(k, &join(path, &k.name), vocab::unknown_key_message(&k.name, known));
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            NodeValue::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => {
+                self.err_at(node, path, format!("expected a non-empty string, got {}", node.type_name()));
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node, path: &str) -> Vec<String> {
+        match &node.value {
+            NodeValue::Seq(items) => items.iter().filter_map(|i| self.string(i, path)).collect(),
+            _ => self.string(node, path).into_iter().collect(),
+        }
+    }
+
+    fn document(&mut self, doc: &Node, set: &mut PolicySet) {
+        if doc.value == NodeValue::Null {
+            return;
+        }
+        let entries = self.map(doc, "");
+        self.check_keys(entries, DOC_KEYS, "");
+        let get = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+        if let Some(list) = get("policies") {
+            match &list.value {
+                NodeValue::Seq(items) => items.iter().for_each(|d| self.document(d, set)),
+                _ => self.err_at(list, "policies", "expected a list of {agent, policy} documents"),
+            }
+        }
+        if let Some(keys) = get("trustedIssuers") {
+            let keys = self.strings(keys, "trustedIssuers");
+            for k in &keys {
+                if let Err(e) = crate::keys::VerifyingKey::parse(k) {
+                    let node = get("trustedIssuers").expect("present");
+                    self.err_at(node, "trustedIssuers", e.to_string());
+                }
+            }
+            set.trusted_issuers.extend(keys);
+        }
+        if let Some(r) = get("revocations") {
+            self.revocations(r, &mut set.revocations);
+        }
+        if let Some(k) = get("killSwitches") {
+            self.kill_switches(k, &mut set.kill_switches);
+        }
+        match (get("agent"), get("policy")) {
+            (Some(a), Some(body)) => {
+                if let Some(agent) = self.string(a, "agent") {
+                    let policy = self.agent_policy(&agent, a, body);
+                    if set.agents.iter().any(|p| p.agent == policy.agent) {
+                        self.err_at(a, "agent", format!("agent `{agent}` has a policy already; merge the two"));
+                    }
+                    set.agents.push(policy);
+                }
+            }
+            (Some(a), None) => self.err_at(a, "policy", "an `agent:` document needs a `policy:` body"),
+            (None, Some(p)) => self.err_at(p, "agent", "a `policy:` body needs the `agent:` it belongs to"),
+            (None, None) => {}
+        }
+    }
+
+    fn agent_policy(&mut self, agent: &str, at: &Node, body: &Node) -> AgentPolicy {
+        let mut policy = AgentPolicy {
+            agent: agent.to_string(),
+            source: self.loc(at.line, at.column),
+            grants: Vec::new(),
+            audit: AuditSettings::default(),
+            circuit_breaker: None,
+        };
+        let bodies: Vec<&Node> = match &body.value {
+            NodeValue::Seq(items) => items.iter().collect(),
+            _ => vec![body],
+        };
+        let many = bodies.len() > 1;
+        for (i, b) in bodies.into_iter().enumerate() {
+            let id = if many { format!("{agent}#{i}") } else { agent.to_string() };
+            let path = if many { format!("policy[{i}]") } else { "policy".to_string() };
+            if let Some(g) = self.grant(id, b, &path, &mut policy) {
+                policy.grants.push(g);
+            }
+        }
+        if policy.grants.is_empty() && self.errors.is_empty() {
+            self.err_at(body, "policy", "the policy grants nothing");
+        }
+        policy
+    }
+
+    fn grant(&mut self, id: String, body: &Node, path: &str, policy: &mut AgentPolicy) -> Option<Grant> {
+        let entries = self.map(body, path);
+        self.check_keys(entries, BODY_KEYS, path);
+        let mut grant =
+            Grant { id, actions: Vec::new(), resources: Vec::new(), exclude_resources: Vec::new(), constraints: Vec::new() };
+        let mut constraints_node = None;
+        for (k, v) in entries {
+            let p = join(path, &k.name);
+            match k.name.as_str() {
+                "actions" | "action" => grant.actions.extend(self.strings(v, &p)),
+                "resources" | "resource" => {
+                    for r in self.strings(v, &p) {
+                        match r.strip_prefix('!') {
+                            Some(ex) => grant.exclude_resources.push(ex.to_string()),
+                            None => grant.resources.push(r),
+                        }
+                    }
+                }
+                "excludeResources" => grant.exclude_resources.extend(self.strings(v, &p)),
+                "constraints" => constraints_node = Some((k, v)),
+                "audit" => policy.audit = self.audit(v, &p),
+                "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
+                _ => {}
+            }
+        }
+        if grant.actions.is_empty() {
+            self.err_at(body, &join(path, "actions"), "a policy needs at least one action");
+        }
+        if grant.resources.is_empty() {
+            self.err_at(body, &join(path, "resources"), "a policy needs at least one resource pattern (use \"**\" for any)");
+        }
+        if let Some((k, node)) = constraints_node {
+            let p = join(path, &k.name);
+            let only_own = self.constraints(node, &p, &mut grant, policy);
+            if let Some(at) = only_own {
+                let user_scoped = |r: &String| {
+                    ["{{authenticated_user_id}}", "{{user.id}}", "{{user.user_id}}"].iter().any(|t| r.replace(' ', "").contains(t))
+                };
+                if let Some(r) = grant.resources.iter().find(|r| !user_scoped(r)) {
+                    let r = r.clone();
+                    self.err_at(
+                        &at,
+                        &p,
+                        format!("`onlyOwn…: true` needs every resource pattern scoped by {{{{authenticated_user_id}}}} or {{{{user.id}}}}; `{r}` is not"),
+                    );
+                }
+            }
+        }
+        Some(grant)
+    }
+
+    /// Returns the node of an `onlyOwn…: true` flag, checked by the caller against the resources.
+    fn constraints(&mut self, node: &Node, path: &str, grant: &mut Grant, policy: &mut AgentPolicy) -> Option<Node> {
+        let mut only_own = None;
+        match &node.value {
+            NodeValue::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("{path}[{i}]");
+                    match item.as_map() {
+                        Some([(k, v)]) => self.constraint(k, v, None, &join(&p, &k.name), grant, &mut only_own),
+                        _ => self.err_at(item, &p, "each list item must be a single `key: value` constraint"),
+                    }
+                }
+            }
+            NodeValue::Map(entries) => {
+                for (k, v) in entries {
+                    let p = join(path, &k.name);
+                    match (k.name.as_str(), &v.value) {
+                        ("audit", _) => policy.audit = self.audit(v, &p),
+                        ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
+                        (_, NodeValue::Map(group)) => {
+                            let Some(action) = self.group_action(k, &p, &grant.actions) else { continue };
+                            for (gk, gv) in group {
+                                self.constraint(gk, gv, Some(&action), &join(&p, &gk.name), grant, &mut only_own);
+                            }
+                        }
+                        _ => self.constraint(k, v, None, &p, grant, &mut only_own),
+                    }
+                }
+            }
+            NodeValue::Null => {}
+            _ => self.err_at(node, path, format!("expected a map or a list of constraints, got {}", node.type_name())),
+        }
+        only_own
+    }
+
+    fn constraint(
+        &mut self,
+        key: &Key,
+        value: &Node,
+        action: Option<&str>,
+        path: &str,
+        grant: &mut Grant,
+        only_own: &mut Option<Node>,
+    ) {
+        if key.name == "audit" || key.name == "circuitBreaker" {
+            self.err_key(key, path, format!("`{}` belongs directly under `constraints:` or `policy:`", key.name));
+            return;
+        }
+        match vocab::meaning(&key.name, value) {
+            Ok(Meaning::Constraints(kinds)) => {
+                for kind in kinds {
+                    grant.constraints.push(Constraint {
+                        id: format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name),
+                        key: key.name.clone(),
+                        action: action.map(str::to_string),
+                        kind,
+                        source: self.loc(key.line, key.column),
+                    });
+                }
+            }
+            Ok(Meaning::OnlyOwn) => *only_own = Some(value.clone()),
+            Ok(Meaning::Nothing) => {}
+            Err(message) => {
+                let at = if message.starts_with("unknown key") { (key.line, key.column) } else { (value.line, value.column) };
+                self.err(at.0, at.1, path, message);
+            }
+        }
+    }
+
+    /// A group name (`refunds`) to the one action it names (`process_refund`).
+    fn group_action(&mut self, key: &Key, path: &str, actions: &[String]) -> Option<String> {
+        if actions.iter().any(|a| a == &key.name) {
+            return Some(key.name.clone());
+        }
+        let stem = singular(&key.name.to_lowercase());
+        let matches: Vec<&String> = actions
+            .iter()
+            .filter(|a| a.to_lowercase().split(['_', '-', '.', ':']).any(|w| singular(w) == stem))
+            .collect();
+        match matches.as_slice() {
+            [one] => Some((*one).clone()),
+            [] => {
+                let msg = format!(
+                    "constraint group `{}` names no action of this policy ({}); name the group after an action, \
+                     or a word of one (`refunds` for `process_refund`)",
+                    key.name,
+                    actions.join(", ")
+                );
+                self.err_key(key, path, msg);
+                None
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                let msg = format!("constraint group `{}` is ambiguous: it matches {}; use the action's full name", key.name, names.join(" and "));
+                self.err_key(key, path, msg);
+                None
+            }
+        }
+    }
+
+    fn audit(&mut self, node: &Node, path: &str) -> AuditSettings {
+        let mut s = AuditSettings::default();
+        let entries = self.map(node, path);
+        self.check_keys(entries, AUDIT_KEYS, path);
+        for (k, v) in entries {
+            let p = join(path, &k.name);
+            match k.name.as_str() {
+                "logAllActions" => match v.value {
+                    NodeValue::Bool(b) => s.log_all_actions = b,
+                    _ => self.err_at(v, &p, "expected true or false"),
+                },
+                "retainFor" => match v.scalar_text().map(|t| duration_secs(&t)) {
+                    Some(Ok(secs)) => s.retain_days = Some(secs.div_ceil(86_400)),
+                    Some(Err(e)) => self.err_at(v, &p, e),
+                    None => self.err_at(v, &p, "expected a duration such as `90days`"),
+                },
+                "redact" | "sensitiveFields" => s.redact.extend(self.strings(v, &p)),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn breaker(&mut self, node: &Node, path: &str) -> Option<BreakerSettings> {
+        let entries = self.map(node, path);
+        self.check_keys(entries, BREAKER_KEYS, path);
+        let mut b = BreakerSettings { max_denials: 0, window_secs: 60, cool_down_secs: 300 };
+        for (k, v) in entries {
+            let p = join(path, &k.name);
+            match k.name.as_str() {
+                "maxDenials" => match v.value {
+                    NodeValue::Int(n) if n > 0 => b.max_denials = n as u64,
+                    _ => self.err_at(v, &p, "expected a positive whole number"),
+                },
+                "window" | "coolDown" => match v.scalar_text().map(|t| duration_secs(&t)) {
+                    Some(Ok(secs)) if k.name == "window" => b.window_secs = secs,
+                    Some(Ok(secs)) => b.cool_down_secs = secs,
+                    Some(Err(e)) => self.err_at(v, &p, e),
+                    None => self.err_at(v, &p, "expected a duration such as `5m`"),
+                },
+                _ => {}
+            }
+        }
+        if b.max_denials == 0 {
+            self.err_at(node, path, "`circuitBreaker` needs `maxDenials`");
+            return None;
+        }
+        Some(b)
+    }
+
+    fn revocations(&mut self, node: &Node, out: &mut Revocations) {
+        let entries = self.map(node, "revocations");
+        self.check_keys(entries, &["tokens", "agents", "subjects", "grants"], "revocations");
+        for (k, v) in entries {
+            let p = join("revocations", &k.name);
+            match k.name.as_str() {
+                "tokens" => out.tokens.extend(self.strings(v, &p)),
+                "agents" => out.agents.extend(self.strings(v, &p)),
+                "subjects" => out.subjects.extend(self.strings(v, &p)),
+                "grants" => match serde_json::from_value::<Vec<GrantRevocation>>(v.to_json()) {
+                    Ok(g) => out.grants.extend(g),
+                    Err(e) => self.err_at(v, &p, format!("expected a list of {{agent, action, subject?}}: {e}")),
+                },
+                _ => {}
+            }
+        }
+    }
+
+    fn kill_switches(&mut self, node: &Node, out: &mut KillSwitches) {
+        let entries = self.map(node, "killSwitches");
+        self.check_keys(entries, &["all", "agents", "actions"], "killSwitches");
+        for (k, v) in entries {
+            let p = join("killSwitches", &k.name);
+            match (k.name.as_str(), &v.value) {
+                ("all", NodeValue::Bool(b)) => out.all = *b,
+                ("all", _) => self.err_at(v, &p, "expected true or false"),
+                ("agents", _) => out.agents.extend(self.strings(v, &p)),
+                ("actions", _) => out.actions.extend(self.strings(v, &p)),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if word.ends_with("ss") {
+        word.to_string()
+    } else {
+        word.strip_suffix('s').unwrap_or(word).to_string()
+    }
+}
