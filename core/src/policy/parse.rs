@@ -104,6 +104,24 @@ impl Parser<'_> {
         }
     }
 
+    /// Strings that must compile as patterns; errors point at the item.
+    fn patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
+        let items: Vec<&Node> = match &node.value {
+            NodeValue::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if let Some(text) = self.string(item, path) {
+                match super::pattern::Pattern::compile(text.strip_prefix('!').unwrap_or(&text)) {
+                    Ok(_) => out.push(text),
+                    Err(e) => self.err_at(item, path, e),
+                }
+            }
+        }
+        out
+    }
+
     fn document(&mut self, doc: &Node, set: &mut PolicySet) {
         if doc.value == NodeValue::Null {
             return;
@@ -184,16 +202,16 @@ impl Parser<'_> {
         for (k, v) in entries {
             let p = join(path, &k.name);
             match k.name.as_str() {
-                "actions" | "action" => grant.actions.extend(self.strings(v, &p)),
+                "actions" | "action" => grant.actions.extend(self.patterns(v, &p)),
                 "resources" | "resource" => {
-                    for r in self.strings(v, &p) {
+                    for r in self.patterns(v, &p) {
                         match r.strip_prefix('!') {
                             Some(ex) => grant.exclude_resources.push(ex.to_string()),
                             None => grant.resources.push(r),
                         }
                     }
                 }
-                "excludeResources" => grant.exclude_resources.extend(self.strings(v, &p)),
+                "excludeResources" => grant.exclude_resources.extend(self.patterns(v, &p)),
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
