@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// The `prev_hash` of the first record of a chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -67,22 +68,39 @@ impl AuditRecord {
     pub fn compute_hash(&self) -> String {
         let mut copy = self.clone();
         copy.hash = String::new();
-        let body = serde_json::to_string(&copy).expect("audit records serialize");
-        let mut h = Sha256::new();
-        h.update(self.prev_hash.as_bytes());
-        h.update(b"\n");
-        h.update(body.as_bytes());
-        hex(&h.finalize())
+        chain_hash(&self.prev_hash, &serde_json::to_string(&copy).expect("audit records serialize"))
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn chain_hash(prev: &str, body_without_hash: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(body_without_hash.as_bytes());
+    hex(&h.finalize())
 }
 
-/// What the hot path hands to the audit thread.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The id of record `seq` of an engine: `<prefix>-<seq in hex>`.
+pub(crate) fn audit_id(prefix: &str, seq: u64) -> String {
+    format!("{prefix}-{seq:x}")
+}
+
+/// What the hot path hands to the audit thread. Boxes are recycled between the
+/// two threads with their string buffers, so a steady stream of decisions
+/// allocates nothing (and the writer never frees what `validate` allocated,
+/// which made glibc's malloc take a lock on every record).
 pub(crate) struct Pending {
-    pub id: String,
+    /// Engine-unique prefix and sequence number; the writer formats `prefix-seq`.
+    pub id_prefix: Arc<str>,
+    pub seq: u64,
     pub time_ms: i64,
     pub outcome: Outcome,
     pub reason: Reason,
@@ -92,12 +110,49 @@ pub(crate) struct Pending {
     pub jti: Option<Arc<str>>,
     pub action: String,
     pub resource: String,
-    pub context: Map<String, Value>,
+    /// The context as JSON text (a reused buffer instead of a deep copy).
+    pub context_json: Vec<u8>,
     pub redact: Option<Arc<[String]>>,
     pub rule: Option<Arc<str>>,
     pub constraint: Option<Arc<str>>,
     pub snapshot_version: u64,
     pub latency_us: u64,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            id_prefix: Arc::from(""),
+            seq: 0,
+            time_ms: 0,
+            outcome: Outcome::Deny,
+            reason: Reason::RequestInvalid,
+            message: String::new(),
+            agent: None,
+            subject: None,
+            jti: None,
+            action: String::new(),
+            resource: String::new(),
+            context_json: Vec::new(),
+            redact: None,
+            rule: None,
+            constraint: None,
+            snapshot_version: 0,
+            latency_us: 0,
+        }
+    }
+}
+
+impl Pending {
+    /// Drops shared references so a recycled box does not keep old snapshots alive.
+    fn release(&mut self) {
+        self.agent = None;
+        self.subject = None;
+        self.jti = None;
+        self.redact = None;
+        self.rule = None;
+        self.constraint = None;
+    }
 }
 
 /// A destination for records.
@@ -185,11 +240,6 @@ impl AuditSink for JsonlSink {
     }
 }
 
-enum Msg {
-    Record(Box<Pending>),
-    Flush(SyncSender<()>),
-}
-
 /// Counters of the audit pipeline.
 #[derive(Debug, Default)]
 pub struct AuditStats {
@@ -197,68 +247,112 @@ pub struct AuditStats {
     pub written: AtomicU64,
     /// Sink write failures (the record may be missing from that sink).
     pub sink_errors: AtomicU64,
+    /// Times `validate` had to wait because the queue was full.
+    pub backpressure_waits: AtomicU64,
 }
 
-/// The audit pipeline: a bounded queue and one writer thread.
+/// How long the writer sleeps when idle; bounds how late a record reaches its sinks.
+const IDLE_WAIT: Duration = Duration::from_millis(2);
+
+struct Shared {
+    queue: ArrayQueue<Box<Pending>>,
+    recycle: ArrayQueue<Box<Pending>>,
+    stats: AuditStats,
+    last_error: Mutex<Option<String>>,
+    flush_requested: AtomicU64,
+    flushed: Mutex<u64>,
+    flushed_cv: Condvar,
+    stop: AtomicBool,
+}
+
+/// The audit pipeline: a bounded lock-free queue and one writer thread.
+///
+/// Producers never make a system call: the writer polls while idle, and is
+/// woken only when the queue is full (then the producer waits for room, so a
+/// record is never dropped) or on [`flush`](Auditor::flush).
 pub struct Auditor {
-    tx: Option<SyncSender<Msg>>,
+    shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Pipeline counters.
-    pub stats: Arc<AuditStats>,
-    last_error: Arc<Mutex<Option<String>>>,
 }
 
 impl Auditor {
     /// Starts the writer thread over `sinks`, with a queue of `capacity` records.
     pub fn start(sinks: Vec<Box<dyn AuditSink>>, capacity: usize) -> Self {
-        let (tx, rx) = sync_channel(capacity.max(1));
-        let stats = Arc::new(AuditStats::default());
-        let last_error = Arc::new(Mutex::new(None));
+        let shared = Arc::new(Shared {
+            queue: ArrayQueue::new(capacity.max(16)),
+            recycle: ArrayQueue::new(1024),
+            stats: AuditStats::default(),
+            last_error: Mutex::new(None),
+            flush_requested: AtomicU64::new(0),
+            flushed: Mutex::new(0),
+            flushed_cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
         let prev = sinks.iter().find_map(|s| s.last_hash()).unwrap_or_else(|| GENESIS_HASH.to_string());
-        let (s2, e2) = (stats.clone(), last_error.clone());
+        let s2 = shared.clone();
         let thread = std::thread::Builder::new()
             .name("act-audit".into())
-            .spawn(move || run(rx, sinks, prev, s2, e2))
+            .spawn(move || run(&s2, sinks, prev))
             .expect("the audit thread starts");
-        Auditor { tx: Some(tx), thread: Some(thread), stats, last_error }
+        Auditor { shared, thread: Some(thread) }
     }
 
-    /// Queues a record; blocks when the queue is full rather than dropping it.
-    pub(crate) fn submit(&self, p: Pending) {
-        if let Some(tx) = &self.tx {
-            // The receiver only goes away on drop; a send error then has nowhere to report to.
-            let _ = tx.send(Msg::Record(Box::new(p)));
+    /// Pipeline counters.
+    pub fn stats(&self) -> &AuditStats {
+        &self.shared.stats
+    }
+
+    /// Fills a (recycled) record and queues it; waits for room when the queue
+    /// is full rather than dropping it.
+    pub(crate) fn submit(&self, fill: impl FnOnce(&mut Pending)) {
+        let mut item = self.shared.recycle.pop().unwrap_or_default();
+        fill(&mut item);
+        loop {
+            match self.shared.queue.push(item) {
+                Ok(()) => return,
+                Err(back) => {
+                    item = back;
+                    self.shared.stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
+                    if let Some(t) = &self.thread {
+                        t.thread().unpark();
+                    }
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 
     /// Waits until every record queued so far has reached every sink and was flushed.
     pub fn flush(&self) {
-        if let Some(tx) = &self.tx {
-            let (done_tx, done_rx) = sync_channel(1);
-            if tx.send(Msg::Flush(done_tx)).is_ok() {
-                let _ = done_rx.recv();
-            }
+        let Some(t) = &self.thread else { return };
+        let ticket = self.shared.flush_requested.fetch_add(1, Ordering::SeqCst) + 1;
+        t.thread().unpark();
+        let mut done = self.shared.flushed.lock().unwrap_or_else(|e| e.into_inner());
+        while *done < ticket {
+            done = self.shared.flushed_cv.wait_timeout(done, IDLE_WAIT).unwrap_or_else(|e| e.into_inner()).0;
+            t.thread().unpark();
         }
     }
 
     /// The last sink error, if any.
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().ok().and_then(|e| e.clone())
+        self.shared.last_error.lock().ok().and_then(|e| e.clone())
     }
 }
 
 impl Drop for Auditor {
     fn drop(&mut self) {
         self.flush();
-        self.tx.take();
+        self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
 }
 
-fn finish(p: Pending, prev: &str) -> AuditRecord {
-    let mut context = p.context;
+fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
+    let mut context: Map<String, Value> = serde_json::from_slice(&p.context_json).unwrap_or_default();
     if let Some(fields) = &p.redact {
         for f in fields.iter() {
             if let Some(v) = context.get_mut(f) {
@@ -269,65 +363,74 @@ fn finish(p: Pending, prev: &str) -> AuditRecord {
     let time = chrono::DateTime::from_timestamp_millis(p.time_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
-    let s = |a: Option<Arc<str>>| a.map(|x| x.to_string());
+    let s = |a: &Option<Arc<str>>| a.as_ref().map(|x| x.to_string());
     let mut r = AuditRecord {
-        id: p.id,
+        id: audit_id(&p.id_prefix, p.seq),
         time,
         outcome: p.outcome,
         reason: p.reason,
-        message: p.message,
-        agent: s(p.agent),
-        subject: s(p.subject),
-        jti: s(p.jti),
-        action: p.action,
-        resource: p.resource,
+        message: p.message.clone(),
+        agent: s(&p.agent),
+        subject: s(&p.subject),
+        jti: s(&p.jti),
+        action: p.action.clone(),
+        resource: p.resource.clone(),
         context: Value::Object(context),
-        rule: s(p.rule),
-        constraint: s(p.constraint),
+        rule: s(&p.rule),
+        constraint: s(&p.constraint),
         snapshot_version: p.snapshot_version,
         latency_us: p.latency_us,
         prev_hash: prev.to_string(),
         hash: String::new(),
     };
-    r.hash = r.compute_hash();
-    r
+    // Serialize once: hash the body with an empty `hash`, then splice the hash into the line.
+    let body = serde_json::to_string(&r).expect("audit records serialize");
+    r.hash = chain_hash(&r.prev_hash, &body);
+    let marker = "\"hash\":\"\"}";
+    debug_assert!(body.ends_with(marker), "`hash` is the last field");
+    let line = format!("{}\"hash\":\"{}\"}}", &body[..body.len() - marker.len()], r.hash);
+    (r, line)
 }
 
-fn run(
-    rx: Receiver<Msg>,
-    mut sinks: Vec<Box<dyn AuditSink>>,
-    mut prev: String,
-    stats: Arc<AuditStats>,
-    last_error: Arc<Mutex<Option<String>>>,
-) {
+fn run(shared: &Shared, mut sinks: Vec<Box<dyn AuditSink>>, mut prev: String) {
     let report = |e: Error| {
-        stats.sink_errors.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut slot) = last_error.lock() {
+        shared.stats.sink_errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut slot) = shared.last_error.lock() {
             *slot = Some(e.to_string());
         }
     };
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Msg::Record(p) => {
-                let record = finish(*p, &prev);
-                let line = serde_json::to_string(&record).expect("audit records serialize");
+    loop {
+        // Read the flush ticket before draining: every record queued before it is drained now.
+        let ticket = shared.flush_requested.load(Ordering::SeqCst);
+        while let Some(mut p) = shared.queue.pop() {
+            if !sinks.is_empty() {
+                let (record, line) = finish(&p, &prev);
                 for sink in sinks.iter_mut() {
                     if let Err(e) = sink.write(&record, &line) {
                         report(e);
                     }
                 }
                 prev = record.hash;
-                stats.written.fetch_add(1, Ordering::Relaxed);
             }
-            Msg::Flush(done) => {
-                for sink in sinks.iter_mut() {
-                    if let Err(e) = sink.flush() {
-                        report(e);
-                    }
-                }
-                let _ = done.send(());
-            }
+            shared.stats.written.fetch_add(1, Ordering::Relaxed);
+            p.release();
+            let _ = shared.recycle.push(p);
         }
+        let mut flushed = shared.flushed.lock().unwrap_or_else(|e| e.into_inner());
+        if *flushed < ticket {
+            for sink in sinks.iter_mut() {
+                if let Err(e) = sink.flush() {
+                    report(e);
+                }
+            }
+            *flushed = ticket;
+            shared.flushed_cv.notify_all();
+        }
+        drop(flushed);
+        if shared.stop.load(Ordering::SeqCst) && shared.queue.is_empty() {
+            return;
+        }
+        std::thread::park_timeout(IDLE_WAIT);
     }
 }
 

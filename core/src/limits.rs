@@ -1,13 +1,14 @@
 //! Rolling-window counters and single-use marks.
 //!
 //! A limit is exact: the store keeps the time of every allowed request in the
-//! window (at most `limit` of them), so "5 per day" means no more than 5 in
-//! any 24 hours, not 5 per calendar bucket. Counters are consumed only when a
+//! window (grouped per millisecond, so memory is bounded by both the limit and
+//! the window), so "5 per day" means no more than 5 in any 24 hours, not 5 per
+//! calendar bucket. Counters are consumed only when a
 //! decision is an allow, atomically across every limit the decision touches.
 
 use crate::error::{Error, Result};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 /// One counter to check or consume.
@@ -36,9 +37,42 @@ const SHARDS: usize = 32;
 /// Marks are kept at least this long past their expiry (longer than any approval lives).
 const MARK_GRACE_MS: i64 = 8 * 86_400_000;
 
+/// Allowed requests in one window: (millisecond, count) in time order, and their total.
+#[derive(Default)]
+struct Window {
+    events: VecDeque<(i64, u64)>,
+    total: u64,
+}
+
+impl Window {
+    /// Evicts events older than the window. Events in the future (the wall clock
+    /// stepped back) are kept: a backwards clock must never free capacity.
+    fn live(&mut self, now_ms: i64, window_ms: u64) -> u64 {
+        let floor = now_ms - window_ms as i64;
+        while let Some(&(t, n)) = self.events.front() {
+            if t > floor || self.events.back().is_some_and(|(last, _)| *last > now_ms) {
+                break;
+            }
+            self.events.pop_front();
+            self.total -= n;
+        }
+        self.total
+    }
+
+    fn push(&mut self, now_ms: i64) {
+        // Keep the queue sorted even if the clock stepped back.
+        let t = self.events.back().map_or(now_ms, |(last, _)| now_ms.max(*last));
+        match self.events.back_mut() {
+            Some((last, n)) if *last == t => *n += 1,
+            _ => self.events.push_back((t, 1)),
+        }
+        self.total += 1;
+    }
+}
+
 #[derive(Default)]
 struct Shard {
-    windows: HashMap<String, VecDeque<i64>>,
+    windows: HashMap<String, Window>,
     marks: HashMap<String, i64>,
 }
 
@@ -52,7 +86,7 @@ impl Default for MemoryCounterStore {
     fn default() -> Self {
         MemoryCounterStore {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            hasher: foldhash::fast::FixedState::with_seed(0x4143_545f_6c69_6d),
+            hasher: foldhash::fast::FixedState::with_seed(0x0041_4354_5f6c_696d),
         }
     }
 }
@@ -64,9 +98,7 @@ impl MemoryCounterStore {
     }
 
     fn shard_of(&self, key: &str) -> usize {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        (h.finish() as usize) % SHARDS
+        (self.hasher.hash_one(key) as usize) % SHARDS
     }
 
     fn lock(&self, i: usize) -> Result<std::sync::MutexGuard<'_, Shard>> {
@@ -74,22 +106,12 @@ impl MemoryCounterStore {
     }
 }
 
-/// Evicts entries older than the window. Entries in the future (the wall clock
-/// stepped back) are kept: a backwards clock must never free capacity.
-fn live_count(q: &mut VecDeque<i64>, now_ms: i64, window_ms: u64) -> u64 {
-    let floor = now_ms - window_ms as i64;
-    while q.front().is_some_and(|t| *t <= floor) && q.back().is_some_and(|t| *t <= now_ms) {
-        q.pop_front();
-    }
-    q.len() as u64
-}
-
 impl CounterStore for MemoryCounterStore {
     fn exhausted(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>> {
         for (i, k) in keys.iter().enumerate() {
             let mut shard = self.lock(self.shard_of(&k.key))?;
-            if let Some(q) = shard.windows.get_mut(&k.key) {
-                if live_count(q, now_ms, k.window_ms) >= k.limit {
+            if let Some(w) = shard.windows.get_mut(&k.key) {
+                if w.live(now_ms, k.window_ms) >= k.limit {
                     return Ok(Some(i));
                 }
             }
@@ -113,16 +135,21 @@ impl CounterStore for MemoryCounterStore {
         }
         let pos = |k: usize| order.binary_search(&shard_of[k]).expect("locked above");
         for (i, k) in keys.iter().enumerate() {
-            let q = guards[pos(i)].windows.entry(k.key.clone()).or_default();
-            if live_count(q, now_ms, k.window_ms) >= k.limit {
+            let shard = &mut guards[pos(i)];
+            let live = match shard.windows.get_mut(&k.key) {
+                Some(w) => w.live(now_ms, k.window_ms),
+                None => 0,
+            };
+            if live >= k.limit {
                 return Ok(Some(i));
             }
         }
         for (i, k) in keys.iter().enumerate() {
-            let q = guards[pos(i)].windows.get_mut(&k.key).expect("created above");
-            // Keep the queue sorted even if the clock stepped back.
-            let t = q.back().map_or(now_ms, |last| now_ms.max(*last));
-            q.push_back(t);
+            let shard = &mut guards[pos(i)];
+            match shard.windows.get_mut(&k.key) {
+                Some(w) => w.push(now_ms),
+                None => shard.windows.entry(k.key.clone()).or_default().push(now_ms),
+            }
         }
         Ok(None)
     }

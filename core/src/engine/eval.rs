@@ -31,8 +31,16 @@ pub(crate) fn trace(t: &mut Option<Vec<TraceStep>>, stage: &str, detail: impl Fn
     }
 }
 
-/// Evaluates a CEL condition to a boolean; anything else names the field at fault.
+/// Evaluates a condition to a boolean; anything else names the field at fault.
 pub(crate) fn eval_bool(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> {
+    if let Some(b) = cel.fast.as_ref().and_then(|f| f.eval(vars.context)) {
+        return Ok(b);
+    }
+    eval_cel_only(cel, vars)
+}
+
+/// Evaluates through the CEL interpreter only.
+pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> {
     let mut ctx = super::root_context().new_inner_scope();
     ctx.set_variable_resolver(vars);
     match cel.program.execute(&ctx) {

@@ -1,9 +1,9 @@
 //! The decision engine: tokens in, decisions out, everything recorded.
 
-mod eval;
+pub(crate) mod eval;
 mod issue;
 mod request;
-mod vars;
+pub(crate) mod vars;
 
 pub use issue::IssueRequest;
 pub use request::{empty_context, validate_resource, Request};
@@ -161,7 +161,7 @@ impl EngineBuilder {
             clock: self.clock,
             auditor: Auditor::start(self.sinks, self.options.audit_queue),
             breakers: Breakers::default(),
-            audit_prefix: format!("{:08x}", rand_u32()),
+            audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
             options: self.options,
         })
@@ -185,7 +185,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     auditor: Auditor,
     breakers: Breakers,
-    audit_prefix: String,
+    audit_prefix: Arc<str>,
     audit_seq: AtomicU64,
     options: EngineOptions,
 }
@@ -271,8 +271,8 @@ impl Engine {
     /// Audit pipeline counters: (records written, sink errors, last error).
     pub fn audit_status(&self) -> (u64, u64, Option<String>) {
         (
-            self.auditor.stats.written.load(Ordering::Relaxed),
-            self.auditor.stats.sink_errors.load(Ordering::Relaxed),
+            self.auditor.stats().written.load(Ordering::Relaxed),
+            self.auditor.stats().sink_errors.load(Ordering::Relaxed),
             self.auditor.last_error(),
         )
     }
@@ -375,7 +375,7 @@ impl Engine {
         let (outcome, reason, message, rule, constraint, approval_request) = match result {
             Ok(Verdict::Allow { reason, rule, message }) => (Outcome::Allow, reason, message, Some(rule), None, None),
             Ok(Verdict::Approval { rule, constraint, request, message }) => {
-                (Outcome::ApprovalRequired, Reason::ApprovalRequired, message, Some(rule), Some(constraint), Some(request))
+                (Outcome::ApprovalRequired, Reason::ApprovalRequired, message, Some(rule), Some(constraint), Some(*request))
             }
             Err(d) => (Outcome::Deny, d.reason, d.message, d.rule, d.constraint, None),
         };
@@ -410,24 +410,31 @@ impl Engine {
             return;
         }
         let seq = self.audit_seq.fetch_add(1, Ordering::Relaxed);
-        d.audit_id = format!("{}-{seq:x}", self.audit_prefix);
-        self.auditor.submit(Pending {
-            id: d.audit_id.clone(),
-            time_ms: now_ms,
-            outcome: d.outcome,
-            reason: d.reason,
-            message: d.message.clone(),
-            agent: who.agent.clone(),
-            subject: who.subject.clone(),
-            jti: who.jti.clone(),
-            action: req.action.to_string(),
-            resource: req.resource.to_string(),
-            context: req.context.clone(),
-            redact: policy.filter(|p| !p.audit.redact.is_empty()).map(|p| p.audit.redact.clone().into()),
-            rule: d.rule.clone(),
-            constraint: d.constraint.clone(),
-            snapshot_version: d.snapshot_version,
-            latency_us: started.elapsed().as_micros() as u64,
+        d.audit_id = crate::audit::audit_id(&self.audit_prefix, seq);
+        let redact = policy.filter(|p| !p.audit.redact.is_empty()).map(|p| p.audit.redact.clone().into());
+        self.auditor.submit(|p: &mut Pending| {
+            p.id_prefix = self.audit_prefix.clone();
+            p.seq = seq;
+            p.time_ms = now_ms;
+            p.outcome = d.outcome;
+            p.reason = d.reason;
+            p.message.clear();
+            p.message.push_str(&d.message);
+            p.agent = who.agent.clone();
+            p.subject = who.subject.clone();
+            p.jti = who.jti.clone();
+            p.action.clear();
+            p.action.push_str(req.action);
+            p.resource.clear();
+            p.resource.push_str(req.resource);
+            p.context_json.clear();
+            // A Map of JSON values always serializes.
+            let _ = serde_json::to_writer(&mut p.context_json, req.context);
+            p.redact = redact;
+            p.rule = d.rule.clone();
+            p.constraint = d.constraint.clone();
+            p.snapshot_version = d.snapshot_version;
+            p.latency_us = started.elapsed().as_micros() as u64;
         });
     }
 
@@ -560,7 +567,9 @@ impl Engine {
             rule: Some(rule.clone()),
             constraint: None,
         };
-        if !limits.is_empty() {
+        // A full window denies even a request that would need approval (deny beats approval);
+        // enforced requests without approvals check and consume in one atomic step below.
+        if !limits.is_empty() && (mode != Mode::Enforce || !approvals.is_empty()) {
             if let Some(i) = self.counters.exhausted(&limits, now_ms).map_err(store_denial)? {
                 trace(t, "limit", || format!("`{}` is used up", limit_ids[i]));
                 return Err(limit_denial(i));
@@ -578,7 +587,7 @@ impl Engine {
                         rule: rule.clone(),
                         constraint: first.id.clone(),
                         message: format!("`{}` asks a human to approve this request ({cel})", first.key),
-                        request,
+                        request: Box::new(request),
                     });
                 }
                 Some(a) => {
@@ -655,5 +664,5 @@ fn window_words(ms: u64) -> String {
 
 enum Verdict {
     Allow { reason: Reason, rule: Arc<str>, message: String },
-    Approval { rule: Arc<str>, constraint: Arc<str>, request: ApprovalRequest, message: String },
+    Approval { rule: Arc<str>, constraint: Arc<str>, request: Box<ApprovalRequest>, message: String },
 }

@@ -62,11 +62,16 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
     if resource.contains('*') {
         return Err("the resource contains `*`; resources name one concrete thing".into());
     }
-    let lower = resource.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%2e") || lower.contains('\\') {
+    let b = resource.as_bytes();
+    let encoded = |i: usize| {
+        matches!((b.get(i + 1).map(u8::to_ascii_lowercase), b.get(i + 2).map(u8::to_ascii_lowercase)),
+            (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c')))
+    };
+    if b.iter().enumerate().any(|(i, c)| *c == b'\\' || (*c == b'%' && encoded(i))) {
         return Err("the resource contains an encoded `/`, `\\` or `.`, or a backslash".into());
     }
-    let segments: Vec<&str> = resource.split('/').collect();
+    let mut segments: Vec<&str> = Vec::with_capacity(8);
+    segments.extend(resource.split('/'));
     if segments.len() > MAX_SEGMENTS {
         return Err(format!("the resource has more than {MAX_SEGMENTS} segments"));
     }

@@ -20,6 +20,66 @@ pub struct Cel {
     pub(crate) program: Program,
     /// The top-level names it reads (context fields, `user`, `now`, ...).
     pub fields: Vec<String>,
+    /// `field <op> number` conditions are also compiled to a native comparison,
+    /// used only when the field holds a number; anything else (missing, wrong
+    /// type) goes through CEL, so results and errors are CEL's either way.
+    pub(crate) fast: Option<FastCompare>,
+}
+
+/// A native form of `field <op> number`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FastCompare {
+    pub field: String,
+    pub op: CmpOp,
+    pub value: f64,
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl FastCompare {
+    fn parse(source: &str) -> Option<FastCompare> {
+        let mut parts = source.split_whitespace();
+        let (field, op, value) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some()
+            || !field.chars().next()?.is_ascii_alphabetic()
+            || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || crate::engine::RESERVED.contains(&field)
+        {
+            return None;
+        }
+        let op = match op {
+            "<" => CmpOp::Lt,
+            "<=" => CmpOp::Le,
+            ">" => CmpOp::Gt,
+            ">=" => CmpOp::Ge,
+            _ => return None,
+        };
+        let value: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && v.abs() < 9.0e15)?;
+        Some(FastCompare { field: field.to_string(), op, value })
+    }
+
+    /// `Some(result)` when the field is a number CEL would compare the same way; `None` defers to CEL.
+    pub(crate) fn eval(&self, context: &serde_json::Map<String, serde_json::Value>) -> Option<bool> {
+        let n = context.get(&self.field)?.as_number()?;
+        let x = match n.as_i64() {
+            Some(i) if i.unsigned_abs() < (1 << 53) => i as f64,
+            Some(_) => return None,
+            None => n.as_f64().filter(|f| f.is_finite())?,
+        };
+        Some(match self.op {
+            CmpOp::Lt => x < self.value,
+            CmpOp::Le => x <= self.value,
+            CmpOp::Gt => x > self.value,
+            CmpOp::Ge => x >= self.value,
+        })
+    }
 }
 
 impl std::fmt::Debug for Cel {
@@ -34,7 +94,7 @@ impl Cel {
         let program = CEL_ENV.compile(source).map_err(|e| format!("invalid CEL condition `{source}`: {e}"))?;
         let mut fields: Vec<String> = program.references().variables().into_iter().map(str::to_string).collect();
         fields.sort();
-        Ok(Cel { source: source.to_string(), program, fields })
+        Ok(Cel { source: source.to_string(), program, fields, fast: FastCompare::parse(source) })
     }
 }
 
@@ -156,4 +216,33 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
         breaker: policy.circuit_breaker.clone(),
         canonical: policy.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fast_path_agrees_with_cel() {
+        let ctxs = [json!({"amount": 100}), json!({"amount": 100.5}), json!({"amount": 99.99}), json!({"amount": -3}),
+            json!({"amount": 101}), json!({"amount": 1e300}), json!({"amount": "100"}), json!({}), json!({"amount": null}),
+            json!({"amount": 9007199254740993u64})];
+        for src in ["amount > 100", "amount >= 100", "amount < 100", "amount <= 100.5", "amount > -1"] {
+            let cel = Cel::compile(src).unwrap();
+            assert!(cel.fast.is_some(), "{src}");
+            for c in &ctxs {
+                let map = c.as_object().unwrap();
+                let vars_claims = crate::token::Claims::from_json(&json!({"iss":"i","sub":"s","act":{"sub":"a"},"iat":0,"exp":1,"jti":"j"})).unwrap();
+                let vars = crate::engine::vars::Vars { context: map, user: &vars_claims, agent: &vars_claims, resource: "r", action: "a", now_ms: 0 };
+                let slow = crate::engine::eval::eval_cel_only(&cel, &vars);
+                if let Some(fast) = cel.fast.as_ref().unwrap().eval(map) {
+                    assert_eq!(Ok(fast), slow, "{src} on {c}");
+                }
+            }
+        }
+        assert!(Cel::compile("now > 3").unwrap().fast.is_none());
+        assert!(Cel::compile("amount > 1 && x").unwrap().fast.is_none());
+        assert!(Cel::compile("user.id > 3").unwrap().fast.is_none());
+    }
 }

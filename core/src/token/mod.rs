@@ -187,7 +187,7 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
 }
 
 /// Decodes an approval JWS (header checks included), returning kid, raw claims, signing input, signature.
-pub(crate) fn decode_approval(jws: &str) -> std::result::Result<(String, Value, &str, Vec<u8>), (Reason, String)> {
+pub(crate) fn decode_approval(jws: &str) -> std::result::Result<verify::RawJws<'_>, (Reason, String)> {
     verify::decode_raw(jws, APPROVAL_TYP)
 }
 

@@ -106,8 +106,11 @@ pub(crate) fn decode_typed<'t>(link: &'t str, typ: &str) -> Result<(String, Clai
     Ok((kid, claims, input, sig))
 }
 
+/// A decoded compact JWS: header `kid`, raw claims, signing input, signature.
+pub(crate) type RawJws<'t> = (String, Value, &'t str, Vec<u8>);
+
 /// Decodes a compact JWS of the given `typ` into its header kid and raw claims JSON.
-pub(crate) fn decode_raw<'t>(link: &'t str, typ: &str) -> Result<(String, Value, &'t str, Vec<u8>), Fail> {
+pub(crate) fn decode_raw<'t>(link: &'t str, typ: &str) -> Result<RawJws<'t>, Fail> {
     let mut parts = link.split('.');
     let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(fail(Reason::TokenMalformed, "a token has three dot-separated parts"));
