@@ -1,0 +1,20 @@
+# Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
+# they need only the Rust toolchain (and, for bindings, what their own scripts install).
+SHELL := /bin/bash
+.PHONY: demo test test-rust lint bench
+
+demo:
+	cargo run --release -q -p act-core --example customer_support
+
+test: test-rust
+	@echo "all test suites passed"
+
+test-rust:
+	cargo test --workspace --locked
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo fmt --all --check
+
+bench:
+	cargo bench -p act-core --bench validate
