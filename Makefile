@@ -7,10 +7,9 @@ demo:
 	cargo run --release -q -p act-core --example customer_support
 
 test: test-rust
-	@echo "all test suites passed"
 
 test-rust:
-	cargo test --workspace --locked
+	scripts/test-rust.sh
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -269,6 +269,19 @@ impl Parser<'_> {
                                 self.constraint(gk, gv, Some(&action), &join(&p, &gk.name), grant, &mut only_own);
                             }
                         }
+                        // A group may also be a list of one-key constraints, like the top level.
+                        (name, NodeValue::Seq(items)) if !vocab::KEYS.contains(&name) => {
+                            let Some(action) = self.group_action(k, &p, &grant.actions) else { continue };
+                            for (i, item) in items.iter().enumerate() {
+                                let ip = format!("{p}[{i}]");
+                                match item.as_map() {
+                                    Some([(gk, gv)]) => {
+                                        self.constraint(gk, gv, Some(&action), &join(&ip, &gk.name), grant, &mut only_own)
+                                    }
+                                    _ => self.err_at(item, &ip, "each list item must be a single `key: value` constraint"),
+                                }
+                            }
+                        }
                         _ => self.constraint(k, v, None, &p, grant, &mut only_own),
                     }
                 }
