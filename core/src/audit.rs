@@ -90,7 +90,15 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The id of record `seq` of an engine: `<prefix>-<seq in hex>`.
 pub(crate) fn audit_id(prefix: &str, seq: u64) -> String {
-    format!("{prefix}-{seq:x}")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(prefix.len() + 17);
+    id.push_str(prefix);
+    id.push('-');
+    let digits = (64 - seq.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        id.push(HEX[((seq >> (i * 4)) & 0xf) as usize] as char);
+    }
+    id
 }
 
 /// What the hot path hands to the audit thread. Boxes are recycled between the
@@ -471,4 +479,14 @@ pub fn verify_log(reader: impl BufRead, start: Option<&str>) -> Result<usize, Ch
         count += 1;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn audit_ids_are_prefix_dash_hex() {
+        for seq in [0u64, 1, 15, 16, 255, 4096, u64::MAX] {
+            assert_eq!(super::audit_id("ab12", seq), format!("ab12-{seq:x}"));
+        }
+    }
 }

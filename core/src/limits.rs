@@ -72,8 +72,8 @@ impl Window {
 
 #[derive(Default)]
 struct Shard {
-    windows: HashMap<String, Window>,
-    marks: HashMap<String, i64>,
+    windows: HashMap<String, Window, foldhash::fast::RandomState>,
+    marks: HashMap<String, i64, foldhash::fast::RandomState>,
 }
 
 /// Exact in-memory counters, sharded so threads touching different keys do not contend.
@@ -121,6 +121,19 @@ impl CounterStore for MemoryCounterStore {
 
     fn try_acquire(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>> {
         if keys.is_empty() {
+            return Ok(None);
+        }
+        if let [k] = keys {
+            // The common case: one limit, one lock, one lookup.
+            let mut shard = self.lock(self.shard_of(&k.key))?;
+            let w = match shard.windows.get_mut(&k.key) {
+                Some(w) => w,
+                None => shard.windows.entry(k.key.clone()).or_default(),
+            };
+            if w.live(now_ms, k.window_ms) >= k.limit {
+                return Ok(Some(0));
+            }
+            w.push(now_ms);
             return Ok(None);
         }
         // Lock every shard involved, in ascending order (no deadlock), so the

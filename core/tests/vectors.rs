@@ -57,8 +57,25 @@ fn build(file: &str, suite: &Value) -> Result<Suite, act_core::Error> {
     Ok(Suite { name, engine, clock, keys, tokens: HashMap::new(), approvals: HashMap::new(), sink })
 }
 
+/// The token a `delegate` or `tamper` spec is made from, if any.
+fn depends_on(spec: &Value) -> Option<&str> {
+    spec.get("delegate").map(|d| &d["parent"]).or_else(|| spec.get("tamper").map(|t| &t["token"])).and_then(Value::as_str)
+}
+
 fn make_tokens(s: &mut Suite, suite: &Value) {
-    for (name, spec) in obj(suite.get("tokens")) {
+    // Tokens may be made from other tokens: make them in dependency order.
+    let mut todo: Vec<(String, Value)> = obj(suite.get("tokens")).into_iter().collect();
+    let mut ordered = Vec::new();
+    while !todo.is_empty() {
+        let before = todo.len();
+        let (ready, waiting): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, spec)| {
+            depends_on(spec).is_none_or(|p| ordered.iter().any(|(n, _): &(String, Value)| n == p))
+        });
+        ordered.extend(ready);
+        todo = waiting;
+        assert!(todo.len() < before, "{}: tokens refer to missing tokens", s.name);
+    }
+    for (name, spec) in ordered {
         let token = if let Some(raw) = spec.get("raw") {
             raw.as_str().unwrap().to_string()
         } else if let Some(t) = spec.get("tamper") {

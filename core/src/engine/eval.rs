@@ -127,10 +127,15 @@ pub(crate) fn evaluate<'p>(
                     Err(m) => return Err(deny(Reason::ContextInvalid, m)),
                 },
                 CompiledKind::RateLimit { limit, window_ms, scope } => {
-                    let key = match scope {
-                        LimitScope::Subject => format!("{}|{}|{}", c.id, vars.agent.agent, limit_subject),
-                        LimitScope::Token => format!("{}|jti:{}", c.id, vars.user.jti),
+                    // Built by hand: this runs on every limited request and `format!` costs twice as much.
+                    let (a, b) = match scope {
+                        LimitScope::Subject => (vars.agent.agent.as_str(), limit_subject),
+                        LimitScope::Token => ("jti:", vars.user.jti.as_str()),
                     };
+                    let mut key = String::with_capacity(c.id.len() + a.len() + b.len() + 2);
+                    for part in [&*c.id, "|", a, "|", b] {
+                        key.push_str(part);
+                    }
                     entry.limits.push((c, LimitKey { key, limit: *limit, window_ms: *window_ms }));
                 }
             }

@@ -622,7 +622,13 @@ impl Engine {
         }
         let message = match reason {
             Reason::Approved => format!("allowed by rule `{rule}` with a human approval"),
-            _ => format!("allowed by rule `{rule}`"),
+            _ => {
+                let mut m = String::with_capacity(rule.len() + 18);
+                for part in ["allowed by rule `", &rule, "`"] {
+                    m.push_str(part);
+                }
+                m
+            }
         };
         Ok(Verdict::Allow { reason, rule, message })
     }

@@ -40,7 +40,9 @@ pub(crate) fn check_action(action: &str) -> Result<(), String> {
     if action.len() > MAX_ACTION_BYTES {
         return Err(format!("the action is over {MAX_ACTION_BYTES} bytes"));
     }
-    if action.chars().any(|c| c.is_control() || c.is_whitespace() || c == '*') {
+    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '*';
+    let ascii_bad = |b: &u8| *b <= b' ' || *b == 0x7f || *b == b'*';
+    if action.bytes().any(|b| ascii_bad(&b)) || (!action.is_ascii() && action.chars().any(bad)) {
         return Err("the action contains whitespace, control characters or `*`".into());
     }
     Ok(())
@@ -56,22 +58,32 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
     if resource.len() > MAX_RESOURCE_BYTES {
         return Err(format!("the resource is over {MAX_RESOURCE_BYTES} bytes"));
     }
-    if resource.chars().any(|c| c.is_control()) {
-        return Err("the resource contains control characters".into());
-    }
-    if resource.contains('*') {
-        return Err("the resource contains `*`; resources name one concrete thing".into());
-    }
+    // One pass over the bytes, splitting on `/` as it goes; non-ASCII text is
+    // checked by char only when present.
     let b = resource.as_bytes();
     let encoded = |i: usize| {
         matches!((b.get(i + 1).map(u8::to_ascii_lowercase), b.get(i + 2).map(u8::to_ascii_lowercase)),
             (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c')))
     };
-    if b.iter().enumerate().any(|(i, c)| *c == b'\\' || (*c == b'%' && encoded(i))) {
-        return Err("the resource contains an encoded `/`, `\\` or `.`, or a backslash".into());
-    }
     let mut segments: Vec<&str> = Vec::with_capacity(8);
-    segments.extend(resource.split('/'));
+    let mut start = 0;
+    for (i, c) in b.iter().enumerate() {
+        match c {
+            b'/' => {
+                segments.push(&resource[start..i]);
+                start = i + 1;
+            }
+            0..=0x1f | 0x7f => return Err("the resource contains control characters".into()),
+            b'*' => return Err("the resource contains `*`; resources name one concrete thing".into()),
+            b'\\' => return Err("the resource contains a backslash".into()),
+            b'%' if encoded(i) => return Err("the resource contains an encoded `/`, `\\` or `.`".into()),
+            _ => {}
+        }
+    }
+    segments.push(&resource[start..]);
+    if !resource.is_ascii() && resource.chars().any(char::is_control) {
+        return Err("the resource contains control characters".into());
+    }
     if segments.len() > MAX_SEGMENTS {
         return Err(format!("the resource has more than {MAX_SEGMENTS} segments"));
     }

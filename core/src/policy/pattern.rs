@@ -223,6 +223,8 @@ fn match_pieces(pieces: &[Piece], s: &str, vals: &dyn TemplateValues, unresolved
                 false
             }
         },
+        // A trailing `*` takes the rest of the segment, whatever it is.
+        Some((Piece::Star, [])) => true,
         Some((Piece::Star, rest)) => {
             s.char_indices().map(|(i, _)| i).chain([s.len()]).any(|i| match_pieces(rest, &s[i..], vals, unresolved))
         }
