@@ -9,7 +9,7 @@ import inspect
 import os
 import string
 import weakref
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, TypeVar, Union, cast
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from ._audit import native_sinks
 from ._native import Decision, Engine, SigningKey, VerifyingKey
@@ -105,7 +105,7 @@ class ACT(Engine):
             raise TypeError("token must be a str or a callable returning the token")
         if approval is not None and not (isinstance(approval, str) or callable(approval)):
             raise TypeError("approval must be a str, a callable or None")
-        include: Optional[frozenset] = None
+        include: Optional[FrozenSet[str]] = None
         if context is not None and not callable(context):
             if isinstance(context, (str, bytes)) or not isinstance(context, Iterable):
                 raise TypeError("context must be a callable, an iterable of argument names, or None")
@@ -121,20 +121,22 @@ class ACT(Engine):
             if isinstance(resource, str):
                 _check_template(resource, names, signature, fn)
 
-            def authorize(args: tuple, kwargs: dict) -> None:
+            token_of = _caller(token) if callable(token) else None
+            resource_of = _caller(resource) if callable(resource) else None
+            context_of = _caller(context) if callable(context) else None
+            approval_of = _caller(approval) if callable(approval) else None
+
+            def authorize(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
                 named = _named_arguments(signature, args, kwargs)
-                tok = _call_with(token, named) if callable(token) else token
-                if isinstance(resource, str):
-                    res = resource.format_map(named)
-                else:
-                    res = _call_with(resource, named)
-                if callable(context):
-                    ctx: Mapping[str, Any] = _call_with(context, named)
+                tok = token_of(named) if token_of else cast(str, token)
+                res = resource_of(named) if resource_of else cast(str, resource).format_map(named)
+                if context_of:
+                    ctx: Mapping[str, Any] = context_of(named)
                 elif include is not None:
                     ctx = {k: v for k, v in named.items() if k in include}
                 else:
                     ctx = _default_context(signature, named, tok)
-                appr = _call_with(approval, named) if callable(approval) else approval
+                appr = approval_of(named) if approval_of else cast(Optional[str], approval)
                 decision = self.validate(token=tok, action=action, resource=res, context=ctx, approval=appr)
                 _raise_unless_allowed(decision)
 
@@ -165,7 +167,7 @@ def _raise_unless_allowed(decision: Decision) -> None:
     raise Denied(decision)
 
 
-def _argument_names(signature: inspect.Signature) -> frozenset:
+def _argument_names(signature: inspect.Signature) -> FrozenSet[str]:
     return frozenset(
         name
         for name, p in signature.parameters.items()
@@ -177,7 +179,7 @@ def _has_var_keyword(signature: inspect.Signature) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def _check_template(template: str, names: frozenset, signature: inspect.Signature, fn: Callable[..., Any]) -> None:
+def _check_template(template: str, names: FrozenSet[str], signature: inspect.Signature, fn: Callable[..., Any]) -> None:
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as e:
@@ -190,7 +192,7 @@ def _check_template(template: str, names: frozenset, signature: inspect.Signatur
             raise ConfigError(f"resource template {template!r} names `{root}`, which is not an argument of {fn.__qualname__}")
 
 
-def _named_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) -> Dict[str, Any]:
+def _named_arguments(signature: inspect.Signature, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     named: Dict[str, Any] = {}
@@ -203,8 +205,7 @@ def _named_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) ->
     return named
 
 
-@functools.lru_cache(maxsize=256)
-def _accepted(f: Callable[..., Any]) -> Optional[frozenset]:
+def _accepted(f: Callable[..., Any]) -> Optional[FrozenSet[str]]:
     """The keyword names `f` takes, or None when it takes **kwargs (or has no signature)."""
     try:
         sig = inspect.signature(f)
@@ -217,14 +218,12 @@ def _accepted(f: Callable[..., Any]) -> Optional[frozenset]:
     )
 
 
-def _call_with(f: Callable[..., Any], named: Dict[str, Any]) -> Any:
-    try:
-        accepted = _accepted(f)
-    except TypeError:  # unhashable callable
-        accepted = None
+def _caller(f: Callable[..., Any]) -> Callable[[Dict[str, Any]], Any]:
+    """Calls `f` with the named arguments it takes (all of them if it takes **kwargs)."""
+    accepted = _accepted(f)
     if accepted is None:
-        return f(**named)
-    return f(**{k: v for k, v in named.items() if k in accepted})
+        return lambda named: f(**named)
+    return lambda named: f(**{k: v for k, v in named.items() if k in accepted})
 
 
 def _is_json(value: Any, depth: int = 0) -> bool:
