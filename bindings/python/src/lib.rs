@@ -36,6 +36,12 @@ fn verify_audit_log(py: Python<'_>, path: PathBuf, start_hash: Option<String>) -
     })
 }
 
+/// Panics inside the shield; lets the test suite prove a panic arrives as `InternalError`.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    errors::shield(py, || panic!("deliberate panic from act_sdk._native._panic_for_tests"))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PyEngine>()?;
@@ -46,6 +52,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keys::PyVerifyingKey>()?;
     m.add_class::<clock::PyManualClock>()?;
     m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("REASONS", act_core::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>())?;
     m.add("GENESIS_HASH", act_core::audit::GENESIS_HASH)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
