@@ -24,8 +24,12 @@ __all__ = [
     "TraceStep",
     "VerifyingKey",
     "__version__",
+    "_panic_for_tests",
     "verify_audit_log",
 ]
+
+def _panic_for_tests() -> None:
+    """Test hook: panics in the core; raises InternalError."""
 
 def verify_audit_log(path: _Path, start_hash: Optional[str] = ...) -> int: ...
 @final

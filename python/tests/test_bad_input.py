@@ -203,6 +203,6 @@ def test_guard_misuse(act: ACT, alice: str) -> None:
 
 
 def test_a_panic_in_the_core_is_an_internal_error_not_panic_exception() -> None:
-    err = raises(InternalError, act_sdk._native._panic_for_tests, "internal")  # type: ignore[attr-defined]
+    err = raises(InternalError, act_sdk._native._panic_for_tests, "internal")
     assert "deliberate panic" in str(err)
     assert isinstance(err, RuntimeError)
