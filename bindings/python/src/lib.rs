@@ -1,0 +1,60 @@
+//! `act_sdk._native`: the PyO3 binding of `act-core`.
+//!
+//! Thin by design: every module converts arguments and results and maps
+//! errors; rules and defaults live in the core. The Python package
+//! (`python/act_sdk`) re-exports these types and adds `ACT.guard`.
+
+mod audit;
+mod client;
+mod clock;
+mod convert;
+mod decision;
+mod errors;
+mod keys;
+
+use pyo3::prelude::*;
+use std::path::PathBuf;
+
+/// Checks the hash chain of a JSON Lines audit log; returns the number of records.
+///
+/// `start_hash` is the `prev_hash` the first record must carry (`GENESIS_HASH`
+/// for a log that starts a chain, `None` to accept any). Raises
+/// `AuditChainError` (with `.line`) at the first removed, reordered or edited record.
+#[pyfunction]
+#[pyo3(signature = (path, start_hash=Some(act_core::audit::GENESIS_HASH.to_string())))]
+fn verify_audit_log(py: Python<'_>, path: PathBuf, start_hash: Option<String>) -> PyResult<usize> {
+    errors::shield(py, || {
+        let result = py.detach(|| {
+            let file = std::fs::File::open(&path).map_err(|e| Err(act_core::Error::Io { path: path.display().to_string(), source: e }))?;
+            act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref()).map_err(Ok)
+        });
+        match result {
+            Ok(n) => Ok(n),
+            Err(Ok(chain)) => Err(errors::audit_chain(py, chain.line, &chain.message)),
+            Err(Err(io)) => Err(errors::to_py(py, io)),
+        }
+    })
+}
+
+/// Panics inside the shield; lets the test suite prove a panic arrives as `InternalError`.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    errors::shield(py, || panic!("deliberate panic from act_sdk._native._panic_for_tests"))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::PyEngine>()?;
+    m.add_class::<decision::PyDecision>()?;
+    m.add_class::<decision::PyApprovalRequest>()?;
+    m.add_class::<decision::PyTraceStep>()?;
+    m.add_class::<keys::PySigningKey>()?;
+    m.add_class::<keys::PyVerifyingKey>()?;
+    m.add_class::<clock::PyManualClock>()?;
+    m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add("REASONS", act_core::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>())?;
+    m.add("GENESIS_HASH", act_core::audit::GENESIS_HASH)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

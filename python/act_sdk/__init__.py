@@ -1,0 +1,68 @@
+"""ACT (Agent Capability Tokens): decide, in-process, whether an AI agent may take
+*this* action on *this* resource with *these* arguments, right now.
+
+    from act_sdk import ACT, SigningKey
+
+    act = ACT(policy_file="policies.yaml", signing_key=SigningKey.generate())
+    token = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
+    result = act.validate(token=token, action="process_refund",
+                          resource="order://customer:42/1001", context={"amount": 120})
+    result.allowed, result.reason
+"""
+
+from . import errors
+from ._audit import AuditRecord, LoggingSink
+from ._native import (
+    GENESIS_HASH,
+    REASONS,
+    ApprovalRequest,
+    Decision,
+    SigningKey,
+    TraceStep,
+    VerifyingKey,
+    __version__,
+    verify_audit_log,
+)
+from ._client import ACT
+from .errors import (
+    ActError,
+    ActIOError,
+    ActKeyError,
+    ApprovalRequired,
+    AuditChainError,
+    ConfigError,
+    Denied,
+    Diagnostic,
+    InternalError,
+    PolicyError,
+    SnapshotError,
+    TokenError,
+)
+
+__all__ = [
+    "ACT",
+    "ActError",
+    "ActIOError",
+    "ActKeyError",
+    "ApprovalRequest",
+    "ApprovalRequired",
+    "AuditChainError",
+    "AuditRecord",
+    "ConfigError",
+    "Decision",
+    "Denied",
+    "Diagnostic",
+    "GENESIS_HASH",
+    "InternalError",
+    "LoggingSink",
+    "PolicyError",
+    "REASONS",
+    "SigningKey",
+    "SnapshotError",
+    "TokenError",
+    "TraceStep",
+    "VerifyingKey",
+    "__version__",
+    "errors",
+    "verify_audit_log",
+]

@@ -1,0 +1,85 @@
+# Hand-written stubs for act_sdk (checked by mypy.stubtest).
+import logging
+import os
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+
+from . import errors as errors
+from ._audit import AuditRecord as AuditRecord
+from ._audit import LoggingSink as LoggingSink
+from ._native import GENESIS_HASH as GENESIS_HASH
+from ._native import REASONS as REASONS
+from ._native import ApprovalRequest as ApprovalRequest
+from ._native import Decision as Decision
+from ._native import Engine
+from ._native import ManualClock
+from ._native import SigningKey as SigningKey
+from ._native import TraceStep as TraceStep
+from ._native import VerifyingKey as VerifyingKey
+from ._native import __version__ as __version__
+from ._native import verify_audit_log as verify_audit_log
+from .errors import ActError as ActError
+from .errors import ActIOError as ActIOError
+from .errors import ActKeyError as ActKeyError
+from .errors import ApprovalRequired as ApprovalRequired
+from .errors import AuditChainError as AuditChainError
+from .errors import ConfigError as ConfigError
+from .errors import Denied as Denied
+from .errors import Diagnostic as Diagnostic
+from .errors import InternalError as InternalError
+from .errors import PolicyError as PolicyError
+from .errors import SnapshotError as SnapshotError
+from .errors import TokenError as TokenError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_AuditSink = Union[str, "os.PathLike[str]", logging.Logger, Callable[[Dict[str, Any]], object]]
+
+class ACT(Engine):
+    def __new__(
+        cls,
+        policy_file: Union[str, "os.PathLike[str]"],
+        *,
+        signing_key: Optional[SigningKey] = None,
+        audience: Optional[str] = None,
+        leeway: Optional[int] = None,
+        audit: Union[None, _AuditSink, Sequence[_AuditSink]] = None,
+        trusted_keys: Optional[Sequence[Union[VerifyingKey, SigningKey, str]]] = None,
+        issuer: Optional[str] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> ACT: ...
+    def guard(
+        self,
+        *,
+        action: str,
+        resource: Union[str, Callable[..., str]],
+        token: Union[str, Callable[..., str]],
+        context: Union[None, Callable[..., Mapping[str, Any]], Iterable[str]] = None,
+        approval: Union[None, str, Callable[..., Optional[str]]] = None,
+    ) -> Callable[[_F], _F]: ...
+
+__all__ = [
+    "ACT",
+    "ActError",
+    "ActIOError",
+    "ActKeyError",
+    "ApprovalRequest",
+    "ApprovalRequired",
+    "AuditChainError",
+    "AuditRecord",
+    "ConfigError",
+    "Decision",
+    "Denied",
+    "Diagnostic",
+    "GENESIS_HASH",
+    "InternalError",
+    "LoggingSink",
+    "PolicyError",
+    "REASONS",
+    "SigningKey",
+    "SnapshotError",
+    "TokenError",
+    "TraceStep",
+    "VerifyingKey",
+    "__version__",
+    "errors",
+    "verify_audit_log",
+]

@@ -1,0 +1,157 @@
+"""Exceptions raised by ACT.
+
+An agent's bad input (a forged or expired token, a resource outside its grant,
+a refund over the limit) is never an exception: it is a deny ``Decision`` with a
+stable ``reason``. Exceptions are for the host application's mistakes and for
+configuration that cannot work. Every class carries ``code``, a stable
+machine-readable string from the core (``"policy_invalid"``, ``"invalid_argument"``...).
+
+Arguments of the wrong Python type raise the built-in ``TypeError``; arguments
+of the right type with an unusable value raise ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._native import ApprovalRequest, Decision
+
+__all__ = [
+    "ActError",
+    "PolicyError",
+    "Diagnostic",
+    "TokenError",
+    "ActKeyError",
+    "ConfigError",
+    "SnapshotError",
+    "ActIOError",
+    "InternalError",
+    "AuditChainError",
+    "Denied",
+    "ApprovalRequired",
+]
+
+
+class ActError(Exception):
+    """Root of every ACT exception. ``code`` is the stable machine code."""
+
+    code: str = "internal"
+
+    def __init__(self, message: str, code: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class Diagnostic(NamedTuple):
+    """One problem in a policy document."""
+
+    file: str
+    line: int
+    column: int
+    key: str
+    message: str
+
+
+class PolicyError(ActError, ValueError):
+    """A policy file does not compile (code ``policy_invalid``); ``diagnostics`` lists every problem."""
+
+    code = "policy_invalid"
+
+    def __init__(
+        self,
+        message: str,
+        code: Optional[str] = None,
+        *,
+        diagnostics: Sequence[Tuple[str, int, int, str, str]] = (),
+    ) -> None:
+        super().__init__(message, code)
+        self.diagnostics = [Diagnostic(*d) for d in diagnostics]
+
+
+class TokenError(ActError, ValueError):
+    """A token could not be issued or delegated (code ``token_invalid``); ``reason`` is the decision code."""
+
+    code = "token_invalid"
+
+    def __init__(self, message: str, code: Optional[str] = None, *, reason: Optional[str] = None) -> None:
+        super().__init__(message, code)
+        self.reason = reason
+
+
+class ActKeyError(ActError, ValueError):
+    """A key could not be parsed, generated or used (code ``key_invalid``)."""
+
+    code = "key_invalid"
+
+
+class ConfigError(ActError, ValueError):
+    """An option or argument has an unusable value, or the ACT was closed (code ``invalid_argument``)."""
+
+    code = "invalid_argument"
+
+
+class SnapshotError(ActError):
+    """A policy snapshot was rejected, or the counter store failed (codes ``snapshot_rejected``,
+    ``counter_store_failed``). The previous snapshot keeps serving."""
+
+    code = "snapshot_rejected"
+
+
+class ActIOError(ActError):
+    """A file could not be read or written (code ``io_error``); the ``OSError`` is the ``__cause__``."""
+
+    code = "io_error"
+
+    def __init__(self, message: str, code: Optional[str] = None, *, path: Optional[str] = None) -> None:
+        super().__init__(message, code)
+        self.path = path
+
+
+class InternalError(ActError, RuntimeError):
+    """A bug in ACT, such as a panic in the native core (code ``internal``). Please report it."""
+
+    code = "internal"
+
+
+class AuditChainError(ActError):
+    """An audit log's hash chain is broken at ``line`` (code ``audit_chain_broken``)."""
+
+    code = "audit_chain_broken"
+
+    def __init__(self, message: str, code: Optional[str] = None, *, line: int = 0) -> None:
+        super().__init__(message, code)
+        self.line = line
+
+
+class Denied(ActError):
+    """Raised by ``ACT.guard`` when the decision is a deny; ``code`` is the decision's reason."""
+
+    def __init__(self, decision: "Decision") -> None:
+        super().__init__(decision.message, decision.reason)
+        self.decision = decision
+
+    def __reduce__(self) -> Any:  # pragma: no cover - decisions are not picklable
+        return (ActError, (self.message, self.code))
+
+
+class ApprovalRequired(ActError):
+    """Raised by ``ACT.guard`` when a human must approve first (code ``approval_required``).
+
+    ``approval_request`` says what to approve; after ``ACT.approve``, call again with ``approval=``.
+    """
+
+    def __init__(self, decision: "Decision") -> None:
+        super().__init__(decision.message, decision.reason)
+        self.decision = decision
+
+    @property
+    def approval_request(self) -> "ApprovalRequest":
+        request = self.decision.approval_request
+        assert request is not None
+        return request
+
+    def __reduce__(self) -> Any:  # pragma: no cover
+        return (ActError, (self.message, self.code))
