@@ -1,15 +1,19 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need only the Rust toolchain (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust lint bench
+.PHONY: demo test test-rust test-python lint bench
 
 demo:
 	cargo run --release -q -p act-core --example customer_support
 
-test: test-rust
+test:
+	scripts/test-all.sh
 
 test-rust:
 	scripts/test-rust.sh
+
+test-python:
+	python/run_tests.sh
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings

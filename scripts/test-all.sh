@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The README's test command: every suite, each installing what it needs, then
+# one plain closing line "total: N passed, M failed" over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_pass=0
+total_fail=0
+failed_suites=()
+
+# run NAME COMMAND...: runs a suite, tees its output, adds its counts.
+run() {
+  local name=$1; shift
+  local log; log=$(mktemp)
+  echo "=== $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  # The counts this suite printed last ("N passed" / "N failed", any runner).
+  local summary; summary=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
+  local p; p=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
+  local f; f=$(grep -Eo '[0-9]+ failed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
+  rm -f "$log"
+  total_pass=$((total_pass + ${p:-0}))
+  total_fail=$((total_fail + ${f:-0}))
+  if [ "$status" -ne 0 ] || [ "${p:-0}" -eq 0 ]; then
+    failed_suites+=("$name")
+    [ "${f:-0}" -eq 0 ] && total_fail=$((total_fail + 1))
+  fi
+}
+
+run rust scripts/test-rust.sh
+run python python/run_tests.sh
+
+if [ ${#failed_suites[@]} -ne 0 ]; then
+  echo "failed suites: ${failed_suites[*]}"
+fi
+echo "total: ${total_pass} passed, ${total_fail} failed"
+[ ${#failed_suites[@]} -eq 0 ]
