@@ -1,7 +1,7 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need only the Rust toolchain (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python lint bench
+.PHONY: demo test test-rust test-python lint bench bench-core
 
 demo:
 	cargo run --release -q -p act-core --example customer_support
@@ -19,5 +19,13 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo fmt --all --check
 
+# One run of every benchmark, then BENCHMARKS.md (see scripts/bench_report.py).
 bench:
+	mkdir -p target
+	cargo run --release --manifest-path bench/peers/Cargo.toml > target/bench-rust.json
+	-python/.venv/bin/python python/benchmarks/bench_validate.py > target/bench-python.txt
+	python3 scripts/bench_report.py
+
+# The criterion benchmark of the core alone.
+bench-core:
 	cargo bench -p act-core --bench validate
