@@ -142,6 +142,13 @@ impl EngineBuilder {
         self.version = version;
         self
     }
+    /// Starts with no snapshot (version 0): every validation denies `no_snapshot`
+    /// until a source (see [`crate::sync`]) swaps a real one in. Any policies given are ignored.
+    pub fn without_snapshot(mut self) -> Self {
+        self.policies = PolicySet::default();
+        self.version = 0;
+        self
+    }
 
     /// Compiles the policies and starts the audit thread.
     pub fn build(self) -> Result<Engine> {

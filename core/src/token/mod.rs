@@ -191,6 +191,11 @@ pub(crate) fn decode_approval(jws: &str) -> std::result::Result<(String, Value, 
     verify::decode_raw(jws, APPROVAL_TYP)
 }
 
+/// Decodes a snapshot document JWS (header checks included), returning kid, raw claims, signing input, signature.
+pub(crate) fn decode_snapshot_jws(jws: &str) -> std::result::Result<(String, Value, &str, Vec<u8>), (Reason, String)> {
+    verify::decode_raw(jws, crate::snapshot::SNAPSHOT_TYP)
+}
+
 /// Decodes every link of a token without checking signatures or times (for `act token inspect`).
 pub fn decode_unverified(token: &str) -> Result<Vec<Claims>> {
     if token.len() > MAX_TOKEN_BYTES {
