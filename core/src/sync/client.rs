@@ -95,10 +95,16 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     let mut out = what.to_string();
+    let mut last = String::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let text = s.to_string();
+        // Layers often repeat their inner error's words; say each once.
+        if text != last && !last.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
         source = s.source();
     }
     out
