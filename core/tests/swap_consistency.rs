@@ -46,7 +46,7 @@ fn every_decision_is_consistent_with_one_version() {
     while started.elapsed() < Duration::from_millis(700) {
         v += 1;
         let set = if v % 2 == 0 { allow.clone() } else { deny.clone() };
-        engine.swap_snapshot(Snapshot::compile(set, v, engine.now_ms(), &[vk.clone()]).unwrap()).unwrap();
+        engine.swap_snapshot(Snapshot::compile(set, v, engine.now_ms(), std::slice::from_ref(&vk)).unwrap()).unwrap();
     }
     stop.store(true, Ordering::Relaxed);
     for r in readers {

@@ -76,7 +76,12 @@ fn bad_answers_keep_the_previous_snapshot_serving_and_say_why() {
     let cache = tempdir("bad");
     let h = start_http(e.clone(), fast(&server.url(), &cp, Some(&cache))).unwrap();
     assert!(h.wait_for_version(5, Duration::from_secs(5)), "{:?}", h.status());
-    assert!(cache.join("snapshot.jws").exists(), "the verified snapshot is cached");
+    // The cache is written right after the swap, on the sync thread.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !cache.join("snapshot.jws").exists() {
+        assert!(Instant::now() < deadline, "the verified snapshot is cached");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(read_allowed(&e), (true, Reason::Allowed, 5));
 
     let stranger = SigningKey::generate().unwrap();

@@ -186,13 +186,16 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
     Ok(token)
 }
 
+/// A decoded compact JWS: header kid, raw claims, signing input, signature; or why it is malformed.
+pub(crate) type RawJws<'a> = std::result::Result<(String, Value, &'a str, Vec<u8>), (Reason, String)>;
+
 /// Decodes an approval JWS (header checks included), returning kid, raw claims, signing input, signature.
-pub(crate) fn decode_approval(jws: &str) -> std::result::Result<(String, Value, &str, Vec<u8>), (Reason, String)> {
+pub(crate) fn decode_approval(jws: &str) -> RawJws<'_> {
     verify::decode_raw(jws, APPROVAL_TYP)
 }
 
 /// Decodes a snapshot document JWS (header checks included), returning kid, raw claims, signing input, signature.
-pub(crate) fn decode_snapshot_jws(jws: &str) -> std::result::Result<(String, Value, &str, Vec<u8>), (Reason, String)> {
+pub(crate) fn decode_snapshot_jws(jws: &str) -> RawJws<'_> {
     verify::decode_raw(jws, crate::snapshot::SNAPSHOT_TYP)
 }
 
