@@ -158,3 +158,41 @@ fn audit_records_survive_an_endpoint_outage_and_arrive_exactly_once() {
     assert!(out.status.success(), "{:?}", common::text(&out));
     drop(engine);
 }
+
+#[test]
+fn a_spill_left_by_a_stopped_process_is_delivered_by_the_next_one() {
+    let dir = TempDir::new("serve-respill");
+    std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let options = || {
+        let mut o = HttpAuditOptions::new(format!("http://{addr}"));
+        o.api_key = Some("test-api-key".into());
+        o.spill_path = Some(dir.join("spill.jsonl"));
+        o.queue_capacity = 4;
+        o.backoff_min = Duration::from_millis(20);
+        o.backoff_max = Duration::from_millis(100);
+        o.shutdown_grace = Duration::from_millis(100);
+        o
+    };
+    let mut ids = Vec::new();
+    {
+        // The first process decides while the endpoint is down, then exits.
+        let sink = HttpAuditSink::start(options()).unwrap();
+        let policies = act_core::policy::parse_source("s.yaml", SUPPORT).unwrap();
+        let engine = Engine::builder().policies(policies).signing_key(act_core::SigningKey::generate().unwrap()).audit_sink(Box::new(sink)).build().unwrap();
+        let t = engine
+            .issue_token(&act_core::IssueRequest { agent: "customer-support-bot".into(), user_context: [("user_id".to_string(), "42".into())].into_iter().collect(), ..Default::default() })
+            .unwrap();
+        for i in 0..10 {
+            let r = format!("order://customer:42/{i}");
+            ids.push(engine.validate(&Request { token: &t, action: "read_order", resource: &r, context: &Map::new(), approval: None }).audit_id);
+        }
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("spill.jsonl")).unwrap().lines().count(), 10, "all ten kept on disk");
+    let log = dir.join("audit.jsonl");
+    let _serve = Serve::start(&dir.join("support.yaml"), &addr, &["--audit-log", &log.display().to_string()]);
+    let sink = HttpAuditSink::start(options()).unwrap();
+    assert!(sink.handle().wait_idle(Duration::from_secs(10)), "{:?}", sink.handle().stats());
+    let got: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ids);
+}

@@ -10,6 +10,11 @@
 //! at-least-once: a batch may be re-sent after a timeout or a restart, and the
 //! endpoint de-duplicates by record `id`.
 //!
+//! At shutdown (drop), the shipper keeps delivering for `shutdown_grace`,
+//! then writes what is still queued in front of the undelivered spill, so the
+//! next process replays everything in order (this alone may exceed
+//! `max_spill_bytes`, by at most the queue's contents).
+//!
 //! Nothing is dropped silently: a record that fits neither the queue nor the
 //! spill file (none configured, over `max_spill_bytes`, disk error) is counted
 //! in [`AuditShipStats::dropped`], reported in `last_error`, and returned as an
@@ -376,13 +381,18 @@ fn ship(shared: &Shared, stop: &Stop, http: &Http, url: &str) {
     }
     // Whatever is still in memory goes to disk for the next process; what cannot is reported.
     let mut s = shared.lock();
-    let rest: Vec<(String, String)> = s.queue.drain(..).collect();
-    let mut lost = 0;
-    for (_, line) in &rest {
-        if spill(&mut s, opts, line).is_err() {
-            lost += 1;
+    let rest: Vec<String> = s.queue.drain(..).map(|(_, line)| line).collect();
+    let lost = if rest.is_empty() {
+        0
+    } else {
+        match save_in_front(&mut s, opts, &rest) {
+            Ok(()) => 0,
+            Err(e) => {
+                s.stats.last_error = Some(e);
+                rest.len() as u64
+            }
         }
-    }
+    };
     if let Some(f) = &s.spill {
         let _ = f.sync_data();
     }
@@ -390,6 +400,40 @@ fn ship(shared: &Shared, stop: &Stop, http: &Http, url: &str) {
         s.stats.dropped += lost;
         eprintln!("act: {lost} audit record(s) could not be delivered to {url} nor spilled to disk, and are lost");
     }
+}
+
+/// At shutdown: writes the queued records (older than anything spilled) before the undelivered
+/// part of the spill file, so the next process replays them in decision order. This may exceed
+/// `max_spill_bytes` by at most the queue's contents: nothing in memory is given up for the cap.
+fn save_in_front(s: &mut State, opts: &HttpAuditOptions, lines: &[String]) -> std::result::Result<(), String> {
+    let path = opts.spill_path.as_ref().ok_or("no spill file is configured")?;
+    let pending = if s.spilling && s.spill_len > s.spill_offset {
+        let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.seek(SeekFrom::Start(s.spill_offset)).map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+        buf
+    } else {
+        Vec::new()
+    };
+    let mut content = lines.join("\n").into_bytes();
+    content.push(b'\n');
+    content.extend_from_slice(&pending);
+    let tmp = path.with_extension("rewrite.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&content)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))?;
+    let _ = std::fs::remove_file(offset_path(path));
+    s.spill = None;
+    s.spill_len = content.len() as u64;
+    s.spill_offset = 0;
+    s.spilling = true;
+    s.stats.spilled += lines.len() as u64;
+    Ok(())
 }
 
 impl Drop for HttpAuditSink {
