@@ -481,6 +481,38 @@ pub fn verify_log(reader: impl BufRead, start: Option<&str>) -> Result<usize, Ch
     Ok(count)
 }
 
+/// Checks a log that merges several chains, as a control endpoint's ingest file does (one chain
+/// per SDK process, interleaved). Every record's hash must match its content, and its
+/// `prev_hash` must be the genesis hash or the hash of an earlier record that no other record
+/// already follows. Returns (records, chains).
+pub fn verify_merged_log(reader: impl BufRead) -> Result<(usize, usize), ChainError> {
+    let mut open_tails: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let (mut count, mut chains) = (0, 0);
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| ChainError { line: n, message: format!("unreadable: {e}") })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: AuditRecord = serde_json::from_str(&line)
+            .map_err(|e| ChainError { line: n, message: format!("not an audit record: {e}") })?;
+        if rec.compute_hash() != rec.hash {
+            return Err(ChainError { line: n, message: format!("record `{}` was edited: its hash does not match", rec.id) });
+        }
+        if rec.prev_hash == GENESIS_HASH {
+            chains += 1;
+        } else if !open_tails.remove(&rec.prev_hash) {
+            return Err(ChainError {
+                line: n,
+                message: format!("record `{}` follows no earlier record: a record was removed or reordered", rec.id),
+            });
+        }
+        open_tails.insert(rec.hash);
+        count += 1;
+    }
+    Ok((count, chains))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -77,6 +77,7 @@ pub mod decision;
 pub mod engine;
 pub mod limits;
 pub mod snapshot;
+pub mod sync;
 
 pub use approval::ApprovalRequest;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -23,7 +23,7 @@ use crate::snapshot::Snapshot;
 use crate::token::{check_time, verify_chain, VerifiedChain, VerifyOptions};
 use arc_swap::ArcSwap;
 use eval::{evaluate, trace, Denial};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use vars::Vars;
 
@@ -49,7 +49,9 @@ pub struct EngineOptions {
     pub token_cache_capacity: usize,
     /// Audit queue length before `validate` waits for the writer (default 65 536).
     pub audit_queue: usize,
-    /// Snapshot age after which every validation denies `snapshot_stale` (default: never).
+    /// Time without a fresh snapshot after which every validation denies `snapshot_stale`
+    /// (default: never). Measured from the later of the snapshot's issue time and the last
+    /// time a source confirmed it is still current ([`Engine::confirm_fresh`]).
     pub max_staleness_ms: Option<i64>,
 }
 
@@ -161,6 +163,13 @@ impl EngineBuilder {
         self.version = version;
         self
     }
+    /// Starts with no snapshot (version 0): every validation denies `no_snapshot`
+    /// until a source (see [`crate::sync`]) swaps a real one in. Any policies given are ignored.
+    pub fn without_snapshot(mut self) -> Self {
+        self.policies = PolicySet::default();
+        self.version = 0;
+        self
+    }
 
     /// Compiles the policies and starts the audit thread.
     pub fn build(self) -> Result<Engine> {
@@ -183,6 +192,7 @@ impl EngineBuilder {
             breakers: Breakers::default(),
             audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
+            confirmed_at_ms: AtomicI64::new(i64::MIN),
             options: self.options,
         })
     }
@@ -207,6 +217,8 @@ pub struct Engine {
     breakers: Breakers,
     audit_prefix: Arc<str>,
     audit_seq: AtomicU64,
+    /// When a source last confirmed the serving snapshot is current (ms); see [`Engine::confirm_fresh`].
+    confirmed_at_ms: AtomicI64,
     options: EngineOptions,
 }
 
@@ -265,6 +277,12 @@ impl Engine {
         let v = next.version;
         self.snapshot.store(Arc::new(next));
         Ok(v)
+    }
+
+    /// Records that a source confirmed, at `at_ms`, that the serving snapshot is current
+    /// (an unchanged poll); `max_staleness_ms` counts from the latest confirmation.
+    pub fn confirm_fresh(&self, at_ms: i64) {
+        self.confirmed_at_ms.fetch_max(at_ms, Ordering::Relaxed);
     }
 
     /// Compiles `set` into the next version and swaps it in (a local policy reload).
@@ -473,10 +491,11 @@ impl Engine {
             return Err(deny(Reason::NoSnapshot, "no policy snapshot is loaded".into()));
         }
         if let Some(max) = self.options.max_staleness_ms {
-            if now_ms - snap.issued_at_ms > max {
+            let fresh_at = snap.issued_at_ms.max(self.confirmed_at_ms.load(Ordering::Relaxed));
+            if now_ms - fresh_at > max {
                 return Err(deny(Reason::SnapshotStale, format!(
-                    "the policy snapshot (version {}) is {}s old, over the {}s allowed",
-                    snap.version, (now_ms - snap.issued_at_ms) / 1000, max / 1000
+                    "the policy snapshot (version {}) was last confirmed current {}s ago, over the {}s allowed",
+                    snap.version, (now_ms - fresh_at) / 1000, max / 1000
                 )));
             }
         }

@@ -186,9 +186,17 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
     Ok(token)
 }
 
+/// A decoded compact JWS (header kid, raw claims, signing input, signature), or why it is malformed.
+pub(crate) type DecodedJws<'a> = std::result::Result<verify::RawJws<'a>, (Reason, String)>;
+
 /// Decodes an approval JWS (header checks included), returning kid, raw claims, signing input, signature.
-pub(crate) fn decode_approval(jws: &str) -> std::result::Result<verify::RawJws<'_>, (Reason, String)> {
+pub(crate) fn decode_approval(jws: &str) -> DecodedJws<'_> {
     verify::decode_raw(jws, APPROVAL_TYP)
+}
+
+/// Decodes a snapshot document JWS (header checks included), returning kid, raw claims, signing input, signature.
+pub(crate) fn decode_snapshot_jws(jws: &str) -> DecodedJws<'_> {
+    verify::decode_raw(jws, crate::snapshot::SNAPSHOT_TYP)
 }
 
 /// Decodes every link of a token without checking signatures or times (for `act token inspect`).

@@ -3,6 +3,17 @@
 //! The engine holds the current snapshot in an `ArcSwap`: a validation loads
 //! it once and decides entirely against that version; a swap never pauses a
 //! validation and never mixes two versions in one decision.
+//!
+//! [`document`] is the signed wire form a control endpoint serves: a compact
+//! JWS (`typ: act-snapshot+jwt`) whose claims carry the canonical
+//! [`PolicySet`] with a version and issue time.
+
+pub mod document;
+
+pub use document::{
+    decode_snapshot, decode_snapshot_with, encode_snapshot, verify_document, SnapshotDocument, MAX_SNAPSHOT_BYTES,
+    SNAPSHOT_TYP,
+};
 
 use crate::error::{Diagnostic, Error, PolicyError, Result};
 use crate::keys::VerifyingKey;
@@ -98,6 +109,17 @@ impl Snapshot {
             agents,
             source: set,
         })
+    }
+
+    /// The empty snapshot of version 0: every validation against it denies `no_snapshot`.
+    pub fn empty(issued_at_ms: i64) -> Snapshot {
+        Snapshot::compile(PolicySet::default(), 0, issued_at_ms, &[]).expect("an empty policy set compiles")
+    }
+
+    /// Sets the expiry (ms since the epoch) after which validations deny `snapshot_stale`.
+    pub fn with_expiry(mut self, expires_at_ms: Option<i64>) -> Snapshot {
+        self.expires_at_ms = expires_at_ms;
+        self
     }
 
     /// A trusted issuer key by `kid`.

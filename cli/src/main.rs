@@ -1,0 +1,84 @@
+//! `act`: keys, tokens, policy checks and tests, signed snapshots, audit logs,
+//! and `act serve`, the development control endpoint.
+
+mod audit;
+mod exit;
+mod keys;
+mod policy;
+mod serve;
+mod snapshot;
+mod suite;
+mod token;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use exit::Failure;
+
+/// Exit codes, shared by every command.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   a check failed: a policy test failed, a decision was not `allow`, an audit chain is broken
+  2   usage error: a missing or malformed argument
+  3   policy syntax error: a file is not valid YAML or JSON
+  4   policy invalid: unknown key, wrong type, bad CEL, bad pattern, duplicate agent
+  5   a file cannot be read or written
+  6   a key is invalid
+  7   a token is invalid
+  8   a snapshot is rejected
+  9   a policy test suite is invalid
+  10  internal error (a bug in act; please report it)";
+
+#[derive(Parser)]
+#[command(name = "act", version, about = "ACT: capability tokens and runtime authorization for AI agents", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generates an Ed25519 signing key (PKCS#8 PEM) and prints its public key as `ed25519:<base64url>`.
+    #[command(after_help = EXIT_CODES)]
+    Keygen(keys::KeygenArgs),
+    /// Issues or inspects capability tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Checks policies and runs policy test suites.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Builds and inspects signed policy snapshots.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+    /// Decides one request against local policies, optionally explaining every step.
+    #[command(after_help = EXIT_CODES)]
+    Validate(validate::ValidateArgs),
+    /// Works with hash-chained audit logs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Runs the development control endpoint (snapshots, audit ingest, tokens, approvals, revocations).
+    #[command(after_help = EXIT_CODES)]
+    Serve(serve::ServeArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(a) => keys::keygen(a),
+        Command::Token(c) => token::run(c),
+        Command::Policy(c) => policy::run(c),
+        Command::Snapshot(c) => snapshot::run(c),
+        Command::Validate(a) => validate::run(a),
+        Command::Audit(c) => audit::run(c),
+        Command::Serve(a) => serve::run(a),
+    };
+    match result {
+        Ok(()) => {}
+        Err(Failure { code, message }) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            std::process::exit(code);
+        }
+    }
+}
