@@ -19,6 +19,10 @@ py="$venv/bin/python"
 # maturin develop needs VIRTUAL_ENV to find the venv.
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop --release --quiet
 
+# The control-endpoint tests run a real `act serve`.
+(cd "$here/.." && cargo build --quiet -p act-cli)
+export ACT_BIN="$here/../target/debug/act"
+
 echo "== stubs: mypy.stubtest and mypy --strict"
 "$py" -m mypy.stubtest act_sdk --allowlist stubtest-allowlist.txt
 "$py" -m mypy --strict act_sdk tests/typing_usage.py

@@ -36,7 +36,7 @@ _AuditSink = Union[str, "os.PathLike[str]", logging.Logger, Callable[[Dict[str, 
 class ACT(Engine):
     def __new__(
         cls,
-        policy_file: Union[str, "os.PathLike[str]"],
+        policy_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         *,
         signing_key: Optional[SigningKey] = None,
         audience: Optional[str] = None,
@@ -45,6 +45,13 @@ class ACT(Engine):
         trusted_keys: Optional[Sequence[Union[VerifyingKey, SigningKey, str]]] = None,
         issuer: Optional[str] = None,
         clock: Optional[ManualClock] = None,
+        endpoint: Optional[str] = None,
+        api_key: Optional[str] = None,
+        trust_key: Optional[Union[VerifyingKey, str]] = None,
+        cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        max_staleness: Optional[int] = None,
+        watch: bool = False,
+        initial_sync: Optional[int] = None,
     ) -> ACT: ...
     def guard(
         self,

@@ -34,8 +34,11 @@ class ACT(Engine):
     """Authorizes each action of an AI agent, in-process.
 
     ``ACT(policy_file="policies.yaml", signing_key=SigningKey.generate())`` loads a policy
-    file (or a folder of them); with a signing key it issues tokens, and that key's public
-    half is trusted. ``audit=`` takes a JSON Lines file path, a ``logging.Logger``, a
+    file (or a folder of them; ``watch=True`` re-reads it when it changes); with a signing key
+    it issues tokens, and that key's public half is trusted.
+    ``ACT(endpoint="http://127.0.0.1:8787", api_key="...", trust_key="ed25519:...")`` keeps
+    signed snapshots current from a control endpoint instead (``cache_dir=`` keeps the last
+    verified one across restarts, ``max_staleness=`` seconds after which validations deny). ``audit=`` takes a JSON Lines file path, a ``logging.Logger``, a
     callable receiving each record as a dict, or a list of these. Use it as a context
     manager, or call ``close()``, to flush the audit trail.
     """
@@ -44,7 +47,7 @@ class ACT(Engine):
 
     def __new__(
         cls,
-        policy_file: Union[str, "os.PathLike[str]"],
+        policy_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         *,
         signing_key: Optional[SigningKey] = None,
         audience: Optional[str] = None,
@@ -53,6 +56,13 @@ class ACT(Engine):
         trusted_keys: Optional[Sequence[Union[VerifyingKey, SigningKey, str]]] = None,
         issuer: Optional[str] = None,
         clock: Optional[Any] = None,
+        endpoint: Optional[str] = None,
+        api_key: Optional[str] = None,
+        trust_key: Optional[Union[VerifyingKey, str]] = None,
+        cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        max_staleness: Optional[int] = None,
+        watch: bool = False,
+        initial_sync: Optional[int] = None,
     ) -> "ACT":
         self = super().__new__(
             cls,
@@ -64,13 +74,21 @@ class ACT(Engine):
             trusted_keys=trusted_keys,
             issuer=issuer,
             clock=clock,
+            endpoint=endpoint,
+            api_key=api_key,
+            trust_key=trust_key,
+            cache_dir=cache_dir,
+            max_staleness=max_staleness,
+            watch=watch,
+            initial_sync=initial_sync,
         )
         _live.add(self)
         return self
 
     def __repr__(self) -> str:
         status = self.status
-        return f"ACT(policy_file={status['policy_file']!r}, snapshot_version={status['snapshot_version']}, closed={status['closed']})"
+        where = f"policy_file={status['policy_file']!r}" if status["policy_file"] else f"endpoint={status['source']!r}"
+        return f"ACT({where}, snapshot_version={status['snapshot_version']}, closed={status['closed']})"
 
     def guard(
         self,

@@ -133,7 +133,7 @@ class Decision:
 class Engine:
     def __new__(
         cls: Type[_E],
-        policy_file: _Path,
+        policy_file: Optional[_Path] = None,
         *,
         signing_key: Optional[SigningKey] = None,
         audience: Optional[str] = None,
@@ -142,6 +142,13 @@ class Engine:
         trusted_keys: Optional[Sequence[_PublicKey]] = None,
         issuer: Optional[str] = None,
         clock: Optional[ManualClock] = None,
+        endpoint: Optional[str] = None,
+        api_key: Optional[str] = None,
+        trust_key: Optional[_PublicKey] = None,
+        cache_dir: Optional[_Path] = None,
+        max_staleness: Optional[int] = None,
+        watch: bool = False,
+        initial_sync: Optional[int] = None,
     ) -> _E: ...
     def validate(
         self,

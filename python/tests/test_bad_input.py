@@ -43,7 +43,7 @@ def raises(exc: Type[BaseException], fn: Callable[[], Any], code: str = "") -> B
 def test_constructor(policy_file, key, tmp_path) -> None:
     raises(ActIOError, lambda: ACT(policy_file=tmp_path / "missing.yaml"), "io_error")
     raises(TypeError, lambda: ACT(policy_file=123))  # type: ignore[arg-type]
-    raises(TypeError, lambda: ACT())  # type: ignore[call-arg]
+    raises(ConfigError, lambda: ACT(), "invalid_argument")
     bad = tmp_path / "bad.yaml"
     bad.write_text("agent: x\npolicy:\n  actions: [a]\n  resources: ['**']\n  constraints:\n    a:\n      maxAmont: 5\n")
     err = raises(PolicyError, lambda: ACT(policy_file=bad), "policy_invalid")
@@ -63,7 +63,9 @@ def test_constructor(policy_file, key, tmp_path) -> None:
     raises(TypeError, lambda: ACT(policy_file=policy_file, issuer=5))  # type: ignore[arg-type]
     raises(ConfigError, lambda: ACT(policy_file=policy_file, issuer=" "))
     raises(TypeError, lambda: ACT(policy_file=policy_file, clock=123))  # type: ignore[arg-type]
-    raises(TypeError, lambda: ACT(policy_file=policy_file, endpoint="http://x"))  # type: ignore[call-arg]
+    raises(ConfigError, lambda: ACT(policy_file=policy_file, endpoint="http://x"), "invalid_argument")
+    raises(TypeError, lambda: ACT(endpoint=5, trust_key=key.public_key))  # type: ignore[arg-type]
+    raises(ActKeyError, lambda: ACT(endpoint="http://127.0.0.1:1", trust_key="ed25519:nope"), "key_invalid")
 
 
 def test_issue_token(act: ACT) -> None:

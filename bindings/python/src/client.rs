@@ -20,14 +20,19 @@ use arc_swap::ArcSwapOption;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString};
+use act_core::sync::{HttpSyncOptions, SyncHandle};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The embedded ACT engine. Use `act_sdk.ACT`, which subclasses it.
 #[pyclass(frozen, subclass, module = "act_sdk", name = "Engine")]
 pub struct PyEngine {
     engine: ArcSwapOption<Engine>,
-    policy_file: PathBuf,
+    /// The policy file or folder (embedded mode), or `None` with a control endpoint.
+    policy_file: Option<PathBuf>,
+    /// The background source keeping the engine current (endpoint, or a watched policy file).
+    sync: Mutex<Option<SyncHandle>>,
     /// A Python audit callback is configured (see the module docs).
     calls_python: bool,
     /// Serializes reloads: each compiles "current version + 1".
@@ -100,13 +105,18 @@ impl PyEngine {
 
 #[pymethods]
 impl PyEngine {
-    /// Loads `policy_file` (a YAML/JSON file or a folder of them) and starts the engine.
+    /// Embedded: loads `policy_file` (a YAML/JSON file or a folder of them); with `watch=True`
+    /// it is re-read when it changes. Control endpoint: `endpoint=`, `api_key=` and the pinned
+    /// snapshot key `trust_key=`; waits up to `initial_sync` seconds for the first snapshot
+    /// (then validations deny `no_snapshot` until one arrives).
     #[new]
-    #[pyo3(signature = (policy_file, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None, issuer=None, clock=None))]
+    #[pyo3(signature = (policy_file=None, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None,
+                        issuer=None, clock=None, endpoint=None, api_key=None, trust_key=None, cache_dir=None,
+                        max_staleness=None, watch=false, initial_sync=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        policy_file: PathBuf,
+        policy_file: Option<PathBuf>,
         signing_key: Option<&Bound<'_, PySigningKey>>,
         audience: Option<String>,
         leeway: Option<&Bound<'_, PyAny>>,
@@ -114,9 +124,34 @@ impl PyEngine {
         trusted_keys: Option<&Bound<'_, PyAny>>,
         issuer: Option<String>,
         clock: Option<&Bound<'_, PyManualClock>>,
+        endpoint: Option<String>,
+        api_key: Option<String>,
+        trust_key: Option<&Bound<'_, PyAny>>,
+        cache_dir: Option<PathBuf>,
+        max_staleness: Option<&Bound<'_, PyAny>>,
+        watch: bool,
+        initial_sync: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         shield(py, || {
+            match (&policy_file, &endpoint) {
+                (Some(_), Some(_)) => return Err(errors::config(py, "pass either policy_file or endpoint, not both")),
+                (None, None) => return Err(errors::config(py, "pass policy_file (embedded) or endpoint (control endpoint)")),
+                _ => {}
+            }
+            let trust = match trust_key.filter(|k| !k.is_none()) {
+                Some(k) => Some(public_key_arg(k, "trust_key")?),
+                None => None,
+            };
+            if endpoint.is_some() && trust.is_none() {
+                return Err(errors::config(py, "endpoint= needs trust_key= (the control plane's public key, `ed25519:...`)"));
+            }
+            if endpoint.is_none() && (api_key.is_some() || cache_dir.is_some() || trust.is_some()) {
+                return Err(errors::config(py, "api_key, trust_key and cache_dir only apply with endpoint="));
+            }
+            let staleness = seconds(py, max_staleness, "max_staleness")?;
+            let initial_wait = seconds(py, initial_sync, "initial_sync")?.unwrap_or(5);
             let mut options = EngineOptions::default();
+            options.max_staleness_ms = staleness.map(|s| s as i64 * 1000);
             if let Some(aud) = audience {
                 options.audience = Some(aud);
             }
@@ -139,9 +174,15 @@ impl PyEngine {
                 }
             }
             let (sinks, calls_python) = crate::audit::sinks(py, audit)?;
-            let path = policy_file.clone();
-            let set = py.detach(|| act_core::policy::load_path(&path)).py(py)?;
-            let mut builder = Engine::builder().policies(set).options(options);
+            let mut builder = match &policy_file {
+                Some(path) => {
+                    let path = path.clone();
+                    let set = py.detach(|| act_core::policy::load_path(&path)).py(py)?;
+                    Engine::builder().policies(set)
+                }
+                None => Engine::builder().without_snapshot(),
+            }
+            .options(options);
             if let Some(k) = signing_key {
                 builder = builder.signing_key(k.get().inner.clone());
             }
@@ -154,9 +195,25 @@ impl PyEngine {
             for s in sinks {
                 builder = builder.audit_sink(s);
             }
-            let engine = builder.build().py(py)?;
+            let engine = Arc::new(builder.build().py(py)?);
+            let handle = match (&policy_file, endpoint) {
+                (Some(path), None) if watch => {
+                    Some(act_core::sync::watch_path(engine.clone(), path.clone(), act_core::sync::DEFAULT_FILE_POLL).py(py)?)
+                }
+                (None, Some(endpoint)) => {
+                    let Some(trust) = trust else { return Err(errors::config(py, "endpoint= needs trust_key=")) };
+                    let mut opts = HttpSyncOptions::new(endpoint, trust);
+                    opts.api_key = api_key;
+                    opts.cache_dir = cache_dir;
+                    let h = act_core::sync::start_http(engine.clone(), opts).py(py)?;
+                    py.detach(|| h.wait_for_version(1, Duration::from_secs(initial_wait)));
+                    Some(h)
+                }
+                _ => None,
+            };
             Ok(PyEngine {
-                engine: ArcSwapOption::from_pointee(engine),
+                engine: ArcSwapOption::new(Some(engine)),
+                sync: Mutex::new(handle),
                 policy_file,
                 calls_python,
                 reload_lock: Mutex::new(()),
@@ -296,7 +353,9 @@ impl PyEngine {
     fn reload(&self, py: Python<'_>) -> PyResult<u64> {
         shield(py, || {
             let engine = self.engine(py)?;
-            let path = self.policy_file.clone();
+            let Some(path) = self.policy_file.clone() else {
+                return Err(errors::config(py, "reload() re-reads a policy file; with endpoint= snapshots arrive by themselves"));
+            };
             py.detach(|| {
                 let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
                 act_core::policy::load_path(&path).and_then(|set| engine.reload(set))
@@ -317,6 +376,10 @@ impl PyEngine {
     /// Flushes the audit trail and stops the engine; later calls raise `ConfigError`. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         shield(py, || {
+            let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(mut h) = sync {
+                py.detach(move || h.stop());
+            }
             if let Some(engine) = self.engine.swap(None) {
                 // Dropping the last reference joins the audit thread, which may need the GIL.
                 py.detach(move || {
@@ -339,8 +402,24 @@ impl PyEngine {
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         shield(py, || {
             let d = PyDict::new(py);
-            d.set_item("mode", "embedded")?;
-            d.set_item("policy_file", self.policy_file.display().to_string())?;
+            d.set_item("mode", if self.policy_file.is_some() { "embedded" } else { "endpoint" })?;
+            d.set_item("policy_file", self.policy_file.as_ref().map(|p| p.display().to_string()))?;
+            let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(SyncHandle::status);
+            match sync {
+                Some(st) => {
+                    d.set_item("source", st.source)?;
+                    d.set_item("age_ms", st.age_ms)?;
+                    d.set_item("last_success_ms", st.last_success_ms)?;
+                    d.set_item("last_error", st.last_error)?;
+                    d.set_item("sync_running", st.running)?;
+                    d.set_item("updates", st.updates)?;
+                }
+                None => {
+                    d.set_item("source", self.policy_file.as_ref().map(|p| format!("file:{}", p.display())))?;
+                    d.set_item("last_error", py.None())?;
+                    d.set_item("sync_running", false)?;
+                }
+            }
             match self.engine.load_full() {
                 None => {
                     d.set_item("closed", true)?;
@@ -385,6 +464,10 @@ impl PyEngine {
 
 impl Drop for PyEngine {
     fn drop(&mut self) {
+        let sync = self.sync.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut h) = sync {
+            Python::attach(|py| py.detach(move || h.stop()));
+        }
         if let Some(engine) = self.engine.swap(None) {
             // Joining the audit thread may wait for the GIL it needs for a Python callback.
             Python::attach(|py| py.detach(move || drop(engine)));
