@@ -67,6 +67,25 @@ impl Default for EngineOptions {
     }
 }
 
+impl EngineOptions {
+    /// Refuses options that cannot work (called by [`EngineBuilder::build`]).
+    pub fn check(&self) -> Result<()> {
+        if self.issuer.trim().is_empty() {
+            return Err(Error::Config("issuer must not be empty".into()));
+        }
+        if self.audience.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(Error::Config("audience must not be empty (leave it unset to accept tokens without `aud`)".into()));
+        }
+        if !(0..=86_400).contains(&self.leeway_secs) {
+            return Err(Error::Config(format!("leeway must be between 0 and 86400 seconds, got {}", self.leeway_secs)));
+        }
+        if self.max_delegation_depth == 0 {
+            return Err(Error::Config("max_delegation_depth must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
 /// A token as verified once and reused from the cache.
 struct CachedToken {
     keys_epoch: u64,
@@ -145,6 +164,7 @@ impl EngineBuilder {
 
     /// Compiles the policies and starts the audit thread.
     pub fn build(self) -> Result<Engine> {
+        self.options.check()?;
         let mut keys = self.extra_keys;
         if let Some(k) = &self.signing_key {
             keys.push(k.verifying_key().clone());
