@@ -170,20 +170,27 @@ impl NativeAct {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn decide<'e>(
+    fn decide(
         &self,
-        env: &'e Env,
+        env: &Env,
         mode: u8,
         token: String,
         action: String,
         resource: String,
-        context: Option<Map<String, Value>>,
+        context: Option<String>,
         approval: Option<String>,
-    ) -> Result<Object<'e>> {
-        let d = shield(env, || {
+    ) -> Result<String> {
+        shield(env, || {
             let guard = self.engine.load();
             let engine = guard.as_ref().ok_or_else(closed)?;
-            let ctx = context
+            let parsed = match context.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    serde_json::from_str::<Map<String, Value>>(text)
+                        .map_err(|e| invalid(format!("`context` must be a JSON object: {e}")))?,
+                ),
+            };
+            let ctx = parsed
                 .as_ref()
                 .unwrap_or_else(|| act_core::engine::empty_context());
             let req = Request {
@@ -193,54 +200,55 @@ impl NativeAct {
                 context: ctx,
                 approval: approval.as_deref(),
             };
-            Ok(match mode {
+            let d = match mode {
                 0 => engine.validate(&req),
                 1 => engine.check(&req),
                 _ => engine.explain(&req),
-            })
-        })?;
-        convert::decision(env, &d)
+            };
+            Ok(convert::decision(&d))
+        })
     }
 
     /// Decides and enforces (consumes limits and approvals, writes the audit record).
+    /// `context` is JSON text; the result is encoded as `convert::decision` describes.
     #[napi]
-    pub fn validate<'e>(
+    pub fn validate(
         &self,
-        env: &'e Env,
+        env: &Env,
         token: String,
         action: String,
         resource: String,
-        context: Option<Map<String, Value>>,
+        context: Option<String>,
         approval: Option<String>,
-    ) -> Result<Object<'e>> {
+    ) -> Result<String> {
         self.decide(env, 0, token, action, resource, context, approval)
     }
 
     /// Decides without side effects.
     #[napi]
-    pub fn check<'e>(
+    pub fn check(
         &self,
-        env: &'e Env,
+        env: &Env,
         token: String,
         action: String,
         resource: String,
-        context: Option<Map<String, Value>>,
+        context: Option<String>,
         approval: Option<String>,
-    ) -> Result<Object<'e>> {
+    ) -> Result<String> {
         self.decide(env, 1, token, action, resource, context, approval)
     }
 
     /// Decides without side effects, with a trace.
     #[napi]
-    pub fn explain<'e>(
+    pub fn explain(
         &self,
-        env: &'e Env,
+        env: &Env,
         token: String,
         action: String,
         resource: String,
-        context: Option<Map<String, Value>>,
+        context: Option<String>,
         approval: Option<String>,
-    ) -> Result<Object<'e>> {
+    ) -> Result<String> {
         self.decide(env, 2, token, action, resource, context, approval)
     }
 

@@ -22,10 +22,20 @@ pub mod keys;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// Every decision reason code, in the core's order (`docs/reasons.md`).
+/// Every decision reason code, in the core's order (`docs/reasons.md`); a
+/// reason's index here is its discriminant, as `validate` reports it.
 #[napi(js_name = "reasonCodes")]
 pub fn reason_codes() -> Vec<&'static str> {
     act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+/// The three outcomes, in the order `validate`'s compact result indexes them.
+#[napi(js_name = "outcomeCodes")]
+pub fn outcome_codes() -> Vec<&'static str> {
+    use act_core::Outcome;
+    let all = [Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired];
+    debug_assert!(all.iter().enumerate().all(|(i, o)| *o as usize == i));
+    all.iter().map(|o| o.as_str()).collect()
 }
 
 /// Checks a JSON Lines audit log's hash chain (as `act audit verify` does);
@@ -53,4 +63,16 @@ pub fn panic_for_tests(env: &Env) -> Result<()> {
     error::shield(env, || -> error::Outcome<()> {
         panic!("a deliberate panic for the test suite")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reason_discriminants_are_their_index_in_all() {
+        // `convert::decision` sends `reason as u32`; JS looks it up in `reasonCodes()`.
+        for (i, r) in act_core::Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{}", r.as_str());
+        }
+        assert_eq!(act_core::Outcome::ApprovalRequired as usize, 2);
+    }
 }
