@@ -312,8 +312,10 @@ class ACT {
               try {
                 cb(record)
               } catch (e) {
-                state.callbackErrors++
-                process.emitWarning(`act-sdk: the audit callback threw: ${e && e.message}`, 'ActAuditWarning')
+                // Warn once per client; `status.auditCallbackErrors` counts them all.
+                if (state.callbackErrors++ === 0) {
+                  process.emitWarning(`act-sdk: an audit callback threw: ${e && e.message}`, 'ActAuditWarning')
+                }
               }
             }
           }

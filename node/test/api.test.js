@@ -256,3 +256,22 @@ test('guard passes arguments and this, and uses the first argument as context', 
     await act.close()
   }
 })
+
+test('decisions carry non-ASCII text intact', async () => {
+  const act = new ACT({ policy: POLICY, signingKey: SigningKey.generate() })
+  try {
+    const token = act.issueToken({ agent: 'bot', userContext: { user_id: 'jürgen-😀' } })
+    const ok = act.validate({ token, action: 'read', resource: 'order://jürgen-😀/köln|1' })
+    assert.equal(ok.reason, 'allowed', ok.message)
+    assert.equal(ok.subject, 'jürgen-😀')
+    assert.equal(ok.rule, 'bot')
+    const no = act.validate({ token, action: 'read', resource: 'order://someone/ß-😀|x' })
+    assert.equal(no.reason, 'resource_not_allowed')
+    assert.ok(no.message.includes('order://someone/ß-😀|x'), no.message)
+    assert.equal(no.agent, 'bot')
+    assert.equal(no.subject, 'jürgen-😀')
+    assert.equal(no.approvalRequest, null)
+  } finally {
+    await act.close()
+  }
+})
