@@ -2,7 +2,7 @@
 
 use crate::clock::ManualClock;
 use crate::convert;
-use crate::error::{invalid, shield, shield_env, to_js, whole, whole_unsigned, Failure, Outcome};
+use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Outcome};
 use crate::keys::{parse_public, NativeSigningKey};
 use act_core::audit::{AuditRecord, CallbackSink, JsonlSink};
 use act_core::policy::{load_path, parse_source, PolicySet};
@@ -88,42 +88,37 @@ impl NativeAct {
         clock: Option<ClassInstance<ManualClock>>,
         audit_callback: Option<Function<Value, ()>>,
     ) -> Result<Self> {
-        let sent = Arc::new(AtomicU64::new(0));
-        let callback = match audit_callback {
-            Some(f) => Some(
-                f.build_threadsafe_function::<AuditRecord>()
-                    .callee_handled::<false>()
-                    .weak::<true>()
-                    .max_queue_size::<0>()
-                    .build_callback(
-                        |ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
-                            Ok(convert::audit_record(ctx.value))
-                        },
-                    )?,
-            ),
-            None => None,
-        };
-        let source = match (options.policy_file, options.policy) {
-            (Some(_), Some(_)) => {
-                return Err(to_js(
-                    env,
-                    invalid("pass either `policyFile` or `policy`, not both"),
-                ))
-            }
-            (Some(f), None) => Source::File(PathBuf::from(f)),
-            (None, Some(text)) => Source::Text {
-                name: options.policy_name.unwrap_or_else(|| "<inline>".into()),
-                text,
-            },
-            (None, None) => return Err(to_js(
-                env,
-                invalid(
-                    "ACT needs `policyFile` (a policy file or folder) or `policy` (policy text)",
-                ),
-            )),
-        };
-        let sent2 = sent.clone();
         shield(env, move || {
+            let sent = Arc::new(AtomicU64::new(0));
+            let source = match (options.policy_file, options.policy) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("pass either `policyFile` or `policy`, not both"))
+                }
+                (Some(f), None) => Source::File(PathBuf::from(f)),
+                (None, Some(text)) => Source::Text {
+                    name: options.policy_name.unwrap_or_else(|| "<inline>".into()),
+                    text,
+                },
+                (None, None) => return Err(invalid(
+                    "ACT needs `policyFile` (a policy file or folder) or `policy` (policy text)",
+                )),
+            };
+            // Weak: pending records never keep the process alive; unbounded: a call never drops one.
+            let callback = match audit_callback {
+                Some(f) => Some(
+                    f.build_threadsafe_function::<AuditRecord>()
+                        .callee_handled::<false>()
+                        .weak::<true>()
+                        .max_queue_size::<0>()
+                        .build_callback(
+                            |ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
+                                Ok(convert::audit_record(ctx.value))
+                            },
+                        )?,
+                ),
+                None => None,
+            };
+            let sent2 = sent.clone();
             let mut opts = EngineOptions::default();
             if let Some(a) = options.audience {
                 opts.audience = Some(a);
@@ -349,31 +344,38 @@ impl NativeAct {
     /// Stops the engine: flushes and closes its audit sinks (off the event loop).
     /// Resolves to the number of records handed to the JS callback in all.
     #[napi]
-    pub fn close(&self) -> AsyncTask<Work> {
-        AsyncTask::new(Work {
-            job: Job::Close(self.engine.swap(None), self.sent.clone()),
-            failure: None,
+    pub fn close(&self, env: &Env) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            Ok(AsyncTask::new(Work {
+                job: Job::Close(self.engine.swap(None), self.sent.clone()),
+                failure: None,
+            }))
         })
     }
 
     /// A snapshot of the client's state.
     #[napi]
-    pub fn status<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        let mut o = Object::new(env)?;
-        let engine = self.engine.load_full();
-        o.set("closed", engine.is_none())?;
-        if let Some(e) = engine {
-            let snap = e.snapshot();
-            o.set("snapshotVersion", snap.version as f64)?;
-            o.set("agents", snap.agent_ids())?;
-            let (written, errors, last) = e.audit_status();
-            o.set("auditWritten", written as f64)?;
-            o.set("auditErrors", errors as f64)?;
-            o.set("lastAuditError", last)?;
-            o.set("kid", e.signing_key().map(|k| k.kid().to_string()))?;
-        }
-        o.set("auditDelivered", self.sent.load(Ordering::SeqCst) as f64)?;
-        Ok(o)
+    pub fn status(&self, env: &Env) -> Result<Value> {
+        shield(env, || {
+            let delivered = self.sent.load(Ordering::SeqCst);
+            Ok(match self.engine.load_full() {
+                None => serde_json::json!({"closed": true, "auditDelivered": delivered}),
+                Some(e) => {
+                    let snap = e.snapshot();
+                    let (written, errors, last) = e.audit_status();
+                    serde_json::json!({
+                        "closed": false,
+                        "snapshotVersion": snap.version,
+                        "agents": snap.agent_ids(),
+                        "auditWritten": written,
+                        "auditErrors": errors,
+                        "lastAuditError": last,
+                        "kid": e.signing_key().map(|k| k.kid().to_string()),
+                        "auditDelivered": delivered,
+                    })
+                }
+            })
+        })
     }
 }
 

@@ -25,8 +25,8 @@ impl ManualClock {
 
     /// Now, in milliseconds since the epoch.
     #[napi]
-    pub fn now(&self) -> f64 {
-        act_core::Clock::now_ms(&*self.inner) as f64
+    pub fn now(&self, env: &Env) -> Result<f64> {
+        shield(env, || Ok(act_core::Clock::now_ms(&*self.inner) as f64))
     }
 
     /// Moves the time by `ms` milliseconds (negative goes backwards).

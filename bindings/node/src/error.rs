@@ -16,6 +16,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub enum Failure {
     /// A core error.
     Core(Error),
+    /// A Node-API call failed (its error is thrown as is).
+    Napi(napi::Error),
     /// An audit log whose hash chain is broken.
     AuditChain {
         /// 1-based line at fault.
@@ -23,6 +25,12 @@ pub enum Failure {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<napi::Error> for Failure {
+    fn from(e: napi::Error) -> Self {
+        Failure::Napi(e)
+    }
 }
 
 impl From<Error> for Failure {
@@ -60,6 +68,10 @@ pub fn to_js(env: &Env, failure: Failure) -> napi::Error {
 }
 
 fn build(env: &Env, failure: Failure) -> Result<napi::Error> {
+    let failure = match failure {
+        Failure::Napi(e) => return Ok(e),
+        other => other,
+    };
     let (message, code, family) = match &failure {
         Failure::Core(e) => (e.to_string(), e.code(), family_name(e.family())),
         Failure::AuditChain { line, message } => (
@@ -67,6 +79,7 @@ fn build(env: &Env, failure: Failure) -> Result<napi::Error> {
             "audit_chain_broken",
             "audit",
         ),
+        Failure::Napi(_) => unreachable!("thrown as is above"),
     };
     let mut obj = env.create_error(napi::Error::from_reason(message))?;
     obj.set("code", code)?;

@@ -54,32 +54,32 @@ impl NativeSigningKey {
 
     /// PKCS#8 PEM.
     #[napi]
-    pub fn to_pem(&self) -> String {
-        self.inner.to_pkcs8_pem().as_str().to_string()
+    pub fn to_pem(&self, env: &Env) -> Result<String> {
+        shield(env, || Ok(self.inner.to_pkcs8_pem().as_str().to_string()))
     }
 
     /// The private JWK as JSON text (with `d` and `kid`).
     #[napi]
-    pub fn to_jwk(&self) -> String {
-        self.inner.to_jwk().as_str().to_string()
+    pub fn to_jwk(&self, env: &Env) -> Result<String> {
+        shield(env, || Ok(self.inner.to_jwk().as_str().to_string()))
     }
 
     /// The public JWK as JSON text (with `kid`).
     #[napi]
-    pub fn public_jwk(&self) -> String {
-        self.inner.verifying_key().to_jwk()
+    pub fn public_jwk(&self, env: &Env) -> Result<String> {
+        shield(env, || Ok(self.inner.verifying_key().to_jwk()))
     }
 
     /// The public key as `ed25519:<base64url>`.
     #[napi(getter)]
-    pub fn public_key(&self) -> String {
-        self.inner.verifying_key().to_string()
+    pub fn public_key(&self, env: &Env) -> Result<String> {
+        shield(env, || Ok(self.inner.verifying_key().to_string()))
     }
 
     /// The key id (RFC 7638 thumbprint).
     #[napi(getter)]
-    pub fn kid(&self) -> String {
-        self.inner.kid().to_string()
+    pub fn kid(&self, env: &Env) -> Result<String> {
+        shield(env, || Ok(self.inner.kid().to_string()))
     }
 }
 

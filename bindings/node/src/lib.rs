@@ -25,17 +25,22 @@ use napi_derive::napi;
 /// Every decision reason code, in the core's order (`docs/reasons.md`); a
 /// reason's index here is its discriminant, as `validate` reports it.
 #[napi(js_name = "reasonCodes")]
-pub fn reason_codes() -> Vec<&'static str> {
-    act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()
+pub fn reason_codes(env: &Env) -> Result<Vec<&'static str>> {
+    error::shield(env, || {
+        Ok(act_core::Reason::ALL.iter().map(|r| r.as_str()).collect())
+    })
 }
 
 /// The three outcomes, in the order `validate`'s compact result indexes them.
 #[napi(js_name = "outcomeCodes")]
-pub fn outcome_codes() -> Vec<&'static str> {
+pub fn outcome_codes(env: &Env) -> Result<Vec<&'static str>> {
     use act_core::Outcome;
-    let all = [Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired];
-    debug_assert!(all.iter().enumerate().all(|(i, o)| *o as usize == i));
-    all.iter().map(|o| o.as_str()).collect()
+    error::shield(env, || {
+        Ok([Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired]
+            .iter()
+            .map(|o| o.as_str())
+            .collect())
+    })
 }
 
 /// Checks a JSON Lines audit log's hash chain (as `act audit verify` does);
