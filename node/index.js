@@ -21,32 +21,46 @@ const OUTCOMES = Object.freeze(native.outcomeCodes())
  * fields back to back). Building the object here is far cheaper than setting
  * each field through Node-API.
  */
+const HEADER = new Array(10).fill(0)
+
 function decision(s) {
-  const bar = s.indexOf('|')
-  const h = s.slice(0, bar).split(' ')
-  let pos = bar + 1
-  const f = new Array(7)
-  for (let i = 0; i < 7; i++) {
-    const n = h[3 + i]
-    if (n === '-') {
-      f[i] = null
-    } else {
-      const end = pos + (n | 0)
-      f[i] = s.slice(pos, end)
-      pos = end
+  // Header: 10 integers (or `-` for a missing field), space-separated, then `|`.
+  const h = HEADER
+  let i = 0
+  for (let k = 0; k < 10; k++) {
+    let c = s.charCodeAt(i)
+    if (c === 45 /* - */) {
+      h[k] = -1
+      i += 2
+      continue
+    }
+    let n = 0
+    while (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48)
+      c = s.charCodeAt(++i)
+    }
+    h[k] = n
+    i++
+  }
+  const f = [null, null, null, null, null, null, null]
+  for (let k = 0; k < 7; k++) {
+    const n = h[3 + k]
+    if (n >= 0) {
+      f[k] = s.slice(i, i + n)
+      i += n
     }
   }
-  const outcome = OUTCOMES[h[0] | 0]
+  const outcome = OUTCOMES[h[0]]
   const extra = f[6] === null ? null : JSON.parse(f[6])
   const d = {
     outcome,
     allowed: outcome === 'allow',
-    reason: REASONS[h[1] | 0],
+    reason: REASONS[h[1]],
     message: f[0],
     rule: f[1],
     constraint: f[2],
     auditId: f[3],
-    snapshotVersion: Number(h[2]),
+    snapshotVersion: h[2],
     agent: f[4],
     subject: f[5],
     approvalRequest: extra === null || extra.approvalRequest === undefined ? null : extra.approvalRequest,
