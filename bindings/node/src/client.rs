@@ -2,7 +2,7 @@
 
 use crate::clock::ManualClock;
 use crate::convert;
-use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Outcome};
+use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Fallible};
 use crate::keys::{parse_public, NativeSigningKey};
 use act_core::audit::{AuditRecord, CallbackSink, JsonlSink};
 use act_core::policy::{load_path, parse_source, PolicySet};
@@ -69,7 +69,7 @@ fn closed() -> Failure {
     invalid("this ACT client is closed")
 }
 
-fn json_object(name: &str, v: Option<Value>) -> Outcome<Map<String, Value>> {
+fn json_object(name: &str, v: Option<Value>) -> Fallible<Map<String, Value>> {
     match v {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),
@@ -160,7 +160,7 @@ impl NativeAct {
         })
     }
 
-    fn engine(&self) -> Outcome<Arc<Engine>> {
+    fn engine(&self) -> Fallible<Arc<Engine>> {
         self.engine.load_full().ok_or_else(closed)
     }
 
@@ -397,7 +397,7 @@ impl Task for Work {
     type JsValue = f64;
 
     fn compute(&mut self) -> Result<f64> {
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Outcome<f64> {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Fallible<f64> {
             match &mut self.job {
                 Job::Reload(engine, source) => Ok(engine.reload(source.load()?)? as f64),
                 Job::Flush(engine, sent) => {

@@ -40,7 +40,7 @@ impl From<Error> for Failure {
 }
 
 /// The result of Rust-side work.
-pub type Outcome<T> = std::result::Result<T, Failure>;
+pub type Fallible<T> = std::result::Result<T, Failure>;
 
 /// A `ConfigError` (code `invalid_argument`) for a value the caller got wrong.
 pub fn invalid(message: impl Into<String>) -> Failure {
@@ -115,7 +115,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `f`, mapping its error to a JS error and a panic to an `internal` one.
-pub fn shield<T>(env: &Env, f: impl FnOnce() -> Outcome<T>) -> Result<T> {
+pub fn shield<T>(env: &Env, f: impl FnOnce() -> Fallible<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_js(env, e)),
@@ -130,12 +130,12 @@ pub fn shield<T>(env: &Env, f: impl FnOnce() -> Outcome<T>) -> Result<T> {
 }
 
 /// Like [`shield`] for work that also needs `env` to build its result.
-pub fn shield_env<T>(env: &Env, f: impl FnOnce(&Env) -> Outcome<T>) -> Result<T> {
+pub fn shield_env<T>(env: &Env, f: impl FnOnce(&Env) -> Fallible<T>) -> Result<T> {
     shield(env, || f(env))
 }
 
 /// A whole number of seconds or milliseconds from a JS number.
-pub fn whole(name: &str, v: f64) -> Outcome<i64> {
+pub fn whole(name: &str, v: f64) -> Fallible<i64> {
     if !v.is_finite() || v.fract() != 0.0 || v.abs() > 9.0e15 {
         return Err(invalid(format!("`{name}` must be a whole number, got {v}")));
     }
@@ -143,7 +143,7 @@ pub fn whole(name: &str, v: f64) -> Outcome<i64> {
 }
 
 /// A whole, non-negative number from a JS number.
-pub fn whole_unsigned(name: &str, v: f64) -> Outcome<u64> {
+pub fn whole_unsigned(name: &str, v: f64) -> Fallible<u64> {
     let n = whole(name, v)?;
     u64::try_from(n).map_err(|_| invalid(format!("`{name}` must not be negative, got {v}")))
 }

@@ -65,7 +65,7 @@ pub const GENESIS_HASH: &str = act_core::audit::GENESIS_HASH;
 /// Panics inside the shield, so tests can show a panic becomes an `internal` error.
 #[napi(js_name = "_panicForTests")]
 pub fn panic_for_tests(env: &Env) -> Result<()> {
-    error::shield(env, || -> error::Outcome<()> {
+    error::shield(env, || -> error::Fallible<()> {
         panic!("a deliberate panic for the test suite")
     })
 }
