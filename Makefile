@@ -1,7 +1,7 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need only the Rust toolchain (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python lint bench bench-core
+.PHONY: demo test test-rust test-python test-node lint bench bench-core
 
 demo:
 	cargo run --release -q -p act-core --example customer_support
@@ -14,6 +14,9 @@ test-rust:
 
 test-python:
 	python/run_tests.sh
+# The npm package act-sdk: npm ci, release build of the addon, tsc, node --test.
+test-node:
+	node/run_tests.sh
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,442 @@
+//! `NativeAct`: one engine, its policy source, and its audit sinks.
+
+use crate::clock::ManualClock;
+use crate::convert;
+use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Fallible};
+use crate::keys::{parse_public, NativeSigningKey};
+use act_core::audit::{AuditRecord, CallbackSink, JsonlSink};
+use act_core::policy::{load_path, parse_source, PolicySet};
+use act_core::token::DelegationSpec;
+use act_core::{Engine, EngineOptions, IssueRequest, Request};
+use arc_swap::ArcSwapOption;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi_derive::napi;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Options of `new ACT(...)` that are plain values (keys, clock and callback come as arguments).
+#[napi(object)]
+pub struct NativeOptions {
+    /// A policy file or folder.
+    pub policy_file: Option<String>,
+    /// Policy text (YAML or JSON), instead of a file.
+    pub policy: Option<String>,
+    /// The name `policy` text is reported under in diagnostics (default `<inline>`).
+    pub policy_name: Option<String>,
+    /// Tokens must name this audience, and issued tokens carry it.
+    pub audience: Option<String>,
+    /// `iss` of issued tokens.
+    pub issuer: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf`, seconds.
+    pub leeway: Option<f64>,
+    /// Longest delegation chain, root included.
+    pub max_delegation_depth: Option<f64>,
+    /// Further trusted issuer keys (`ed25519:<base64url>` or public JWK text).
+    pub trust: Option<Vec<String>>,
+    /// JSON Lines audit files (appended to, hash chain continued).
+    pub audit_files: Option<Vec<String>>,
+}
+
+/// Where the policies come from, kept for `reload`.
+#[derive(Clone)]
+enum Source {
+    File(PathBuf),
+    Text { name: String, text: String },
+}
+
+impl Source {
+    fn load(&self) -> act_core::Result<PolicySet> {
+        match self {
+            Source::File(p) => load_path(p),
+            Source::Text { name, text } => Ok(parse_source(name, text)?),
+        }
+    }
+}
+
+/// The engine behind the JS `ACT` class.
+#[napi]
+pub struct NativeAct {
+    engine: ArcSwapOption<Engine>,
+    source: Source,
+    /// Records handed to the JS audit callback's queue so far.
+    sent: Arc<AtomicU64>,
+}
+
+fn closed() -> Failure {
+    invalid("this ACT client is closed")
+}
+
+fn json_object(name: &str, v: Option<Value>) -> Fallible<Map<String, Value>> {
+    match v {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(_) => Err(invalid(format!("`{name}` must be an object"))),
+    }
+}
+
+#[napi]
+impl NativeAct {
+    /// Loads the policies and starts the engine (and its audit thread).
+    #[napi(constructor)]
+    pub fn new(
+        env: &Env,
+        options: NativeOptions,
+        signing_key: Option<ClassInstance<NativeSigningKey>>,
+        clock: Option<ClassInstance<ManualClock>>,
+        audit_callback: Option<Function<Value, ()>>,
+    ) -> Result<Self> {
+        shield(env, move || {
+            let sent = Arc::new(AtomicU64::new(0));
+            let source = match (options.policy_file, options.policy) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("pass either `policyFile` or `policy`, not both"))
+                }
+                (Some(f), None) => Source::File(PathBuf::from(f)),
+                (None, Some(text)) => Source::Text {
+                    name: options.policy_name.unwrap_or_else(|| "<inline>".into()),
+                    text,
+                },
+                (None, None) => return Err(invalid(
+                    "ACT needs `policyFile` (a policy file or folder) or `policy` (policy text)",
+                )),
+            };
+            // Weak: pending records never keep the process alive; unbounded: a call never drops one.
+            let callback = match audit_callback {
+                Some(f) => Some(
+                    f.build_threadsafe_function::<AuditRecord>()
+                        .callee_handled::<false>()
+                        .weak::<true>()
+                        .max_queue_size::<0>()
+                        .build_callback(
+                            |ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
+                                Ok(convert::audit_record(ctx.value))
+                            },
+                        )?,
+                ),
+                None => None,
+            };
+            let sent2 = sent.clone();
+            let mut opts = EngineOptions::default();
+            if let Some(a) = options.audience {
+                opts.audience = Some(a);
+            }
+            if let Some(i) = options.issuer {
+                opts.issuer = i;
+            }
+            if let Some(l) = options.leeway {
+                opts.leeway_secs = whole("leeway", l)?;
+            }
+            if let Some(d) = options.max_delegation_depth {
+                opts.max_delegation_depth = whole_unsigned("maxDelegationDepth", d)? as usize;
+            }
+            let mut b = Engine::builder().policies(source.load()?).options(opts);
+            if let Some(k) = signing_key {
+                b = b.signing_key(k.inner.clone());
+            }
+            if let Some(c) = clock {
+                b = b.clock(c.inner.clone());
+            }
+            for t in options.trust.unwrap_or_default() {
+                b = b.trust(parse_public(&t)?);
+            }
+            for f in options.audit_files.unwrap_or_default() {
+                b = b.audit_sink(Box::new(JsonlSink::open(f)?));
+            }
+            if let Some(tsfn) = callback {
+                b = b.audit_sink(Box::new(CallbackSink(Box::new(move |r: &AuditRecord| {
+                    // Unbounded queue: a non-blocking call never drops the record.
+                    tsfn.call(r.clone(), ThreadsafeFunctionCallMode::NonBlocking);
+                    sent2.fetch_add(1, Ordering::SeqCst);
+                }))));
+            }
+            Ok(NativeAct {
+                engine: ArcSwapOption::from_pointee(b.build()?),
+                source,
+                sent,
+            })
+        })
+    }
+
+    fn engine(&self) -> Fallible<Arc<Engine>> {
+        self.engine.load_full().ok_or_else(closed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        env: &Env,
+        mode: u8,
+        token: String,
+        action: String,
+        resource: String,
+        context: Option<String>,
+        approval: Option<String>,
+    ) -> Result<String> {
+        shield(env, || {
+            let guard = self.engine.load();
+            let engine = guard.as_ref().ok_or_else(closed)?;
+            let parsed = match context.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    serde_json::from_str::<Map<String, Value>>(text)
+                        .map_err(|e| invalid(format!("`context` must be a JSON object: {e}")))?,
+                ),
+            };
+            let ctx = parsed
+                .as_ref()
+                .unwrap_or_else(|| act_core::engine::empty_context());
+            let req = Request {
+                token: &token,
+                action: &action,
+                resource: &resource,
+                context: ctx,
+                approval: approval.as_deref(),
+            };
+            let d = match mode {
+                0 => engine.validate(&req),
+                1 => engine.check(&req),
+                _ => engine.explain(&req),
+            };
+            Ok(convert::decision(&d))
+        })
+    }
+
+    /// Decides and enforces (consumes limits and approvals, writes the audit record).
+    /// `context` is JSON text; the result is encoded as `convert::decision` describes.
+    #[napi]
+    pub fn validate(
+        &self,
+        env: &Env,
+        token: String,
+        action: String,
+        resource: String,
+        context: Option<String>,
+        approval: Option<String>,
+    ) -> Result<String> {
+        self.decide(env, 0, token, action, resource, context, approval)
+    }
+
+    /// Decides without side effects.
+    #[napi]
+    pub fn check(
+        &self,
+        env: &Env,
+        token: String,
+        action: String,
+        resource: String,
+        context: Option<String>,
+        approval: Option<String>,
+    ) -> Result<String> {
+        self.decide(env, 1, token, action, resource, context, approval)
+    }
+
+    /// Decides without side effects, with a trace.
+    #[napi]
+    pub fn explain(
+        &self,
+        env: &Env,
+        token: String,
+        action: String,
+        resource: String,
+        context: Option<String>,
+        approval: Option<String>,
+    ) -> Result<String> {
+        self.decide(env, 2, token, action, resource, context, approval)
+    }
+
+    /// Issues a token.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_token(
+        &self,
+        env: &Env,
+        agent: String,
+        user_context: Option<Value>,
+        agent_context: Option<Value>,
+        policy: Option<Value>,
+        ttl: Option<f64>,
+        holder_key: Option<String>,
+    ) -> Result<String> {
+        shield(env, || {
+            let req = IssueRequest {
+                agent,
+                user_context: json_object("userContext", user_context)?,
+                agent_context: json_object("agentContext", agent_context)?,
+                policy: policy.filter(|p| !p.is_null()),
+                ttl_secs: ttl
+                    .map(|t| whole_unsigned("ttl", t))
+                    .transpose()?
+                    .unwrap_or(0),
+                holder_key: holder_key.as_deref().map(parse_public).transpose()?,
+            };
+            Ok(self.engine()?.issue_token(&req)?)
+        })
+    }
+
+    /// Delegates a narrower token to a sub-agent, signed by `holder`.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn delegate(
+        &self,
+        env: &Env,
+        parent: String,
+        holder: ClassInstance<NativeSigningKey>,
+        agent: String,
+        agent_context: Option<Value>,
+        policy: Option<Value>,
+        ttl: f64,
+        next_holder_key: Option<String>,
+    ) -> Result<String> {
+        shield(env, || {
+            let spec = DelegationSpec {
+                agent,
+                agent_context: json_object("agentContext", agent_context)?,
+                capability: policy.filter(|p| !p.is_null()),
+                ttl_secs: whole_unsigned("ttl", ttl)?,
+                holder_key: next_holder_key.as_deref().map(parse_public).transpose()?,
+            };
+            Ok(self.engine()?.delegate(&parent, &holder.inner, &spec)?)
+        })
+    }
+
+    /// Signs an approval for the request with id `request_id`.
+    #[napi]
+    pub fn approve(
+        &self,
+        env: &Env,
+        request_id: String,
+        approver: String,
+        ttl: f64,
+    ) -> Result<String> {
+        shield(env, || {
+            Ok(self
+                .engine()?
+                .approve(&request_id, &approver, whole_unsigned("ttl", ttl)?)?)
+        })
+    }
+
+    /// Re-reads the policy source and swaps it in (off the event loop); resolves to the new version.
+    #[napi]
+    pub fn reload(&self, env: &Env) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            Ok(AsyncTask::new(Work {
+                job: Job::Reload(self.engine()?, self.source.clone()),
+                failure: None,
+            }))
+        })
+    }
+
+    /// Waits (off the event loop) until every audit record so far reached its sinks;
+    /// resolves to the number of records handed to the JS callback so far.
+    #[napi]
+    pub fn flush_audit(&self, env: &Env) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            Ok(AsyncTask::new(Work {
+                job: Job::Flush(self.engine()?, self.sent.clone()),
+                failure: None,
+            }))
+        })
+    }
+
+    /// Stops the engine: flushes and closes its audit sinks (off the event loop).
+    /// Resolves to the number of records handed to the JS callback in all.
+    #[napi]
+    pub fn close(&self, env: &Env) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            Ok(AsyncTask::new(Work {
+                job: Job::Close(self.engine.swap(None), self.sent.clone()),
+                failure: None,
+            }))
+        })
+    }
+
+    /// A snapshot of the client's state.
+    #[napi]
+    pub fn status(&self, env: &Env) -> Result<Value> {
+        shield(env, || {
+            let delivered = self.sent.load(Ordering::SeqCst);
+            Ok(match self.engine.load_full() {
+                None => serde_json::json!({"closed": true, "auditDelivered": delivered}),
+                Some(e) => {
+                    let snap = e.snapshot();
+                    let (written, errors, last) = e.audit_status();
+                    serde_json::json!({
+                        "closed": false,
+                        "snapshotVersion": snap.version,
+                        "agents": snap.agent_ids(),
+                        "auditWritten": written,
+                        "auditErrors": errors,
+                        "lastAuditError": last,
+                        "kid": e.signing_key().map(|k| k.kid().to_string()),
+                        "auditDelivered": delivered,
+                    })
+                }
+            })
+        })
+    }
+}
+
+/// Blocking work run on libuv's thread pool.
+enum Job {
+    Reload(Arc<Engine>, Source),
+    Flush(Arc<Engine>, Arc<AtomicU64>),
+    Close(Option<Arc<Engine>>, Arc<AtomicU64>),
+}
+
+/// An [`AsyncTask`] around a [`Job`]; a core error is kept to be thrown with its code.
+pub struct Work {
+    job: Job,
+    failure: Option<Failure>,
+}
+
+impl Task for Work {
+    type Output = f64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<f64> {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Fallible<f64> {
+            match &mut self.job {
+                Job::Reload(engine, source) => Ok(engine.reload(source.load()?)? as f64),
+                Job::Flush(engine, sent) => {
+                    engine.flush_audit();
+                    Ok(sent.load(Ordering::SeqCst) as f64)
+                }
+                Job::Close(engine, sent) => {
+                    if let Some(e) = engine.take() {
+                        e.flush_audit();
+                        // The last reference stops the audit thread and closes its sinks, here.
+                        drop(e);
+                    }
+                    Ok(sent.load(Ordering::SeqCst) as f64)
+                }
+            }
+        }));
+        match run {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(f)) => {
+                self.failure = Some(f);
+                Err(napi::Error::from_reason("failed"))
+            }
+            Err(_) => {
+                self.failure = Some(Failure::Core(act_core::Error::Internal(
+                    "a bug in ACT: a background task panicked".into(),
+                )));
+                Err(napi::Error::from_reason("panicked"))
+            }
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: f64) -> Result<f64> {
+        Ok(output)
+    }
+
+    fn reject(&mut self, env: Env, err: napi::Error) -> Result<f64> {
+        match self.failure.take() {
+            Some(f) => Err(shield_env(&env, |_| Err::<(), _>(f)).unwrap_err()),
+            None => Err(err),
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! # act-node
+//!
+//! The Node.js binding of `act-core`, built with napi-rs as a cdylib and loaded
+//! by the npm package `act-sdk` (`node/`). It is deliberately thin: it converts
+//! JavaScript values to core types and back, and maps core errors to JS errors
+//! with a stable `code` and `family`; every rule and default lives in the core.
+//!
+//! The JS package (`node/index.js`) is the public API: it checks argument
+//! types, turns native errors into the `ActError` classes and adds `guard`.
+//! Everything exported here is internal to that package.
+//!
+//! Module map: [`error`] (core errors to JS, the panic shield), [`keys`]
+//! (`SigningKey`), [`clock`] (`ManualClock` for tests), [`client`] (the
+//! engine), [`convert`] (decisions and audit records to JS objects).
+
+pub mod client;
+pub mod clock;
+pub mod convert;
+pub mod error;
+pub mod keys;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Every decision reason code, in the core's order (`docs/reasons.md`); a
+/// reason's index here is its discriminant, as `validate` reports it.
+#[napi(js_name = "reasonCodes")]
+pub fn reason_codes(env: &Env) -> Result<Vec<&'static str>> {
+    error::shield(env, || {
+        Ok(act_core::Reason::ALL.iter().map(|r| r.as_str()).collect())
+    })
+}
+
+/// The three outcomes, in the order `validate`'s compact result indexes them.
+#[napi(js_name = "outcomeCodes")]
+pub fn outcome_codes(env: &Env) -> Result<Vec<&'static str>> {
+    use act_core::Outcome;
+    error::shield(env, || {
+        Ok([Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired]
+            .iter()
+            .map(|o| o.as_str())
+            .collect())
+    })
+}
+
+/// Checks a JSON Lines audit log's hash chain (as `act audit verify` does);
+/// returns the record count. `start` is the `prev_hash` the first record must
+/// carry (omit it for a log that may continue an earlier one).
+#[napi(js_name = "verifyAuditLog")]
+pub fn verify_audit_log(env: &Env, text: String, start: Option<String>) -> Result<u32> {
+    error::shield(env, || {
+        act_core::audit::verify_log(text.as_bytes(), start.as_deref())
+            .map(|n| n as u32)
+            .map_err(|e| error::Failure::AuditChain {
+                line: e.line,
+                message: e.message,
+            })
+    })
+}
+
+/// The hash a new audit chain starts from.
+#[napi(js_name = "GENESIS_HASH")]
+pub const GENESIS_HASH: &str = act_core::audit::GENESIS_HASH;
+
+/// Panics inside the shield, so tests can show a panic becomes an `internal` error.
+#[napi(js_name = "_panicForTests")]
+pub fn panic_for_tests(env: &Env) -> Result<()> {
+    error::shield(env, || -> error::Fallible<()> {
+        panic!("a deliberate panic for the test suite")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reason_discriminants_are_their_index_in_all() {
+        // `convert::decision` sends `reason as u32`; JS looks it up in `reasonCodes()`.
+        for (i, r) in act_core::Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{}", r.as_str());
+        }
+        assert_eq!(act_core::Outcome::ApprovalRequired as usize, 2);
+    }
+}

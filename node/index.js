@@ -1,0 +1,527 @@
+'use strict'
+// act-sdk: ACT (Agent Capability Tokens) for Node.js, on the native Rust core.
+//
+// This file checks argument types, turns native errors into `ActError`
+// classes and adds `guard`; every decision, rule and default is the core's.
+// See README.md for a quick start and index.d.ts for the full API.
+
+const errors = require('./errors.js')
+const { ConfigError, DeniedError, ApprovalRequiredError, fromNative } = errors
+const native = require('./native.js').load()
+
+const NATIVE = Symbol('act-sdk.native')
+
+/** Every decision reason code (see docs/reasons.md). */
+const REASONS = Object.freeze(native.reasonCodes())
+const OUTCOMES = Object.freeze(native.outcomeCodes())
+
+/**
+ * Decodes the native result of validate/check/explain: one string, as
+ * bindings/node/src/convert.rs describes (a header of integers, `|`, then the
+ * fields back to back). Building the object here is far cheaper than setting
+ * each field through Node-API.
+ */
+const HEADER = new Array(10).fill(0)
+
+function decision(s) {
+  // Header: 10 integers (or `-` for a missing field), space-separated, then `|`.
+  const h = HEADER
+  let i = 0
+  for (let k = 0; k < 10; k++) {
+    let c = s.charCodeAt(i)
+    if (c === 45 /* - */) {
+      h[k] = -1
+      i += 2
+      continue
+    }
+    let n = 0
+    while (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48)
+      c = s.charCodeAt(++i)
+    }
+    h[k] = n
+    i++
+  }
+  const f = [null, null, null, null, null, null, null]
+  for (let k = 0; k < 7; k++) {
+    const n = h[3 + k]
+    if (n >= 0) {
+      f[k] = s.slice(i, i + n)
+      i += n
+    }
+  }
+  const outcome = OUTCOMES[h[0]]
+  const extra = f[6] === null ? null : JSON.parse(f[6])
+  const d = {
+    outcome,
+    allowed: outcome === 'allow',
+    reason: REASONS[h[1]],
+    message: f[0],
+    rule: f[1],
+    constraint: f[2],
+    auditId: f[3],
+    snapshotVersion: h[2],
+    agent: f[4],
+    subject: f[5],
+    approvalRequest: extra === null || extra.approvalRequest === undefined ? null : extra.approvalRequest,
+  }
+  if (extra !== null && extra.trace !== undefined) d.trace = extra.trace
+  return d
+}
+
+/** Context as JSON text for the core (`undefined` when absent). */
+function contextJson(context) {
+  if (context === undefined || context === null) return undefined
+  try {
+    return JSON.stringify(context)
+  } catch (e) {
+    throw new ConfigError(`\`context\` is not JSON: ${e.message}`, 'invalid_argument', { cause: e })
+  }
+}
+
+// ---- argument checks (types only; values are the core's to judge) ----
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`
+}
+
+function bad(name, expected, got) {
+  return new ConfigError(`\`${name}\` must be ${expected}, got ${describe(got)}`, 'invalid_argument')
+}
+
+function isPlainObject(v) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const p = Object.getPrototypeOf(v)
+  return p === Object.prototype || p === null
+}
+
+function str(name, v) {
+  if (typeof v !== 'string') throw bad(name, 'a string', v)
+  return v
+}
+
+function optStr(name, v) {
+  if (v === undefined || v === null) return undefined
+  return str(name, v)
+}
+
+function optNum(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number') throw bad(name, 'a number', v)
+  return v
+}
+
+function optObj(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (!isPlainObject(v)) throw bad(name, 'a plain object', v)
+  return v
+}
+
+function options(name, v, allowed) {
+  if (v === undefined) return {}
+  if (!isPlainObject(v)) throw bad(name, 'an object', v)
+  for (const k of Object.keys(v)) {
+    if (!allowed.includes(k)) {
+      throw new ConfigError(`unknown option \`${k}\` in ${name} (known: ${allowed.join(', ')})`, 'invalid_argument')
+    }
+  }
+  return v
+}
+
+function call(what, fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNative(e, what)
+  }
+}
+
+async function callAsync(what, fn) {
+  try {
+    return await fn()
+  } catch (e) {
+    throw fromNative(e, what)
+  }
+}
+
+// ---- keys and clocks ----
+
+/** An Ed25519 private key that signs tokens and approvals. */
+class SigningKey {
+  constructor(inner) {
+    if (!(inner instanceof native.NativeSigningKey)) {
+      throw new ConfigError(
+        'use SigningKey.generate(), fromSeed(), fromPem() or fromJwk() to make a key',
+        'invalid_argument',
+      )
+    }
+    this[NATIVE] = inner
+    Object.freeze(this)
+  }
+  static generate() {
+    return new SigningKey(call('SigningKey.generate', () => native.NativeSigningKey.generate()))
+  }
+  static fromSeed(seed) {
+    if (!(seed instanceof Uint8Array)) throw bad('seed', 'a Uint8Array or Buffer of 32 bytes', seed)
+    return new SigningKey(call('seed', () => native.NativeSigningKey.fromSeed(seed)))
+  }
+  static fromPem(pem) {
+    str('pem', pem)
+    return new SigningKey(call('pem', () => native.NativeSigningKey.fromPem(pem)))
+  }
+  static fromJwk(jwk) {
+    let text = jwk
+    if (isPlainObject(jwk)) text = JSON.stringify(jwk)
+    else if (typeof jwk !== 'string') throw bad('jwk', 'a JWK object or its JSON text', jwk)
+    return new SigningKey(call('jwk', () => native.NativeSigningKey.fromJwk(text)))
+  }
+  /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
+  toPem() {
+    return this[NATIVE].toPem()
+  }
+  /** The private JWK, with `d` and `kid`. */
+  toJwk() {
+    return JSON.parse(this[NATIVE].toJwk())
+  }
+  /** The public JWK, with `kid`. */
+  publicJwk() {
+    return JSON.parse(this[NATIVE].publicJwk())
+  }
+  /** The public key as `ed25519:<base64url>`. */
+  get publicKey() {
+    return this[NATIVE].publicKey
+  }
+  /** The key id: the RFC 7638 thumbprint of the public key. */
+  get kid() {
+    return this[NATIVE].kid
+  }
+  toString() {
+    return `SigningKey(${this.kid})`
+  }
+  toJSON() {
+    return { kid: this.kid, publicKey: this.publicKey }
+  }
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return this.toString()
+  }
+}
+
+function signingKey(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (!(v instanceof SigningKey)) throw bad(name, 'a SigningKey', v)
+  return v[NATIVE]
+}
+
+/** A public key as `ed25519:...`, from a SigningKey, that text, or a public JWK. */
+function publicKey(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (v instanceof SigningKey) return v.publicKey
+  if (typeof v === 'string') return v
+  if (isPlainObject(v)) return JSON.stringify(v)
+  throw bad(name, 'a SigningKey, an `ed25519:...` public key or a public JWK', v)
+}
+
+/** A clock that moves only when told to, for tests: `new ACT({ clock })`. */
+class ManualClock {
+  constructor(ms = Date.now()) {
+    if (typeof ms !== 'number') throw bad('ms', 'a number of milliseconds since the epoch', ms)
+    this[NATIVE] = call('ms', () => new native.ManualClock(ms))
+    Object.freeze(this)
+  }
+  /** Now, in milliseconds since the epoch. */
+  now() {
+    return this[NATIVE].now()
+  }
+  /** Moves the clock by `ms` milliseconds (negative goes back). */
+  advance(ms) {
+    if (typeof ms !== 'number') throw bad('ms', 'a number', ms)
+    call('ms', () => this[NATIVE].advance(ms))
+  }
+  /** Sets the clock, in milliseconds since the epoch. */
+  set(ms) {
+    if (typeof ms !== 'number') throw bad('ms', 'a number', ms)
+    call('ms', () => this[NATIVE].set(ms))
+  }
+}
+
+// ---- the client ----
+
+const ACT_OPTIONS = [
+  'policyFile',
+  'policy',
+  'policyName',
+  'signingKey',
+  'trust',
+  'audience',
+  'issuer',
+  'leeway',
+  'maxDelegationDepth',
+  'audit',
+  'clock',
+]
+
+function auditSinks(audit) {
+  const files = []
+  const callbacks = []
+  const add = (a, name) => {
+    if (typeof a === 'function') callbacks.push(a)
+    else if (typeof a === 'string') files.push(a)
+    else if (isPlainObject(a)) {
+      const o = options(name, a, ['file', 'callback'])
+      if (o.file !== undefined) files.push(str(`${name}.file`, o.file))
+      if (o.callback !== undefined) {
+        if (typeof o.callback !== 'function') throw bad(`${name}.callback`, 'a function', o.callback)
+        callbacks.push(o.callback)
+      }
+    } else throw bad(name, 'a function, a file path, { file, callback } or an array of them', a)
+  }
+  if (Array.isArray(audit)) audit.forEach((a, i) => add(a, `audit[${i}]`))
+  else if (audit !== undefined && audit !== null) add(audit, 'audit')
+  return { files, callbacks }
+}
+
+function requestArgs(request) {
+  if (!isPlainObject(request)) throw bad('request', 'an object { token, action, resource, context?, approval? }', request)
+  const { token, action, resource, context, approval } = request
+  if (typeof token !== 'string') throw bad('token', 'a string', token)
+  if (typeof action !== 'string') throw bad('action', 'a string', action)
+  if (typeof resource !== 'string') throw bad('resource', 'a string', resource)
+  if (context !== undefined && context !== null && !isPlainObject(context)) throw bad('context', 'a plain object', context)
+  if (approval !== undefined && approval !== null && typeof approval !== 'string') {
+    throw bad('approval', 'a string (an approval token)', approval)
+  }
+  return request
+}
+
+class ACT {
+  #n
+  #audit
+
+  /**
+   * @param {import('./index').ACTOptions} opts
+   */
+  constructor(opts) {
+    const o = options('options', opts, ACT_OPTIONS)
+    const { files, callbacks } = auditSinks(o.audit)
+    let trust
+    if (o.trust !== undefined && o.trust !== null) {
+      if (!Array.isArray(o.trust)) throw bad('trust', 'an array of public keys', o.trust)
+      trust = o.trust.map((k, i) => publicKey(`trust[${i}]`, k))
+    }
+    if (o.clock !== undefined && o.clock !== null && !(o.clock instanceof ManualClock)) {
+      throw bad('clock', 'a ManualClock', o.clock)
+    }
+    // The audit trampoline holds only this small state, never the client, so
+    // an unclosed client can still be garbage collected.
+    const state = { delivered: 0, callbackErrors: 0, callbacks }
+    this.#audit = state
+    const deliver =
+      callbacks.length === 0
+        ? undefined
+        : (record) => {
+            state.delivered++
+            for (const cb of state.callbacks) {
+              try {
+                cb(record)
+              } catch (e) {
+                // Warn once per client; `status.auditCallbackErrors` counts them all.
+                if (state.callbackErrors++ === 0) {
+                  process.emitWarning(`act-sdk: an audit callback threw: ${e && e.message}`, 'ActAuditWarning')
+                }
+              }
+            }
+          }
+    this.#n = call('options', () =>
+      new native.NativeAct(
+        {
+          policyFile: optStr('policyFile', o.policyFile),
+          policy: optStr('policy', o.policy),
+          policyName: optStr('policyName', o.policyName),
+          audience: optStr('audience', o.audience),
+          issuer: optStr('issuer', o.issuer),
+          leeway: optNum('leeway', o.leeway),
+          maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
+          trust,
+          auditFiles: files,
+        },
+        signingKey('signingKey', o.signingKey),
+        o.clock ? o.clock[NATIVE] : undefined,
+        deliver,
+      ),
+    )
+  }
+
+  /** Decides and enforces: consumes rate limits and approvals, writes the audit record. */
+  validate(request) {
+    const r = requestArgs(request)
+    try {
+      return decision(this.#n.validate(r.token, r.action, r.resource, contextJson(r.context), r.approval ?? undefined))
+    } catch (e) {
+      throw fromNative(e, 'context')
+    }
+  }
+
+  /** Decides without side effects (no counters, approvals, audit). */
+  check(request) {
+    const r = requestArgs(request)
+    const context = contextJson(r.context)
+    return decision(call('context', () => this.#n.check(r.token, r.action, r.resource, context, r.approval ?? undefined)))
+  }
+
+  /** Like `check`, with a `trace` of every rule and constraint looked at. */
+  explain(request) {
+    const r = requestArgs(request)
+    const context = contextJson(r.context)
+    return decision(call('context', () => this.#n.explain(r.token, r.action, r.resource, context, r.approval ?? undefined)))
+  }
+
+  /** Issues a token for `agent`, acting for `userContext.user_id`. */
+  issueToken(request) {
+    const o = options('issueToken options', request, ['agent', 'userContext', 'agentContext', 'policy', 'ttl', 'holderKey'])
+    const agent = str('agent', o.agent)
+    const userContext = optObj('userContext', o.userContext)
+    if (userContext === undefined) throw bad('userContext', 'an object with `user_id`', o.userContext)
+    const agentContext = optObj('agentContext', o.agentContext)
+    const policy = optObj('policy', o.policy)
+    const ttl = optNum('ttl', o.ttl)
+    const holder = publicKey('holderKey', o.holderKey)
+    return call('issueToken', () => this.#n.issueToken(agent, userContext, agentContext, policy, ttl, holder))
+  }
+
+  /** Hands a narrower token to a sub-agent, signed by `holderKey` (the key in the parent's `cnf`). */
+  delegate(token, spec) {
+    str('token', token)
+    const o = options('delegate options', spec, ['holderKey', 'agent', 'agentContext', 'policy', 'ttl', 'nextHolderKey'])
+    const holder = signingKey('holderKey', o.holderKey)
+    if (holder === undefined) throw bad('holderKey', 'a SigningKey (the key named in the parent token)', o.holderKey)
+    const agent = str('agent', o.agent)
+    const agentContext = optObj('agentContext', o.agentContext)
+    const policy = optObj('policy', o.policy)
+    if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
+    const next = publicKey('nextHolderKey', o.nextHolderKey)
+    return call('delegate', () => this.#n.delegate(token, holder, agent, agentContext, policy, o.ttl, next))
+  }
+
+  /**
+   * Signs an approval of one `approval_required` decision (pass the decision,
+   * its `approvalRequest`, or the request id). Present it as `approval` with
+   * exactly the same request; it works once.
+   */
+  approve(requestOrId, opts) {
+    let id = requestOrId
+    if (isPlainObject(requestOrId)) {
+      id = isPlainObject(requestOrId.approvalRequest) ? requestOrId.approvalRequest.id : requestOrId.id
+    }
+    if (typeof id !== 'string') throw bad('request', 'a decision, an approval request or its id', requestOrId)
+    const o = options('approve options', opts, ['approver', 'ttl'])
+    const approver = str('approver', o.approver)
+    if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
+    return call('approve', () => this.#n.approve(id, approver, o.ttl))
+  }
+
+  /** Re-reads the policy file (or text) and swaps it in; resolves to the new snapshot version. */
+  reload() {
+    return callAsync('reload', () => this.#n.reload())
+  }
+
+  /** Resolves once every audit record so far reached every sink, JS callbacks included. */
+  async flushAudit() {
+    const sent = await callAsync('flushAudit', () => this.#n.flushAudit())
+    await this.#delivered(sent)
+  }
+
+  /** Flushes and closes the audit sinks and stops the engine; later calls throw `invalid_argument`. */
+  async close() {
+    const sent = await callAsync('close', () => this.#n.close())
+    await this.#delivered(sent)
+  }
+
+  async #delivered(sent) {
+    // Records queued for the JS callback arrive on this thread, in order; wait for the last one.
+    while (this.#audit.delivered < sent) await new Promise((resolve) => setImmediate(resolve))
+  }
+
+  /** The client's state: snapshot version, agents, audit counters. */
+  get status() {
+    const s = this.#n.status()
+    s.auditCallbackErrors = this.#audit.callbackErrors
+    return s
+  }
+
+  /** `guard(this, spec, fn)`. */
+  guard(spec, fn) {
+    return guard(this, spec, fn)
+  }
+}
+
+// ---- guard ----
+
+const GUARD_OPTIONS = ['action', 'resource', 'token', 'context', 'approval']
+
+function resolve(v, args) {
+  return typeof v === 'function' ? v(...args) : v
+}
+
+/**
+ * Wraps an async tool function so every call is validated first. Each of
+ * `action`, `resource`, `token`, `context` and `approval` is a value or a
+ * function of the tool's arguments. `context` defaults to the first argument
+ * when it is a plain object (the tool call's validated arguments). A deny
+ * throws `DeniedError`, an approval_required `ApprovalRequiredError`.
+ */
+function guard(act, spec, fn) {
+  if (!(act instanceof ACT)) throw bad('act', 'an ACT client', act)
+  const o = options('guard options', spec, GUARD_OPTIONS)
+  if (typeof fn !== 'function') throw bad('fn', 'a function', fn)
+  for (const k of ['action', 'resource', 'token']) {
+    if (typeof o[k] !== 'string' && typeof o[k] !== 'function') throw bad(k, 'a string or a function of the arguments', o[k])
+  }
+  const guarded = async function (...args) {
+    let context = o.context === undefined ? (isPlainObject(args[0]) ? args[0] : undefined) : resolve(o.context, args)
+    const decision = act.validate({
+      token: resolve(o.token, args),
+      action: resolve(o.action, args),
+      resource: resolve(o.resource, args),
+      context,
+      approval: resolve(o.approval, args),
+    })
+    if (decision.outcome === 'allow') return await fn.apply(this, args)
+    if (decision.outcome === 'approval_required') throw new ApprovalRequiredError(decision)
+    throw new DeniedError(decision)
+  }
+  Object.defineProperty(guarded, 'name', { value: fn.name ? `guarded ${fn.name}` : 'guarded' })
+  return guarded
+}
+
+// ---- audit log checks ----
+
+/** Checks a JSON Lines audit log's hash chain; returns the record count or throws `AuditChainError`. */
+function verifyAuditLog(text, opts) {
+  str('text', text)
+  const o = options('verifyAuditLog options', opts, ['start'])
+  const start = optStr('start', o.start)
+  return call('verifyAuditLog', () => native.verifyAuditLog(text, start))
+}
+
+module.exports = {
+  ACT,
+  SigningKey,
+  ManualClock,
+  guard,
+  verifyAuditLog,
+  REASONS,
+  GENESIS_HASH: native.GENESIS_HASH,
+  ActError: errors.ActError,
+  PolicyError: errors.PolicyError,
+  TokenError: errors.TokenError,
+  KeyError: errors.KeyError,
+  ConfigError: errors.ConfigError,
+  SnapshotError: errors.SnapshotError,
+  IoError: errors.IoError,
+  InternalError: errors.InternalError,
+  AuditChainError: errors.AuditChainError,
+  DeniedError,
+  ApprovalRequiredError,
+}
