@@ -189,6 +189,18 @@ export interface ACTOptions {
   audit?: AuditSink | AuditSink[]
   /** A clock for tests (default: the system clock). */
   clock?: ManualClock
+  /** A control endpoint base URL (instead of `policyFile`/`policy`): signed snapshots are kept current from it. */
+  endpoint?: string
+  /** Sent as `Authorization: Bearer <apiKey>` to the endpoint. */
+  apiKey?: string
+  /** The control plane's public key: snapshots signed by any other key are refused. Required with `endpoint`. */
+  trustKey?: SigningKey | string | JsonObject
+  /** Where the last verified snapshot is kept, so a restart with the endpoint down still serves it. */
+  cacheDir?: string
+  /** Seconds without a confirmed-current snapshot after which validations deny `snapshot_stale`. */
+  maxStaleness?: number
+  /** Re-read `policyFile` when it changes (polled twice a second). */
+  watch?: boolean
 }
 
 export interface IssueTokenOptions {
@@ -261,6 +273,8 @@ export declare class ACT {
   /** Signs an approval of an `approval_required` decision; it works once, for exactly that request. */
   approve(request: Decision | ApprovalRequest | string, options: ApproveOptions): string
   /** Re-reads the policy and swaps it in without pausing validations; resolves to the new version. */
+  /** Resolves to the serving snapshot version once one serves, or after `timeoutMs` (0: none yet). */
+  ready(timeoutMs?: number): Promise<number>
   reload(): Promise<number>
   /** Resolves once every audit record so far reached every sink, JS callbacks included. */
   flushAudit(): Promise<void>

@@ -107,6 +107,12 @@ function optStr(name, v) {
   return str(name, v)
 }
 
+function optBool(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'boolean') throw bad(name, 'a boolean', v)
+  return v
+}
+
 function optNum(name, v) {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'number') throw bad(name, 'a number', v)
@@ -260,6 +266,12 @@ const ACT_OPTIONS = [
   'maxDelegationDepth',
   'audit',
   'clock',
+  'endpoint',
+  'apiKey',
+  'trustKey',
+  'cacheDir',
+  'maxStaleness',
+  'watch',
 ]
 
 function auditSinks(audit) {
@@ -345,6 +357,12 @@ class ACT {
           maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
           trust,
           auditFiles: files,
+          endpoint: optStr('endpoint', o.endpoint),
+          apiKey: optStr('apiKey', o.apiKey),
+          trustKey: o.trustKey === undefined || o.trustKey === null ? undefined : publicKey('trustKey', o.trustKey),
+          cacheDir: optStr('cacheDir', o.cacheDir),
+          maxStaleness: optNum('maxStaleness', o.maxStaleness),
+          watch: optBool('watch', o.watch),
         },
         signingKey('signingKey', o.signingKey),
         o.clock ? o.clock[NATIVE] : undefined,
@@ -419,6 +437,16 @@ class ACT {
     const approver = str('approver', o.approver)
     if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
     return call('approve', () => this.#n.approve(id, approver, o.ttl))
+  }
+
+  /**
+   * Resolves once a policy snapshot serves (at once with a policy file; with `endpoint`, after the
+   * first verified snapshot arrives, or from the cache), or after `timeoutMs` (default 5000).
+   * Resolves to the serving snapshot version; 0 means none yet (validations deny `no_snapshot`).
+   */
+  ready(timeoutMs = 5000) {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
+    return callAsync('ready', () => this.#n.ready(timeoutMs))
   }
 
   /** Re-reads the policy file (or text) and swaps it in; resolves to the new snapshot version. */

@@ -18,6 +18,10 @@ fi
 echo "== build the native addon (cargo, release)"
 node scripts/build.mjs
 
+echo "== build the act CLI (the control-endpoint test runs a real act serve)"
+(cd .. && cargo build --quiet -p act-cli)
+export ACT_BIN="$PWD/../target/debug/act"
+
 echo "== tsc --noEmit (test/types.ts against index.d.ts)"
 npx --no-install tsc --noEmit -p test/tsconfig.json
 

@@ -14,10 +14,15 @@ run() {
   echo "=== $name: $*"
   "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
-  # The counts this suite printed last ("N passed" / "N failed", any runner).
+  # The counts this suite printed last: "N passed[, M failed]" (cargo, pytest)
+  # or "# pass N" / "# fail M" (node --test).
   local summary; summary=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
   local p; p=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
   local f; f=$(grep -Eo '[0-9]+ failed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
+  if [ -z "$summary" ]; then
+    p=$(grep -E '^# pass [0-9]+' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
+    f=$(grep -E '^# fail [0-9]+' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
+  fi
   rm -f "$log"
   total_pass=$((total_pass + ${p:-0}))
   total_fail=$((total_fail + ${f:-0}))

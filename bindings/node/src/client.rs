@@ -38,6 +38,18 @@ pub struct NativeOptions {
     pub trust: Option<Vec<String>>,
     /// JSON Lines audit files (appended to, hash chain continued).
     pub audit_files: Option<Vec<String>>,
+    /// A control endpoint base URL (instead of a policy file): signed snapshots are kept current from it.
+    pub endpoint: Option<String>,
+    /// Sent as `Authorization: Bearer <apiKey>` to the endpoint.
+    pub api_key: Option<String>,
+    /// The control plane's public key (`ed25519:<base64url>` or a public JWK): the only key snapshots may be signed with.
+    pub trust_key: Option<String>,
+    /// Where the last verified snapshot is kept across restarts.
+    pub cache_dir: Option<String>,
+    /// Seconds without a confirmed-current snapshot after which validations deny `snapshot_stale`.
+    pub max_staleness: Option<f64>,
+    /// Re-read `policyFile` when it changes.
+    pub watch: Option<bool>,
 }
 
 /// Where the policies come from, kept for `reload`.
@@ -45,6 +57,8 @@ pub struct NativeOptions {
 enum Source {
     File(PathBuf),
     Text { name: String, text: String },
+    /// Snapshots come from a control endpoint; there is nothing to reload by hand.
+    Endpoint,
 }
 
 impl Source {
@@ -52,6 +66,9 @@ impl Source {
         match self {
             Source::File(p) => load_path(p),
             Source::Text { name, text } => Ok(parse_source(name, text)?),
+            Source::Endpoint => Err(act_core::Error::Config(
+                "reload() re-reads a policy file; with `endpoint` snapshots arrive by themselves".into(),
+            )),
         }
     }
 }
@@ -61,6 +78,8 @@ impl Source {
 pub struct NativeAct {
     engine: ArcSwapOption<Engine>,
     source: Source,
+    /// The background source (control endpoint or watched file), stopped by `close`.
+    sync: std::sync::Mutex<Option<act_core::sync::SyncHandle>>,
     /// Records handed to the JS audit callback's queue so far.
     sent: Arc<AtomicU64>,
 }
@@ -90,19 +109,29 @@ impl NativeAct {
     ) -> Result<Self> {
         shield(env, move || {
             let sent = Arc::new(AtomicU64::new(0));
-            let source = match (options.policy_file, options.policy) {
-                (Some(_), Some(_)) => {
-                    return Err(invalid("pass either `policyFile` or `policy`, not both"))
+            let source = match (options.policy_file, options.policy, options.endpoint.is_some()) {
+                (Some(_), Some(_), _) | (Some(_), _, true) | (_, Some(_), true) => {
+                    return Err(invalid("pass one of `policyFile`, `policy` or `endpoint`"))
                 }
-                (Some(f), None) => Source::File(PathBuf::from(f)),
-                (None, Some(text)) => Source::Text {
+                (Some(f), None, false) => Source::File(PathBuf::from(f)),
+                (None, Some(text), false) => Source::Text {
                     name: options.policy_name.unwrap_or_else(|| "<inline>".into()),
                     text,
                 },
-                (None, None) => return Err(invalid(
-                    "ACT needs `policyFile` (a policy file or folder) or `policy` (policy text)",
+                (None, None, true) => Source::Endpoint,
+                (None, None, false) => return Err(invalid(
+                    "ACT needs `policyFile` (a policy file or folder), `policy` (policy text) or `endpoint`",
                 )),
             };
+            let trust_key = options.trust_key.as_deref().map(parse_public).transpose()?;
+            if matches!(source, Source::Endpoint) && trust_key.is_none() {
+                return Err(invalid("`endpoint` needs `trustKey`: the control plane's public key (`ed25519:...`)"));
+            }
+            if !matches!(source, Source::Endpoint)
+                && (options.api_key.is_some() || options.cache_dir.is_some() || trust_key.is_some())
+            {
+                return Err(invalid("`apiKey`, `trustKey` and `cacheDir` only apply with `endpoint`"));
+            }
             // Weak: pending records never keep the process alive; unbounded: a call never drops one.
             let callback = match audit_callback {
                 Some(f) => Some(
@@ -132,7 +161,14 @@ impl NativeAct {
             if let Some(d) = options.max_delegation_depth {
                 opts.max_delegation_depth = whole_unsigned("maxDelegationDepth", d)? as usize;
             }
-            let mut b = Engine::builder().policies(source.load()?).options(opts);
+            if let Some(st) = options.max_staleness {
+                opts.max_staleness_ms = Some(whole_unsigned("maxStaleness", st)? as i64 * 1000);
+            }
+            let mut b = match source {
+                Source::Endpoint => Engine::builder().without_snapshot(),
+                _ => Engine::builder().policies(source.load()?),
+            }
+            .options(opts);
             if let Some(k) = signing_key {
                 b = b.signing_key(k.inner.clone());
             }
@@ -152,9 +188,24 @@ impl NativeAct {
                     sent2.fetch_add(1, Ordering::SeqCst);
                 }))));
             }
+            let engine = Arc::new(b.build()?);
+            let sync = match (&source, options.endpoint) {
+                (Source::Endpoint, Some(endpoint)) => {
+                    let trust = trust_key.ok_or_else(|| invalid("`endpoint` needs `trustKey`"))?;
+                    let mut o = act_core::sync::HttpSyncOptions::new(endpoint, trust);
+                    o.api_key = options.api_key;
+                    o.cache_dir = options.cache_dir.map(PathBuf::from);
+                    Some(act_core::sync::start_http(engine.clone(), o)?)
+                }
+                (Source::File(p), _) if options.watch == Some(true) => {
+                    Some(act_core::sync::watch_path(engine.clone(), p.clone(), act_core::sync::DEFAULT_FILE_POLL)?)
+                }
+                _ => None,
+            };
             Ok(NativeAct {
-                engine: ArcSwapOption::from_pointee(b.build()?),
+                engine: ArcSwapOption::new(Some(engine)),
                 source,
+                sync: std::sync::Mutex::new(sync),
                 sent,
             })
         })
@@ -341,13 +392,27 @@ impl NativeAct {
         })
     }
 
+    /// Waits (off the event loop) until a snapshot serves, at most `timeout_ms`;
+    /// resolves to the version serving then (0: none yet, validations deny `no_snapshot`).
+    #[napi]
+    pub fn ready(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
+            Ok(AsyncTask::new(Work { job: Job::Ready(self.engine()?, ms), failure: None }))
+        })
+    }
+
     /// Stops the engine: flushes and closes its audit sinks (off the event loop).
     /// Resolves to the number of records handed to the JS callback in all.
     #[napi]
     pub fn close(&self, env: &Env) -> Result<AsyncTask<Work>> {
         shield(env, || {
             Ok(AsyncTask::new(Work {
-                job: Job::Close(self.engine.swap(None), self.sent.clone()),
+                job: Job::Close(
+                    self.sync.lock().unwrap_or_else(|p| p.into_inner()).take(),
+                    self.engine.swap(None),
+                    self.sent.clone(),
+                ),
                 failure: None,
             }))
         })
@@ -363,7 +428,12 @@ impl NativeAct {
                 Some(e) => {
                     let snap = e.snapshot();
                     let (written, errors, last) = e.audit_status();
+                    let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|h| h.status());
                     serde_json::json!({
+                        "source": sync.as_ref().map(|s| s.source.clone()),
+                        "lastError": sync.as_ref().and_then(|s| s.last_error.clone()),
+                        "lastSuccessMs": sync.as_ref().and_then(|s| s.last_success_ms),
+                        "syncRunning": sync.as_ref().is_some_and(|s| s.running),
                         "closed": false,
                         "snapshotVersion": snap.version,
                         "agents": snap.agent_ids(),
@@ -383,7 +453,8 @@ impl NativeAct {
 enum Job {
     Reload(Arc<Engine>, Source),
     Flush(Arc<Engine>, Arc<AtomicU64>),
-    Close(Option<Arc<Engine>>, Arc<AtomicU64>),
+    Close(Option<act_core::sync::SyncHandle>, Option<Arc<Engine>>, Arc<AtomicU64>),
+    Ready(Arc<Engine>, u64),
 }
 
 /// An [`AsyncTask`] around a [`Job`]; a core error is kept to be thrown with its code.
@@ -404,7 +475,17 @@ impl Task for Work {
                     engine.flush_audit();
                     Ok(sent.load(Ordering::SeqCst) as f64)
                 }
-                Job::Close(engine, sent) => {
+                Job::Ready(engine, ms) => {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(*ms);
+                    while engine.snapshot().version == 0 && std::time::Instant::now() < deadline {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Ok(engine.snapshot().version as f64)
+                }
+                Job::Close(sync, engine, sent) => {
+                    if let Some(mut h) = sync.take() {
+                        h.stop();
+                    }
                     if let Some(e) = engine.take() {
                         e.flush_audit();
                         // The last reference stops the audit thread and closes its sinks, here.

@@ -1,0 +1,101 @@
+'use strict'
+// The client against a real `act serve` on loopback: a policy change made
+// through the control endpoint reaches a running client within 2 s, and
+// without any snapshot the client fails closed.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const net = require('node:net')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { ACT, SigningKey } = require('..')
+
+const REPO = path.join(__dirname, '..', '..')
+const POLICY = fs.readFileSync(path.join(REPO, 'examples', 'customer_support', 'policies.yaml'), 'utf8')
+const API_KEY = 'node-test-api-key'
+
+function actBinary() {
+  for (const p of [process.env.ACT_BIN, path.join(REPO, 'target', 'debug', 'act'), path.join(REPO, 'target', 'release', 'act')]) {
+    if (p && fs.existsSync(p)) return p
+  }
+  throw new Error('the `act` binary is not built; node/run_tests.sh builds it (cargo build -p act-cli)')
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+async function waitForPort(port, child) {
+  const deadline = Date.now() + 20000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`act serve exited with ${child.exitCode}`)
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true)))
+      c.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('act serve did not start listening')
+}
+
+const refund = (act, token, amount) =>
+  act.validate({ token, action: 'process_refund', resource: 'order://customer:42/1001', context: { amount } }).reason
+
+test('a policy change through act serve reaches a running client within 2 s', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'act-serve-'))
+  const policies = path.join(dir, 'policies')
+  fs.mkdirSync(policies)
+  fs.writeFileSync(path.join(policies, 'support.yaml'), POLICY)
+  const controlKey = SigningKey.generate()
+  fs.writeFileSync(path.join(dir, 'control.pem'), controlKey.toPem())
+  const port = await freePort()
+  const server = spawn(actBinary(), ['serve', '--policy', policies, '--key', path.join(dir, 'control.pem'),
+    '--addr', `127.0.0.1:${port}`, '--api-key', API_KEY, '--poll-ms', '100'], { stdio: 'ignore' })
+  t.after(() => server.kill('SIGTERM')) // by this child's pid, never by name
+  await waitForPort(port, server)
+
+  const issuerKey = SigningKey.generate()
+  const issuer = new ACT({ policyFile: policies, signingKey: issuerKey })
+  const token = issuer.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42' } })
+  const act = new ACT({ endpoint: `http://127.0.0.1:${port}`, apiKey: API_KEY, trustKey: controlKey, trust: [issuerKey],
+    cacheDir: path.join(dir, 'cache') })
+  t.after(() => act.close())
+  const v1 = await act.ready(10000)
+  assert.ok(v1 >= 1, JSON.stringify(act.status))
+  assert.equal(refund(act, token, 300), 'approval_required')
+
+  fs.writeFileSync(path.join(policies, 'support.yaml'), POLICY.replace('maxAmount: 500', 'maxAmount: 200'))
+  const start = Date.now()
+  while (refund(act, token, 300) !== 'constraint_failed') {
+    assert.ok(Date.now() - start < 2000, `no change after 2 s: ${JSON.stringify(act.status)}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.ok(act.status.snapshotVersion > v1)
+  await issuer.close()
+})
+
+test('without a snapshot the client fails closed, and arguments are checked', async () => {
+  const port = await freePort()
+  const key = SigningKey.generate()
+  const act = new ACT({ endpoint: `http://127.0.0.1:${port}`, apiKey: API_KEY, trustKey: key })
+  assert.equal(await act.ready(300), 0)
+  const issuer = new ACT({ policy: POLICY, signingKey: key })
+  const token = issuer.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42' } })
+  assert.equal(refund(act, token, 10), 'no_snapshot')
+  await act.close()
+  await issuer.close()
+  assert.throws(() => new ACT({ endpoint: 'http://127.0.0.1:1' }), { code: 'invalid_argument', message: /trustKey/ })
+  assert.throws(() => new ACT({ policy: POLICY, endpoint: 'http://127.0.0.1:1', trustKey: key }), { code: 'invalid_argument' })
+  assert.throws(() => new ACT({ endpoint: 'ftp://x', trustKey: key }), { code: 'invalid_argument' })
+  assert.throws(() => new ACT({ endpoint: 'http://127.0.0.1:1', trustKey: 'ed25519:nope' }), { code: 'key_invalid' })
+})
