@@ -107,22 +107,25 @@ pub(crate) fn audit_id(prefix: &str, seq: u64) -> String {
 /// which made glibc's malloc take a lock on every record).
 pub(crate) struct Pending {
     /// Engine-unique prefix and sequence number; the writer formats `prefix-seq`.
-    pub id_prefix: Arc<str>,
+    pub id_prefix: String,
     pub seq: u64,
     pub time_ms: i64,
     pub outcome: Outcome,
     pub reason: Reason,
+    // Strings are copied into reused buffers rather than sharing the engine's
+    // `Arc<str>`s: shared reference counts bounce between cores when several
+    // threads validate at once.
     pub message: String,
-    pub agent: Option<Arc<str>>,
-    pub subject: Option<Arc<str>>,
-    pub jti: Option<Arc<str>>,
+    pub agent: Option<String>,
+    pub subject: Option<String>,
+    pub jti: Option<String>,
     pub action: String,
     pub resource: String,
     /// The context as JSON text (a reused buffer instead of a deep copy).
     pub context_json: Vec<u8>,
     pub redact: Option<Arc<[String]>>,
-    pub rule: Option<Arc<str>>,
-    pub constraint: Option<Arc<str>>,
+    pub rule: Option<String>,
+    pub constraint: Option<String>,
     pub snapshot_version: u64,
     pub latency_us: u64,
 }
@@ -130,7 +133,7 @@ pub(crate) struct Pending {
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            id_prefix: Arc::from(""),
+            id_prefix: String::new(),
             seq: 0,
             time_ms: 0,
             outcome: Outcome::Deny,
@@ -151,15 +154,22 @@ impl Default for Pending {
     }
 }
 
+/// Copies `src` into the reused buffer `dst`, keeping its capacity.
+pub(crate) fn set_text(dst: &mut Option<String>, src: Option<&str>) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => {
+            d.clear();
+            d.push_str(s);
+        }
+        (None, Some(s)) => *dst = Some(s.to_string()),
+        (_, None) => *dst = None,
+    }
+}
+
 impl Pending {
-    /// Drops shared references so a recycled box does not keep old snapshots alive.
+    /// Drops shared references so a recycled box does not keep old policies alive.
     fn release(&mut self) {
-        self.agent = None;
-        self.subject = None;
-        self.jti = None;
         self.redact = None;
-        self.rule = None;
-        self.constraint = None;
     }
 }
 
@@ -371,7 +381,7 @@ fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
     let time = chrono::DateTime::from_timestamp_millis(p.time_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
-    let s = |a: &Option<Arc<str>>| a.as_ref().map(|x| x.to_string());
+    let s = |a: &Option<String>| a.clone();
     let mut r = AuditRecord {
         id: audit_id(&p.id_prefix, p.seq),
         time,

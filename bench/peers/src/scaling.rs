@@ -11,30 +11,46 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Counts live heap bytes so memory per token and per policy can be measured.
+/// Counting is switched on only around those measurements: a shared counter
+/// written on every allocation would itself serialize threads and spoil the
+/// throughput numbers.
 struct Counting;
 static LIVE: AtomicI64 = AtomicI64::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as i64, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(l.size() as i64, Ordering::Relaxed);
+        }
         System.alloc(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as i64, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(l.size() as i64, Ordering::Relaxed);
+        }
         System.dealloc(p, l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        LIVE.fetch_add(n as i64 - l.size() as i64, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(n as i64 - l.size() as i64, Ordering::Relaxed);
+        }
         System.realloc(p, l, n)
     }
 }
 
+/// Bytes still allocated after `f`, of what `f` allocated (frees of older memory count too,
+/// which is why callers measure in a quiet section).
+fn retained<T>(f: impl FnOnce() -> T) -> (T, i64) {
+    let before = LIVE.load(Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let out = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (out, LIVE.load(Ordering::SeqCst) - before)
+}
+
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn live() -> i64 {
-    LIVE.load(Ordering::SeqCst)
-}
 
 /// `n` agents, each with the customer-support policy under its own name.
 fn many_agents(n: usize) -> String {
@@ -49,7 +65,7 @@ fn engine_for(policies: &str) -> Engine {
         .unwrap()
 }
 
-fn throughput(threads: usize, seconds: f64) -> f64 {
+fn throughput(threads: usize, seconds: f64, enforce: bool) -> f64 {
     let e = Arc::new(engine(100_000));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -65,7 +81,7 @@ fn throughput(threads: usize, seconds: f64) -> f64 {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     for _ in 0..256 {
-                        black_box(e.validate(&req));
+                        black_box(if enforce { e.validate(&req) } else { e.check(&req) });
                     }
                     n += 256;
                 }
@@ -81,19 +97,22 @@ fn throughput(threads: usize, seconds: f64) -> f64 {
 
 pub fn run(budget: f64) -> Value {
     let mut out = serde_json::Map::new();
-    let t1 = throughput(1, budget.max(0.5));
-    let t2 = throughput(2, budget.max(0.5));
+    let t1 = throughput(1, budget.max(0.5), true);
+    let t2 = throughput(2, budget.max(0.5), true);
     out.insert("throughput_validate_per_s".into(), json!({"threads_1": t1, "threads_2": t2, "ratio_2_to_1": t2 / t1}));
+    let c1 = throughput(1, budget.max(0.5), false);
+    let c2 = throughput(2, budget.max(0.5), false);
+    out.insert("throughput_check_per_s".into(), json!({"threads_1": c1, "threads_2": c2, "ratio_2_to_1": c2 / c1}));
 
     let mut sizes = serde_json::Map::new();
     for n in [10usize, 1000, 10_000] {
         let src = many_agents(n);
         let set = parse_source("many.yaml", &src).unwrap();
-        let before = live();
         let t = Instant::now();
         let snap = Snapshot::compile(set.clone(), 1, 0, &[]).unwrap();
         let compile_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let bytes = live() - before;
+        drop(snap);
+        let (snap, bytes) = retained(|| Snapshot::compile(set.clone(), 1, 0, &[]).unwrap());
         drop(snap);
         let e = engine_for(&src);
         let agent = format!("agent-{}", n / 2);
@@ -120,11 +139,12 @@ pub fn run(budget: f64) -> Value {
     let toks: Vec<String> = (0..5000).map(|i| token(&e, &i.to_string())).collect();
     let ress: Vec<String> = (0..5000).map(|i| format!("order://customer:{i}/1")).collect();
     let ctx = context();
-    let before = live();
-    for (t, r) in toks.iter().zip(&ress) {
-        black_box(e.check(&Request { token: t, action: "read_order", resource: r, context: &ctx, approval: None }));
-    }
-    out.insert("bytes_per_cached_token".into(), json!((live() - before) as f64 / 5000.0));
+    let ((), bytes) = retained(|| {
+        for (t, r) in toks.iter().zip(&ress) {
+            black_box(e.check(&Request { token: t, action: "read_order", resource: r, context: &ctx, approval: None }));
+        }
+    });
+    out.insert("bytes_per_cached_token".into(), json!(bytes as f64 / 5000.0));
 
     // p99 while the snapshot is swapped ten times a second.
     let e = Arc::new(engine(100_000));

@@ -20,7 +20,8 @@ pub(crate) struct Denial {
 
 /// What a layer that covers the request still asks for.
 pub(crate) struct Covered<'p> {
-    pub rule: Arc<str>,
+    /// Borrowed, not cloned: the grant id is shared by every thread deciding for it.
+    pub rule: &'p Arc<str>,
     pub approvals: Vec<&'p CompiledConstraint>,
     pub limits: Vec<(&'p CompiledConstraint, LimitKey)>,
 }
@@ -103,7 +104,7 @@ pub(crate) fn evaluate<'p>(
             continue;
         }
         trace(t, "grant", || format!("rule `{}` covers `{action}` on `{resource}`", g.id));
-        let entry = covered.get_or_insert_with(|| Covered { rule: g.id.clone(), approvals: Vec::new(), limits: Vec::new() });
+        let entry = covered.get_or_insert_with(|| Covered { rule: &g.id, approvals: Vec::new(), limits: Vec::new() });
         for c in g.constraints.iter().filter(|c| applies(c, action)) {
             let deny = |reason, message| Denial { reason, message, rule: Some(g.id.clone()), constraint: Some(c.id.clone()) };
             match &c.kind {

@@ -192,6 +192,7 @@ impl EngineBuilder {
             breakers: Breakers::default(),
             audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             confirmed_at_ms: AtomicI64::new(i64::MIN),
             options: self.options,
         })
@@ -217,10 +218,14 @@ pub struct Engine {
     breakers: Breakers,
     audit_prefix: Arc<str>,
     audit_seq: AtomicU64,
+    /// Unique per engine in this process (never reused, unlike an address).
+    instance: u64,
     /// When a source last confirmed the serving snapshot is current (ms); see [`Engine::confirm_fresh`].
     confirmed_at_ms: AtomicI64,
     options: EngineOptions,
 }
+
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
 /// A decision in progress: who is asking, once the token was read.
 #[derive(Default)]
@@ -447,20 +452,23 @@ impl Engine {
         if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
             return;
         }
-        let seq = self.audit_seq.fetch_add(1, Ordering::Relaxed);
+        let seq = self.next_audit_seq();
         d.audit_id = crate::audit::audit_id(&self.audit_prefix, seq);
         let redact = policy.filter(|p| !p.audit.redact.is_empty()).map(|p| p.audit.redact.clone().into());
         self.auditor.submit(|p: &mut Pending| {
-            p.id_prefix = self.audit_prefix.clone();
+            if p.id_prefix.as_str() != &*self.audit_prefix {
+                p.id_prefix.clear();
+                p.id_prefix.push_str(&self.audit_prefix);
+            }
             p.seq = seq;
             p.time_ms = now_ms;
             p.outcome = d.outcome;
             p.reason = d.reason;
             p.message.clear();
             p.message.push_str(&d.message);
-            p.agent = who.agent.clone();
-            p.subject = who.subject.clone();
-            p.jti = who.jti.clone();
+            crate::audit::set_text(&mut p.agent, who.agent.as_deref());
+            crate::audit::set_text(&mut p.subject, who.subject.as_deref());
+            crate::audit::set_text(&mut p.jti, who.jti.as_deref());
             p.action.clear();
             p.action.push_str(req.action);
             p.resource.clear();
@@ -469,8 +477,8 @@ impl Engine {
             // A Map of JSON values always serializes.
             let _ = serde_json::to_writer(&mut p.context_json, req.context);
             p.redact = redact;
-            p.rule = d.rule.clone();
-            p.constraint = d.constraint.clone();
+            crate::audit::set_text(&mut p.rule, d.rule.as_deref());
+            crate::audit::set_text(&mut p.constraint, d.constraint.as_deref());
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
         });
@@ -586,24 +594,27 @@ impl Engine {
                 }
                 d
             })?;
-            rule.get_or_insert_with(|| covered.rule.clone());
+            rule.get_or_insert(covered.rule);
             approvals.append(&mut covered.approvals);
             for (c, k) in covered.limits {
-                limit_ids.push(c.id.clone());
+                limit_ids.push(&c.id);
                 limits.push(k);
             }
         }
-        let rule = rule.expect("at least one layer covered the request");
+        // `rule` and `limit_ids` borrow the snapshot's ids; cloning those shared `Arc`s on
+        // every decision made threads contend on their reference counts (2 threads ran at
+        // half the speed of 1). Denials clone them; an allow copies the id once.
+        let rule: &Arc<str> = rule.expect("at least one layer covered the request");
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
             message: format!("rate limit reached: {} per {}", limits[i].limit, window_words(limits[i].window_ms)),
-            rule: Some(rule.clone()),
-            constraint: Some(limit_ids[i].clone()),
+            rule: Some(Arc::clone(rule)),
+            constraint: Some(Arc::clone(limit_ids[i])),
         };
         let store_denial = |e: Error| Denial {
             reason: Reason::CounterStoreUnavailable,
             message: format!("rate limits cannot be checked, so this limited action is denied: {e}"),
-            rule: Some(rule.clone()),
+            rule: Some(Arc::clone(rule)),
             constraint: None,
         };
         // A full window denies even a request that would need approval (deny beats approval);
@@ -623,7 +634,7 @@ impl Engine {
                 None => {
                     let cel = condition_text(first);
                     return Ok(Verdict::Approval {
-                        rule: rule.clone(),
+                        rule: Arc::clone(rule),
                         constraint: first.id.clone(),
                         message: format!("`{}` asks a human to approve this request ({cel})", first.key),
                         request: Box::new(request),
@@ -631,12 +642,12 @@ impl Engine {
                 }
                 Some(a) => {
                     let approval = approval::verify_approval(a, &Self::key_lookup(snap), now_ms / 1000)
-                        .map_err(|m| Denial { reason: Reason::ApprovalInvalid, message: m, rule: Some(rule.clone()), constraint: Some(first.id.clone()) })?;
+                        .map_err(|m| Denial { reason: Reason::ApprovalInvalid, message: m, rule: Some(Arc::clone(rule)), constraint: Some(first.id.clone()) })?;
                     if approval.request_id != request.id {
                         return Err(Denial {
                             reason: Reason::ApprovalInvalid,
                             message: "the approval is for a different request (token, action, resource or context differ)".into(),
-                            rule: Some(rule.clone()),
+                            rule: Some(Arc::clone(rule)),
                             constraint: Some(first.id.clone()),
                         });
                     }
@@ -644,7 +655,7 @@ impl Engine {
                         return Err(Denial {
                             reason: Reason::ApprovalReplayed,
                             message: format!("approval `{}` was already used", approval.jti),
-                            rule: Some(rule.clone()),
+                            rule: Some(Arc::clone(rule)),
                             constraint: Some(first.id.clone()),
                         });
                     }
@@ -663,13 +674,35 @@ impl Engine {
             Reason::Approved => format!("allowed by rule `{rule}` with a human approval"),
             _ => {
                 let mut m = String::with_capacity(rule.len() + 18);
-                for part in ["allowed by rule `", &rule, "`"] {
+                for part in ["allowed by rule `", rule, "`"] {
                     m.push_str(part);
                 }
                 m
             }
         };
-        Ok(Verdict::Allow { reason, rule, message })
+        Ok(Verdict::Allow { reason, rule: Arc::from(&**rule), message })
+    }
+
+    /// A unique record sequence number. Threads take blocks of numbers so they
+    /// do not all increment one shared counter (a contended cache line) per decision.
+    fn next_audit_seq(&self) -> u64 {
+        const BLOCK: u64 = 1024;
+        thread_local! {
+            // (engine instance, next, end of block)
+            static BLOCK_OF: std::cell::Cell<(u64, u64, u64)> = const { std::cell::Cell::new((0, 0, 0)) };
+        }
+        let me = self.instance;
+        BLOCK_OF.with(|b| {
+            let (owner, next, end) = b.get();
+            let (next, end) = if owner == me && next < end {
+                (next, end)
+            } else {
+                let start = self.audit_seq.fetch_add(BLOCK, Ordering::Relaxed);
+                (start, start + BLOCK)
+            };
+            b.set((me, next + 1, end));
+            next
+        })
     }
 
     fn approval_request(&self, req: &Request<'_>, chain: &VerifiedChain, c: &crate::policy::CompiledConstraint) -> ApprovalRequest {
