@@ -58,14 +58,18 @@ enum Mode {
 /// A positive whole number of seconds.
 fn seconds(value: i64, name: &str) -> Result<u64> {
     if value < 1 {
-        return Err(ActError::config(format!("{name} must be a positive number of seconds, got {value}")));
+        return Err(ActError::config(format!(
+            "{name} must be a positive number of seconds, got {value}"
+        )));
     }
     Ok(value as u64)
 }
 
 impl Act {
     fn engine(&self) -> Result<Arc<Engine>> {
-        self.engine.load_full().ok_or_else(|| ActError::config("this Act instance was closed"))
+        self.engine
+            .load_full()
+            .ok_or_else(|| ActError::config("this Act instance was closed"))
     }
 
     fn decide(
@@ -79,9 +83,17 @@ impl Act {
     ) -> Result<Decision> {
         shield(|| {
             let guard = self.engine.load();
-            let engine = guard.as_ref().ok_or_else(|| ActError::config("this Act instance was closed"))?;
+            let engine = guard
+                .as_ref()
+                .ok_or_else(|| ActError::config("this Act instance was closed"))?;
             let context = to_map(context, "context")?;
-            let req = Request { token, action, resource, context: &context, approval };
+            let req = Request {
+                token,
+                action,
+                resource,
+                context: &context,
+                approval,
+            };
             let decision = match mode {
                 Mode::Validate => engine.validate(&req),
                 Mode::Check => engine.check(&req),
@@ -148,7 +160,11 @@ impl Act {
                 builder = builder.audit_sink(Box::new(JsonlSink::open(file)?));
             }
             let engine = builder.build()?;
-            Ok(Arc::new(Act { engine: ArcSwapOption::from_pointee(engine), policy_file: path, reload_lock: Mutex::new(()) }))
+            Ok(Arc::new(Act {
+                engine: ArcSwapOption::from_pointee(engine),
+                policy_file: path,
+                reload_lock: Mutex::new(()),
+            }))
         })
     }
 
@@ -163,7 +179,14 @@ impl Act {
         context: HashMap<String, ContextValue>,
         approval: Option<String>,
     ) -> Result<Decision> {
-        self.decide(Mode::Validate, &token, &action, &resource, &context, approval.as_deref())
+        self.decide(
+            Mode::Validate,
+            &token,
+            &action,
+            &resource,
+            &context,
+            approval.as_deref(),
+        )
     }
 
     /// Decides without side effects: no counters, approvals, audit or circuit breaker.
@@ -176,7 +199,14 @@ impl Act {
         context: HashMap<String, ContextValue>,
         approval: Option<String>,
     ) -> Result<Decision> {
-        self.decide(Mode::Check, &token, &action, &resource, &context, approval.as_deref())
+        self.decide(
+            Mode::Check,
+            &token,
+            &action,
+            &resource,
+            &context,
+            approval.as_deref(),
+        )
     }
 
     /// Like `check`, with `Decision.trace` listing every rule and constraint looked at.
@@ -189,7 +219,14 @@ impl Act {
         context: HashMap<String, ContextValue>,
         approval: Option<String>,
     ) -> Result<Decision> {
-        self.decide(Mode::Explain, &token, &action, &resource, &context, approval.as_deref())
+        self.decide(
+            Mode::Explain,
+            &token,
+            &action,
+            &resource,
+            &context,
+            approval.as_deref(),
+        )
     }
 
     /// Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
@@ -211,7 +248,10 @@ impl Act {
                 agent,
                 user_context: to_map(&user_context, "user_context")?,
                 agent_context: to_map(&agent_context, "agent_context")?,
-                policy: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
+                policy: policy
+                    .as_ref()
+                    .map(|p| to_json_object(p, "policy"))
+                    .transpose()?,
                 // 0 asks the core for its default lifetime.
                 ttl_secs: ttl.map(|t| seconds(t, "ttl")).transpose()?.unwrap_or(0),
                 holder_key: holder_key.map(|k| k.inner.clone()),
@@ -239,7 +279,10 @@ impl Act {
             let spec = DelegationSpec {
                 agent,
                 agent_context: to_map(&agent_context, "agent_context")?,
-                capability: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
+                capability: policy
+                    .as_ref()
+                    .map(|p| to_json_object(p, "policy"))
+                    .transpose()?,
                 ttl_secs: seconds(ttl, "ttl")?,
                 holder_key: next_holder_key.map(|k| k.inner.clone()),
             };
@@ -313,6 +356,10 @@ impl Act {
     /// The public key tokens are issued with, when a signing key was given.
     pub fn public_key(&self) -> Option<Arc<VerifyingKey>> {
         let engine = self.engine.load_full()?;
-        engine.signing_key().map(|k| Arc::new(VerifyingKey { inner: k.verifying_key().clone() }))
+        engine.signing_key().map(|k| {
+            Arc::new(VerifyingKey {
+                inner: k.verifying_key().clone(),
+            })
+        })
     }
 }

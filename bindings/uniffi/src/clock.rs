@@ -14,7 +14,9 @@ impl ManualClock {
     /// Starts at `now_ms` milliseconds since the Unix epoch.
     #[uniffi::constructor]
     pub fn new(now_ms: i64) -> Arc<Self> {
-        Arc::new(ManualClock { inner: Arc::new(act_core::ManualClock::new(now_ms)) })
+        Arc::new(ManualClock {
+            inner: Arc::new(act_core::ManualClock::new(now_ms)),
+        })
     }
 
     /// Sets the time (it may go backwards).

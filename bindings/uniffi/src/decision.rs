@@ -124,7 +124,14 @@ impl From<act_core::Decision> for Decision {
             agent: d.agent.as_deref().map(str::to_string),
             subject: d.subject.as_deref().map(str::to_string),
             approval_request: d.approval_request.map(Into::into),
-            trace: d.trace.map(|t| t.into_iter().map(|s| TraceStep { stage: s.stage, detail: s.detail }).collect()),
+            trace: d.trace.map(|t| {
+                t.into_iter()
+                    .map(|s| TraceStep {
+                        stage: s.stage,
+                        detail: s.detail,
+                    })
+                    .collect()
+            }),
         }
     }
 }

@@ -31,10 +31,18 @@ pub struct Diagnostic {
 pub enum ActError {
     /// A policy document does not compile (code `policy_invalid`); every problem is in `diagnostics`.
     #[error("{msg}")]
-    Policy { code: String, msg: String, diagnostics: Vec<Diagnostic> },
+    Policy {
+        code: String,
+        msg: String,
+        diagnostics: Vec<Diagnostic>,
+    },
     /// A token could not be issued or delegated (code `token_invalid`); `reason` is the decision code.
     #[error("{msg}")]
-    Token { code: String, msg: String, reason: String },
+    Token {
+        code: String,
+        msg: String,
+        reason: String,
+    },
     /// A key could not be generated, parsed or used (code `key_invalid`).
     #[error("{msg}")]
     Key { code: String, msg: String },
@@ -46,10 +54,18 @@ pub enum ActError {
     Snapshot { code: String, msg: String },
     /// A file could not be read or written (code `io_error`); `path` names it.
     #[error("{msg}")]
-    Io { code: String, msg: String, path: String },
+    Io {
+        code: String,
+        msg: String,
+        path: String,
+    },
     /// An audit log's hash chain is broken at `line` (code `audit_chain_broken`).
     #[error("{msg}")]
-    Audit { code: String, msg: String, line: u64 },
+    Audit {
+        code: String,
+        msg: String,
+        line: u64,
+    },
     /// A bug in ACT, such as a caught panic (code `internal`); please report it.
     #[error("{msg}")]
     Internal { code: String, msg: String },
@@ -72,12 +88,18 @@ impl ActError {
 
     /// `Config` (code `invalid_argument`) for an argument the caller got wrong.
     pub(crate) fn config(msg: impl Into<String>) -> Self {
-        ActError::Config { code: "invalid_argument".into(), msg: msg.into() }
+        ActError::Config {
+            code: "invalid_argument".into(),
+            msg: msg.into(),
+        }
     }
 
     /// `Internal` (code `internal`).
     pub(crate) fn internal(msg: impl Into<String>) -> Self {
-        ActError::Internal { code: "internal".into(), msg: msg.into() }
+        ActError::Internal {
+            code: "internal".into(),
+            msg: msg.into(),
+        }
     }
 }
 
@@ -101,14 +123,30 @@ impl From<Error> for ActError {
                     })
                     .collect(),
             },
-            (_, Error::Token { reason, .. }) => ActError::Token { code, msg, reason: reason.as_str().into() },
+            (_, Error::Token { reason, .. }) => ActError::Token {
+                code,
+                msg,
+                reason: reason.as_str().into(),
+            },
             (_, Error::Io { path, .. }) => ActError::Io { code, msg, path },
-            (ErrorFamily::Policy, _) => ActError::Policy { code, msg, diagnostics: Vec::new() },
-            (ErrorFamily::Token, _) => ActError::Token { code, msg, reason: String::new() },
+            (ErrorFamily::Policy, _) => ActError::Policy {
+                code,
+                msg,
+                diagnostics: Vec::new(),
+            },
+            (ErrorFamily::Token, _) => ActError::Token {
+                code,
+                msg,
+                reason: String::new(),
+            },
             (ErrorFamily::Key, _) => ActError::Key { code, msg },
             (ErrorFamily::Config, _) => ActError::Config { code, msg },
             (ErrorFamily::Snapshot, _) => ActError::Snapshot { code, msg },
-            (ErrorFamily::Io, _) => ActError::Io { code, msg, path: String::new() },
+            (ErrorFamily::Io, _) => ActError::Io {
+                code,
+                msg,
+                path: String::new(),
+            },
             (ErrorFamily::Internal, _) => ActError::Internal { code, msg },
         }
     }
@@ -128,7 +166,9 @@ pub(crate) fn shield<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(ActError::internal(format!("a bug in ACT: the native core panicked ({what}); please report it")))
+            Err(ActError::internal(format!(
+                "a bug in ACT: the native core panicked ({what}); please report it"
+            )))
         }
     }
 }

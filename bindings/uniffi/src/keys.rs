@@ -16,25 +16,41 @@ impl SigningKey {
     /// A fresh key from the operating system's random source.
     #[uniffi::constructor]
     pub fn generate() -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(SigningKey { inner: act_core::SigningKey::generate()? })))
+        shield(|| {
+            Ok(Arc::new(SigningKey {
+                inner: act_core::SigningKey::generate()?,
+            }))
+        })
     }
 
     /// From the 32-byte seed (the JWK `d`).
     #[uniffi::constructor]
     pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(SigningKey { inner: act_core::SigningKey::from_seed(&seed)? })))
+        shield(|| {
+            Ok(Arc::new(SigningKey {
+                inner: act_core::SigningKey::from_seed(&seed)?,
+            }))
+        })
     }
 
     /// From a PEM `PRIVATE KEY` block (PKCS#8, as OpenSSL writes it).
     #[uniffi::constructor]
     pub fn from_pem(pem: String) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(SigningKey { inner: act_core::SigningKey::from_pkcs8_pem(&pem)? })))
+        shield(|| {
+            Ok(Arc::new(SigningKey {
+                inner: act_core::SigningKey::from_pkcs8_pem(&pem)?,
+            }))
+        })
     }
 
     /// From a private JWK (`{"kty":"OKP","crv":"Ed25519","d":...,"x":...}`).
     #[uniffi::constructor]
     pub fn from_jwk(jwk: String) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(SigningKey { inner: act_core::SigningKey::from_jwk(&jwk)? })))
+        shield(|| {
+            Ok(Arc::new(SigningKey {
+                inner: act_core::SigningKey::from_jwk(&jwk)?,
+            }))
+        })
     }
 
     /// The private key as PEM (PKCS#8). Secret: keep it out of logs.
@@ -49,7 +65,9 @@ impl SigningKey {
 
     /// The public half, to give to whoever verifies.
     pub fn public_key(&self) -> Arc<VerifyingKey> {
-        Arc::new(VerifyingKey { inner: self.inner.verifying_key().clone() })
+        Arc::new(VerifyingKey {
+            inner: self.inner.verifying_key().clone(),
+        })
     }
 
     /// The key id (RFC 7638 thumbprint), the `kid` of tokens it signs.
@@ -77,19 +95,31 @@ impl VerifyingKey {
     /// Parses `ed25519:<base64url>`.
     #[uniffi::constructor]
     pub fn parse(text: String) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(VerifyingKey { inner: act_core::VerifyingKey::parse(&text)? })))
+        shield(|| {
+            Ok(Arc::new(VerifyingKey {
+                inner: act_core::VerifyingKey::parse(&text)?,
+            }))
+        })
     }
 
     /// From a public JWK.
     #[uniffi::constructor]
     pub fn from_jwk(jwk: String) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(VerifyingKey { inner: act_core::VerifyingKey::from_jwk(&jwk)? })))
+        shield(|| {
+            Ok(Arc::new(VerifyingKey {
+                inner: act_core::VerifyingKey::from_jwk(&jwk)?,
+            }))
+        })
     }
 
     /// From the 32 raw public-key bytes.
     #[uniffi::constructor]
     pub fn from_bytes(raw: Vec<u8>) -> Result<Arc<Self>> {
-        shield(|| Ok(Arc::new(VerifyingKey { inner: act_core::VerifyingKey::from_bytes(&raw)? })))
+        shield(|| {
+            Ok(Arc::new(VerifyingKey {
+                inner: act_core::VerifyingKey::from_bytes(&raw)?,
+            }))
+        })
     }
 
     /// The public JWK (with `kid`) as a string.

@@ -34,7 +34,10 @@ uniffi::setup_scaffolding!();
 #[uniffi::export(default(start_hash = Some("0000000000000000000000000000000000000000000000000000000000000000")))]
 pub fn verify_audit_log(path: String, start_hash: Option<String>) -> Result<u64> {
     shield(|| {
-        let file = std::fs::File::open(&path).map_err(|e| act_core::Error::Io { path: path.clone(), source: e })?;
+        let file = std::fs::File::open(&path).map_err(|e| act_core::Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
         act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref())
             .map(|n| n as u64)
             .map_err(|chain| ActError::Audit {
@@ -48,7 +51,10 @@ pub fn verify_audit_log(path: String, start_hash: Option<String>) -> Result<u64>
 /// Every decision reason code, in the core's order (the stable contract).
 #[uniffi::export]
 pub fn reason_codes() -> Vec<String> {
-    act_core::Reason::ALL.iter().map(|r| r.as_str().to_string()).collect()
+    act_core::Reason::ALL
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect()
 }
 
 /// The `prev_hash` of the first record of an audit chain.
@@ -76,7 +82,10 @@ mod tests {
 
     #[test]
     fn the_default_start_hash_is_the_genesis_hash() {
-        assert_eq!(genesis_hash(), "0000000000000000000000000000000000000000000000000000000000000000");
+        assert_eq!(
+            genesis_hash(),
+            "0000000000000000000000000000000000000000000000000000000000000000"
+        );
     }
 
     #[test]

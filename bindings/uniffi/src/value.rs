@@ -29,7 +29,9 @@ pub enum ContextValue {
     /// A list of values.
     Array { items: Vec<ContextValue> },
     /// A map with string keys.
-    Object { entries: HashMap<String, ContextValue> },
+    Object {
+        entries: HashMap<String, ContextValue>,
+    },
 }
 
 /// Where a bad value sits, e.g. `context["refund"]["amount"]`.
@@ -39,15 +41,20 @@ fn at(path: &str, key: &str) -> String {
 
 fn value_to_json(v: &ContextValue, path: &dyn Fn() -> String, depth: usize) -> Result<Value> {
     if depth > MAX_DEPTH {
-        return Err(ActError::config(format!("{} nests deeper than {MAX_DEPTH} levels", path())));
+        return Err(ActError::config(format!(
+            "{} nests deeper than {MAX_DEPTH} levels",
+            path()
+        )));
     }
     Ok(match v {
         ContextValue::Null => Value::Null,
         ContextValue::Bool { value } => Value::Bool(*value),
         ContextValue::Int { value } => Value::Number((*value).into()),
-        ContextValue::Double { value } => Value::Number(Number::from_f64(*value).ok_or_else(|| {
-            ActError::config(format!("{} is {value}, which is not a JSON number", path()))
-        })?),
+        ContextValue::Double { value } => {
+            Value::Number(Number::from_f64(*value).ok_or_else(|| {
+                ActError::config(format!("{} is {value}, which is not a JSON number", path()))
+            })?)
+        }
         ContextValue::Text { value } => Value::String(value.clone()),
         ContextValue::Array { items } => Value::Array(
             items
@@ -60,7 +67,11 @@ fn value_to_json(v: &ContextValue, path: &dyn Fn() -> String, depth: usize) -> R
     })
 }
 
-fn map_to_json(entries: &HashMap<String, ContextValue>, path: &dyn Fn() -> String, depth: usize) -> Result<Map<String, Value>> {
+fn map_to_json(
+    entries: &HashMap<String, ContextValue>,
+    path: &dyn Fn() -> String,
+    depth: usize,
+) -> Result<Map<String, Value>> {
     let mut map = Map::new();
     for (k, v) in entries {
         map.insert(k.clone(), value_to_json(v, &|| at(&path(), k), depth)?);
@@ -69,7 +80,10 @@ fn map_to_json(entries: &HashMap<String, ContextValue>, path: &dyn Fn() -> Strin
 }
 
 /// A JSON object from a map argument; `name` names the argument in errors.
-pub(crate) fn to_map(entries: &HashMap<String, ContextValue>, name: &str) -> Result<Map<String, Value>> {
+pub(crate) fn to_map(
+    entries: &HashMap<String, ContextValue>,
+    name: &str,
+) -> Result<Map<String, Value>> {
     map_to_json(entries, &|| name.to_string(), 0)
 }
 
@@ -85,11 +99,17 @@ pub(crate) fn from_json(v: Value) -> ContextValue {
         Value::Bool(value) => ContextValue::Bool { value },
         Value::Number(n) => match n.as_i64() {
             Some(value) => ContextValue::Int { value },
-            None => ContextValue::Double { value: n.as_f64().unwrap_or(f64::NAN) },
+            None => ContextValue::Double {
+                value: n.as_f64().unwrap_or(f64::NAN),
+            },
         },
         Value::String(value) => ContextValue::Text { value },
-        Value::Array(items) => ContextValue::Array { items: items.into_iter().map(from_json).collect() },
-        Value::Object(map) => ContextValue::Object { entries: map.into_iter().map(|(k, v)| (k, from_json(v))).collect() },
+        Value::Array(items) => ContextValue::Array {
+            items: items.into_iter().map(from_json).collect(),
+        },
+        Value::Object(map) => ContextValue::Object {
+            entries: map.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
+        },
     }
 }
 
@@ -102,7 +122,10 @@ pub fn context_from_json(json: String) -> Result<HashMap<String, ContextValue>> 
             .map_err(|e| ActError::config(format!("context JSON: {e}")))?;
         match value {
             Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
-            other => Err(ActError::config(format!("context JSON must be an object, not {}", kind(&other)))),
+            other => Err(ActError::config(format!(
+                "context JSON must be an object, not {}",
+                kind(&other)
+            ))),
         }
     })
 }
@@ -130,15 +153,27 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_what_json_cannot_hold() {
-        let ctx = context_from_json(r#"{"amount": 120, "price": 1.5, "tags": ["a", null, true], "who": {"id": "42"}}"#.into()).unwrap();
+        let ctx = context_from_json(
+            r#"{"amount": 120, "price": 1.5, "tags": ["a", null, true], "who": {"id": "42"}}"#
+                .into(),
+        )
+        .unwrap();
         assert_eq!(ctx["amount"], ContextValue::Int { value: 120 });
         assert_eq!(ctx["price"], ContextValue::Double { value: 1.5 });
         let json = context_to_json(ctx.clone()).unwrap();
         assert_eq!(context_from_json(json).unwrap(), ctx);
 
-        let nan = HashMap::from([("x".to_string(), ContextValue::Array { items: vec![ContextValue::Double { value: f64::NAN }] })]);
+        let nan = HashMap::from([(
+            "x".to_string(),
+            ContextValue::Array {
+                items: vec![ContextValue::Double { value: f64::NAN }],
+            },
+        )]);
         let err = to_map(&nan, "context").unwrap_err();
-        assert!(err.to_string().contains(r#"context["x"][0] is NaN"#), "{err}");
+        assert!(
+            err.to_string().contains(r#"context["x"][0] is NaN"#),
+            "{err}"
+        );
         assert!(context_from_json("[1]".into()).is_err());
         assert!(context_from_json(r#"{"a": 1, "a": 2}"#.into()).is_err());
     }
