@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Kotlin/Swift check, from a fresh clone:
-#   1. builds the act-uniffi cdylib and the workspace uniffi-bindgen (release);
+#   1. builds the act-uniffi cdylib (release) and the workspace uniffi-bindgen;
 #   2. regenerates the Kotlin and Swift bindings from the cdylib (library mode) into a
 #      temp dir and FAILS, printing the diff, if they differ from the committed ones;
 #   3. runs the Kotlin JUnit suite with Maven (which fetches its own dependencies)
@@ -17,18 +17,21 @@ cd "$root"
 write=0
 if [ "${1:-}" = "--write" ]; then write=1; fi
 
-echo "== cargo build --release -p act-uniffi, -p uniffi-bindgen"
+target="${CARGO_TARGET_DIR:-$root/target}"
+echo "== cargo build --release -p act-uniffi; cargo build -p uniffi-bindgen"
 # Two invocations on purpose: built together, cargo would unify uniffi's features and
-# compile the generator's CLI code into the cdylib too.
+# compile the generator's CLI code into the cdylib too. The generator is a debug build:
+# it runs for a fraction of a second, and `cargo test --workspace` has built its
+# dependencies already.
 cargo build --release --locked -p act-uniffi
-cargo build --release --locked -p uniffi-bindgen
+cargo build --locked -p uniffi-bindgen
 
 case "$(uname -s)" in
-    Darwin) lib="$root/target/release/libact_uniffi.dylib" ;;
-    MINGW*|MSYS*|CYGWIN*) lib="$root/target/release/act_uniffi.dll" ;;
-    *) lib="$root/target/release/libact_uniffi.so" ;;
+    Darwin) lib="$target/release/libact_uniffi.dylib" ;;
+    MINGW*|MSYS*|CYGWIN*) lib="$target/release/act_uniffi.dll" ;;
+    *) lib="$target/release/libact_uniffi.so" ;;
 esac
-bindgen="$root/target/release/uniffi-bindgen"
+bindgen="$target/debug/uniffi-bindgen"
 
 echo "== regenerate Kotlin and Swift (library mode) and compare with the committed sources"
 gen="$(mktemp -d)"
@@ -73,7 +76,7 @@ rm -rf target/surefire-reports
 # Maven 3.8 prints ANSI resets even in batch mode: strip them so the summary line stays plain.
 # RUST_BACKTRACE=0: the deliberate panic of the panic-shield test need not print a backtrace.
 set +e
-RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
+RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never -Dact.native.dir="$target/release" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
 status=${PIPESTATUS[0]}
 set -e
 
