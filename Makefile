@@ -1,7 +1,7 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need only the Rust toolchain (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python lint bench
+.PHONY: demo test test-rust test-python test-kotlin lint bench
 
 demo:
 	cargo run --release -q -p act-core --example customer_support
@@ -14,6 +14,10 @@ test-rust:
 
 test-python:
 	python/run_tests.sh
+
+# Builds the uniffi cdylib, fails if the committed Kotlin/Swift bindings are stale, runs the JUnit suite.
+test-kotlin:
+	bindings/run_kotlin_tests.sh
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
