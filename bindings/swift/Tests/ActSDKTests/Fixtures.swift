@@ -49,7 +49,7 @@ enum Fixtures {
         return dir
     }
 
-    static func policyFile(_ dir: URL, _ text: String = articlePolicy, name: String = "policies.yaml") throws -> URL {
+    static func policyFile(_ dir: URL, _ text: String = Fixtures.articlePolicy, name: String = "policies.yaml") throws -> URL {
         let url = dir.appendingPathComponent(name)
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url

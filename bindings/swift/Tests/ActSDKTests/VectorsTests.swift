@@ -74,10 +74,9 @@ final class VectorsTests: XCTestCase {
             for (k, seed) in suite["keys"] as? [String: String] ?? [:] {
                 keys[k] = try SigningKey.fromSeed(seed: VectorsTests.b64d(seed))
             }
-            self.keys = keys
-            clock = ManualClock(nowMs: (suite["now_ms"] as? NSNumber)?.int64Value ?? Fixtures.nowMs)
-            audit = tmp.appendingPathComponent("audit.jsonl")
-            act = try Act(
+            let clock = ManualClock(nowMs: (suite["now_ms"] as? NSNumber)?.int64Value ?? Fixtures.nowMs)
+            let audit = tmp.appendingPathComponent("audit.jsonl")
+            let act = try Act(
                 policyFile: policy.path,
                 signingKey: (suite["signing_key"] as? String).flatMap { keys[$0] },
                 audience: suite["audience"] as? String,
@@ -85,6 +84,10 @@ final class VectorsTests: XCTestCase {
                 auditFiles: [audit.path],
                 clock: clock
             )
+            self.keys = keys
+            self.clock = clock
+            self.audit = audit
+            self.act = act
         }
 
         private func dependsOn(_ spec: JSON) -> String? {
@@ -93,10 +96,10 @@ final class VectorsTests: XCTestCase {
 
         func makeTokens(_ specs: JSON) throws {
             // Tokens may be made from other tokens: make them in dependency order.
-            var todo = specs.compactMap { (k, v) in (v as? JSON).map { (k, $0) } }
+            var todo: [(String, JSON)] = specs.compactMap { entry in (entry.value as? JSON).map { (entry.key, $0) } }
             var done = Set<String>()
             while !todo.isEmpty {
-                let ready = todo.filter { dependsOn($0.1).map(done.contains) ?? true }
+                let ready = todo.filter { item in self.dependsOn(item.1).map { done.contains($0) } ?? true }
                 guard !ready.isEmpty else { throw NSError(domain: "\(name): tokens refer to missing tokens", code: 1) }
                 for (tokenName, spec) in ready {
                     tokens[tokenName] = try make(tokenName, spec)
@@ -153,8 +156,8 @@ final class VectorsTests: XCTestCase {
         func runStep(_ i: Int, _ step: JSON) throws -> Int {
             let label = "\(name) step \(i) (\(step["name"] as? String ?? ""))"
             if let ms = step["advance_ms"] as? NSNumber { clock.advanceMs(deltaMs: ms.int64Value) }
-            let token = (step["token"] as? String).flatMap { tokens[$0] } ?? step["token_raw"] as? String ?? ""
-            let approval = (step["approval"] as? String).flatMap { approvals[$0] }
+            let token = (step["token"] as? String).flatMap { self.tokens[$0] } ?? step["token_raw"] as? String ?? ""
+            let approval = (step["approval"] as? String).flatMap { self.approvals[$0] }
             let context = VectorsTests.context(step["context"])
             let check = (step["mode"] as? String) == "check"
             let repeatCount = (step["repeat"] as? NSNumber)?.intValue ?? 1
@@ -163,9 +166,9 @@ final class VectorsTests: XCTestCase {
             let resource = step["resource"] as! String
             for n in 0..<repeatCount {
                 let at = repeatCount > 1 ? "\(label) #\(n)" : label
-                let d = check
-                    ? try act.check(token: token, action: action, resource: resource, context: context, approval: approval)
-                    : try act.validate(token: token, action: action, resource: resource, context: context, approval: approval)
+                let d: Decision = try check
+                    ? act.check(token: token, action: action, resource: resource, context: context, approval: approval)
+                    : act.validate(token: token, action: action, resource: resource, context: context, approval: approval)
                 XCTAssertEqual(d.outcome.code, e["outcome"] as? String, "\(at): \(d)")
                 XCTAssertEqual(d.reason, e["reason"] as? String, "\(at): \(d)")
                 if e.keys.contains("rule") { XCTAssertEqual(d.rule, e["rule"] as? String, "\(at): rule") }
@@ -201,7 +204,7 @@ final class VectorsTests: XCTestCase {
         case is NSNull: return .null
         case let n as NSNumber:
             if CFGetTypeID(n) == CFBooleanGetTypeID() { return .bool(value: n.boolValue) }
-            if CFNumberIsFloatType(n) { return .double(value: n.doubleValue) }
+            if CFNumberIsFloatType(n as CFNumber) { return .double(value: n.doubleValue) }
             return .int(value: n.int64Value)
         case let s as String: return .text(value: s)
         case let a as [Any]: return .array(items: a.map(value))
