@@ -1,7 +1,7 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need only the Rust toolchain (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python test-node lint bench bench-core
+.PHONY: demo test test-rust test-python test-node test-kotlin lint bench bench-core
 
 demo:
 	cargo run --release -q -p act-core --example customer_support
@@ -17,6 +17,10 @@ test-python:
 # The npm package act-sdk: npm ci, release build of the addon, tsc, node --test.
 test-node:
 	node/run_tests.sh
+
+# Builds the uniffi cdylib, fails if the committed Kotlin/Swift bindings are stale, runs the JUnit suite.
+test-kotlin:
+	bindings/run_kotlin_tests.sh
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings

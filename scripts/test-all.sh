@@ -35,6 +35,7 @@ run() {
 run rust scripts/test-rust.sh
 run python python/run_tests.sh
 run node node/run_tests.sh
+run kotlin bindings/run_kotlin_tests.sh
 
 if [ ${#failed_suites[@]} -ne 0 ]; then
   echo "failed suites: ${failed_suites[*]}"
