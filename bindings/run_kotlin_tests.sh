@@ -25,6 +25,8 @@ echo "== cargo build --release -p act-uniffi; cargo build -p uniffi-bindgen"
 # dependencies already.
 cargo build --release --locked -p act-uniffi
 cargo build --locked -p uniffi-bindgen
+# The control-endpoint test runs a real `act serve`.
+cargo build --locked -p act-cli
 
 case "$(uname -s)" in
     Darwin) lib="$target/release/libact_uniffi.dylib" ;;
@@ -76,7 +78,7 @@ rm -rf target/surefire-reports
 # Maven 3.8 prints ANSI resets even in batch mode: strip them so the summary line stays plain.
 # RUST_BACKTRACE=0: the deliberate panic of the panic-shield test need not print a backtrace.
 set +e
-RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never -Dact.native.dir="$target/release" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
+RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never -Dact.native.dir="$target/release" -Dact.bin="$target/debug/act" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
 status=${PIPESTATUS[0]}
 set -e
 

@@ -24,9 +24,12 @@ use std::sync::{Arc, Mutex};
 #[derive(uniffi::Object)]
 pub struct Act {
     engine: ArcSwapOption<Engine>,
-    policy_file: PathBuf,
+    /// The policy file or folder; `None` when snapshots come from a control endpoint.
+    policy_file: Option<PathBuf>,
     /// Serializes reloads: each compiles "current version + 1".
     reload_lock: Mutex<()>,
+    /// The control-endpoint source, stopped by `close`.
+    sync: Mutex<Option<act_core::sync::SyncHandle>>,
 }
 
 /// What `Act.status` reports.
@@ -34,8 +37,12 @@ pub struct Act {
 pub struct ActStatus {
     /// `close` ran.
     pub closed: bool,
-    /// The policy file or folder this engine loads.
+    /// The policy file or folder this engine loads (empty with a control endpoint).
     pub policy_file: String,
+    /// Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
+    pub source: String,
+    /// The control endpoint's last error (cleared by the next success).
+    pub last_error: Option<String>,
     /// The policy snapshot version serving now (`None` once closed).
     pub snapshot_version: Option<u64>,
     /// The agents that have a policy.
@@ -162,9 +169,60 @@ impl Act {
             let engine = builder.build()?;
             Ok(Arc::new(Act {
                 engine: ArcSwapOption::from_pointee(engine),
-                policy_file: path,
+                policy_file: Some(path),
                 reload_lock: Mutex::new(()),
+                sync: Mutex::new(None),
             }))
+        })
+    }
+
+    /// Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
+    /// `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
+    /// validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
+    #[uniffi::constructor(default(api_key = None, cache_dir = None, signing_key = None, trusted_keys = [], audit_files = []))]
+    pub fn connect(
+        endpoint: String,
+        trust_key: Arc<VerifyingKey>,
+        api_key: Option<String>,
+        cache_dir: Option<String>,
+        signing_key: Option<Arc<SigningKey>>,
+        trusted_keys: Vec<Arc<VerifyingKey>>,
+        audit_files: Vec<String>,
+    ) -> Result<Arc<Self>> {
+        shield(|| {
+            let mut builder = Engine::builder().without_snapshot();
+            if let Some(k) = signing_key {
+                builder = builder.signing_key(k.inner.clone());
+            }
+            for k in trusted_keys {
+                builder = builder.trust(k.inner.clone());
+            }
+            for file in audit_files {
+                builder = builder.audit_sink(Box::new(JsonlSink::open(file)?));
+            }
+            let engine = Arc::new(builder.build()?);
+            let mut opts = act_core::sync::HttpSyncOptions::new(endpoint, trust_key.inner.clone());
+            opts.api_key = api_key;
+            opts.cache_dir = cache_dir.map(PathBuf::from);
+            let handle = act_core::sync::start_http(engine.clone(), opts)?;
+            Ok(Arc::new(Act {
+                engine: ArcSwapOption::new(Some(engine)),
+                policy_file: None,
+                reload_lock: Mutex::new(()),
+                sync: Mutex::new(Some(handle)),
+            }))
+        })
+    }
+
+    /// Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
+    pub fn wait_for_snapshot(&self, timeout_ms: u64) -> Result<u64> {
+        shield(|| {
+            let engine = self.engine()?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+            while engine.snapshot().version == 0 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Ok(engine.snapshot().version)
         })
     }
 
@@ -305,7 +363,10 @@ impl Act {
         shield(|| {
             let engine = self.engine()?;
             let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let set = act_core::policy::load_path(&self.policy_file)?;
+            let path = self.policy_file.as_ref().ok_or_else(|| {
+                ActError::config("reload() re-reads a policy file; with a control endpoint snapshots arrive by themselves")
+            })?;
+            let set = act_core::policy::load_path(path)?;
             Ok(engine.reload(set)?)
         })
     }
@@ -322,6 +383,9 @@ impl Act {
     /// `ActError.Config`. Idempotent. (Kotlin: `AutoCloseable.close()` does this.)
     pub fn close(&self) -> Result<()> {
         shield(|| {
+            if let Some(mut h) = self.sync.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                h.stop();
+            }
             if let Some(engine) = self.engine.swap(None) {
                 engine.flush_audit();
             }
@@ -333,13 +397,22 @@ impl Act {
     pub fn status(&self) -> ActStatus {
         let mut status = ActStatus {
             closed: true,
-            policy_file: self.policy_file.display().to_string(),
+            policy_file: self.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            source: String::new(),
+            last_error: None,
             snapshot_version: None,
             agents: Vec::new(),
             audit_written: 0,
             audit_errors: 0,
             audit_last_error: None,
         };
+        match self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|h| h.status()) {
+            Some(st) => {
+                status.source = st.source;
+                status.last_error = st.last_error;
+            }
+            None => status.source = format!("file:{}", status.policy_file),
+        }
         if let Some(engine) = self.engine.load_full() {
             let snap = engine.snapshot();
             let (written, errors, last) = engine.audit_status();

@@ -253,6 +253,11 @@ uint64_t uniffi_act_uniffi_fn_clone_act(uint64_t handle, RustCallStatus *_Nonnul
 void uniffi_act_uniffi_fn_free_act(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
+uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
 uint64_t uniffi_act_uniffi_fn_constructor_act_new(RustBuffer policy_file, RustBuffer signing_key, RustBuffer audience, RustBuffer leeway, RustBuffer issuer, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer clock, RustCallStatus *_Nonnull out_status
@@ -311,6 +316,11 @@ RustBuffer uniffi_act_uniffi_fn_method_act_status(uint64_t ptr, RustCallStatus *
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_VALIDATE
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_VALIDATE
 RustBuffer uniffi_act_uniffi_fn_method_act_validate(uint64_t ptr, RustBuffer token, RustBuffer action, RustBuffer resource, RustBuffer context, RustBuffer approval, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_FOR_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_FOR_SNAPSHOT
+uint64_t uniffi_act_uniffi_fn_method_act_wait_for_snapshot(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CLONE_MANUALCLOCK
@@ -882,6 +892,12 @@ uint16_t uniffi_act_uniffi_checksum_method_act_validate(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_FOR_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_FOR_SNAPSHOT
+uint16_t uniffi_act_uniffi_checksum_method_act_wait_for_snapshot(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_MANUALCLOCK_ADVANCE_MS
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_MANUALCLOCK_ADVANCE_MS
 uint16_t uniffi_act_uniffi_checksum_method_manualclock_advance_ms(void
@@ -945,6 +961,12 @@ uint16_t uniffi_act_uniffi_checksum_method_verifyingkey_to_jwk(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_VERIFYINGKEY_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_VERIFYINGKEY_VERIFY
 uint16_t uniffi_act_uniffi_checksum_method_verifyingkey_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_CONSTRUCTOR_ACT_CONNECT
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_CONSTRUCTOR_ACT_CONNECT
+uint16_t uniffi_act_uniffi_checksum_constructor_act_connect(void
     
 );
 #endif

@@ -670,6 +670,11 @@ public protocol ActProtocol: AnyObject, Sendable {
      */
     func validate(token: String, action: String, resource: String, context: [String: ContextValue], approval: String?) throws  -> Decision
     
+    /**
+     * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
+     */
+    func waitForSnapshot(timeoutMs: UInt64) throws  -> UInt64
+    
 }
 /**
  * The ACT engine, embedded: loads a policy file (or a folder of them),
@@ -751,6 +756,26 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
         try! rustCall { uniffi_act_uniffi_fn_free_act(handle, $0) }
     }
 
+    
+    /**
+     * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
+     * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
+     * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
+     */
+public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [])throws  -> Act  {
+    return try  FfiConverterTypeAct_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_constructor_act_connect(
+        FfiConverterString.lower(endpoint),
+        FfiConverterTypeVerifyingKey_lower(trustKey),
+        FfiConverterOptionString.lower(apiKey),
+        FfiConverterOptionString.lower(cacheDir),
+        FfiConverterOptionTypeSigningKey.lower(signingKey),
+        FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
+        FfiConverterSequenceString.lower(auditFiles),uniffiCallStatus
+    )
+})
+}
     
 
     
@@ -918,6 +943,19 @@ open func validate(token: String, action: String, resource: String, context: [St
         FfiConverterString.lower(resource),
         FfiConverterDictionaryStringTypeContextValue.lower(context),
         FfiConverterOptionString.lower(approval),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
+     */
+open func waitForSnapshot(timeoutMs: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_wait_for_snapshot(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 })
 }
@@ -1645,9 +1683,17 @@ public struct ActStatus: Equatable, Hashable {
      */
     public var closed: Bool
     /**
-     * The policy file or folder this engine loads.
+     * The policy file or folder this engine loads (empty with a control endpoint).
      */
     public var policyFile: String
+    /**
+     * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
+     */
+    public var source: String
+    /**
+     * The control endpoint's last error (cleared by the next success).
+     */
+    public var lastError: String?
     /**
      * The policy snapshot version serving now (`None` once closed).
      */
@@ -1676,8 +1722,14 @@ public struct ActStatus: Equatable, Hashable {
          * `close` ran.
          */closed: Bool, 
         /**
-         * The policy file or folder this engine loads.
+         * The policy file or folder this engine loads (empty with a control endpoint).
          */policyFile: String, 
+        /**
+         * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
+         */source: String, 
+        /**
+         * The control endpoint's last error (cleared by the next success).
+         */lastError: String?, 
         /**
          * The policy snapshot version serving now (`None` once closed).
          */snapshotVersion: UInt64?, 
@@ -1695,6 +1747,8 @@ public struct ActStatus: Equatable, Hashable {
          */auditLastError: String?) {
         self.closed = closed
         self.policyFile = policyFile
+        self.source = source
+        self.lastError = lastError
         self.snapshotVersion = snapshotVersion
         self.agents = agents
         self.auditWritten = auditWritten
@@ -1720,6 +1774,8 @@ public struct FfiConverterTypeActStatus: FfiConverterRustBuffer {
             try ActStatus(
                 closed: FfiConverterBool.read(from: &buf), 
                 policyFile: FfiConverterString.read(from: &buf), 
+                source: FfiConverterString.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
                 snapshotVersion: FfiConverterOptionUInt64.read(from: &buf), 
                 agents: FfiConverterSequenceString.read(from: &buf), 
                 auditWritten: FfiConverterUInt64.read(from: &buf), 
@@ -1731,6 +1787,8 @@ public struct FfiConverterTypeActStatus: FfiConverterRustBuffer {
     public static func write(_ value: ActStatus, into buf: inout [UInt8]) {
         FfiConverterBool.write(value.closed, into: &buf)
         FfiConverterString.write(value.policyFile, into: &buf)
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
         FfiConverterOptionUInt64.write(value.snapshotVersion, into: &buf)
         FfiConverterSequenceString.write(value.agents, into: &buf)
         FfiConverterUInt64.write(value.auditWritten, into: &buf)
@@ -3186,6 +3244,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_method_act_validate() != 42620) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_act_uniffi_checksum_method_act_wait_for_snapshot() != 6431) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_act_uniffi_checksum_method_manualclock_advance_ms() != 10158) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3217,6 +3278,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_verifyingkey_verify() != 17932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 18265) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_constructor_act_new() != 14181) {

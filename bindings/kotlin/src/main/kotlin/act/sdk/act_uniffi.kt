@@ -711,6 +711,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_validate(
     ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_wait_for_snapshot(
+    ): Int
     external fun uniffi_act_uniffi_checksum_method_manualclock_advance_ms(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_manualclock_now_ms(
@@ -732,6 +734,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_act_uniffi_checksum_method_verifyingkey_to_jwk(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_verifyingkey_verify(
+    ): Int
+    external fun uniffi_act_uniffi_checksum_constructor_act_connect(
     ): Int
     external fun uniffi_act_uniffi_checksum_constructor_act_new(
     ): Int
@@ -775,6 +779,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_act_uniffi_fn_free_act(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_method_act_approve(`ptr`: Long,`requestId`: RustBuffer.ByValue,`approver`: RustBuffer.ByValue,`ttl`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -797,6 +803,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_validate(`ptr`: Long,`token`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`resource`: RustBuffer.ByValue,`context`: RustBuffer.ByValue,`approval`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_act_uniffi_fn_method_act_wait_for_snapshot(`ptr`: Long,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_act_uniffi_fn_clone_manualclock(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_free_manualclock(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1046,6 +1054,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_method_act_validate() and 0xFFFF) != 42620) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_wait_for_snapshot() and 0xFFFF) != 6431) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_act_uniffi_checksum_method_manualclock_advance_ms() and 0xFFFF) != 10158) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1077,6 +1088,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_verifyingkey_verify() and 0xFFFF) != 17932) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 18265) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 14181) {
@@ -1590,6 +1604,11 @@ public interface ActInterface {
      */
     fun `validate`(`token`: kotlin.String, `action`: kotlin.String, `resource`: kotlin.String, `context`: Map<kotlin.String, ContextValue> = mapOf(), `approval`: kotlin.String? = null): Decision
     
+    /**
+     * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
+     */
+    fun `waitForSnapshot`(`timeoutMs`: kotlin.ULong): kotlin.ULong
+    
     companion object
 }
 
@@ -1929,16 +1948,56 @@ open class Act: Disposable, AutoCloseable, ActInterface
     
 
     
-
-    
-
-
-    
-    
     /**
-     * @suppress
+     * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
      */
-    companion object
+    @Throws(ActException::class)override fun `waitForSnapshot`(`timeoutMs`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_wait_for_snapshot(
+        it,
+        
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
+     * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
+     * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
+     */
+    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf()): Act {
+            return FfiConverterTypeAct.lift(
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_constructor_act_connect(
+    
+        
+        FfiConverterString.lower(`endpoint`),
+        FfiConverterTypeVerifyingKey.lower(`trustKey`),
+        FfiConverterOptionalString.lower(`apiKey`),
+        FfiConverterOptionalString.lower(`cacheDir`),
+        FfiConverterOptionalTypeSigningKey.lower(`signingKey`),
+        FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
+        FfiConverterSequenceString.lower(`auditFiles`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
@@ -3118,9 +3177,19 @@ data class ActStatus (
     var `closed`: kotlin.Boolean
     , 
     /**
-     * The policy file or folder this engine loads.
+     * The policy file or folder this engine loads (empty with a control endpoint).
      */
     var `policyFile`: kotlin.String
+    , 
+    /**
+     * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
+     */
+    var `source`: kotlin.String
+    , 
+    /**
+     * The control endpoint's last error (cleared by the next success).
+     */
+    var `lastError`: kotlin.String?
     , 
     /**
      * The policy snapshot version serving now (`None` once closed).
@@ -3164,6 +3233,8 @@ public object FfiConverterTypeActStatus: FfiConverterRustBuffer<ActStatus> {
         return ActStatus(
             FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterOptionalULong.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterULong.read(buf),
@@ -3175,6 +3246,8 @@ public object FfiConverterTypeActStatus: FfiConverterRustBuffer<ActStatus> {
     override fun allocationSize(value: ActStatus) = (
             FfiConverterBoolean.allocationSize(value.`closed`) +
             FfiConverterString.allocationSize(value.`policyFile`) +
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`) +
             FfiConverterOptionalULong.allocationSize(value.`snapshotVersion`) +
             FfiConverterSequenceString.allocationSize(value.`agents`) +
             FfiConverterULong.allocationSize(value.`auditWritten`) +
@@ -3185,6 +3258,8 @@ public object FfiConverterTypeActStatus: FfiConverterRustBuffer<ActStatus> {
     override fun write(value: ActStatus, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`closed`, buf)
             FfiConverterString.write(value.`policyFile`, buf)
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
             FfiConverterOptionalULong.write(value.`snapshotVersion`, buf)
             FfiConverterSequenceString.write(value.`agents`, buf)
             FfiConverterULong.write(value.`auditWritten`, buf)
