@@ -30,7 +30,9 @@ lint:
 bench:
 	mkdir -p target
 	cargo run --release --manifest-path bench/peers/Cargo.toml > target/bench-rust.json
+	-python/.venv/bin/pip install --quiet --disable-pip-version-check cedarpy casbin pyjwt cryptography
 	-python/.venv/bin/python python/benchmarks/bench_validate.py > target/bench-python.txt
+	-node node/benchmarks/bench.mjs > target/bench-node.txt
 	python3 scripts/bench_report.py
 
 # The criterion benchmark of the core alone.
