@@ -32,6 +32,16 @@ run() {
   fi
 }
 
+# Servers the tests start themselves (on loopback, stopped by pid) must be installed.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "=== installing redis-server (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+fi
+
 run rust scripts/test-rust.sh
 run python python/run_tests.sh
 run node node/run_tests.sh

@@ -76,6 +76,8 @@ pub mod clock;
 pub mod decision;
 pub mod engine;
 pub mod limits;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod snapshot;
 pub mod sync;
 
