@@ -201,6 +201,9 @@ export interface ACTOptions {
   maxStaleness?: number
   /** Re-read `policyFile` when it changes (polled twice a second). */
   watch?: boolean
+  /** Where rate-limit counters and approval marks live: `'memory'` (default, per process) or a
+   *  `redis://` URL (one limit for every process; connects once when constructed, 1 s timeout). */
+  counters?: string
 }
 
 export interface IssueTokenOptions {

@@ -272,6 +272,7 @@ const ACT_OPTIONS = [
   'cacheDir',
   'maxStaleness',
   'watch',
+  'counters',
 ]
 
 function auditSinks(audit) {
@@ -363,6 +364,7 @@ class ACT {
           cacheDir: optStr('cacheDir', o.cacheDir),
           maxStaleness: optNum('maxStaleness', o.maxStaleness),
           watch: optBool('watch', o.watch),
+          counters: optStr('counters', o.counters),
         },
         signingKey('signingKey', o.signingKey),
         o.clock ? o.clock[NATIVE] : undefined,

@@ -257,3 +257,22 @@ mod tests {
         assert!(s.mark_once("approval-2", 10).unwrap());
     }
 }
+
+/// Opens the counter store a binding's `counters` option names: `"memory"` (the default,
+/// per process) or a `redis://` URL (feature `redis`; one limit across every process).
+pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
+    let spec = spec.trim();
+    if spec.is_empty() || spec == "memory" {
+        return Ok(std::sync::Arc::new(MemoryCounterStore::new()));
+    }
+    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        {
+            let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::new(spec))?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(Error::Config("this build has no Redis counter store (cargo feature `redis`)".into()));
+    }
+    Err(Error::Config(format!("counters must be \"memory\" or a redis:// URL, got `{}`", crate::keys::truncate(spec, 60))))
+}

@@ -52,6 +52,7 @@ class ACT(Engine):
         max_staleness: Optional[int] = None,
         watch: bool = False,
         initial_sync: Optional[int] = None,
+        counters: Optional[str] = None,
     ) -> ACT: ...
     def guard(
         self,

@@ -38,7 +38,9 @@ class ACT(Engine):
     it issues tokens, and that key's public half is trusted.
     ``ACT(endpoint="http://127.0.0.1:8787", api_key="...", trust_key="ed25519:...")`` keeps
     signed snapshots current from a control endpoint instead (``cache_dir=`` keeps the last
-    verified one across restarts, ``max_staleness=`` seconds after which validations deny). ``audit=`` takes a JSON Lines file path, a ``logging.Logger``, a
+    verified one across restarts, ``max_staleness=`` seconds after which validations deny).
+    ``counters="redis://host:6379/0"`` shares rate limits and approval marks across processes
+    (default ``"memory"``, per process). ``audit=`` takes a JSON Lines file path, a ``logging.Logger``, a
     callable receiving each record as a dict, or a list of these. Use it as a context
     manager, or call ``close()``, to flush the audit trail.
     """
@@ -63,6 +65,7 @@ class ACT(Engine):
         max_staleness: Optional[int] = None,
         watch: bool = False,
         initial_sync: Optional[int] = None,
+        counters: Optional[str] = None,
     ) -> "ACT":
         self = super().__new__(
             cls,
@@ -81,6 +84,7 @@ class ACT(Engine):
             max_staleness=max_staleness,
             watch=watch,
             initial_sync=initial_sync,
+            counters=counters,
         )
         _live.add(self)
         return self

@@ -149,6 +149,7 @@ class Engine:
         max_staleness: Optional[int] = None,
         watch: bool = False,
         initial_sync: Optional[int] = None,
+        counters: Optional[str] = None,
     ) -> _E: ...
     def validate(
         self,

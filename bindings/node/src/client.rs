@@ -50,6 +50,8 @@ pub struct NativeOptions {
     pub max_staleness: Option<f64>,
     /// Re-read `policyFile` when it changes.
     pub watch: Option<bool>,
+    /// Where rate-limit counters and approval marks live: `"memory"` (default) or a `redis://` URL.
+    pub counters: Option<String>,
 }
 
 /// Where the policies come from, kept for `reload`.
@@ -169,6 +171,9 @@ impl NativeAct {
                 _ => Engine::builder().policies(source.load()?),
             }
             .options(opts);
+            if let Some(spec) = options.counters.as_deref() {
+                b = b.counters(act_core::limits::open_store(spec)?);
+            }
             if let Some(k) = signing_key {
                 b = b.signing_key(k.inner.clone());
             }

@@ -112,7 +112,7 @@ impl PyEngine {
     #[new]
     #[pyo3(signature = (policy_file=None, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None,
                         issuer=None, clock=None, endpoint=None, api_key=None, trust_key=None, cache_dir=None,
-                        max_staleness=None, watch=false, initial_sync=None))]
+                        max_staleness=None, watch=false, initial_sync=None, counters=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -131,6 +131,7 @@ impl PyEngine {
         max_staleness: Option<&Bound<'_, PyAny>>,
         watch: bool,
         initial_sync: Option<&Bound<'_, PyAny>>,
+        counters: Option<String>,
     ) -> PyResult<Self> {
         shield(py, || {
             match (&policy_file, &endpoint) {
@@ -183,6 +184,10 @@ impl PyEngine {
                 None => Engine::builder().without_snapshot(),
             }
             .options(options);
+            if let Some(spec) = counters {
+                // Connecting may wait on the network: release the GIL.
+                builder = builder.counters(py.detach(|| act_core::limits::open_store(&spec)).py(py)?);
+            }
             if let Some(k) = signing_key {
                 builder = builder.signing_key(k.get().inner.clone());
             }
