@@ -454,7 +454,7 @@ impl Engine {
         }
         let seq = self.next_audit_seq();
         d.audit_id = crate::audit::audit_id(&self.audit_prefix, seq);
-        let redact = policy.filter(|p| !p.audit.redact.is_empty()).map(|p| p.audit.redact.clone().into());
+        let redact = policy.and_then(|p| p.redact.clone());
         self.auditor.submit(|p: &mut Pending| {
             if p.id_prefix.as_str() != &*self.audit_prefix {
                 p.id_prefix.clear();

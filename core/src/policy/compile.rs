@@ -164,6 +164,8 @@ pub struct CompiledPolicy {
     pub audit: AuditSettings,
     /// Circuit breaker.
     pub breaker: Option<BreakerSettings>,
+    /// `audit.redact` as shared once, so audited decisions do not copy the list; `None` when empty.
+    pub redact: Option<Arc<[String]>>,
     /// The canonical form it was compiled from.
     pub canonical: AgentPolicy,
 }
@@ -214,6 +216,7 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
         grants,
         audit: policy.audit.clone(),
         breaker: policy.circuit_breaker.clone(),
+        redact: (!policy.audit.redact.is_empty()).then(|| policy.audit.redact.clone().into()),
         canonical: policy.clone(),
     })
 }
