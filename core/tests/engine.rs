@@ -226,3 +226,30 @@ fn issue_rejects_bad_inline_policies() {
     assert_eq!(err.code(), "policy_invalid");
     assert!(err.to_string().contains("did you mean `maxEmails`"), "{err}");
 }
+
+#[test]
+fn a_limit_repeated_in_the_tokens_capability_counts_once_per_layer() {
+    // The article's email agent: the policy file says 5 reads, the token's inline
+    // capability repeats the key with a larger budget. Both bound the token; neither
+    // may be spent twice by one read (they once shared a counter key).
+    let policy = "agent: email-assistant\npolicy:\n  actions: [read]\n  resources: [\"email://{{user.id}}/*\"]\n  constraints:\n    maxEmails: 5\n";
+    let e = engine_with(policy, SigningKey::generate().unwrap());
+    let t = e
+        .issue_token(&IssueRequest {
+            agent: "email-assistant".into(),
+            user_context: ctx(json!({"user_id": "alice"})),
+            policy: Some(json!({"actions": ["read"], "resources": ["email://alice/*"], "constraints": {"maxEmails": 100}})),
+            ..Default::default()
+        })
+        .unwrap();
+    let c = ctx(json!({}));
+    let read = |i: usize| {
+        let r = format!("email://alice/{i}");
+        e.validate(&Request { token: &t, action: "read", resource: &r, context: &c, approval: None })
+    };
+    let allowed = (0..10).map(read).filter(|d| d.allowed()).count();
+    assert_eq!(allowed, 5, "the policy's 5 reads, each counted once");
+    let d = read(99);
+    assert_eq!(d.reason, Reason::RateLimited);
+    assert_eq!(d.message, "rate limit reached: 5 per token", "{d:?}");
+}

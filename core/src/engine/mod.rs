@@ -596,8 +596,14 @@ impl Engine {
             })?;
             rule.get_or_insert(covered.rule);
             approvals.append(&mut covered.approvals);
-            for (c, k) in covered.limits {
-                limit_ids.push(&c.id);
+            for (c, mut k) in covered.limits {
+                // A token's inline capability compiles to the same constraint ids as the
+                // agent's policy when it repeats a limit; without the layer in the key both
+                // layers would share (and double-spend) one counter.
+                if i > 0 {
+                    k.key.insert_str(0, &format!("L{i}>"));
+                }
+                limit_ids.push(c);
                 limits.push(k);
             }
         }
@@ -607,9 +613,9 @@ impl Engine {
         let rule: &Arc<str> = rule.expect("at least one layer covered the request");
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
-            message: format!("rate limit reached: {} per {}", limits[i].limit, window_words(limits[i].window_ms)),
+            message: format!("rate limit reached: {} per {}", limits[i].limit, window_words(limit_ids[i], limits[i].window_ms)),
             rule: Some(Arc::clone(rule)),
-            constraint: Some(Arc::clone(limit_ids[i])),
+            constraint: Some(Arc::clone(&limit_ids[i].id)),
         };
         let store_denial = |e: Error| Denial {
             reason: Reason::CounterStoreUnavailable,
@@ -621,7 +627,7 @@ impl Engine {
         // enforced requests without approvals check and consume in one atomic step below.
         if !limits.is_empty() && (mode != Mode::Enforce || !approvals.is_empty()) {
             if let Some(i) = self.counters.exhausted(&limits, now_ms).map_err(store_denial)? {
-                trace(t, "limit", || format!("`{}` is used up", limit_ids[i]));
+                trace(t, "limit", || format!("`{}` is used up", limit_ids[i].id));
                 return Err(limit_denial(i));
             }
             trace(t, "limit", || format!("{} limit(s) have room", limits.len()));
@@ -726,11 +732,14 @@ impl Engine {
 fn condition_text(c: &crate::policy::CompiledConstraint) -> String {
     match &c.kind {
         crate::policy::CompiledKind::ApprovalIf(cel) | crate::policy::CompiledKind::Require(cel) => cel.source.clone(),
-        crate::policy::CompiledKind::RateLimit { limit, window_ms, .. } => format!("{limit} per {}", window_words(*window_ms)),
+        crate::policy::CompiledKind::RateLimit { limit, window_ms, .. } => format!("{limit} per {}", window_words(c, *window_ms)),
     }
 }
 
-fn window_words(ms: u64) -> String {
+fn window_words(c: &crate::policy::CompiledConstraint, ms: u64) -> String {
+    if matches!(c.kind, crate::policy::CompiledKind::RateLimit { scope: crate::policy::LimitScope::Token, .. }) {
+        return "token".into();
+    }
     match ms / 1000 {
         60 => "minute".into(),
         3600 => "hour".into(),
