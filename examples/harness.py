@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
 from act_sdk import ACT, Decision, verify_audit_log
 
@@ -80,7 +80,7 @@ class Script:
             self.unexpected.append(line)
             print(f"  !! NOT AS SCRIPTED: {line}")
 
-    def expect_error(self, what: str, error_type: type, call: Callable[[], Any]) -> None:
+    def expect_error(self, what: str, error_type: Type[BaseException], call: Callable[[], Any]) -> None:
         """Runs `call`, which the script expects to raise `error_type` (a refusal before any decision)."""
         self.decisions += 1
         try:
