@@ -86,7 +86,8 @@ class Script:
         try:
             call()
         except error_type as e:
-            print(f"  REFUSED  {what}: {type(e).__name__} ({getattr(e, 'code', '')}): {e}")
+            code = getattr(e, "code", None)
+            print(f"  REFUSED  {what}: {type(e).__name__}{f' ({code})' if code else ''}: {e}")
             return
         line = f"{what}: expected {error_type.__name__}, but it succeeded"
         self.unexpected.append(line)

@@ -84,7 +84,7 @@ def tools(mail: Mailbox) -> Dict[str, Tool]:
 def start_session(act: ACT, grant: OAuthGrant, mail: Mailbox, script: Script) -> Session:
     """Step 2 of the article's combined architecture: an ACT token scoped to the OAuth user."""
     if "read:email" not in grant.scopes:
-        raise PermissionError(f"user {grant.user_id} did not grant read:email")
+        raise PermissionError(f"user {grant.user_id} did not grant read:email (granted: {', '.join(grant.scopes)})")
     token = act.issue_token(
         agent="email-assistant",
         user_context={"user_id": grant.user_id, "oauth_scopes": grant.scopes},
@@ -162,6 +162,10 @@ def main() -> None:
     bob.call("read_email", message_id="b1", expect="allowed")
     script.say("Reading Alice's ticket t50.")
     bob.call("read_email", message_id="t50", expect="resource_not_allowed")
+
+    script.scene("Carol grants the app only write:calendar: OAuth gave no mail access, so no email session starts")
+    carol = OAuthProvider().authorize("carol", ["write:calendar"])
+    script.expect_error("start an email assistant for carol", PermissionError, lambda: start_session(act, carol, mail, script))
 
     script.finish(act, audit)
 
