@@ -1,10 +1,13 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
-# they need only the Rust toolchain (and, for bindings, what their own scripts install).
+# they need the Rust toolchain and python3 (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
 .PHONY: demo test test-rust test-python test-node test-kotlin lint bench bench-core
 
+# The article's customer-support bot in Python (examples/customer_support/agent.py) on the
+# embedded policy file; first builds act_sdk into python/.venv (scripts/python-env.sh).
+# The same scenario through the Rust API: cargo run -p act-core --example customer_support
 demo:
-	cargo run --release -q -p act-core --example customer_support
+	scripts/python-env.sh python examples/customer_support/agent.py
 
 test:
 	scripts/test-all.sh

@@ -6,18 +6,13 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
-venv="${ACT_PY_VENV:-$here/.venv}"
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import sys" >/dev/null 2>&1; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-fi
-py="$venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" pytest pyjwt cryptography mypy
-
-# Build the extension in release mode and install the package (editable) into the venv.
-# maturin develop needs VIRTUAL_ENV to find the venv.
-VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop --release --quiet
+# The venv with maturin and the test tools, and the extension built in release mode and
+# installed (editable): the same setup as `make demo` and examples/run_all.sh.
+# shellcheck source=../scripts/python-env.sh
+source "$here/../scripts/python-env.sh"
+act_python_env pytest pyjwt cryptography mypy
+py="$ACT_PY"
 
 # The control-endpoint tests run a real `act serve`.
 (cd "$here/.." && cargo build --quiet -p act-cli)

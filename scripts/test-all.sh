@@ -44,6 +44,7 @@ fi
 
 run rust scripts/test-rust.sh
 run python python/run_tests.sh
+run examples examples/run_all.sh
 run node node/run_tests.sh
 run kotlin bindings/run_kotlin_tests.sh
 
