@@ -89,13 +89,11 @@ def start_session(act: ACT, grant: OAuthGrant, mail: Mailbox, script: Script) ->
         agent="email-assistant",
         user_context={"user_id": grant.user_id, "oauth_scopes": grant.scopes},
         # The article's inline policy, its resource written in this policy file's shape. A token's
-        # policy can only narrow the agent's. The article's `maxEmails: 100` is left out: a limit
-        # repeated in the token shares the policy's counter and is consumed twice (a core bug,
-        # reported), which would halve the file's budget of 50.
+        # policy can only narrow the agent's: both budgets hold, so the file's 50 binds first.
         policy={
             "actions": ["read"],
             "resources": [f"email://inbox/{grant.user_id}/*"],
-            "constraints": {"onlyUnread": True},
+            "constraints": {"maxEmails": 100, "onlyUnread": True},
         },
     )
     return Session(act, token, tools(mail), script)
