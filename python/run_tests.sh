@@ -13,6 +13,9 @@ cd "$here"
 source "$here/../scripts/python-env.sh"
 act_python_env pytest pyjwt cryptography mypy
 py="$ACT_PY"
+# The agent frameworks the guards in act_sdk/integrations are tested against (pinned: their hook APIs move).
+"$py" -m pip install --quiet --disable-pip-version-check mcp==2.3.0 openai-agents==0.24.0 langchain==1.5.0 \
+    langchain-core==1.8.3 langgraph==1.2.24
 
 # The control-endpoint tests run a real `act serve`.
 (cd "$here/.." && cargo build --quiet -p act-cli)

@@ -83,7 +83,7 @@ class AgentsGuard:
         for key in ("needs_approval", "tool_input_guardrails"):
             if key in function_tool_kwargs:
                 raise ConfigError(f"{key}= is set by AgentsGuard.function_tool; combine guardrails on the returned tool")
-        name = function_tool_kwargs.get("name_override") or getattr(fn, "__name__", "")
+        name = str(function_tool_kwargs.get("name_override") or getattr(fn, "__name__", ""))
         the_rule = as_rule(rule, action=action, resource=resource, context=context, default_action=name)
         model = function_schema(fn).params_pydantic_model
         return function_tool(

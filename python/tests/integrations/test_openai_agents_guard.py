@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, Runner  # noqa: E402
+from agents import Agent, Runner, set_tracing_disabled  # noqa: E402
 from agents.exceptions import UserError  # noqa: E402
 from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
 
@@ -17,6 +17,8 @@ from act_sdk import ACT, ActError, ConfigError  # noqa: E402
 from act_sdk.integrations.openai_agents import AgentsGuard  # noqa: E402
 
 RESOURCE = "order://customer:{customer_id}/{order_id}"
+
+set_tracing_disabled(True)  # no trace export: these tests never touch the network
 
 
 def run(coro: Any) -> Any:
