@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 
 from .._client import ACT, _caller, _is_json
 from .._native import Decision
 from ..errors import ConfigError
-
-C = TypeVar("C")
-
-#: A token string, or a callable receiving the framework's context object and returning one.
-TokenSource = Union[str, Callable[[C], str]]
-
 
 @dataclass(frozen=True)
 class ToolRule:

@@ -52,7 +52,8 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
       (``agent.invoke(..., context=...)``) and returning it.
     - ``rules``: tool name -> ``ToolRule``, or a resource format string (the action is then
       the tool's name). A tool without a rule never runs.
-    - ``approval_ttl``: lifetime in seconds of the approvals ``approve`` signs.
+    - ``approval_ttl``: lifetime in seconds of the approvals ``approve`` signs (they are meant
+      to be used right away, by the resumed run).
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         *,
         token: Union[str, Callable[[Any], str]],
         rules: Mapping[str, Union[ToolRule, str]],
-        approval_ttl: int = 3600,
+        approval_ttl: int = 600,
     ) -> None:
         super().__init__()
         self._act = check_act(act)
@@ -75,10 +76,6 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             elif not isinstance(rule, ToolRule):
                 raise TypeError(f"the rule for tool `{name}` must be a ToolRule or a resource format string")
             self._rules[name] = rule
-
-    @property
-    def name(self) -> str:
-        return "ACTMiddleware"
 
     def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], _Result]) -> _Result:
         refused = self._decide(request)

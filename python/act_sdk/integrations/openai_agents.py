@@ -54,10 +54,10 @@ class AgentsGuard:
 
     ``token`` is the agent's ACT token, or a callable receiving the run's context object
     (``Runner.run(..., context=...)``) and returning it. ``approval_ttl`` is the lifetime in
-    seconds of the approvals ``approve`` signs.
+    seconds of the ACT approvals the guard signs (each is used right after it is signed).
     """
 
-    def __init__(self, act: ACT, *, token: Union[str, Callable[[Any], str]], approval_ttl: int = 3600) -> None:
+    def __init__(self, act: ACT, *, token: Union[str, Callable[[Any], str]], approval_ttl: int = 600) -> None:
         self._act = check_act(act)
         check_token_source(token)
         self._token = token
