@@ -142,7 +142,9 @@ class MCPGuard:
             if decision.outcome == "approval_required" and decision.approval_request is not None:
                 asked = isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ApprovalForm)
                 if asked and answer.data.approve and guard._approver is not None:
-                    approver = token_of(guard._approver, ctx)
+                    approver = guard._approver(ctx) if callable(guard._approver) else guard._approver
+                    if not isinstance(approver, str) or not approver:
+                        raise ConfigError("the approver callable must return the approver's name as a non-empty str")
                     approval = guard._act.approve(decision.approval_request, approver=approver, ttl=guard._approval_ttl)
                     decision = guard._act.validate(
                         token=token, action=action, resource=resource, context=context, approval=approval

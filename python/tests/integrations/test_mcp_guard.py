@@ -158,3 +158,19 @@ def test_configuration_errors(act: ACT, alice: str) -> None:
         guard.tool()(lambda a: a)
     with pytest.raises(TypeError, match="act must be an act_sdk.ACT"):
         MCPGuard(object(), token=alice)  # type: ignore[arg-type]
+
+
+def test_approver_from_the_context(act: ACT, alice: str) -> None:
+    seen: List[Any] = []
+
+    def approver(ctx: Any) -> str:
+        seen.append(ctx)
+        return "alice@example.com"
+
+    server, ran = serve(act, alice, approver=approver)
+    result, _ = call(server, "process_refund", refund(150), {"action": "accept", "content": {"approve": True}})
+    assert text(result) == "refunded 150.0" and len(ran) == 1
+    assert len(seen) == 1 and isinstance(seen[0], Context)
+    server, ran = serve(act, alice, approver=lambda ctx: "")
+    result, _ = call(server, "process_refund", refund(150), {"action": "accept", "content": {"approve": True}})
+    assert result.is_error and ran == []  # a nameless approver is a configuration error: nothing runs
