@@ -13,9 +13,9 @@ import { MockLanguageModelV4 } from 'ai/test'
 import { z } from 'zod'
 import { ACT, SigningKey, ConfigError } from 'act-sdk'
 import { guardTools } from 'act-sdk/ai-sdk'
-import { sessionTools, chat } from './examples/ai-sdk-agent.mjs'
+import { sessionTools, chat } from '../../integrations/examples/ai-sdk-agent.mjs'
 
-const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'examples', 'policies.yaml')
+const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'integrations', 'examples', 'policies.yaml')
 const USAGE = {
   inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
   outputTokens: { total: 1, text: 1, reasoning: 0 },

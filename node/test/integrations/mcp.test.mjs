@@ -16,9 +16,9 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 import { ACT, SigningKey, ConfigError } from 'act-sdk'
 import { registerTool } from 'act-sdk/mcp'
-import { createServer } from './examples/mcp-server.mjs'
+import { createServer } from '../../integrations/examples/mcp-server.mjs'
 
-const EXAMPLES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'examples')
+const EXAMPLES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'integrations', 'examples')
 const POLICY = path.join(EXAMPLES, 'policies.yaml')
 
 function setup() {

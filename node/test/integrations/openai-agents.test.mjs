@@ -14,11 +14,11 @@ import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents/te
 import { z } from 'zod'
 import { ACT, SigningKey, ConfigError, DeniedError } from 'act-sdk'
 import { createGuard } from 'act-sdk/openai-agents'
-import { supportAgent, chat } from './examples/openai-agents-agent.mjs'
+import { supportAgent, chat } from '../../integrations/examples/openai-agents-agent.mjs'
 
 setTracingDisabled(true)
 
-const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'examples', 'policies.yaml')
+const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'integrations', 'examples', 'policies.yaml')
 
 function setup() {
   const records = []
