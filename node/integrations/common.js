@@ -122,18 +122,6 @@ function approveOptions(opts) {
   return o
 }
 
-/** `require(name)`, with an error that says which package to install. */
-function peer(name, feature) {
-  try {
-    return require(name)
-  } catch (e) {
-    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(name)) {
-      throw new ConfigError(`${feature} needs the package \`${name}\`: npm install ${name}`, 'invalid_argument', { cause: e })
-    }
-    throw e
-  }
-}
-
 module.exports = {
   bad,
   isPlainObject,
@@ -146,5 +134,4 @@ module.exports = {
   decide,
   checkStore,
   approveOptions,
-  peer,
 }
