@@ -107,7 +107,7 @@ function decide(act, method, spec, input, info, approval) {
 function checkStore(name, store) {
   if (store === undefined || store === null) return new Map()
   for (const m of ['get', 'set', 'delete']) {
-    if (store === null || typeof store[m] !== 'function') {
+    if (typeof store[m] !== 'function') {
       throw bad(name, 'a Map-like store with get, set and delete', store)
     }
   }
