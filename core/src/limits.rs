@@ -260,6 +260,12 @@ mod tests {
 
 /// Opens the counter store a binding's `counters` option names: `"memory"` (the default,
 /// per process) or a `redis://` URL (feature `redis`; one limit across every process).
+///
+/// A Redis URL may carry ACT's settings as query parameters, stripped before the URL reaches the
+/// redis client: `prefix` (key prefix, default `act:`), `timeout_ms` (connect, read and write
+/// timeout, default 1000) and `mark_grace_ms` (how long an approval's single-use mark outlives the
+/// approval, default one day), e.g. `redis://127.0.0.1:6379/0?prefix=myapp:&timeout_ms=500`.
+/// Any other parameter is an error naming it (see `docs/counters.md`).
 pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
     let spec = spec.trim();
     if spec.is_empty() || spec == "memory" {
@@ -268,7 +274,7 @@ pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {
         #[cfg(feature = "redis")]
         {
-            let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::new(spec))?;
+            let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::from_url(spec)?)?;
             return Ok(std::sync::Arc::new(store));
         }
         #[cfg(not(feature = "redis"))]
