@@ -153,8 +153,9 @@ fn child_body() {
             decide_and_ack(&engine_with_sink(Box::new(sink)));
         }
         "ship" => {
-            let mut o = HttpAuditOptions::new(extra);
-            o.spill_path = Some(dir.join("spill.jsonl"));
+            let (endpoint, spill) = extra.split_once(' ').expect("endpoint and spill file name");
+            let mut o = HttpAuditOptions::new(endpoint);
+            o.spill_path = Some(dir.join(spill));
             o.queue_capacity = 16;
             o.batch_size = 8;
             o.backoff_min = Duration::from_millis(5);
@@ -305,22 +306,31 @@ fn sigkill_while_shipping_and_spilling_audit_loses_no_acknowledged_record() {
     let collector = Collector::start();
     let endpoint = format!("http://{}", collector.addr);
     // Half the rounds ship to a live (flaky) endpoint, half to one that is down: records spill.
+    // Rounds alternate between a spill file shared by every round (a restart finds what the
+    // previous process left) and a fresh one per round (the process starts delivering from memory).
     let down = format!("http://{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
     let mut acknowledged: Vec<String> = Vec::new();
+    let mut spills = vec!["spill-shared.jsonl".to_string()];
     for round in 0..16 {
         let target = if round % 2 == 0 { &endpoint } else { &down };
-        let (child, lines) = spawn("ship", &dir, target);
+        let spill = if round % 4 < 2 { "spill-shared.jsonl".to_string() } else { format!("spill-{round}.jsonl") };
+        if !spills.contains(&spill) {
+            spills.push(spill.clone());
+        }
+        let (child, lines) = spawn("ship", &dir, &format!("{target} {spill}"));
         acknowledged.extend(acked(&kill_at_random(child, lines, 250)));
     }
     assert!(!acknowledged.is_empty());
-    // The next start replays the spill file to the live endpoint.
-    let mut o = HttpAuditOptions::new(endpoint);
-    o.spill_path = Some(dir.join("spill.jsonl"));
-    o.backoff_min = Duration::from_millis(5);
-    o.backoff_max = Duration::from_millis(20);
-    let sink = HttpAuditSink::start(o).unwrap();
-    assert!(sink.handle().wait_idle(Duration::from_secs(30)), "the spill was delivered: {:?}", sink.handle().stats());
-    drop(sink);
+    // The next start replays each spill file to the live endpoint.
+    for spill in &spills {
+        let mut o = HttpAuditOptions::new(endpoint.clone());
+        o.spill_path = Some(dir.join(spill));
+        o.backoff_min = Duration::from_millis(5);
+        o.backoff_max = Duration::from_millis(20);
+        let sink = HttpAuditSink::start(o).unwrap();
+        assert!(sink.handle().wait_idle(Duration::from_secs(30)), "{spill} was delivered: {:?}", sink.handle().stats());
+        drop(sink);
+    }
     let received = collector.records.lock().unwrap().clone();
     // At-least-once: the endpoint de-duplicates by id, then every process's chain must verify.
     let mut seen = HashSet::new();
@@ -332,9 +342,9 @@ fn sigkill_while_shipping_and_spilling_audit_loses_no_acknowledged_record() {
             lines.push('\n');
         }
     }
-    let (n, chains) = verify_merged_log(lines.as_bytes()).unwrap_or_else(|e| panic!("the merged chains do not verify: {e:?}"));
     let missing: Vec<_> = acknowledged.iter().filter(|id| !seen.contains(*id)).collect();
     assert!(missing.is_empty(), "{} acknowledged records never arrived, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    let (n, chains) = verify_merged_log(lines.as_bytes()).unwrap_or_else(|e| panic!("the merged chains do not verify: {e:?}"));
     println!("ship: {} acknowledged, {n} distinct records delivered in {chains} chains ({} posts incl. re-sends)", acknowledged.len(), received.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
