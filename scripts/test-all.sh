@@ -43,6 +43,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 run rust scripts/test-rust.sh
+run fuzz scripts/fuzz-smoke.sh
 run python python/run_tests.sh
 run examples examples/run_all.sh
 run node node/run_tests.sh

@@ -9,8 +9,9 @@ set +e
 {
   s=0
   cargo test --workspace --locked 2>&1 || s=1
-  # Fleet-wide limits on a real redis-server (feature `redis`; the test starts its own server).
-  cargo test --locked -p act-core --features redis --test redis_store 2>&1 || s=1
+  # Fleet-wide limits on a real redis-server (feature `redis`; the tests start their own server):
+  # threads, several processes, URL options, the server stopping mid-run.
+  cargo test --locked -p act-core --features redis --test redis_store --test redis_fleet --test limits_clock 2>&1 || s=1
   exit $s
 } | tee "$log"
 status=${PIPESTATUS[0]}

@@ -217,32 +217,101 @@ impl AuditSink for CallbackSink {
 }
 
 /// Appends JSON Lines to a file, continuing the hash chain already in it.
+///
+/// A crash (even SIGKILL) can leave the file's last line incomplete, never an earlier one:
+/// [`flush`](AuditSink::flush) returns only after whole lines reached the disk. At open, such
+/// a torn last line (the file does not end with a newline) is not taken as data: its bytes are
+/// moved to `<path>.torn` and the file is truncated after its last complete line, and the chain
+/// continues from the last complete record, so the log verifies again. If that last complete
+/// line is not an audit record, opening fails: the chain cannot be continued honestly.
 pub struct JsonlSink {
     path: String,
     file: std::io::BufWriter<std::fs::File>,
     last: Option<String>,
 }
 
+/// Cuts an incomplete last line (no final newline) off `f`, appending its bytes to
+/// `<path>.torn`. Returns how many bytes were removed.
+pub(crate) fn cut_torn_tail(path: &std::path::Path, f: &std::fs::File) -> std::io::Result<u64> {
+    let len = f.metadata()?.len();
+    if len == 0 || read_at(f, len - 1, 1)? == b"\n" {
+        return Ok(0);
+    }
+    let keep = last_newline(f, len)?.map_or(0, |p| p + 1);
+    let torn = read_at(f, keep, (len - keep) as usize)?;
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".torn");
+    let mut t = std::fs::OpenOptions::new().create(true).append(true).open(std::path::PathBuf::from(aside))?;
+    t.write_all(&torn)?;
+    t.write_all(b"\n")?;
+    t.sync_all()?;
+    f.set_len(keep)?;
+    f.sync_all()?;
+    Ok(len - keep)
+}
+
+fn read_at(f: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut r = f;
+    r.seek(SeekFrom::Start(offset))?;
+    let mut buf = vec![0; len];
+    r.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// The position of the last `\n` before `end`, reading backwards in blocks.
+fn last_newline(f: &std::fs::File, end: u64) -> std::io::Result<Option<u64>> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut hi = end;
+    while hi > 0 {
+        let lo = hi.saturating_sub(BLOCK);
+        let buf = read_at(f, lo, (hi - lo) as usize)?;
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            return Ok(Some(lo + i as u64));
+        }
+        hi = lo;
+    }
+    Ok(None)
+}
+
 impl JsonlSink {
-    /// Opens (or creates) `path` for appending.
+    /// Opens (or creates) `path` for appending, repairing a torn last line (see [`JsonlSink`]).
     pub fn open(path: impl Into<String>) -> Result<Self> {
         let path = path.into();
-        let last = match std::fs::File::open(&path) {
-            Ok(f) => std::io::BufReader::new(f)
-                .lines()
-                .map_while(|l| l.ok())
-                .filter(|l| !l.trim().is_empty())
-                .last()
-                .and_then(|l| serde_json::from_str::<AuditRecord>(&l).ok())
-                .map(|r| r.hash),
-            Err(_) => None,
+        let io = |e| Error::io(path.clone(), e);
+        let file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(io)?;
+        cut_torn_tail(std::path::Path::new(&path), &file).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let last = if len == 0 {
+            None
+        } else {
+            // The file ends with a newline now; its last line starts after the one before.
+            let start = last_newline(&file, len - 1).map_err(io)?.map_or(0, |p| p + 1);
+            let line = read_at(&file, start, (len - 1 - start) as usize).map_err(io)?;
+            let text = String::from_utf8_lossy(&line);
+            if text.trim().is_empty() {
+                // A blank last line: fall back to the last non-blank one.
+                std::io::BufReader::new(std::fs::File::open(&path).map_err(io)?)
+                    .lines()
+                    .map_while(|l| l.ok())
+                    .filter(|l| !l.trim().is_empty())
+                    .last()
+                    .map(|l| Self::hash_of(&path, &l))
+                    .transpose()?
+            } else {
+                Some(Self::hash_of(&path, &text)?)
+            }
         };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(path.clone(), e))?;
         Ok(JsonlSink { path, file: std::io::BufWriter::new(file), last })
+    }
+
+    fn hash_of(path: &str, line: &str) -> Result<String> {
+        serde_json::from_str::<AuditRecord>(line.trim()).map(|r| r.hash).map_err(|e| {
+            Error::Config(format!(
+                "audit log {path}: the last line is not an audit record ({e}); refusing to continue its hash chain \
+                 (check it with `act audit verify`)"
+            ))
+        })
     }
 }
 

@@ -183,6 +183,31 @@ impl CounterStore for MemoryCounterStore {
     }
 }
 
+/// Opens the counter store a binding's `counters` option names: `"memory"` (the default,
+/// per process) or a `redis://` URL (feature `redis`; one limit across every process).
+///
+/// A Redis URL may carry ACT's settings as query parameters, stripped before the URL reaches the
+/// redis client: `prefix` (key prefix, default `act:`), `timeout_ms` (connect, read and write
+/// timeout, default 1000) and `mark_grace_ms` (how long an approval's single-use mark outlives the
+/// approval, default one day), e.g. `redis://127.0.0.1:6379/0?prefix=myapp:&timeout_ms=500`.
+/// Any other parameter is an error naming it (see `docs/counters.md`).
+pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
+    let spec = spec.trim();
+    if spec.is_empty() || spec == "memory" {
+        return Ok(std::sync::Arc::new(MemoryCounterStore::new()));
+    }
+    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        {
+            let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::from_url(spec)?)?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(Error::Config("this build has no Redis counter store (cargo feature `redis`)".into()));
+    }
+    Err(Error::Config(format!("counters must be \"memory\" or a redis:// URL, got `{}`", crate::keys::truncate(spec, 60))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,23 +281,4 @@ mod tests {
         assert!(!s.mark_once("approval-1", 10).unwrap());
         assert!(s.mark_once("approval-2", 10).unwrap());
     }
-}
-
-/// Opens the counter store a binding's `counters` option names: `"memory"` (the default,
-/// per process) or a `redis://` URL (feature `redis`; one limit across every process).
-pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
-    let spec = spec.trim();
-    if spec.is_empty() || spec == "memory" {
-        return Ok(std::sync::Arc::new(MemoryCounterStore::new()));
-    }
-    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-        #[cfg(feature = "redis")]
-        {
-            let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::new(spec))?;
-            return Ok(std::sync::Arc::new(store));
-        }
-        #[cfg(not(feature = "redis"))]
-        return Err(Error::Config("this build has no Redis counter store (cargo feature `redis`)".into()));
-    }
-    Err(Error::Config(format!("counters must be \"memory\" or a redis:// URL, got `{}`", crate::keys::truncate(spec, 60))))
 }

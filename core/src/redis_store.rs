@@ -48,19 +48,110 @@ return 0
 /// Options of a [`RedisCounterStore`].
 #[derive(Clone, Debug)]
 pub struct RedisOptions {
-    /// `redis://host:port/db` (or `rediss://` for TLS, when the redis crate supports it).
+    /// `redis://host:port/db` (or `rediss://` for TLS, when the redis crate supports it), without ACT's parameters.
     pub url: String,
     /// Prefix of every key this store writes (default `act:`), so several deployments can share a server.
     pub prefix: String,
     /// Connect, read and write timeout (default 1 s): a slow Redis fails closed instead of stalling agents.
     pub timeout: Duration,
+    /// How long a single-use approval mark is kept after the approval expires (default 1 day, at least
+    /// 1 minute). Approvals are refused after `exp` anyway; the grace covers clocks of the fleet that run
+    /// behind the one that wrote the mark.
+    pub mark_grace: Duration,
 }
 
+/// The query parameters [`RedisOptions::from_url`] understands.
+pub const URL_PARAMETERS: [&str; 3] = ["prefix", "timeout_ms", "mark_grace_ms"];
+/// Shortest accepted [`RedisOptions::mark_grace`].
+pub const MIN_MARK_GRACE: Duration = Duration::from_secs(60);
+
 impl RedisOptions {
-    /// Defaults for `url`.
+    /// Defaults for `url` (taken as is; see [`RedisOptions::from_url`] for ACT's query parameters).
     pub fn new(url: impl Into<String>) -> Self {
-        RedisOptions { url: url.into(), prefix: "act:".into(), timeout: Duration::from_secs(1) }
+        RedisOptions {
+            url: url.into(),
+            prefix: "act:".into(),
+            timeout: Duration::from_secs(1),
+            mark_grace: Duration::from_secs(86_400),
+        }
     }
+
+    /// Reads ACT's settings from the URL's query and strips them, e.g.
+    /// `redis://127.0.0.1:6379/0?prefix=myapp:&timeout_ms=500&mark_grace_ms=3600000`.
+    /// The rest of the URL goes to the redis client unchanged. An unknown parameter, a repeated one
+    /// or a bad value is an error that names it.
+    pub fn from_url(spec: &str) -> Result<Self> {
+        let (base, query) = match spec.split_once('?') {
+            Some((b, q)) => (b, q),
+            None => (spec, ""),
+        };
+        let mut opts = RedisOptions::new(base);
+        let mut seen: Vec<&str> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
+            let bad = |why: String| Error::Config(format!("counter store URL parameter `{name}`: {why}"));
+            let value = percent_decode(raw).ok_or_else(|| bad(format!("`{raw}` is not valid percent-encoding")))?;
+            if seen.contains(&name) {
+                return Err(bad("given twice".into()));
+            }
+            match name {
+                "prefix" => {
+                    if value.is_empty() || value.len() > 128 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        return Err(bad(format!("expected 1 to 128 characters without spaces, got `{value}`")));
+                    }
+                    opts.prefix = value;
+                }
+                "timeout_ms" => {
+                    let ms: u64 = value.parse().ok().filter(|ms| (1..=60_000).contains(ms)).ok_or_else(|| {
+                        bad(format!("expected milliseconds between 1 and 60000, got `{value}`"))
+                    })?;
+                    opts.timeout = Duration::from_millis(ms);
+                }
+                "mark_grace_ms" => {
+                    let min = MIN_MARK_GRACE.as_millis() as u64;
+                    let ms: u64 = value.parse().ok().filter(|ms| (min..=30 * 86_400_000).contains(ms)).ok_or_else(|| {
+                        bad(format!("expected milliseconds between {min} and {} (30 days), got `{value}`", 30 * 86_400_000u64))
+                    })?;
+                    opts.mark_grace = Duration::from_millis(ms);
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "counter store URL: unknown parameter `{}` (known: {})",
+                        crate::keys::truncate(name, 40),
+                        URL_PARAMETERS.join(", ")
+                    )))
+                }
+            }
+            seen.push(name);
+        }
+        Ok(opts)
+    }
+}
+
+/// The URL with any `user:password@` replaced, for error messages.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// `%XX` decoding of a query value (`+` stays a plus); `None` on a malformed escape or non-UTF-8 result.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Rolling-window counters and approval marks in Redis.
@@ -79,8 +170,14 @@ fn store_err(e: impl std::fmt::Display) -> Error {
 impl RedisCounterStore {
     /// Connects (and checks the server answers) so a wrong URL fails at start, not at the first limit.
     pub fn open(options: RedisOptions) -> Result<Self> {
+        if options.mark_grace < MIN_MARK_GRACE {
+            return Err(Error::Config(format!("mark_grace must be at least {} s", MIN_MARK_GRACE.as_secs())));
+        }
+        if options.timeout.is_zero() {
+            return Err(Error::Config("the counter store timeout must be more than 0".into()));
+        }
         let client = redis::Client::open(options.url.as_str())
-            .map_err(|e| Error::Config(format!("counter store URL `{}`: {e}", options.url)))?;
+            .map_err(|e| Error::Config(format!("counter store URL `{}`: {e}", crate::keys::truncate(&redact_password(&options.url), 80))))?;
         let store = RedisCounterStore { client, options, script: redis::Script::new(WINDOW_SCRIPT), idle: Mutex::new(Vec::new()) };
         store.with(|c| redis::cmd("PING").query::<String>(c))?;
         Ok(store)
@@ -132,8 +229,8 @@ impl CounterStore for RedisCounterStore {
 
     fn mark_once(&self, id: &str, expires_ms: i64) -> Result<bool> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        // Kept a day past expiry: a replay of an expired approval fails on its expiry anyway.
-        let ttl = (expires_ms - now).max(0) + 86_400_000;
+        // Kept `mark_grace` past expiry: a replay of an expired approval fails on its expiry anyway.
+        let ttl = (expires_ms - now).max(0) + self.options.mark_grace.as_millis() as i64;
         let key = format!("{}mark:{id}", self.options.prefix);
         let set: Option<String> =
             self.with(|c| redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl).query(c))?;

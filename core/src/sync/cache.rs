@@ -31,7 +31,23 @@ pub(crate) fn persist(dir: &Path, document: &[u8]) -> Result<()> {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    remove_stale_temporaries(dir);
     Ok(())
+}
+
+/// Removes temporary files that processes killed mid-write left behind (older than a minute,
+/// so a live writer's file is never touched). They were never renamed, so never served.
+fn remove_stale_temporaries(dir: &Path) {
+    let prefix = format!(".{CACHE_FILE}.");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|a| a.as_secs() > 60);
+        if old && name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Reads, re-verifies against `trusted`, and compiles the cached snapshot in `dir`

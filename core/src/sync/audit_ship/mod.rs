@@ -25,7 +25,7 @@ mod spill;
 use super::backoff::Backoff;
 use super::client::{describe, Http, Timeouts};
 use super::Stop;
-use spill::{offset_path, read_offset, save_in_front, spill, write_offset};
+use spill::{cut_torn_tail, offset_path, queue_to_disk, read_offset, save_in_front, spill, write_offset};
 use crate::audit::{AuditRecord, AuditSink};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
@@ -103,6 +103,10 @@ struct State {
     spill_len: u64,
     spill_offset: u64,
     spilling: bool,
+    /// Bumped whenever queued records move to disk or the spill file is rewritten: the answer
+    /// to a batch read before that must not move the queue or the offset (its records are
+    /// re-sent from the file; the endpoint de-duplicates by id).
+    generation: u64,
     stats: AuditShipStats,
 }
 
@@ -165,13 +169,15 @@ impl HttpAuditSink {
             spill_len: 0,
             spill_offset: 0,
             spilling: false,
+            generation: 0,
             stats: AuditShipStats::default(),
         };
         if let Some(path) = &opts.spill_path {
             let io = |e| Error::io(path.display().to_string(), e);
             let f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+            cut_torn_tail(path, &f).map_err(io)?;
             state.spill_len = f.metadata().map_err(io)?.len();
-            state.spill_offset = read_offset(path).min(state.spill_len);
+            state.spill_offset = read_offset(path, state.spill_len);
             state.spilling = state.spill_len > state.spill_offset;
             state.spill = Some(f);
         }
@@ -202,7 +208,9 @@ impl AuditSink for HttpAuditSink {
             self.shared.wake.notify_one();
             return Ok(());
         }
-        let result = spill(&mut s, opts, line);
+        // The queue is full (or already on disk): the queue goes to disk first, so the file
+        // always holds the oldest undelivered records and a crash can only lose the newest.
+        let result = queue_to_disk(&mut s, opts).and_then(|_| spill(&mut s, opts, line));
         if let Err(e) = &result {
             s.stats.dropped += 1;
             s.stats.last_error = Some(format!("audit record `{}` lost: {e}", record.id));
@@ -212,8 +220,17 @@ impl AuditSink for HttpAuditSink {
         result.map_err(|e| Error::Snapshot(format!("audit record `{}` could not be queued or spilled: {e}", record.id)))
     }
 
+    /// Makes every record written so far durable: delivered, or in the spill file (moved there
+    /// from memory and synced). Without a spill file, records in memory are lost on a crash.
     fn flush(&mut self) -> Result<()> {
-        let s = self.shared.lock();
+        let mut s = self.shared.lock();
+        if s.spill.is_some() {
+            let opts = &self.shared.opts;
+            queue_to_disk(&mut s, opts).map_err(|e| Error::Snapshot(format!("audit records could not be made durable: {e}")))?;
+            drop(s);
+            self.shared.wake.notify_one();
+            s = self.shared.lock();
+        }
         if let Some(f) = &s.spill {
             f.sync_data().map_err(|e| Error::io("audit spill file", e))?;
         }
@@ -223,8 +240,8 @@ impl AuditSink for HttpAuditSink {
 
 /// One batch in flight: where its records came from, and how many.
 enum Batch {
-    Memory(usize),
-    Spill { end: u64, count: usize },
+    Memory { count: usize, generation: u64 },
+    Spill { end: u64, count: usize, generation: u64 },
 }
 
 fn next_batch(shared: &Shared) -> Option<(Batch, String)> {
@@ -233,10 +250,10 @@ fn next_batch(shared: &Shared) -> Option<(Batch, String)> {
     if !s.queue.is_empty() {
         let n = s.queue.len().min(opts.batch_size.max(1));
         let body = format!("[{}]", s.queue.iter().take(n).map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(","));
-        return Some((Batch::Memory(n), body));
+        return Some((Batch::Memory { count: n, generation: s.generation }, body));
     }
     if s.spilling && s.spill_len > s.spill_offset {
-        let (start, len) = (s.spill_offset, s.spill_len);
+        let (start, len, generation) = (s.spill_offset, s.spill_len, s.generation);
         drop(s);
         let path = opts.spill_path.as_ref()?;
         let mut f = std::fs::File::open(path).ok()?;
@@ -258,7 +275,7 @@ fn next_batch(shared: &Shared) -> Option<(Batch, String)> {
                 Ok(_) => break,
             }
         }
-        return Some((Batch::Spill { end, count: lines.len() }, format!("[{}]", lines.join(","))));
+        return Some((Batch::Spill { end, count: lines.len(), generation }, format!("[{}]", lines.join(","))));
     }
     None
 }
@@ -267,23 +284,28 @@ fn delivered(shared: &Shared, batch: Batch) {
     let mut s = shared.lock();
     s.stats.last_error = None;
     match batch {
-        Batch::Memory(n) => {
+        Batch::Memory { generation, .. } | Batch::Spill { generation, .. } if generation != s.generation => {
+            // The records moved to disk meanwhile; they are sent again from there.
+        }
+        Batch::Memory { count: n, .. } => {
             s.queue.drain(..n);
             s.stats.delivered += n as u64;
         }
-        Batch::Spill { end, count } => {
+        Batch::Spill { end, count, .. } => {
             s.spill_offset = end;
             s.stats.delivered += count as u64;
             if let Some(path) = shared.opts.spill_path.clone() {
                 if s.spill_offset >= s.spill_len {
                     // Everything on disk arrived: start over with an empty file and go back to memory.
+                    // The offset goes first: a crash in between then re-sends (harmless) instead of
+                    // leaving an offset that would skip the next process's records.
+                    let _ = std::fs::remove_file(offset_path(&path));
                     if let Some(f) = &s.spill {
                         let _ = f.set_len(0);
                     }
                     s.spill_len = 0;
                     s.spill_offset = 0;
                     s.spilling = false;
-                    let _ = std::fs::remove_file(offset_path(&path));
                 } else if let Err(e) = write_offset(&path, end) {
                     s.stats.last_error = Some(format!("cannot record the spill offset: {e}"));
                 }

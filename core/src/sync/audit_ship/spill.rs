@@ -10,8 +10,24 @@ pub(super) fn offset_path(spill: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-pub(super) fn read_offset(spill: &Path) -> u64 {
-    std::fs::read_to_string(offset_path(spill)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+/// How far a previous process delivered the spill file of length `len`. An offset beyond the end
+/// is stale (left by a crash between truncating the file and removing the offset): start over at
+/// 0, which may re-send records (the endpoint de-duplicates by id) but never skips one.
+pub(super) fn read_offset(spill: &Path, len: u64) -> u64 {
+    let offset = std::fs::read_to_string(offset_path(spill)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    if offset > len {
+        0
+    } else {
+        offset
+    }
+}
+
+/// At start: a spill file that does not end with a newline was cut mid-line by a crash. That
+/// last line was never acknowledged (a flush syncs whole lines only), so it is not data: its
+/// bytes move to `<spill>.torn` for inspection and the file is truncated after its last
+/// complete line, so the next record starts on a line of its own. Returns the bytes removed.
+pub(super) fn cut_torn_tail(path: &Path, f: &std::fs::File) -> std::io::Result<u64> {
+    crate::audit::cut_torn_tail(path, f)
 }
 
 pub(super) fn write_offset(spill: &Path, offset: u64) -> std::io::Result<()> {
@@ -19,6 +35,35 @@ pub(super) fn write_offset(spill: &Path, offset: u64) -> std::io::Result<()> {
     let tmp = offset_path(&spill.with_extension("tmp"));
     std::fs::write(&tmp, offset.to_string())?;
     std::fs::rename(tmp, target)
+}
+
+/// Moves the records waiting in memory to the end of the spill file, in order, and switches to
+/// delivering from the file. Called when the queue is full (so what is on disk is always the
+/// oldest undelivered records, and a crash can only lose the newest) and by `flush` (so every
+/// record written before it is durable). Only called while not spilling, when the file holds
+/// nothing undelivered, so appending keeps decision order.
+pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> std::result::Result<(), String> {
+    if s.queue.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(!s.spilling || s.spill_len == s.spill_offset, "while spilling the queue stays empty");
+    let Some(f) = s.spill.as_mut() else {
+        return Err("no spill file is configured".into());
+    };
+    let mut buf = String::new();
+    for (_, line) in &s.queue {
+        buf.push_str(line);
+        buf.push('\n');
+    }
+    f.write_all(buf.as_bytes()).map_err(|e| format!("spill file write failed: {e}"))?;
+    let _ = opts;
+    s.spill_len += buf.len() as u64;
+    s.stats.spilled += s.queue.len() as u64;
+    s.queue.clear();
+    // A memory batch in flight now also lives on disk: its answer must not drain the queue.
+    s.generation += 1;
+    s.spilling = true;
+    Ok(())
 }
 
 /// Appends one record line; an error says why it could not be kept.
@@ -64,6 +109,7 @@ pub(super) fn save_in_front(s: &mut State, opts: &HttpAuditOptions, lines: &[Str
     write().map_err(|e| format!("{}: {e}", path.display()))?;
     let _ = std::fs::remove_file(offset_path(path));
     s.spill = None;
+    s.generation += 1;
     s.spill_len = content.len() as u64;
     s.spill_offset = 0;
     s.spilling = true;
