@@ -46,7 +46,8 @@ function define(name, defaultCode, Base = ActError, init) {
   const C = {
     [name]: class extends Base {
       constructor(message, code, details) {
-        const { cause, ...rest } = details ?? {}
+        // Only an object carries details (spreading a string would copy it one key per character).
+        const { cause, ...rest } = details !== null && typeof details === 'object' ? details : {}
         super(message, code, cause === undefined ? undefined : { cause })
         if (init) init(this, rest)
       }
@@ -76,9 +77,21 @@ const AuditChainError = define('AuditChainError', 'audit_chain_broken', ActError
   e.line = d.line ?? 0
 })
 
+/** The decision an error class wraps must be one ACT returned (an object with string `message` and `reason`). */
+function checkDecision(who, decision) {
+  const ok =
+    decision !== null &&
+    typeof decision === 'object' &&
+    typeof decision.message === 'string' &&
+    typeof decision.reason === 'string'
+  if (!ok) throw new ConfigError(`${who} takes the decision ACT returned`, 'invalid_argument')
+  return decision
+}
+
 /** Thrown by `guard` when the decision is a deny; `code` is the decision's reason. */
 class DeniedError extends ActError {
   constructor(decision) {
+    checkDecision('DeniedError', decision)
     super(decision.message, decision.reason)
     this.decision = decision
   }
@@ -88,6 +101,7 @@ Object.defineProperty(DeniedError.prototype, 'name', { value: 'DeniedError', wri
 /** Thrown by `guard` when a human must approve first; `approvalRequest` says what. */
 class ApprovalRequiredError extends ActError {
   constructor(decision) {
+    checkDecision('ApprovalRequiredError', decision)
     super(decision.message, 'approval_required')
     this.decision = decision
   }

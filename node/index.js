@@ -97,9 +97,35 @@ function isPlainObject(v) {
   return p === Object.prototype || p === null
 }
 
+// Node 20 has String.prototype.isWellFormed; Node 18 gets the same answer from a regex.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const isWellFormed =
+  typeof String.prototype.isWellFormed === 'function' ? (v) => v.isWellFormed() : (v) => !LONE_SURROGATE.test(v)
+
+/**
+ * Text that UTF-8 cannot hold (a lone surrogate) is refused: Node-API would silently replace it with
+ * U+FFFD, and ACT would then decide about a string that is not the one passed.
+ */
+function wellFormed(name, v) {
+  if (!isWellFormed(v)) {
+    throw new ConfigError(`\`${name}\` is not well-formed Unicode: it has a lone surrogate`, 'invalid_argument')
+  }
+  return v
+}
+
 function str(name, v) {
   if (typeof v !== 'string') throw bad(name, 'a string', v)
-  return v
+  return wellFormed(name, v)
+}
+
+/** An object as JSON text for the core (`undefined` when absent); JSON.stringify's failures are ConfigErrors. */
+function jsonText(name, v) {
+  if (v === undefined || v === null) return undefined
+  try {
+    return JSON.stringify(v)
+  } catch (e) {
+    throw new ConfigError(`\`${name}\` is not JSON: ${e.message}`, 'invalid_argument', { cause: e })
+  }
 }
 
 function optStr(name, v) {
@@ -179,8 +205,9 @@ class SigningKey {
   }
   static fromJwk(jwk) {
     let text = jwk
-    if (isPlainObject(jwk)) text = JSON.stringify(jwk)
+    if (isPlainObject(jwk)) text = jsonText('jwk', jwk)
     else if (typeof jwk !== 'string') throw bad('jwk', 'a JWK object or its JSON text', jwk)
+    else wellFormed('jwk', jwk)
     return new SigningKey(call('jwk', () => native.NativeSigningKey.fromJwk(text)))
   }
   /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
@@ -224,8 +251,8 @@ function signingKey(name, v) {
 function publicKey(name, v) {
   if (v === undefined || v === null) return undefined
   if (v instanceof SigningKey) return v.publicKey
-  if (typeof v === 'string') return v
-  if (isPlainObject(v)) return JSON.stringify(v)
+  if (typeof v === 'string') return wellFormed(name, v)
+  if (isPlainObject(v)) return jsonText(name, v)
   throw bad(name, 'a SigningKey, an `ed25519:...` public key or a public JWK', v)
 }
 
@@ -280,7 +307,7 @@ function auditSinks(audit) {
   const callbacks = []
   const add = (a, name) => {
     if (typeof a === 'function') callbacks.push(a)
-    else if (typeof a === 'string') files.push(a)
+    else if (typeof a === 'string') files.push(wellFormed(name, a))
     else if (isPlainObject(a)) {
       const o = options(name, a, ['file', 'callback'])
       if (o.file !== undefined) files.push(str(`${name}.file`, o.file))
@@ -305,6 +332,10 @@ function requestArgs(request) {
   if (approval !== undefined && approval !== null && typeof approval !== 'string') {
     throw bad('approval', 'a string (an approval token)', approval)
   }
+  wellFormed('token', token)
+  wellFormed('action', action)
+  wellFormed('resource', resource)
+  if (typeof approval === 'string') wellFormed('approval', approval)
   return request
 }
 
@@ -407,7 +438,8 @@ class ACT {
     const policy = optObj('policy', o.policy)
     const ttl = optNum('ttl', o.ttl)
     const holder = publicKey('holderKey', o.holderKey)
-    return call('issueToken', () => this.#n.issueToken(agent, userContext, agentContext, policy, ttl, holder))
+    const texts = [jsonText('userContext', userContext), jsonText('agentContext', agentContext), jsonText('policy', policy)]
+    return call('issueToken', () => this.#n.issueToken(agent, texts[0], texts[1], texts[2], ttl, holder))
   }
 
   /** Hands a narrower token to a sub-agent, signed by `holderKey` (the key in the parent's `cnf`). */
@@ -421,7 +453,8 @@ class ACT {
     const policy = optObj('policy', o.policy)
     if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
     const next = publicKey('nextHolderKey', o.nextHolderKey)
-    return call('delegate', () => this.#n.delegate(token, holder, agent, agentContext, policy, o.ttl, next))
+    const texts = [jsonText('agentContext', agentContext), jsonText('policy', policy)]
+    return call('delegate', () => this.#n.delegate(token, holder, agent, texts[0], texts[1], o.ttl, next))
   }
 
   /**
@@ -435,6 +468,7 @@ class ACT {
       id = isPlainObject(requestOrId.approvalRequest) ? requestOrId.approvalRequest.id : requestOrId.id
     }
     if (typeof id !== 'string') throw bad('request', 'a decision, an approval request or its id', requestOrId)
+    wellFormed('request', id)
     const o = options('approve options', opts, ['approver', 'ttl'])
     const approver = str('approver', o.approver)
     if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)

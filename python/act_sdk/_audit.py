@@ -25,11 +25,18 @@ class LoggingSink:
     """
 
     def __init__(self, logger: logging.Logger, level: int = logging.INFO, deny_level: int = logging.WARNING) -> None:
+        if not isinstance(logger, logging.Logger):
+            raise TypeError(f"LoggingSink takes a logging.Logger, not {type(logger).__name__}")
+        for name, value in (("level", level), ("deny_level", deny_level)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be a logging level (int), not {type(value).__name__}")
         self.logger = logger
         self.level = level
         self.deny_level = deny_level
 
     def __call__(self, record: Mapping[str, Any]) -> None:
+        if not isinstance(record, Mapping):
+            raise TypeError(f"an audit record is a mapping, not {type(record).__name__}")
         level = self.level if record.get("outcome") == "allow" else self.deny_level
         if not self.logger.isEnabledFor(level):
             return

@@ -151,7 +151,7 @@ class ACT(Engine):
             def authorize(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
                 named = _named_arguments(signature, args, kwargs)
                 tok = token_of(named) if token_of else cast(str, token)
-                res = resource_of(named) if resource_of else cast(str, resource).format_map(named)
+                res = resource_of(named) if resource_of else _fill(cast(str, resource), named, fn)
                 if context_of:
                     ctx: Mapping[str, Any] = context_of(named)
                 elif include is not None:
@@ -212,6 +212,17 @@ def _check_template(template: str, names: FrozenSet[str], signature: inspect.Sig
             raise ConfigError(f"resource template {template!r} must name arguments, not positions")
         if root not in names and not _has_var_keyword(signature):
             raise ConfigError(f"resource template {template!r} names `{root}`, which is not an argument of {fn.__qualname__}")
+
+
+def _fill(template: str, named: Dict[str, Any], fn: Callable[..., Any]) -> str:
+    """The resource from its template; arguments that cannot fill it fail closed, as ConfigError."""
+    try:
+        return template.format_map(named)
+    except Exception as e:  # the arguments' own __format__/__str__, nesting too deep for repr, ...
+        raise ConfigError(
+            f"resource template {template!r} could not be filled from the arguments of {fn.__qualname__}: "
+            f"{type(e).__name__}: {str(e)[:200]}"
+        ) from e
 
 
 def _named_arguments(signature: inspect.Signature, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:

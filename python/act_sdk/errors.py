@@ -126,10 +126,18 @@ class AuditChainError(ActError):
         self.line = line
 
 
+def _check_decision(decision: object, who: str) -> None:
+    from ._native import Decision
+
+    if not isinstance(decision, Decision):
+        raise TypeError(f"{who} takes the Decision that ACT returned, not {type(decision).__name__}")
+
+
 class Denied(ActError):
     """Raised by ``ACT.guard`` when the decision is a deny; ``code`` is the decision's reason."""
 
     def __init__(self, decision: "Decision") -> None:
+        _check_decision(decision, "Denied")
         super().__init__(decision.message, decision.reason)
         self.decision = decision
 
@@ -144,6 +152,7 @@ class ApprovalRequired(ActError):
     """
 
     def __init__(self, decision: "Decision") -> None:
+        _check_decision(decision, "ApprovalRequired")
         super().__init__(decision.message, decision.reason)
         self.decision = decision
 

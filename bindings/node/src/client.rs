@@ -90,8 +90,20 @@ fn closed() -> Failure {
     invalid("this ACT client is closed")
 }
 
-fn json_object(name: &str, v: Option<Value>) -> Fallible<Map<String, Value>> {
-    match v {
+/// A JSON value from the JSON text `index.js` made with `JSON.stringify` (objects cross as text:
+/// serde_json's recursion limit refuses deep nesting, where converting the JS object value by
+/// value would recurse on the native stack).
+fn json_value(name: &str, text: Option<String>) -> Fallible<Option<Value>> {
+    match text {
+        None => Ok(None),
+        Some(t) => serde_json::from_str(&t)
+            .map(Some)
+            .map_err(|e| invalid(format!("`{name}` is not usable JSON: {e}"))),
+    }
+}
+
+fn json_object(name: &str, text: Option<String>) -> Fallible<Map<String, Value>> {
+    match json_value(name, text)? {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),
         Some(_) => Err(invalid(format!("`{name}` must be an object"))),
@@ -303,16 +315,16 @@ impl NativeAct {
         self.decide(env, 2, token, action, resource, context, approval)
     }
 
-    /// Issues a token.
+    /// Issues a token; the three objects come as JSON text.
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub fn issue_token(
         &self,
         env: &Env,
         agent: String,
-        user_context: Option<Value>,
-        agent_context: Option<Value>,
-        policy: Option<Value>,
+        user_context: Option<String>,
+        agent_context: Option<String>,
+        policy: Option<String>,
         ttl: Option<f64>,
         holder_key: Option<String>,
     ) -> Result<String> {
@@ -321,7 +333,7 @@ impl NativeAct {
                 agent,
                 user_context: json_object("userContext", user_context)?,
                 agent_context: json_object("agentContext", agent_context)?,
-                policy: policy.filter(|p| !p.is_null()),
+                policy: json_value("policy", policy)?.filter(|p| !p.is_null()),
                 ttl_secs: ttl
                     .map(|t| whole_unsigned("ttl", t))
                     .transpose()?
@@ -332,7 +344,7 @@ impl NativeAct {
         })
     }
 
-    /// Delegates a narrower token to a sub-agent, signed by `holder`.
+    /// Delegates a narrower token to a sub-agent, signed by `holder`; objects come as JSON text.
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub fn delegate(
@@ -341,8 +353,8 @@ impl NativeAct {
         parent: String,
         holder: ClassInstance<NativeSigningKey>,
         agent: String,
-        agent_context: Option<Value>,
-        policy: Option<Value>,
+        agent_context: Option<String>,
+        policy: Option<String>,
         ttl: f64,
         next_holder_key: Option<String>,
     ) -> Result<String> {
@@ -350,7 +362,7 @@ impl NativeAct {
             let spec = DelegationSpec {
                 agent,
                 agent_context: json_object("agentContext", agent_context)?,
-                capability: policy.filter(|p| !p.is_null()),
+                capability: json_value("policy", policy)?.filter(|p| !p.is_null()),
                 ttl_secs: whole_unsigned("ttl", ttl)?,
                 holder_key: next_holder_key.as_deref().map(parse_public).transpose()?,
             };

@@ -119,7 +119,9 @@ impl Act {
     /// `audience` is required in tokens' `aud` when set; `leeway` is the clock
     /// skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
     /// further issuer keys; `audit_files` are JSON Lines files that receive every
-    /// audit record; `clock` replaces the system clock (tests).
+    /// audit record; `clock` replaces the system clock (tests); `counters` is where
+    /// rate limits and approval marks live: `"memory"` (default, this process) or a
+    /// `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
     #[uniffi::constructor(default(
         signing_key = None,
         audience = None,
@@ -127,7 +129,8 @@ impl Act {
         issuer = None,
         trusted_keys = [],
         audit_files = [],
-        clock = None
+        clock = None,
+        counters = None
     ))]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -139,6 +142,7 @@ impl Act {
         trusted_keys: Vec<Arc<VerifyingKey>>,
         audit_files: Vec<String>,
         clock: Option<Arc<ManualClock>>,
+        counters: Option<String>,
     ) -> Result<Arc<Self>> {
         shield(|| {
             let mut options = EngineOptions::default();
@@ -163,6 +167,9 @@ impl Act {
             if let Some(c) = clock {
                 builder = builder.clock(c.inner.clone());
             }
+            if let Some(spec) = counters {
+                builder = builder.counters(act_core::limits::open_store(&spec)?);
+            }
             for file in audit_files {
                 builder = builder.audit_sink(Box::new(JsonlSink::open(file)?));
             }
@@ -179,7 +186,15 @@ impl Act {
     /// Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
     /// `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
     /// validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
-    #[uniffi::constructor(default(api_key = None, cache_dir = None, signing_key = None, trusted_keys = [], audit_files = []))]
+    /// `counters` is as in the constructor (`"memory"` or a `redis://` URL).
+    #[uniffi::constructor(default(
+        api_key = None,
+        cache_dir = None,
+        signing_key = None,
+        trusted_keys = [],
+        audit_files = [],
+        counters = None
+    ))]
     pub fn connect(
         endpoint: String,
         trust_key: Arc<VerifyingKey>,
@@ -188,9 +203,13 @@ impl Act {
         signing_key: Option<Arc<SigningKey>>,
         trusted_keys: Vec<Arc<VerifyingKey>>,
         audit_files: Vec<String>,
+        counters: Option<String>,
     ) -> Result<Arc<Self>> {
         shield(|| {
             let mut builder = Engine::builder().without_snapshot();
+            if let Some(spec) = counters {
+                builder = builder.counters(act_core::limits::open_store(&spec)?);
+            }
             if let Some(k) = signing_key {
                 builder = builder.signing_key(k.inner.clone());
             }

@@ -255,12 +255,12 @@ void uniffi_act_uniffi_fn_free_act(uint64_t handle, RustCallStatus *_Nonnull out
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
-uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer counters, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
-uint64_t uniffi_act_uniffi_fn_constructor_act_new(RustBuffer policy_file, RustBuffer signing_key, RustBuffer audience, RustBuffer leeway, RustBuffer issuer, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer clock, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_act_uniffi_fn_constructor_act_new(RustBuffer policy_file, RustBuffer signing_key, RustBuffer audience, RustBuffer leeway, RustBuffer issuer, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer clock, RustBuffer counters, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_APPROVE

@@ -727,9 +727,11 @@ open class Act: ActProtocol, @unchecked Sendable {
      * `audience` is required in tokens' `aud` when set; `leeway` is the clock
      * skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
      * further issuer keys; `audit_files` are JSON Lines files that receive every
-     * audit record; `clock` replaces the system clock (tests).
+     * audit record; `clock` replaces the system clock (tests); `counters` is where
+     * rate limits and approval marks live: `"memory"` (default, this process) or a
+     * `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
      */
-public convenience init(policyFile: String, signingKey: SigningKey? = nil, audience: String? = nil, leeway: Int64? = nil, issuer: String? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], clock: ManualClock? = nil)throws  {
+public convenience init(policyFile: String, signingKey: SigningKey? = nil, audience: String? = nil, leeway: Int64? = nil, issuer: String? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], clock: ManualClock? = nil, counters: String? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeActError_lift) {
         uniffiCallStatus in
@@ -741,7 +743,8 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
         FfiConverterOptionString.lower(issuer),
         FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
         FfiConverterSequenceString.lower(auditFiles),
-        FfiConverterOptionTypeManualClock.lower(clock),uniffiCallStatus
+        FfiConverterOptionTypeManualClock.lower(clock),
+        FfiConverterOptionString.lower(counters),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -761,8 +764,9 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
      * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
+     * `counters` is as in the constructor (`"memory"` or a `redis://` URL).
      */
-public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [])throws  -> Act  {
+public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], counters: String? = nil)throws  -> Act  {
     return try  FfiConverterTypeAct_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
         uniffiCallStatus in
     uniffi_act_uniffi_fn_constructor_act_connect(
@@ -772,7 +776,8 @@ public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: Str
         FfiConverterOptionString.lower(cacheDir),
         FfiConverterOptionTypeSigningKey.lower(signingKey),
         FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
-        FfiConverterSequenceString.lower(auditFiles),uniffiCallStatus
+        FfiConverterSequenceString.lower(auditFiles),
+        FfiConverterOptionString.lower(counters),uniffiCallStatus
     )
 })
 }
@@ -3280,10 +3285,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_method_verifyingkey_verify() != 17932) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 18265) {
+    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 42820) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_constructor_act_new() != 14181) {
+    if (uniffi_act_uniffi_checksum_constructor_act_new() != 39370) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_constructor_manualclock_new() != 11347) {

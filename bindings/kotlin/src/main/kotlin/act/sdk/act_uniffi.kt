@@ -779,9 +779,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_act_uniffi_fn_free_act(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_method_act_approve(`ptr`: Long,`requestId`: RustBuffer.ByValue,`approver`: RustBuffer.ByValue,`ttl`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1090,10 +1090,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_method_verifyingkey_verify() and 0xFFFF) != 17932) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 18265) {
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 42820) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 14181) {
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 39370) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_constructor_manualclock_new() and 0xFFFF) != 11347) {
@@ -1648,9 +1648,11 @@ open class Act: Disposable, AutoCloseable, ActInterface
      * `audience` is required in tokens' `aud` when set; `leeway` is the clock
      * skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
      * further issuer keys; `audit_files` are JSON Lines files that receive every
-     * audit record; `clock` replaces the system clock (tests).
+     * audit record; `clock` replaces the system clock (tests); `counters` is where
+     * rate limits and approval marks live: `"memory"` (default, this process) or a
+     * `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
      */
-    constructor(`policyFile`: kotlin.String, `signingKey`: SigningKey? = null, `audience`: kotlin.String? = null, `leeway`: kotlin.Long? = null, `issuer`: kotlin.String? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `clock`: ManualClock? = null) :
+    constructor(`policyFile`: kotlin.String, `signingKey`: SigningKey? = null, `audience`: kotlin.String? = null, `leeway`: kotlin.Long? = null, `issuer`: kotlin.String? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `clock`: ManualClock? = null, `counters`: kotlin.String? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(ActException) { _status ->
     UniffiLib.uniffi_act_uniffi_fn_constructor_act_new(
@@ -1663,7 +1665,8 @@ open class Act: Disposable, AutoCloseable, ActInterface
         FfiConverterOptionalString.lower(`issuer`),
         FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
         FfiConverterSequenceString.lower(`auditFiles`),
-        FfiConverterOptionalTypeManualClock.lower(`clock`),_status)
+        FfiConverterOptionalTypeManualClock.lower(`clock`),
+        FfiConverterOptionalString.lower(`counters`),_status)
 }
     )
 
@@ -1977,8 +1980,9 @@ open class Act: Disposable, AutoCloseable, ActInterface
      * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
+     * `counters` is as in the constructor (`"memory"` or a `redis://` URL).
      */
-    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf()): Act {
+    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `counters`: kotlin.String? = null): Act {
             return FfiConverterTypeAct.lift(
     uniffiRustCallWithError(ActException) { _status ->
     UniffiLib.uniffi_act_uniffi_fn_constructor_act_connect(
@@ -1990,7 +1994,8 @@ open class Act: Disposable, AutoCloseable, ActInterface
         FfiConverterOptionalString.lower(`cacheDir`),
         FfiConverterOptionalTypeSigningKey.lower(`signingKey`),
         FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
-        FfiConverterSequenceString.lower(`auditFiles`),_status)
+        FfiConverterSequenceString.lower(`auditFiles`),
+        FfiConverterOptionalString.lower(`counters`),_status)
 }
     )
     }
