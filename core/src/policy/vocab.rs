@@ -187,8 +187,17 @@ fn limit(n: u64, window_secs: u64, scope: LimitScope) -> Meaning {
     Meaning::Constraints(vec![ConstraintKind::RateLimit { limit: n, window_secs, scope }])
 }
 
+/// `maxAmount: N` bounds both sides: a negative amount (a "refund" that charges, a
+/// "discount" that marks up) would otherwise slip under any cap.
 fn max_field(field: &str, node: &Node) -> Result<Meaning, String> {
-    Ok(require(format!("{field} <= {}", cel_number(number(node)?))))
+    let n = number(node)?;
+    if n < 0.0 {
+        return Err(format!("expected a number >= 0, got {}", cel_number(n)));
+    }
+    Ok(Meaning::Constraints(vec![
+        ConstraintKind::Require { cel: format!("{field} >= 0") },
+        ConstraintKind::Require { cel: format!("{field} <= {}", cel_number(n)) },
+    ]))
 }
 
 fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
@@ -381,18 +390,23 @@ mod tests {
     }
     fn req(m: Meaning) -> String {
         match m {
-            Meaning::Constraints(mut c) => match c.remove(0) {
-                ConstraintKind::Require { cel } | ConstraintKind::ApprovalIf { cel } => cel,
-                other => panic!("{other:?}"),
-            },
+            Meaning::Constraints(c) => c
+                .into_iter()
+                .map(|k| match k {
+                    ConstraintKind::Require { cel } | ConstraintKind::ApprovalIf { cel } => cel,
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" && "),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn article_phrases() {
-        assert_eq!(req(meaning("maxAmount", &n(NodeValue::Int(500))).unwrap()), "amount <= 500");
-        assert_eq!(req(meaning("maxDiscount", &s("15%")).unwrap()), "discount <= 15");
+        assert_eq!(req(meaning("maxAmount", &n(NodeValue::Int(500))).unwrap()), "amount >= 0 && amount <= 500");
+        assert_eq!(req(meaning("maxDiscount", &s("15%")).unwrap()), "discount >= 0 && discount <= 15");
+        assert!(meaning("maxAmount", &n(NodeValue::Int(-5))).unwrap_err().contains(">= 0"));
         assert_eq!(req(meaning("requireApproval", &s("discount > 10%")).unwrap()), "discount > 10");
         assert_eq!(req(meaning("ifUser", &s("has role \"agent_operator\"")).unwrap()), "\"agent_operator\" in user.roles");
         assert_eq!(req(meaning("ifRiskScore", &s("below 7.0")).unwrap()), "risk_score < 7");

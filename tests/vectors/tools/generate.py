@@ -62,6 +62,7 @@ customer_support = {"suites": [
       "bob": issue(CSB, "7", ttl=172800),
   }, description="Refunds capped at $500, five a day, human approval over $100, own orders only.", steps=[
     step("a $600 refund is over maxAmount", "alice", R, order(42), "deny", "constraint_failed", {"amount": 600}, rule=CSB, constraint=C("maxAmount"), message_contains="amount <= 500"),
+    step("a negative refund (a charge) is refused, not waved under the cap", "alice", R, order(42), "deny", "constraint_failed", {"amount": -600}, rule=CSB, constraint=C("maxAmount"), message_contains="amount >= 0"),
     step("a $120 refund needs a second approval", "alice", R, order(42), "approval_required", "approval_required", {"amount": 120}, rule=CSB, constraint=C("requireSecondApproval")),
     step("a $120.50 refund too (JSON numbers compare alike)", "alice", R, order(42), "approval_required", "approval_required", {"amount": 120.5}),
     step("exactly $100 needs no approval", "bob", R, order(7), "allow", "allowed", {"amount": 100}),
