@@ -8,6 +8,7 @@
 const errors = require('./errors.js')
 const { ConfigError, DeniedError, ApprovalRequiredError, fromNative } = errors
 const native = require('./native.js').load()
+const { bad, isPlainObject } = require('./args.js')
 
 const NATIVE = Symbol('act-sdk.native')
 
@@ -79,23 +80,7 @@ function contextJson(context) {
   }
 }
 
-// ---- argument checks (types only; values are the core's to judge) ----
-
-function describe(v) {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an array'
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`
-}
-
-function bad(name, expected, got) {
-  return new ConfigError(`\`${name}\` must be ${expected}, got ${describe(got)}`, 'invalid_argument')
-}
-
-function isPlainObject(v) {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
-  const p = Object.getPrototypeOf(v)
-  return p === Object.prototype || p === null
-}
+// ---- argument checks (types only; values are the core's to judge; shared ones in args.js) ----
 
 // Node 20 has String.prototype.isWellFormed; Node 18 gets the same answer from a regex.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/

@@ -6,22 +6,8 @@
 
 const { ACT } = require('../index.js')
 const { ActError, ConfigError } = require('../errors.js')
+const { bad, isPlainObject } = require('../args.js')
 
-function describe(v) {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an array'
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`
-}
-
-function bad(name, expected, got) {
-  return new ConfigError(`\`${name}\` must be ${expected}, got ${describe(got)}`, 'invalid_argument')
-}
-
-function isPlainObject(v) {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
-  const p = Object.getPrototypeOf(v)
-  return p === Object.prototype || p === null
-}
 
 function checkAct(act) {
   if (!(act instanceof ACT)) throw bad('act', 'an ACT client (new ACT({...}))', act)

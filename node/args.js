@@ -1,0 +1,23 @@
+'use strict'
+// Argument checks shared by index.js and the framework guards (types only; values
+// are the core's to judge). Internal: not part of the package's public API.
+
+const { ConfigError } = require('./errors.js')
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`
+}
+
+function bad(name, expected, got) {
+  return new ConfigError(`\`${name}\` must be ${expected}, got ${describe(got)}`, 'invalid_argument')
+}
+
+function isPlainObject(v) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const p = Object.getPrototypeOf(v)
+  return p === Object.prototype || p === null
+}
+
+module.exports = { describe, bad, isPlainObject }
