@@ -2,6 +2,9 @@
 //! through the engine, on the in-memory store and (feature `redis`) on a real Redis server
 //! started on loopback: the same expectations for both.
 
+#[cfg(feature = "redis")]
+mod redis_server;
+
 use act_core::limits::{open_store, CounterStore};
 use act_core::{Engine, IssueRequest, ManualClock, Reason, Request, SigningKey};
 use serde_json::json;
@@ -68,21 +71,7 @@ fn memory_store_window_boundary_and_backwards_clock() {
 #[cfg(feature = "redis")]
 #[test]
 fn redis_store_window_boundary_and_backwards_clock() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (scripts/test-all.sh installs it)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let result = std::panic::catch_unwind(|| scenario(open_store(&format!("redis://127.0.0.1:{port}/?prefix=clock:")).unwrap()));
-    let _ = server.kill(); // our server, by pid
-    let _ = server.wait();
-    result.unwrap();
+    // Dropped (killed by pid) even when the scenario fails.
+    let server = redis_server::Redis::start();
+    scenario(open_store(&format!("{}?prefix=clock:", server.url())).unwrap());
 }

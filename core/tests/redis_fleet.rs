@@ -10,6 +10,8 @@
 //!   recovers by itself when the server is back.
 #![cfg(feature = "redis")]
 
+mod redis_server;
+
 use act_core::limits::open_store;
 use act_core::redis_store::{RedisCounterStore, RedisOptions};
 use act_core::{Engine, IssueRequest, Reason, Request, SigningKey};
@@ -18,6 +20,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use redis_server::Redis;
 
 const POLICY: &str = r#"
 agent: customer-support-bot
@@ -32,43 +35,6 @@ policy:
 
 /// The issuer key every process shares (tests only).
 const SEED: [u8; 32] = [7; 32];
-
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Redis::start_on(port)
-    }
-
-    fn start_on(port: u16) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test-all.sh installs it from Debian's packages)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill(); // this child only, by its pid
-        let _ = self.child.wait();
-    }
-}
 
 fn engine_on(counters: &str) -> Engine {
     Engine::builder()

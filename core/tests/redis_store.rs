@@ -3,12 +3,13 @@
 //! one exact limit and one single-use mark per approval.
 #![cfg(feature = "redis")]
 
+mod redis_server;
+
 use act_core::redis_store::{RedisCounterStore, RedisOptions};
 use act_core::{Engine, IssueRequest, ManualClock, Reason, Request, SigningKey};
 use serde_json::{json, Map, Value};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use redis_server::Redis;
 
 const POLICY: &str = r#"
 agent: customer-support-bot
@@ -21,35 +22,6 @@ policy:
       maxPerDay: 5
       requireSecondApproval: amount > 100
 "#;
-
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test-all.sh installs it from Debian's packages)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis { child, url: format!("redis://127.0.0.1:{port}/") }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill(); // this child only, by its pid
-        let _ = self.child.wait();
-    }
-}
 
 fn engine(url: &str, key: &SigningKey, prefix: &str, clock: Option<Arc<ManualClock>>) -> Engine {
     let mut opts = RedisOptions::new(url);
@@ -72,7 +44,7 @@ fn ctx(amount: i64) -> Map<String, Value> {
 fn one_limit_across_engines_and_threads() {
     let redis = Redis::start();
     let key = SigningKey::generate().unwrap();
-    let engines: Vec<Arc<Engine>> = (0..3).map(|_| Arc::new(engine(&redis.url, &key, "t1:", None))).collect();
+    let engines: Vec<Arc<Engine>> = (0..3).map(|_| Arc::new(engine(&redis.url(), &key, "t1:", None))).collect();
     let token = Arc::new(
         engines[0]
             .issue_token(&IssueRequest {
@@ -105,8 +77,8 @@ fn windows_roll_and_approvals_are_single_use_fleet_wide() {
     let redis = Redis::start();
     let key = SigningKey::generate().unwrap();
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    let a = engine(&redis.url, &key, "t2:", Some(clock.clone()));
-    let b = engine(&redis.url, &key, "t2:", Some(clock.clone()));
+    let a = engine(&redis.url(), &key, "t2:", Some(clock.clone()));
+    let b = engine(&redis.url(), &key, "t2:", Some(clock.clone()));
     let token = a
         .issue_token(&IssueRequest {
             agent: "customer-support-bot".into(),
@@ -142,7 +114,7 @@ fn refund<'a>(token: &'a str, c: &'a Map<String, Value>, approval: Option<&'a st
 fn unreachable_redis_fails_closed_for_limited_actions_only() {
     let redis = Redis::start();
     let key = SigningKey::generate().unwrap();
-    let e = engine(&redis.url, &key, "t3:", None);
+    let e = engine(&redis.url(), &key, "t3:", None);
     let token = e
         .issue_token(&IssueRequest {
             agent: "customer-support-bot".into(),
