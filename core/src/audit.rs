@@ -274,6 +274,22 @@ fn last_newline(f: &std::fs::File, end: u64) -> std::io::Result<Option<u64>> {
     Ok(None)
 }
 
+/// The last non-blank line of `f`, whose `len` bytes end with a newline (or are none),
+/// reading backwards so a long log is not read whole at every start.
+fn last_nonblank_line(f: &std::fs::File, len: u64) -> std::io::Result<Option<String>> {
+    let mut end = len;
+    while end > 0 {
+        let start = last_newline(f, end - 1)?.map_or(0, |p| p + 1);
+        let line = read_at(f, start, (end - 1 - start) as usize)?;
+        let text = String::from_utf8_lossy(&line);
+        if !text.trim().is_empty() {
+            return Ok(Some(text.into_owned()));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
 impl JsonlSink {
     /// Opens (or creates) `path` for appending, repairing a torn last line (see [`JsonlSink`]).
     pub fn open(path: impl Into<String>) -> Result<Self> {
@@ -282,26 +298,7 @@ impl JsonlSink {
         let file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(io)?;
         cut_torn_tail(std::path::Path::new(&path), &file).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
-        let last = if len == 0 {
-            None
-        } else {
-            // The file ends with a newline now; its last line starts after the one before.
-            let start = last_newline(&file, len - 1).map_err(io)?.map_or(0, |p| p + 1);
-            let line = read_at(&file, start, (len - 1 - start) as usize).map_err(io)?;
-            let text = String::from_utf8_lossy(&line);
-            if text.trim().is_empty() {
-                // A blank last line: fall back to the last non-blank one.
-                std::io::BufReader::new(std::fs::File::open(&path).map_err(io)?)
-                    .lines()
-                    .map_while(|l| l.ok())
-                    .filter(|l| !l.trim().is_empty())
-                    .last()
-                    .map(|l| Self::hash_of(&path, &l))
-                    .transpose()?
-            } else {
-                Some(Self::hash_of(&path, &text)?)
-            }
-        };
+        let last = last_nonblank_line(&file, len).map_err(io)?.map(|l| Self::hash_of(&path, &l)).transpose()?;
         Ok(JsonlSink { path, file: std::io::BufWriter::new(file), last })
     }
 

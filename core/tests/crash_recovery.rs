@@ -377,6 +377,15 @@ fn a_torn_last_line_is_moved_aside_never_read_as_data() {
     assert_eq!(verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), Some(act_core::audit::GENESIS_HASH)), Ok(4));
     let aside = std::fs::read_to_string(dir.join("audit.jsonl.torn")).unwrap();
     assert_eq!(aside, format!("{fragment}\n"));
+    // Blank lines after the last record are skipped: the chain continues from record 4.
+    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"\n  \n").unwrap();
+    {
+        let e = engine_with_sink(Box::new(JsonlSink::open(log.display().to_string()).unwrap()));
+        let t = e.issue_token(&IssueRequest { agent: "bot".into(), user_context: json!({"user_id": "u"}).as_object().unwrap().clone(), ..Default::default() }).unwrap();
+        e.validate(&Request { token: &t, action: "read", resource: "doc://a", context: &Map::new(), approval: None });
+        e.flush_audit();
+    }
+    assert_eq!(verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), Some(act_core::audit::GENESIS_HASH)), Ok(5));
     // A last complete line that is not a record: opening refuses to continue the chain.
     std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"garbage\n").unwrap();
     let err = JsonlSink::open(log.display().to_string()).err().expect("refused");
