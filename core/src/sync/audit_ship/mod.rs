@@ -25,8 +25,8 @@ mod spill;
 use super::backoff::Backoff;
 use super::client::{describe, Http, Timeouts};
 use super::Stop;
-use spill::{cut_torn_tail, offset_path, queue_to_disk, read_offset, save_in_front, spill, write_offset};
-use crate::audit::{AuditRecord, AuditSink};
+use spill::{offset_path, queue_to_disk, read_offset, save_in_front, spill, write_offset};
+use crate::audit::{cut_torn_tail, AuditRecord, AuditSink};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Seek, SeekFrom};
@@ -175,6 +175,9 @@ impl HttpAuditSink {
         if let Some(path) = &opts.spill_path {
             let io = |e| Error::io(path.display().to_string(), e);
             let f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+            // A spill file cut mid-line by a crash: that line was never acknowledged (a flush
+            // syncs whole lines only), so it moves to `<spill>.torn` and the next record starts
+            // on a line of its own.
             cut_torn_tail(path, &f).map_err(io)?;
             state.spill_len = f.metadata().map_err(io)?.len();
             state.spill_offset = read_offset(path, state.spill_len);

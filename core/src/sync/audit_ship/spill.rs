@@ -22,14 +22,6 @@ pub(super) fn read_offset(spill: &Path, len: u64) -> u64 {
     }
 }
 
-/// At start: a spill file that does not end with a newline was cut mid-line by a crash. That
-/// last line was never acknowledged (a flush syncs whole lines only), so it is not data: its
-/// bytes move to `<spill>.torn` for inspection and the file is truncated after its last
-/// complete line, so the next record starts on a line of its own. Returns the bytes removed.
-pub(super) fn cut_torn_tail(path: &Path, f: &std::fs::File) -> std::io::Result<u64> {
-    crate::audit::cut_torn_tail(path, f)
-}
-
 pub(super) fn write_offset(spill: &Path, offset: u64) -> std::io::Result<()> {
     let target = offset_path(spill);
     let tmp = offset_path(&spill.with_extension("tmp"));
