@@ -9,7 +9,7 @@ import inspect
 import os
 import string
 import weakref
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from ._audit import native_sinks
 from ._native import Decision, Engine, SigningKey, VerifyingKey
@@ -127,13 +127,7 @@ class ACT(Engine):
             raise TypeError("token must be a str or a callable returning the token")
         if approval is not None and not (isinstance(approval, str) or callable(approval)):
             raise TypeError("approval must be a str, a callable or None")
-        include: Optional[FrozenSet[str]] = None
-        if context is not None and not callable(context):
-            if isinstance(context, (str, bytes)) or not isinstance(context, Iterable):
-                raise TypeError("context must be a callable, an iterable of argument names, or None")
-            include = frozenset(context)
-            if not all(isinstance(n, str) for n in include):
-                raise TypeError("context names must be str")
+        include = None if context is None or callable(context) else _context_names(context)
 
         def decorate(fn: F) -> F:
             signature = inspect.signature(fn)
@@ -151,7 +145,7 @@ class ACT(Engine):
             def authorize(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
                 named = _named_arguments(signature, args, kwargs)
                 tok = token_of(named) if token_of else cast(str, token)
-                res = resource_of(named) if resource_of else _fill(cast(str, resource), named, fn)
+                res = resource_of(named) if resource_of else _fill(cast(str, resource), named, f"a call of {fn.__qualname__}")
                 if context_of:
                     ctx: Mapping[str, Any] = context_of(named)
                 elif include is not None:
@@ -201,28 +195,47 @@ def _has_var_keyword(signature: inspect.Signature) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def _check_template(template: str, names: FrozenSet[str], signature: inspect.Signature, fn: Callable[..., Any]) -> None:
+def _context_names(context: Iterable[str]) -> FrozenSet[str]:
+    """`context=` given as argument names (for `guard` and the framework guards' `ToolRule`)."""
+    if isinstance(context, (str, bytes)) or not isinstance(context, Iterable):
+        raise TypeError("context must be a callable, an iterable of argument names, or None")
+    names = frozenset(context)
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError("context names must be str")
+    return names
+
+
+def _template_roots(template: str) -> List[str]:
+    """The argument names a resource template uses, in order; ConfigError for a bad or positional template."""
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as e:
         raise ConfigError(f"resource template {template!r} is not a valid format string: {e}") from None
+    roots = []
     for field in fields:
         root = field.split(".", 1)[0].split("[", 1)[0]
         if not root or root.isdigit():
             raise ConfigError(f"resource template {template!r} must name arguments, not positions")
+        roots.append(root)
+    return roots
+
+
+def _check_template(template: str, names: FrozenSet[str], signature: inspect.Signature, fn: Callable[..., Any]) -> None:
+    for root in _template_roots(template):
         if root not in names and not _has_var_keyword(signature):
             raise ConfigError(f"resource template {template!r} names `{root}`, which is not an argument of {fn.__qualname__}")
 
 
-def _fill(template: str, named: Dict[str, Any], fn: Callable[..., Any]) -> str:
-    """The resource from its template; arguments that cannot fill it fail closed, as ConfigError."""
+def _fill(template: str, named: Dict[str, Any], source: str, label: str = "") -> str:
+    """The resource from its template and the arguments of `source` (for messages: "a call of f",
+    "the tool call"); arguments that cannot fill it fail closed, as ConfigError."""
+    label = label or f"resource template {template!r}"
     try:
         return template.format_map(named)
+    except KeyError as e:
+        raise ConfigError(f"{label} needs an argument {source} does not have: {e}") from None
     except Exception as e:  # the arguments' own __format__/__str__, nesting too deep for repr, ...
-        raise ConfigError(
-            f"resource template {template!r} could not be filled from the arguments of {fn.__qualname__}: "
-            f"{type(e).__name__}: {str(e)[:200]}"
-        ) from e
+        raise ConfigError(f"{label} could not be filled from {source}: {type(e).__name__}: {str(e)[:200]}") from e
 
 
 def _named_arguments(signature: inspect.Signature, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:

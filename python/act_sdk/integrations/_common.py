@@ -4,11 +4,10 @@ text the model gets back when a call does not run. No policy logic: decisions ar
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 
-from .._client import ACT, _caller, _is_json
+from .._client import ACT, _caller, _context_names, _fill, _is_json, _template_roots
 from .._native import Decision
 from ..errors import ConfigError
 
@@ -36,36 +35,19 @@ class ToolRule:
         if not self.action:
             raise ConfigError("action must not be empty")
         if isinstance(self.resource, str):
-            try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(self.resource) if f is not None]
-            except ValueError as e:
-                raise ConfigError(f"resource template {self.resource!r} is not a valid format string: {e}") from None
-            for field in fields:
-                root = field.split(".", 1)[0].split("[", 1)[0]
-                if not root or root.isdigit():
-                    raise ConfigError(f"resource template {self.resource!r} must name arguments, not positions")
+            _template_roots(self.resource)
         elif not callable(self.resource):
             raise TypeError("resource must be a format string or a callable")
         ctx = self.context
         if ctx is not None and not callable(ctx):
-            if isinstance(ctx, (str, bytes)) or not isinstance(ctx, Iterable):
-                raise TypeError("context must be a callable, an iterable of argument names, or None")
-            names = frozenset(ctx)
-            if not all(isinstance(n, str) for n in names):
-                raise TypeError("context names must be str")
-            object.__setattr__(self, "context", names)
+            object.__setattr__(self, "context", _context_names(ctx))
 
     def request(self, args: Mapping[str, Any]) -> Tuple[str, str, Dict[str, Any]]:
         """The (action, resource, context) of a call with these validated arguments."""
         named = dict(args)
         if isinstance(self.resource, str):
-            try:
-                resource = self.resource.format_map(named)
-            except (KeyError, AttributeError, IndexError) as e:
-                raise ConfigError(
-                    f"resource template {self.resource!r} for action `{self.action}` needs an argument "
-                    f"the tool call does not have: {e}"
-                ) from None
+            label = f"resource template {self.resource!r} for action `{self.action}`"
+            resource = _fill(self.resource, named, "the tool call", label)
         else:
             resource = _caller(self.resource)(named)
             if not isinstance(resource, str):
