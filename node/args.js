@@ -20,4 +20,15 @@ function isPlainObject(v) {
   return p === Object.prototype || p === null
 }
 
-module.exports = { describe, bad, isPlainObject }
+/** An options object whose keys are all in `allowed`; anything else (undefined too) is a ConfigError. */
+function knownOptions(name, v, allowed) {
+  if (!isPlainObject(v)) throw bad(name, 'an object', v)
+  for (const k of Object.keys(v)) {
+    if (!allowed.includes(k)) {
+      throw new ConfigError(`unknown option \`${k}\` in ${name} (known: ${allowed.join(', ')})`, 'invalid_argument')
+    }
+  }
+  return v
+}
+
+module.exports = { describe, bad, isPlainObject, knownOptions }

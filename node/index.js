@@ -8,7 +8,7 @@
 const errors = require('./errors.js')
 const { ConfigError, DeniedError, ApprovalRequiredError, fromNative } = errors
 const native = require('./native.js').load()
-const { bad, isPlainObject } = require('./args.js')
+const { bad, isPlainObject, knownOptions } = require('./args.js')
 
 const NATIVE = Symbol('act-sdk.native')
 
@@ -136,15 +136,9 @@ function optObj(name, v) {
   return v
 }
 
+/** Options of the public API: left out means none. */
 function options(name, v, allowed) {
-  if (v === undefined) return {}
-  if (!isPlainObject(v)) throw bad(name, 'an object', v)
-  for (const k of Object.keys(v)) {
-    if (!allowed.includes(k)) {
-      throw new ConfigError(`unknown option \`${k}\` in ${name} (known: ${allowed.join(', ')})`, 'invalid_argument')
-    }
-  }
-  return v
+  return v === undefined ? {} : knownOptions(name, v, allowed)
 }
 
 function call(what, fn) {

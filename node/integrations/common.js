@@ -5,23 +5,13 @@
 // decision is `act.check` / `act.validate` of the native core.
 
 const { ACT } = require('../index.js')
-const { ActError, ConfigError } = require('../errors.js')
-const { bad, isPlainObject } = require('../args.js')
+const { ActError } = require('../errors.js')
+const { bad, isPlainObject, knownOptions: options } = require('../args.js')
 
 
 function checkAct(act) {
   if (!(act instanceof ACT)) throw bad('act', 'an ACT client (new ACT({...}))', act)
   return act
-}
-
-function options(name, v, allowed) {
-  if (!isPlainObject(v)) throw bad(name, 'an object', v)
-  for (const k of Object.keys(v)) {
-    if (!allowed.includes(k)) {
-      throw new ConfigError(`unknown option \`${k}\` in ${name} (known: ${allowed.join(', ')})`, 'invalid_argument')
-    }
-  }
-  return v
 }
 
 const SPEC_KEYS = ['token', 'action', 'resource', 'context']
