@@ -387,6 +387,21 @@ inline = suite("article inline policy in issue_token (flat constraint map)", OTH
   step("over the token's email budget", "t", "read", "email://alice/e4", "deny", "rate_limited", {"unread": True}),
 ])
 
+SMALL_BUDGET = """agent: email-assistant
+policy:
+  actions: [read]
+  resources: ["email://{{user.id}}/*"]
+  constraints:
+    maxEmails: 3
+"""
+layered = suite("a limit repeated in the token's capability counts once in each layer", SMALL_BUDGET, tokens={
+    "t": issue(EA, "alice", user_context={"user_id": "alice"},
+               policy={"actions": ["read"], "resources": ["email://alice/*"], "constraints": {"maxEmails": 10}})},
+    description="Both budgets bind; each read is counted once against each, so the file's 3 binds first (not after 2).", steps=[
+  step("three reads fit the policy file's budget", "t", "read", "email://alice/e1", "allow", "allowed", repeat=3),
+  step("the fourth is over it", "t", "read", "email://alice/e4", "deny", "rate_limited", constraint=f"{EA}/*/maxEmails", message_contains="3 per token"),
+])
+
 def perr(name, policy, *needles):
     return {"name": name, "now_ms": NOW, "keys": SEEDS, "signing_key": "issuer", "policy": policy, "policy_error": {"contains": list(needles)}}
 errors = {"suites": [
@@ -404,7 +419,7 @@ errors = {"suites": [
   perr("a bad time zone", DB_POLICY.replace("EST", "Mars/Olympus"), "unknown time zone `Mars/Olympus`"),
   perr("every problem at once, not just the first", CS_POLICY.replace("maxAmount: 500", "maxAmont: 500").replace("maxPerDay: 5", "maxPerDay: -1"), "maxAmont", "maxPerDay"),
 ]}
-json.dump({"suites": [deleg, revocations, kill, kill_agent, breaker, inline]}, open(os.path.join(ROOT, 'tests/vectors/') + 'lifecycle.json', 'w'), indent=1)
+json.dump({"suites": [deleg, revocations, kill, kill_agent, breaker, inline, layered]}, open(os.path.join(ROOT, 'tests/vectors/') + 'lifecycle.json', 'w'), indent=1)
 json.dump(errors, open(os.path.join(ROOT, 'tests/vectors/') + 'policy_errors.json', 'w'), indent=1)
 
 SF_POLICY = """agent: salesforce-agent
