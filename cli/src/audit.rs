@@ -37,7 +37,10 @@ pub fn run(c: AuditCommand) -> CmdResult {
                         println!("ok: {n} record(s) in {chains} chain(s), intact");
                         Ok(())
                     }
-                    Err(e) => Err(Failure::new(CHECK_FAILED, format!("{}:{}: {}", a.file.display(), e.line, e.message))),
+                    Err(e) => Err(Failure::new(
+                        CHECK_FAILED,
+                        format!("{}:{}: {}", a.file.display(), e.line, e.message),
+                    )),
                 };
             }
             let start = (a.start != "any").then_some(a.start.as_str());
@@ -46,7 +49,10 @@ pub fn run(c: AuditCommand) -> CmdResult {
                     println!("ok: {n} record(s), chain intact");
                     Ok(())
                 }
-                Err(e) => Err(Failure::new(CHECK_FAILED, format!("{}:{}: {}", a.file.display(), e.line, e.message))),
+                Err(e) => Err(Failure::new(
+                    CHECK_FAILED,
+                    format!("{}:{}: {}", a.file.display(), e.line, e.message),
+                )),
             }
         }
     }

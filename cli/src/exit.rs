@@ -32,7 +32,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+        Failure {
+            code,
+            message: message.into(),
+        }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Failure::new(USAGE, message)
@@ -52,14 +55,20 @@ pub fn diagnostic_line(d: &Diagnostic) -> String {
 
 /// True for diagnostics that say the text is not YAML/JSON at all.
 pub fn is_syntax(d: &Diagnostic) -> bool {
-    d.message.starts_with("invalid YAML") || d.message.starts_with("invalid JSON") || d.message.starts_with("policy source is over")
+    d.message.starts_with("invalid YAML")
+        || d.message.starts_with("invalid JSON")
+        || d.message.starts_with("policy source is over")
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         match &e {
             Error::Policy(p) => {
-                let code = if p.diagnostics.iter().any(is_syntax) { POLICY_SYNTAX } else { POLICY_INVALID };
+                let code = if p.diagnostics.iter().any(is_syntax) {
+                    POLICY_SYNTAX
+                } else {
+                    POLICY_INVALID
+                };
                 let lines: Vec<String> = p.diagnostics.iter().map(diagnostic_line).collect();
                 Failure::new(code, lines.join("\n"))
             }
@@ -85,7 +94,9 @@ pub fn read(path: &std::path::Path) -> Result<String, Failure> {
 pub fn json_object(flag: &str, text: &str) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(_) => Err(Failure::usage(format!("{flag} must be a JSON object such as {{\"key\": \"value\"}}"))),
+        Ok(_) => Err(Failure::usage(format!(
+            "{flag} must be a JSON object such as {{\"key\": \"value\"}}"
+        ))),
         Err(e) => Err(Failure::usage(format!("{flag} is not valid JSON: {e}"))),
     }
 }

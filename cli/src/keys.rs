@@ -29,10 +29,15 @@ pub fn keygen(a: KeygenArgs) -> CmdResult {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(&a.out).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists { " (pass --force to overwrite)" } else { "" };
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (pass --force to overwrite)"
+        } else {
+            ""
+        };
         Failure::new(IO, format!("{}: {e}{hint}", a.out.display()))
     })?;
-    f.write_all(key.to_pkcs8_pem().as_bytes()).map_err(|e| Failure::new(IO, format!("{}: {e}", a.out.display())))?;
+    f.write_all(key.to_pkcs8_pem().as_bytes())
+        .map_err(|e| Failure::new(IO, format!("{}: {e}", a.out.display())))?;
     println!("{}", key.verifying_key());
     eprintln!("wrote {} (kid {})", a.out.display(), key.kid());
     Ok(())
@@ -41,7 +46,11 @@ pub fn keygen(a: KeygenArgs) -> CmdResult {
 /// Loads a signing key from a PEM or JWK file.
 pub fn load_signing(path: &Path) -> Result<SigningKey, Failure> {
     let text = read(path)?;
-    let key = if text.trim_start().starts_with('{') { SigningKey::from_jwk(&text) } else { SigningKey::from_pkcs8_pem(&text) };
+    let key = if text.trim_start().starts_with('{') {
+        SigningKey::from_jwk(&text)
+    } else {
+        SigningKey::from_pkcs8_pem(&text)
+    };
     key.map_err(|e| Failure::new(crate::exit::KEY, format!("{}: {e}", path.display())))
 }
 

@@ -80,17 +80,26 @@ fn build(a: BuildArgs) -> CmdResult {
     };
     let jws = encode_snapshot(&key, &doc).map_err(crate::policy::report)?;
     match &a.out {
-        Some(p) => std::fs::write(p, format!("{jws}\n")).map_err(|e| Failure::new(IO, format!("{}: {e}", p.display())))?,
+        Some(p) => {
+            std::fs::write(p, format!("{jws}\n")).map_err(|e| Failure::new(IO, format!("{}: {e}", p.display())))?
+        }
         None => println!("{jws}"),
     }
-    eprintln!("snapshot version {} signed by {} ({} agent(s), {} bytes)", doc.version, key.verifying_key(), doc.policies.agents.len(), jws.len());
+    eprintln!(
+        "snapshot version {} signed by {} ({} agent(s), {} bytes)",
+        doc.version,
+        key.verifying_key(),
+        doc.policies.agents.len(),
+        jws.len()
+    );
     Ok(())
 }
 
 fn inspect(a: InspectArgs) -> CmdResult {
     let key = parse_public(&a.trust)?;
     let bytes = read(&a.file)?;
-    let doc = verify_document(bytes.as_bytes(), &key).map_err(|e| Failure::new(SNAPSHOT, format!("{}: {e}", a.file.display())))?;
+    let doc = verify_document(bytes.as_bytes(), &key)
+        .map_err(|e| Failure::new(SNAPSHOT, format!("{}: {e}", a.file.display())))?;
     let agents: Vec<&str> = doc.policies.agents.iter().map(|p| p.agent.as_str()).collect();
     println!("version: {}", doc.version);
     println!("issued_at_ms: {}", doc.issued_at);
@@ -99,7 +108,13 @@ fn inspect(a: InspectArgs) -> CmdResult {
     }
     println!("agents: {}", agents.join(", "));
     let r = &doc.policies.revocations;
-    println!("revocations: {} token(s), {} agent(s), {} subject(s), {} grant(s)", r.tokens.len(), r.agents.len(), r.subjects.len(), r.grants.len());
+    println!(
+        "revocations: {} token(s), {} agent(s), {} subject(s), {} grant(s)",
+        r.tokens.len(),
+        r.agents.len(),
+        r.subjects.len(),
+        r.grants.len()
+    );
     if a.print {
         println!("{}", serde_json::to_string_pretty(&doc.policies).unwrap_or_default());
     }

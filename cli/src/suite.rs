@@ -58,7 +58,13 @@ fn bad(file: &Path, line: usize, message: impl std::fmt::Display) -> Failure {
 fn load_suite(file: &Path) -> Result<Suite, Failure> {
     let text = crate::exit::read(file)?;
     let docs = parse_documents(&file.display().to_string(), &text).map_err(|d| {
-        Failure::new(SUITE, d.iter().map(crate::exit::diagnostic_line).collect::<Vec<_>>().join("\n"))
+        Failure::new(
+            SUITE,
+            d.iter()
+                .map(crate::exit::diagnostic_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })?;
     let Some(root) = docs.first().and_then(Node::as_map) else {
         return Err(bad(file, 1, "a test suite is a map with `tests:`"));
@@ -76,14 +82,28 @@ fn load_suite(file: &Path) -> Result<Suite, Failure> {
         let text = node.scalar_text();
         match key.name.as_str() {
             "name" => suite.name = text.ok_or_else(|| bad(file, key.line, "`name` must be a string"))?,
-            "policies" => suite.policies = dir.join(text.ok_or_else(|| bad(file, key.line, "`policies` must be a path"))?),
+            "policies" => {
+                suite.policies = dir.join(text.ok_or_else(|| bad(file, key.line, "`policies` must be a path"))?)
+            }
             "now" => {
                 let t = text.ok_or_else(|| bad(file, key.line, "`now` must be an RFC 3339 time"))?;
-                suite.now_ms = chrono_ms(&t).ok_or_else(|| bad(file, key.line, format!("`now`: `{t}` is not an RFC 3339 time such as 2026-01-05T12:00:00Z")))?;
+                suite.now_ms = chrono_ms(&t).ok_or_else(|| {
+                    bad(
+                        file,
+                        key.line,
+                        format!("`now`: `{t}` is not an RFC 3339 time such as 2026-01-05T12:00:00Z"),
+                    )
+                })?;
             }
             "tokens" => match node.to_json() {
                 Value::Object(m) => suite.tokens = m,
-                _ => return Err(bad(file, key.line, "`tokens` must map names to {agent, user, agent_context?, capability?}")),
+                _ => {
+                    return Err(bad(
+                        file,
+                        key.line,
+                        "`tokens` must map names to {agent, user, agent_context?, capability?}",
+                    ))
+                }
             },
             "tests" => {
                 let NodeValue::Seq(items) = &node.value else {
@@ -94,7 +114,13 @@ fn load_suite(file: &Path) -> Result<Suite, Failure> {
                     suite.cases.push((item.line, case));
                 }
             }
-            other => return Err(bad(file, key.line, format!("unknown key `{other}` (expected name, policies, now, tokens, tests)"))),
+            other => {
+                return Err(bad(
+                    file,
+                    key.line,
+                    format!("unknown key `{other}` (expected name, policies, now, tokens, tests)"),
+                ))
+            }
         }
     }
     if suite.cases.is_empty() {
@@ -104,7 +130,9 @@ fn load_suite(file: &Path) -> Result<Suite, Failure> {
 }
 
 fn chrono_ms(t: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 /// Finds the suites under `path` (a folder, or one suite file).
@@ -112,14 +140,22 @@ fn suites(path: &Path) -> Result<Vec<PathBuf>, Failure> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|e| Failure::new(crate::exit::IO, format!("{}: {e}", path.display())))?;
+    let entries =
+        std::fs::read_dir(path).map_err(|e| Failure::new(crate::exit::IO, format!("{}: {e}", path.display())))?;
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("_test.yaml") || n.ends_with("_test.yml")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("_test.yaml") || n.ends_with("_test.yml"))
+        })
         .collect();
     found.sort();
     if found.is_empty() {
-        return Err(Failure::new(SUITE, format!("{}: no *_test.yaml suites found", path.display())));
+        return Err(Failure::new(
+            SUITE,
+            format!("{}: no *_test.yaml suites found", path.display()),
+        ));
     }
     Ok(found)
 }
@@ -163,11 +199,19 @@ pub fn run(path: &Path, verbose: bool) -> CmdResult {
 
 /// `Ok(None)` on pass, `Ok(Some(why))` on a wrong decision, `Err` when the case cannot run.
 fn run_case(suite: &Suite, set: &PolicySet, c: &Case) -> Result<Option<String>, String> {
-    let spec = suite.tokens.get(&c.token).ok_or_else(|| format!("no token named `{}` in `tokens:`", c.token))?;
+    let spec = suite
+        .tokens
+        .get(&c.token)
+        .ok_or_else(|| format!("no token named `{}` in `tokens:`", c.token))?;
     let spec: TokenSpec = serde_json::from_value(spec.clone()).map_err(|e| format!("token `{}`: {e}", c.token))?;
     let key = SigningKey::generate().map_err(|e| e.to_string())?;
     let clock = Arc::new(ManualClock::new(suite.now_ms));
-    let engine = Engine::builder().policies(set.clone()).signing_key(key).clock(clock).build().map_err(|e| e.to_string())?;
+    let engine = Engine::builder()
+        .policies(set.clone())
+        .signing_key(key)
+        .clock(clock)
+        .build()
+        .map_err(|e| e.to_string())?;
     let token = engine
         .issue_token(&IssueRequest {
             agent: spec.agent,
@@ -178,15 +222,29 @@ fn run_case(suite: &Suite, set: &PolicySet, c: &Case) -> Result<Option<String>, 
             holder_key: None,
         })
         .map_err(|e| format!("token `{}`: {e}", c.token))?;
-    let mut req = Request { token: &token, action: &c.action, resource: &c.resource, context: &c.context, approval: None };
+    let mut req = Request {
+        token: &token,
+        action: &c.action,
+        resource: &c.resource,
+        context: &c.context,
+        approval: None,
+    };
     let mut d = engine.validate(&req);
     for _ in 1..c.repeat.unwrap_or(1).max(1) {
         d = engine.validate(&req);
     }
     let approval;
     if c.approve {
-        let r = d.approval_request.as_ref().ok_or_else(|| format!("`approve: true` but the decision was {} ({})", d.outcome.as_str(), d.reason))?;
-        approval = engine.approve(&r.id, "act-policy-test", 600).map_err(|e| e.to_string())?;
+        let r = d.approval_request.as_ref().ok_or_else(|| {
+            format!(
+                "`approve: true` but the decision was {} ({})",
+                d.outcome.as_str(),
+                d.reason
+            )
+        })?;
+        approval = engine
+            .approve(&r.id, "act-policy-test", 600)
+            .map_err(|e| e.to_string())?;
         req.approval = Some(&approval);
         d = engine.validate(&req);
     }
@@ -198,5 +256,10 @@ fn run_case(suite: &Suite, set: &PolicySet, c: &Case) -> Result<Option<String>, 
         Some(r) => format!("{} ({r})", c.expect.as_str()),
         None => c.expect.as_str().to_string(),
     };
-    Ok(Some(format!("expected {want}, got {} ({}): {}", d.outcome.as_str(), d.reason, d.message)))
+    Ok(Some(format!(
+        "expected {want}, got {} ({}): {}",
+        d.outcome.as_str(),
+        d.reason,
+        d.message
+    )))
 }

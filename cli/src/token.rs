@@ -86,10 +86,22 @@ fn issue(a: IssueArgs) -> CmdResult {
     let set = match (&a.policy, &policy) {
         (Some(p), _) => act_core::policy::load_path(p)?,
         (None, Some(_)) => Default::default(),
-        (None, None) => return Err(Failure::usage("pass --policy <path> (the agent's policy) or --capability <json>")),
+        (None, None) => {
+            return Err(Failure::usage(
+                "pass --policy <path> (the agent's policy) or --capability <json>",
+            ))
+        }
     };
-    let options = EngineOptions { issuer: a.issuer.clone(), audience: a.audience.clone(), ..EngineOptions::default() };
-    let engine = Engine::builder().policies(set).signing_key(key).options(options).build()?;
+    let options = EngineOptions {
+        issuer: a.issuer.clone(),
+        audience: a.audience.clone(),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::builder()
+        .policies(set)
+        .signing_key(key)
+        .options(options)
+        .build()?;
     let token = engine.issue_token(&IssueRequest {
         agent: a.agent,
         user_context: user,
@@ -105,7 +117,8 @@ fn issue(a: IssueArgs) -> CmdResult {
 fn inspect(a: InspectArgs) -> CmdResult {
     let token = if a.token == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Failure::new(crate::exit::IO, format!("stdin: {e}")))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Failure::new(crate::exit::IO, format!("stdin: {e}")))?;
         s
     } else if std::path::Path::new(&a.token).is_file() {
         read(std::path::Path::new(&a.token))?
@@ -119,7 +132,10 @@ fn inspect(a: InspectArgs) -> CmdResult {
     if let Some(t) = &a.trust {
         let key = parse_public(t)?;
         let lookup = |kid: &str| (kid == key.kid()).then(|| key.clone());
-        let opts = VerifyOptions { audience: None, max_depth: 8 };
+        let opts = VerifyOptions {
+            audience: None,
+            max_depth: 8,
+        };
         match verify_chain(token, &lookup, &opts) {
             Ok(_) => eprintln!("signatures: valid (issuer kid {})", key.kid()),
             Err((reason, message)) => return Err(Failure::new(TOKEN, format!("signatures: {reason}: {message}"))),

@@ -56,7 +56,9 @@ pub fn run(a: ValidateArgs) -> CmdResult {
         builder = builder.trust(load_signing(k)?.verifying_key().clone());
     }
     let engine = match (&a.policy, &a.snapshot, &a.snapshot_key) {
-        (Some(p), _, _) => builder.policies(act_core::policy::load_path(p).map_err(crate::policy::report)?).build()?,
+        (Some(p), _, _) => builder
+            .policies(act_core::policy::load_path(p).map_err(crate::policy::report)?)
+            .build()?,
         (None, Some(s), Some(k)) => {
             let engine = builder.without_snapshot().build()?;
             let key = parse_public(k)?;
@@ -64,15 +66,33 @@ pub fn run(a: ValidateArgs) -> CmdResult {
             engine.swap_snapshot(snap)?;
             engine
         }
-        _ => return Err(Failure::usage("pass --policy <path>, or --snapshot <file> with --snapshot-key")),
+        _ => {
+            return Err(Failure::usage(
+                "pass --policy <path>, or --snapshot <file> with --snapshot-key",
+            ))
+        }
     };
-    let token = if std::path::Path::new(&a.token).is_file() { read(std::path::Path::new(&a.token))? } else { a.token.clone() };
+    let token = if std::path::Path::new(&a.token).is_file() {
+        read(std::path::Path::new(&a.token))?
+    } else {
+        a.token.clone()
+    };
     let context = match &a.context {
         Some(t) => json_object("--context", t)?,
         None => Default::default(),
     };
-    let req = Request { token: token.trim(), action: &a.action, resource: &a.resource, context: &context, approval: a.approval.as_deref() };
-    let d = if a.explain { engine.explain(&req) } else { engine.check(&req) };
+    let req = Request {
+        token: token.trim(),
+        action: &a.action,
+        resource: &a.resource,
+        context: &context,
+        approval: a.approval.as_deref(),
+    };
+    let d = if a.explain {
+        engine.explain(&req)
+    } else {
+        engine.check(&req)
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
     } else {

@@ -48,22 +48,49 @@ fn keygen_token_issue_and_inspect() {
     let o = run(&["keygen", "--out", &d.s("k.pem")]);
     let (out, _) = text(&o);
     assert!(o.status.success() && out.starts_with("ed25519:"), "{out}");
-    assert!(std::fs::read_to_string(d.join("k.pem")).unwrap().contains("BEGIN PRIVATE KEY"));
+    assert!(std::fs::read_to_string(d.join("k.pem"))
+        .unwrap()
+        .contains("BEGIN PRIVATE KEY"));
     let again = run(&["keygen", "--out", &d.s("k.pem")]);
     assert_eq!(code(&again), 5, "refuses to overwrite");
     assert!(text(&again).1.contains("--force"));
 
-    let o = run(&["token", "issue", "--key", &d.s("k.pem"), "--agent", "customer-support-bot", "--user-id", "42", "--policy", &d.s("support.yaml")]);
+    let o = run(&[
+        "token",
+        "issue",
+        "--key",
+        &d.s("k.pem"),
+        "--agent",
+        "customer-support-bot",
+        "--user-id",
+        "42",
+        "--policy",
+        &d.s("support.yaml"),
+    ]);
     assert!(o.status.success(), "{:?}", text(&o));
     let token = text(&o).0.trim().to_string();
     let o = run(&["token", "inspect", &token, "--trust", &d.s("k.pem")]);
     let (out, err) = text(&o);
-    assert!(o.status.success() && out.contains("\"sub\": \"42\"") && err.contains("signatures: valid"), "{out}{err}");
+    assert!(
+        o.status.success() && out.contains("\"sub\": \"42\"") && err.contains("signatures: valid"),
+        "{out}{err}"
+    );
     let stranger = act_core::SigningKey::generate().unwrap().verifying_key().to_string();
     let o = run(&["token", "inspect", &token, "--trust", &stranger]);
     assert_eq!(code(&o), 7, "{:?}", text(&o));
     assert!(text(&o).1.contains("token_unknown_key"), "{:?}", text(&o));
-    let o = run(&["token", "issue", "--key", &d.s("k.pem"), "--agent", "nobody", "--user-id", "42", "--policy", &d.s("support.yaml")]);
+    let o = run(&[
+        "token",
+        "issue",
+        "--key",
+        &d.s("k.pem"),
+        "--agent",
+        "nobody",
+        "--user-id",
+        "42",
+        "--policy",
+        &d.s("support.yaml"),
+    ]);
     assert_eq!(code(&o), 2);
     assert!(text(&o).1.contains("no policy for agent `nobody`"));
 }
@@ -75,12 +102,19 @@ fn policy_check_prints_every_diagnostic_with_distinct_exit_codes() {
     let o = run(&["policy", "check", &d.s("ok.yaml")]);
     assert!(o.status.success(), "{:?}", text(&o));
 
-    std::fs::write(d.join("bad.yaml"), "agent: x\npolicy:\n  actions: [a]\n  resources: [\"r://*\"]\n  constraints:\n    maxAmont: 5\n").unwrap();
+    std::fs::write(
+        d.join("bad.yaml"),
+        "agent: x\npolicy:\n  actions: [a]\n  resources: [\"r://*\"]\n  constraints:\n    maxAmont: 5\n",
+    )
+    .unwrap();
     let o = run(&["policy", "check", &d.s("bad.yaml")]);
     let (out, _) = text(&o);
     assert_eq!(code(&o), 4, "{out}");
     let line = out.lines().next().unwrap();
-    assert!(line.starts_with(&format!("{}:6:5: ", d.s("bad.yaml"))) && line.contains("maxAmont"), "{line}");
+    assert!(
+        line.starts_with(&format!("{}:6:5: ", d.s("bad.yaml"))) && line.contains("maxAmont"),
+        "{line}"
+    );
 
     std::fs::write(d.join("syntax.yaml"), "agent: [x\n").unwrap();
     let o = run(&["policy", "check", &d.s("syntax.yaml")]);
@@ -98,13 +132,23 @@ fn policy_test_suites_pass_fail_and_reject_bad_suites() {
     let o = run(&["policy", "test", &d.0.display().to_string(), "-v"]);
     let (out, _) = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("PASS support › approved once") && out.contains("4 passed, 0 failed"), "{out}");
+    assert!(
+        out.contains("PASS support › approved once") && out.contains("4 passed, 0 failed"),
+        "{out}"
+    );
 
-    std::fs::write(d.join("support_test.yaml"), SUITE.replace("expect: deny", "expect: allow")).unwrap();
+    std::fs::write(
+        d.join("support_test.yaml"),
+        SUITE.replace("expect: deny", "expect: allow"),
+    )
+    .unwrap();
     let o = run(&["policy", "test", &d.0.display().to_string()]);
     let (out, _) = text(&o);
     assert_eq!(code(&o), 1, "{out}");
-    assert!(out.contains("FAIL support › someone else's order") && out.contains("3 passed, 1 failed"), "{out}");
+    assert!(
+        out.contains("FAIL support › someone else's order") && out.contains("3 passed, 1 failed"),
+        "{out}"
+    );
 
     std::fs::write(d.join("support_test.yaml"), "tests: []\nwhatever: 1\n").unwrap();
     let o = run(&["policy", "test", &d.0.display().to_string()]);
@@ -117,7 +161,17 @@ fn snapshot_build_inspect_and_validate_explain() {
     let d = TempDir::new("snap");
     std::fs::write(d.join("support.yaml"), SUPPORT).unwrap();
     assert!(run(&["keygen", "--out", &d.s("cp.pem")]).status.success());
-    let o = run(&["snapshot", "build", &d.s("support.yaml"), "--key", &d.s("cp.pem"), "--version", "7", "--out", &d.s("s.jws")]);
+    let o = run(&[
+        "snapshot",
+        "build",
+        &d.s("support.yaml"),
+        "--key",
+        &d.s("cp.pem"),
+        "--version",
+        "7",
+        "--out",
+        &d.s("s.jws"),
+    ]);
     assert!(o.status.success(), "{:?}", text(&o));
     let o = run(&["snapshot", "inspect", &d.s("s.jws"), "--trust", &d.s("cp.pem")]);
     assert!(text(&o).0.contains("version: 7"), "{:?}", text(&o));
@@ -126,15 +180,48 @@ fn snapshot_build_inspect_and_validate_explain() {
     assert_eq!(code(&o), 8);
     assert!(text(&o).1.contains("unknown key"));
 
-    let token = text(&run(&["token", "issue", "--key", &d.s("cp.pem"), "--agent", "customer-support-bot", "--user-id", "42", "--policy", &d.s("support.yaml")])).0;
+    let token = text(&run(&[
+        "token",
+        "issue",
+        "--key",
+        &d.s("cp.pem"),
+        "--agent",
+        "customer-support-bot",
+        "--user-id",
+        "42",
+        "--policy",
+        &d.s("support.yaml"),
+    ]))
+    .0;
     let token = token.trim();
-    let base = ["validate", "--snapshot", &d.s("s.jws"), "--snapshot-key", &d.s("cp.pem"), "--key", &d.s("cp.pem"), "--token", token, "--action", "process_refund", "--resource", "order://customer:42/9"];
+    let base = [
+        "validate",
+        "--snapshot",
+        &d.s("s.jws"),
+        "--snapshot-key",
+        &d.s("cp.pem"),
+        "--key",
+        &d.s("cp.pem"),
+        "--token",
+        token,
+        "--action",
+        "process_refund",
+        "--resource",
+        "order://customer:42/9",
+    ];
     let o = run(&[&base[..], &["--context", r#"{"amount": 600}"#, "--explain"]].concat());
     let (out, _) = text(&o);
     assert_eq!(code(&o), 1, "{out}");
-    assert!(out.starts_with("deny (constraint_failed)") && out.contains("constraint") && out.contains("maxAmount"), "{out}");
+    assert!(
+        out.starts_with("deny (constraint_failed)") && out.contains("constraint") && out.contains("maxAmount"),
+        "{out}"
+    );
     let o = run(&[&base[..], &["--context", r#"{"amount": 60}"#, "--json"]].concat());
-    assert!(o.status.success() && text(&o).0.contains("\"snapshot_version\": 7"), "{:?}", text(&o));
+    assert!(
+        o.status.success() && text(&o).0.contains("\"snapshot_version\": 7"),
+        "{:?}",
+        text(&o)
+    );
     let o = run(&[&base[..], &["--context", "[1]"]].concat());
     assert_eq!(code(&o), 2);
 }
@@ -153,38 +240,78 @@ fn audit_verify_names_the_edited_or_removed_line() {
             .build()
             .unwrap();
         let t = engine
-            .issue_token(&act_core::IssueRequest { agent: "customer-support-bot".into(), user_context: [("user_id".to_string(), "42".into())].into_iter().collect(), ..Default::default() })
+            .issue_token(&act_core::IssueRequest {
+                agent: "customer-support-bot".into(),
+                user_context: [("user_id".to_string(), "42".into())].into_iter().collect(),
+                ..Default::default()
+            })
             .unwrap();
         for i in 0..5 {
             let r = format!("order://customer:42/{i}");
-            engine.validate(&act_core::Request { token: &t, action: "read_order", resource: &r, context: &Default::default(), approval: None });
+            engine.validate(&act_core::Request {
+                token: &t,
+                action: "read_order",
+                resource: &r,
+                context: &Default::default(),
+                approval: None,
+            });
         }
         engine.flush_audit();
     }
     let path = log.display().to_string();
     let o = run(&["audit", "verify", &path]);
-    assert!(o.status.success() && text(&o).0.contains("5 record(s)"), "{:?}", text(&o));
+    assert!(
+        o.status.success() && text(&o).0.contains("5 record(s)"),
+        "{:?}",
+        text(&o)
+    );
 
     let original = std::fs::read_to_string(&log).unwrap();
     let edited = original.replacen("order://customer:42/2", "order://customer:42/99", 1);
     std::fs::write(&log, &edited).unwrap();
     let o = run(&["audit", "verify", &path]);
     assert_eq!(code(&o), 1);
-    assert!(text(&o).1.contains(&format!("{path}:3: ")) && text(&o).1.contains("edited"), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains(&format!("{path}:3: ")) && text(&o).1.contains("edited"),
+        "{:?}",
+        text(&o)
+    );
 
-    let removed: Vec<&str> = original.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+    let removed: Vec<&str> = original
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| l)
+        .collect();
     std::fs::write(&log, removed.join("\n")).unwrap();
     let o = run(&["audit", "verify", &path]);
     assert_eq!(code(&o), 1);
-    assert!(text(&o).1.contains(&format!("{path}:2: ")) && text(&o).1.contains("removed"), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains(&format!("{path}:2: ")) && text(&o).1.contains("removed"),
+        "{:?}",
+        text(&o)
+    );
 }
 
 #[test]
 fn help_documents_every_command_and_the_exit_codes() {
     let (out, _) = text(&run(&["--help"]));
-    for c in ["keygen", "token", "policy", "snapshot", "validate", "audit", "serve", "Exit codes", "9   a policy test suite is invalid"] {
+    for c in [
+        "keygen",
+        "token",
+        "policy",
+        "snapshot",
+        "validate",
+        "audit",
+        "serve",
+        "Exit codes",
+        "9   a policy test suite is invalid",
+    ] {
         assert!(out.contains(c), "{c} missing from:\n{out}");
     }
     let (out, _) = text(&run(&["policy", "test", "--help"]));
-    assert!(out.contains("expect: allow") && out.contains("N passed, M failed"), "{out}");
+    assert!(
+        out.contains("expect: allow") && out.contains("N passed, M failed"),
+        "{out}"
+    );
 }

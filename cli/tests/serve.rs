@@ -25,9 +25,16 @@ fn client(serve: &Serve) -> (Arc<Engine>, act_core::sync::SyncHandle) {
 }
 
 fn token(serve: &Serve) -> String {
-    let (status, body) = serve.call("POST", "/v1/tokens", Some(r#"{"agent":"customer-support-bot","user_context":{"user_id":"42"}}"#));
+    let (status, body) = serve.call(
+        "POST",
+        "/v1/tokens",
+        Some(r#"{"agent":"customer-support-bot","user_context":{"user_id":"42"}}"#),
+    );
     assert_eq!(status, 201, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["token"].as_str().unwrap().to_string()
+    serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn ctx(amount: i64) -> Map<String, Value> {
@@ -50,23 +57,42 @@ fn policy_changes_and_revocations_reach_a_running_client_within_two_seconds() {
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(dir.join("policies/support.yaml"), SUPPORT).unwrap();
     let serve = Serve::start(&dir.join("policies"), "127.0.0.1:0", &[]);
-    assert_eq!(common::http("GET", &format!("{}/v1/snapshot", serve.url), None, None).0, 401);
+    assert_eq!(
+        common::http("GET", &format!("{}/v1/snapshot", serve.url), None, None).0,
+        401
+    );
     let (engine, sync) = client(&serve);
     let t = token(&serve);
     let req = |action: &'static str, amount: i64| {
         let c = ctx(amount);
-        engine.check(&Request { token: &t, action, resource: "order://customer:42/1001", context: &c, approval: None })
+        engine.check(&Request {
+            token: &t,
+            action,
+            resource: "order://customer:42/1001",
+            context: &c,
+            approval: None,
+        })
     };
     assert_eq!(req("process_refund", 50).outcome, Outcome::Allow);
 
     // Lower the limit in the file: the running client denies within 2 s (long poll, no restart).
-    std::fs::write(dir.join("policies/support.yaml"), SUPPORT.replace("maxAmount: 500", "maxAmount: 20")).unwrap();
-    let took = within("the policy change", || req("process_refund", 50).reason == Reason::ConstraintFailed);
+    std::fs::write(
+        dir.join("policies/support.yaml"),
+        SUPPORT.replace("maxAmount: 500", "maxAmount: 20"),
+    )
+    .unwrap();
+    let took = within("the policy change", || {
+        req("process_refund", 50).reason == Reason::ConstraintFailed
+    });
     assert!(took < Duration::from_secs(2), "took {took:?}");
 
     // A broken edit is rejected by the server; clients keep the last good version.
     let before = engine.snapshot().version;
-    std::fs::write(dir.join("policies/support.yaml"), "agent: customer-support-bot\npolicy:\n  actionz: [x]\n").unwrap();
+    std::fs::write(
+        dir.join("policies/support.yaml"),
+        "agent: customer-support-bot\npolicy:\n  actionz: [x]\n",
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(engine.snapshot().version, before);
 
@@ -88,7 +114,13 @@ fn approvals_are_requested_granted_by_a_human_and_used_once() {
     let (engine, _sync) = client(&serve);
     let t = token(&serve);
     let c = ctx(150);
-    let mut r = Request { token: &t, action: "process_refund", resource: "order://customer:42/7", context: &c, approval: None };
+    let mut r = Request {
+        token: &t,
+        action: "process_refund",
+        resource: "order://customer:42/7",
+        context: &c,
+        approval: None,
+    };
     let d = engine.validate(&r);
     assert_eq!(d.outcome, Outcome::ApprovalRequired);
     let request = serde_json::to_string(d.approval_request.as_ref().unwrap()).unwrap();
@@ -97,13 +129,24 @@ fn approvals_are_requested_granted_by_a_human_and_used_once() {
     let (_, pending) = serve.call("GET", "/v1/approvals?status=pending", None);
     let id = d.approval_request.as_ref().unwrap().id.clone();
     assert!(pending.contains(&id));
-    let (status, granted) = serve.call("POST", &format!("/v1/approvals/{id}/grant"), Some(r#"{"approver":"alice@example.com"}"#));
+    let (status, granted) = serve.call(
+        "POST",
+        &format!("/v1/approvals/{id}/grant"),
+        Some(r#"{"approver":"alice@example.com"}"#),
+    );
     assert_eq!(status, 200, "{granted}");
-    let approval = serde_json::from_str::<Value>(&granted).unwrap()["approval"].as_str().unwrap().to_string();
+    let approval = serde_json::from_str::<Value>(&granted).unwrap()["approval"]
+        .as_str()
+        .unwrap()
+        .to_string();
     r.approval = Some(&approval);
     assert_eq!(engine.validate(&r).reason, Reason::Approved);
     assert_eq!(engine.validate(&r).reason, Reason::ApprovalReplayed);
-    let (status, _) = serve.call("POST", &format!("/v1/approvals/{id}/grant"), Some(r#"{"approver":"bob"}"#));
+    let (status, _) = serve.call(
+        "POST",
+        &format!("/v1/approvals/{id}/grant"),
+        Some(r#"{"approver":"bob"}"#),
+    );
     assert_eq!(status, 409);
 }
 
@@ -112,7 +155,11 @@ fn audit_records_survive_an_endpoint_outage_and_arrive_exactly_once() {
     let dir = TempDir::new("serve-audit");
     std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
     // A port with nothing behind it yet.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
     let mut o = HttpAuditOptions::new(format!("http://{addr}"));
     o.api_key = Some("test-api-key".into());
     o.spill_path = Some(dir.join("spill.jsonl"));
@@ -124,33 +171,66 @@ fn audit_records_survive_an_endpoint_outage_and_arrive_exactly_once() {
     let ship = sink.handle();
     let key = act_core::SigningKey::generate().unwrap();
     let policies = act_core::policy::parse_source("s.yaml", SUPPORT).unwrap();
-    let engine = Engine::builder().policies(policies).signing_key(key).audit_sink(Box::new(sink)).build().unwrap();
+    let engine = Engine::builder()
+        .policies(policies)
+        .signing_key(key)
+        .audit_sink(Box::new(sink))
+        .build()
+        .unwrap();
     let t = engine
-        .issue_token(&act_core::IssueRequest { agent: "customer-support-bot".into(), user_context: [("user_id".to_string(), "42".into())].into_iter().collect(), ..Default::default() })
+        .issue_token(&act_core::IssueRequest {
+            agent: "customer-support-bot".into(),
+            user_context: [("user_id".to_string(), "42".into())].into_iter().collect(),
+            ..Default::default()
+        })
         .unwrap();
     let c = ctx(10);
     let mut ids = Vec::new();
     for i in 0..60 {
         let resource = format!("order://customer:42/{i}");
-        let d = engine.validate(&Request { token: &t, action: "read_order", resource: &resource, context: &c, approval: None });
+        let d = engine.validate(&Request {
+            token: &t,
+            action: "read_order",
+            resource: &resource,
+            context: &c,
+            approval: None,
+        });
         ids.push(d.audit_id);
     }
     engine.flush_audit();
-    within("a failed delivery", || ship.stats().last_error.is_some_and(|e| e.contains("cannot connect")));
+    within("a failed delivery", || {
+        ship.stats().last_error.is_some_and(|e| e.contains("cannot connect"))
+    });
     let s = ship.stats();
     assert!(s.spilled > 0 && s.delivered == 0 && s.dropped == 0, "{s:?}");
 
     // The endpoint comes back on that port.
     let log = dir.join("audit.jsonl");
-    let serve = Serve::start(&dir.join("support.yaml"), &addr, &["--audit-log", &log.display().to_string()]);
+    let serve = Serve::start(
+        &dir.join("support.yaml"),
+        &addr,
+        &["--audit-log", &log.display().to_string()],
+    );
     assert!(ship.wait_idle(Duration::from_secs(10)), "{:?}", ship.stats());
-    let lines: Vec<Value> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let got: Vec<String> = lines.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(got, ids, "every record exactly once, in order");
     assert_eq!(ship.stats().dropped, 0);
 
     // Re-sending a batch (at-least-once) adds nothing.
-    let batch = format!("[{}]", std::fs::read_to_string(&log).unwrap().lines().take(5).collect::<Vec<_>>().join(","));
+    let batch = format!(
+        "[{}]",
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let (status, body) = serve.call("POST", "/v1/audit", Some(&batch));
     assert_eq!((status, body.contains("\"duplicates\":5")), (200, true), "{body}");
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 60);
@@ -163,7 +243,11 @@ fn audit_records_survive_an_endpoint_outage_and_arrive_exactly_once() {
 fn a_spill_left_by_a_stopped_process_is_delivered_by_the_next_one() {
     let dir = TempDir::new("serve-respill");
     std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
     let options = || {
         let mut o = HttpAuditOptions::new(format!("http://{addr}"));
         o.api_key = Some("test-api-key".into());
@@ -179,20 +263,63 @@ fn a_spill_left_by_a_stopped_process_is_delivered_by_the_next_one() {
         // The first process decides while the endpoint is down, then exits.
         let sink = HttpAuditSink::start(options()).unwrap();
         let policies = act_core::policy::parse_source("s.yaml", SUPPORT).unwrap();
-        let engine = Engine::builder().policies(policies).signing_key(act_core::SigningKey::generate().unwrap()).audit_sink(Box::new(sink)).build().unwrap();
+        let engine = Engine::builder()
+            .policies(policies)
+            .signing_key(act_core::SigningKey::generate().unwrap())
+            .audit_sink(Box::new(sink))
+            .build()
+            .unwrap();
         let t = engine
-            .issue_token(&act_core::IssueRequest { agent: "customer-support-bot".into(), user_context: [("user_id".to_string(), "42".into())].into_iter().collect(), ..Default::default() })
+            .issue_token(&act_core::IssueRequest {
+                agent: "customer-support-bot".into(),
+                user_context: [("user_id".to_string(), "42".into())].into_iter().collect(),
+                ..Default::default()
+            })
             .unwrap();
         for i in 0..10 {
             let r = format!("order://customer:42/{i}");
-            ids.push(engine.validate(&Request { token: &t, action: "read_order", resource: &r, context: &Map::new(), approval: None }).audit_id);
+            ids.push(
+                engine
+                    .validate(&Request {
+                        token: &t,
+                        action: "read_order",
+                        resource: &r,
+                        context: &Map::new(),
+                        approval: None,
+                    })
+                    .audit_id,
+            );
         }
     }
-    assert_eq!(std::fs::read_to_string(dir.join("spill.jsonl")).unwrap().lines().count(), 10, "all ten kept on disk");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("spill.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        10,
+        "all ten kept on disk"
+    );
     let log = dir.join("audit.jsonl");
-    let _serve = Serve::start(&dir.join("support.yaml"), &addr, &["--audit-log", &log.display().to_string()]);
+    let _serve = Serve::start(
+        &dir.join("support.yaml"),
+        &addr,
+        &["--audit-log", &log.display().to_string()],
+    );
     let sink = HttpAuditSink::start(options()).unwrap();
-    assert!(sink.handle().wait_idle(Duration::from_secs(10)), "{:?}", sink.handle().stats());
-    let got: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    assert!(
+        sink.handle().wait_idle(Duration::from_secs(10)),
+        "{:?}",
+        sink.handle().stats()
+    );
+    let got: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(got, ids);
 }

@@ -38,7 +38,13 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let key = SigningKey::generate().unwrap();
-    let engine = Arc::new(Engine::builder().policies(parse_source("p.yaml", POLICY).unwrap()).signing_key(key).build().unwrap());
+    let engine = Arc::new(
+        Engine::builder()
+            .policies(parse_source("p.yaml", POLICY).unwrap())
+            .signing_key(key)
+            .build()
+            .unwrap(),
+    );
     let token = engine
         .issue_token(&IssueRequest {
             agent: "customer-support-bot".into(),
@@ -51,7 +57,13 @@ fn fixture() -> Fixture {
 }
 
 fn validate(f: &Fixture) -> bool {
-    let req = Request { token: &f.token, action: "process_refund", resource: "order://customer:42/1001", context: &f.context, approval: None };
+    let req = Request {
+        token: &f.token,
+        action: "process_refund",
+        resource: "order://customer:42/1001",
+        context: &f.context,
+        approval: None,
+    };
     f.engine.validate(black_box(&req)).allowed()
 }
 
@@ -71,12 +83,17 @@ impl Swapper {
             while !s.load(Ordering::Relaxed) {
                 std::thread::sleep(period);
                 let current = engine.snapshot();
-                let next = Snapshot::compile(set.clone(), current.version + 1, engine.now_ms(), engine.local_keys()).unwrap();
+                let next =
+                    Snapshot::compile(set.clone(), current.version + 1, engine.now_ms(), engine.local_keys()).unwrap();
                 engine.swap_snapshot(next).unwrap();
                 n.fetch_add(1, Ordering::Relaxed);
             }
         });
-        Swapper { stop, swaps, thread: Some(thread) }
+        Swapper {
+            stop,
+            swaps,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -147,5 +164,8 @@ fn main() {
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).configure_from_args()
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args()
 }

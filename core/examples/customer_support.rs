@@ -38,9 +38,7 @@ fn show(call: &ToolCall, d: &Decision) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
     let mut args = std::env::args().skip(1);
     let policy = args
         .next()
@@ -133,10 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show(call, &d);
         if let Some(request) = &d.approval_request {
             // A human reviews exactly this request in the app, and approves it.
-            println!(
-                "         human supervisor approves request {}…",
-                &request.id[..12]
-            );
+            println!("         human supervisor approves request {}…", &request.id[..12]);
             let approval = act.approve(&request.id, "supervisor@example.com", 900)?;
             let d2 = act.validate(&Request {
                 approval: Some(&approval),

@@ -47,16 +47,31 @@ fn main() {
     put("valid", jws(&h(json!({})), &c, &issuer));
     // alg none: header says none, signature empty.
     let none_h = h(json!({"alg": "none"}));
-    put("alg_none", format!("{}.{}.", URL_SAFE_NO_PAD.encode(&none_h), URL_SAFE_NO_PAD.encode(&c)));
+    put(
+        "alg_none",
+        format!("{}.{}.", URL_SAFE_NO_PAD.encode(&none_h), URL_SAFE_NO_PAD.encode(&c)),
+    );
     // HS256 with the issuer's public key as the HMAC secret (the classic confusion attack).
     let hs_h = h(json!({"alg": "HS256"}));
     let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(&hs_h), URL_SAFE_NO_PAD.encode(&c));
-    let mac = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, issuer.verifying_key().as_bytes()), input.as_bytes());
-    put("hs256_public_key_secret", format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref())));
+    let mac = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, issuer.verifying_key().as_bytes()),
+        input.as_bytes(),
+    );
+    put(
+        "hs256_public_key_secret",
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref())),
+    );
     // The attacker signs and embeds their own key in the header.
     let jwk: Value = serde_json::from_str(&attacker.verifying_key().to_jwk()).unwrap();
-    put("embedded_jwk", jws(&h(json!({"jwk": jwk, "kid": attacker.kid()})), &c, &attacker));
-    put("jku_header", jws(&h(json!({"jku": "https://attacker.invalid/keys"})), &c, &issuer));
+    put(
+        "embedded_jwk",
+        jws(&h(json!({"jwk": jwk, "kid": attacker.kid()})), &c, &attacker),
+    );
+    put(
+        "jku_header",
+        jws(&h(json!({"jku": "https://attacker.invalid/keys"})), &c, &issuer),
+    );
     put("crit_header", jws(&h(json!({"crit": ["exp"]})), &c, &issuer));
     put("missing_kid", jws(&h(json!({"kid": null})), &c, &issuer));
     put("wrong_typ", jws(&h(json!({"typ": "JWT"})), &c, &issuer));

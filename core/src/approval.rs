@@ -139,7 +139,10 @@ pub fn verify_approval(
         return Err("the approval's signature does not verify".into());
     }
     let field = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or("the approval has no integer `exp`")?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or("the approval has no integer `exp`")?;
     if now >= exp {
         return Err("the approval has expired".into());
     }

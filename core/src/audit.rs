@@ -10,11 +10,11 @@
 use crate::decision::Outcome;
 use crate::error::{Error, Result};
 use crate::reason::Reason;
+use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
-use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -68,7 +68,10 @@ impl AuditRecord {
     pub fn compute_hash(&self) -> String {
         let mut copy = self.clone();
         copy.hash = String::new();
-        chain_hash(&self.prev_hash, &serde_json::to_string(&copy).expect("audit records serialize"))
+        chain_hash(
+            &self.prev_hash,
+            &serde_json::to_string(&copy).expect("audit records serialize"),
+        )
     }
 }
 
@@ -200,7 +203,10 @@ impl MemorySink {
 
 impl AuditSink for MemorySink {
     fn write(&mut self, record: &AuditRecord, _: &str) -> Result<()> {
-        self.0.lock().map_err(|_| Error::Internal("memory sink poisoned".into()))?.push(record.clone());
+        self.0
+            .lock()
+            .map_err(|_| Error::Internal("memory sink poisoned".into()))?
+            .push(record.clone());
         Ok(())
     }
 }
@@ -241,7 +247,10 @@ pub(crate) fn cut_torn_tail(path: &std::path::Path, f: &std::fs::File) -> std::i
     let torn = read_at(f, keep, (len - keep) as usize)?;
     let mut aside = path.as_os_str().to_owned();
     aside.push(".torn");
-    let mut t = std::fs::OpenOptions::new().create(true).append(true).open(std::path::PathBuf::from(aside))?;
+    let mut t = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::PathBuf::from(aside))?;
     t.write_all(&torn)?;
     t.write_all(b"\n")?;
     t.sync_all()?;
@@ -295,29 +304,49 @@ impl JsonlSink {
     pub fn open(path: impl Into<String>) -> Result<Self> {
         let path = path.into();
         let io = |e| Error::io(path.clone(), e);
-        let file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
         cut_torn_tail(std::path::Path::new(&path), &file).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
-        let last = last_nonblank_line(&file, len).map_err(io)?.map(|l| Self::hash_of(&path, &l)).transpose()?;
-        Ok(JsonlSink { path, file: std::io::BufWriter::new(file), last })
+        let last = last_nonblank_line(&file, len)
+            .map_err(io)?
+            .map(|l| Self::hash_of(&path, &l))
+            .transpose()?;
+        Ok(JsonlSink {
+            path,
+            file: std::io::BufWriter::new(file),
+            last,
+        })
     }
 
     fn hash_of(path: &str, line: &str) -> Result<String> {
-        serde_json::from_str::<AuditRecord>(line.trim()).map(|r| r.hash).map_err(|e| {
-            Error::Config(format!(
+        serde_json::from_str::<AuditRecord>(line.trim())
+            .map(|r| r.hash)
+            .map_err(|e| {
+                Error::Config(format!(
                 "audit log {path}: the last line is not an audit record ({e}); refusing to continue its hash chain \
                  (check it with `act audit verify`)"
             ))
-        })
+            })
     }
 }
 
 impl AuditSink for JsonlSink {
     fn write(&mut self, _: &AuditRecord, line: &str) -> Result<()> {
-        self.file.write_all(line.as_bytes()).and_then(|_| self.file.write_all(b"\n")).map_err(|e| Error::io(self.path.clone(), e))
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|_| self.file.write_all(b"\n"))
+            .map_err(|e| Error::io(self.path.clone(), e))
     }
     fn flush(&mut self) -> Result<()> {
-        self.file.flush().and_then(|_| self.file.get_ref().sync_data()).map_err(|e| Error::io(self.path.clone(), e))
+        self.file
+            .flush()
+            .and_then(|_| self.file.get_ref().sync_data())
+            .map_err(|e| Error::io(self.path.clone(), e))
     }
     fn last_hash(&self) -> Option<String> {
         self.last.clone()
@@ -372,13 +401,19 @@ impl Auditor {
             flushed_cv: Condvar::new(),
             stop: AtomicBool::new(false),
         });
-        let prev = sinks.iter().find_map(|s| s.last_hash()).unwrap_or_else(|| GENESIS_HASH.to_string());
+        let prev = sinks
+            .iter()
+            .find_map(|s| s.last_hash())
+            .unwrap_or_else(|| GENESIS_HASH.to_string());
         let s2 = shared.clone();
         let thread = std::thread::Builder::new()
             .name("act-audit".into())
             .spawn(move || run(&s2, sinks, prev))
             .expect("the audit thread starts");
-        Auditor { shared, thread: Some(thread) }
+        Auditor {
+            shared,
+            thread: Some(thread),
+        }
     }
 
     /// Pipeline counters.
@@ -413,7 +448,12 @@ impl Auditor {
         t.thread().unpark();
         let mut done = self.shared.flushed.lock().unwrap_or_else(|e| e.into_inner());
         while *done < ticket {
-            done = self.shared.flushed_cv.wait_timeout(done, IDLE_WAIT).unwrap_or_else(|e| e.into_inner()).0;
+            done = self
+                .shared
+                .flushed_cv
+                .wait_timeout(done, IDLE_WAIT)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             t.thread().unpark();
         }
     }
@@ -534,20 +574,31 @@ pub fn verify_log(reader: impl BufRead, start: Option<&str>) -> Result<usize, Ch
     let mut count = 0;
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
-        let line = line.map_err(|e| ChainError { line: n, message: format!("unreadable: {e}") })?;
+        let line = line.map_err(|e| ChainError {
+            line: n,
+            message: format!("unreadable: {e}"),
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        let rec: AuditRecord = serde_json::from_str(&line)
-            .map_err(|e| ChainError { line: n, message: format!("not an audit record: {e}") })?;
+        let rec: AuditRecord = serde_json::from_str(&line).map_err(|e| ChainError {
+            line: n,
+            message: format!("not an audit record: {e}"),
+        })?;
         if rec.compute_hash() != rec.hash {
-            return Err(ChainError { line: n, message: format!("record `{}` was edited: its hash does not match", rec.id) });
+            return Err(ChainError {
+                line: n,
+                message: format!("record `{}` was edited: its hash does not match", rec.id),
+            });
         }
         if let Some(p) = &prev {
             if &rec.prev_hash != p {
                 return Err(ChainError {
                     line: n,
-                    message: format!("record `{}` does not follow the previous one: a record was removed or reordered", rec.id),
+                    message: format!(
+                        "record `{}` does not follow the previous one: a record was removed or reordered",
+                        rec.id
+                    ),
                 });
             }
         }
@@ -566,21 +617,32 @@ pub fn verify_merged_log(reader: impl BufRead) -> Result<(usize, usize), ChainEr
     let (mut count, mut chains) = (0, 0);
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
-        let line = line.map_err(|e| ChainError { line: n, message: format!("unreadable: {e}") })?;
+        let line = line.map_err(|e| ChainError {
+            line: n,
+            message: format!("unreadable: {e}"),
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        let rec: AuditRecord = serde_json::from_str(&line)
-            .map_err(|e| ChainError { line: n, message: format!("not an audit record: {e}") })?;
+        let rec: AuditRecord = serde_json::from_str(&line).map_err(|e| ChainError {
+            line: n,
+            message: format!("not an audit record: {e}"),
+        })?;
         if rec.compute_hash() != rec.hash {
-            return Err(ChainError { line: n, message: format!("record `{}` was edited: its hash does not match", rec.id) });
+            return Err(ChainError {
+                line: n,
+                message: format!("record `{}` was edited: its hash does not match", rec.id),
+            });
         }
         if rec.prev_hash == GENESIS_HASH {
             chains += 1;
         } else if !open_tails.remove(&rec.prev_hash) {
             return Err(ChainError {
                 line: n,
-                message: format!("record `{}` follows no earlier record: a record was removed or reordered", rec.id),
+                message: format!(
+                    "record `{}` follows no earlier record: a record was removed or reordered",
+                    rec.id
+                ),
             });
         }
         open_tails.insert(rec.hash);

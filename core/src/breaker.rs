@@ -26,7 +26,9 @@ impl Breakers {
 
     /// Records a denial; returns true when it opened the breaker.
     pub fn record_denial(&self, agent: &str, settings: &BreakerSettings, now_ms: i64) -> bool {
-        let Ok(mut states) = self.states.lock() else { return false };
+        let Ok(mut states) = self.states.lock() else {
+            return false;
+        };
         let s = states.entry(agent.to_string()).or_default();
         let floor = now_ms - (settings.window_secs * 1000) as i64;
         while s.denials.front().is_some_and(|t| *t <= floor) {
@@ -49,7 +51,11 @@ mod tests {
     #[test]
     fn opens_after_max_denials_and_closes_after_cool_down() {
         let b = Breakers::default();
-        let s = BreakerSettings { max_denials: 3, window_secs: 60, cool_down_secs: 300 };
+        let s = BreakerSettings {
+            max_denials: 3,
+            window_secs: 60,
+            cool_down_secs: 300,
+        };
         assert!(!b.record_denial("bot", &s, 0));
         assert!(!b.record_denial("bot", &s, 1000));
         assert_eq!(b.open_for("bot", 1000), None);

@@ -144,11 +144,17 @@ impl Error {
     }
 
     pub(crate) fn token(reason: crate::Reason, message: impl Into<String>) -> Self {
-        Error::Token { reason, message: message.into() }
+        Error::Token {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

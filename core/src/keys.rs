@@ -15,8 +15,9 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 /// RFC 8410 PKCS#8 v1 prefix for an Ed25519 private key; the 32-byte seed follows.
-const PKCS8_V1_PREFIX: [u8; 16] =
-    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 const PEM_LABEL: &str = "PRIVATE KEY";
 
 /// An Ed25519 private key that signs tokens, approvals and snapshots.
@@ -42,7 +43,11 @@ impl SigningKey {
         let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
             .map_err(|e| Error::Key(format!("rejected Ed25519 seed: {e}")))?;
         let public = VerifyingKey::from_bytes(pair.public_key().as_ref())?;
-        Ok(SigningKey { pair, seed: Zeroizing::new(seed), public })
+        Ok(SigningKey {
+            pair,
+            seed: Zeroizing::new(seed),
+            public,
+        })
     }
 
     /// Parses PKCS#8 DER (v1 as written by OpenSSL, or v2 with the public key).
@@ -100,7 +105,10 @@ impl SigningKey {
     /// PKCS#8 in a PEM `PRIVATE KEY` block.
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
         let b64 = Zeroizing::new(STANDARD.encode(self.to_pkcs8_der().as_slice()));
-        Zeroizing::new(format!("-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n", b64.as_str()))
+        Zeroizing::new(format!(
+            "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
+            b64.as_str()
+        ))
     }
 
     /// The private JWK, including `d` and `kid`.
@@ -136,7 +144,9 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.public.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.public.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,9 +178,10 @@ impl VerifyingKey {
 
     /// Parses `ed25519:<base64url>` (the form used in configuration and snapshots).
     pub fn parse(text: &str) -> Result<Self> {
-        let b64 = text.trim().strip_prefix("ed25519:").ok_or_else(|| {
-            Error::Key(format!("expected `ed25519:<base64url>`, got `{}`", truncate(text, 40)))
-        })?;
+        let b64 = text
+            .trim()
+            .strip_prefix("ed25519:")
+            .ok_or_else(|| Error::Key(format!("expected `ed25519:<base64url>`, got `{}`", truncate(text, 40))))?;
         let raw = URL_SAFE_NO_PAD
             .decode(b64.trim_end_matches('='))
             .map_err(|e| Error::Key(format!("`ed25519:` key is not base64url: {e}")))?;
@@ -210,7 +221,9 @@ impl VerifyingKey {
 
     /// True when `signature` is a valid Ed25519 signature of `message` by this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(&ED25519, &self.bytes).verify(message, signature).is_ok()
+        UnparsedPublicKey::new(&ED25519, &self.bytes)
+            .verify(message, signature)
+            .is_ok()
     }
 }
 
@@ -241,7 +254,9 @@ fn jwk_bytes(v: &serde_json::Value, member: &str) -> Result<Vec<u8>> {
         .get(member)
         .and_then(|m| m.as_str())
         .ok_or_else(|| Error::Key(format!("JWK lacks string member `{member}`")))?;
-    URL_SAFE_NO_PAD.decode(s).map_err(|e| Error::Key(format!("JWK `{member}` is not base64url: {e}")))
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| Error::Key(format!("JWK `{member}` is not base64url: {e}")))
 }
 
 fn pem_body(pem: &str, label: &str) -> Result<String> {
@@ -317,14 +332,26 @@ mod tests {
 
     #[test]
     fn rejects_bad_keys_with_clear_errors() {
-        assert!(VerifyingKey::parse("rsa:abc").unwrap_err().to_string().contains("ed25519:"));
-        assert!(VerifyingKey::parse("ed25519:AAAA").unwrap_err().to_string().contains("32 bytes"));
+        assert!(VerifyingKey::parse("rsa:abc")
+            .unwrap_err()
+            .to_string()
+            .contains("ed25519:"));
+        assert!(VerifyingKey::parse("ed25519:AAAA")
+            .unwrap_err()
+            .to_string()
+            .contains("32 bytes"));
         assert!(SigningKey::from_pkcs8_der(b"nope").is_err());
-        assert!(SigningKey::from_jwk(r#"{"kty":"EC"}"#).unwrap_err().to_string().contains("OKP"));
+        assert!(SigningKey::from_jwk(r#"{"kty":"EC"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("OKP"));
         let k = SigningKey::generate().unwrap();
         let other = SigningKey::generate().unwrap();
         let mut jwk: serde_json::Value = serde_json::from_str(&k.to_jwk()).unwrap();
         jwk["x"] = serde_json::from_str::<serde_json::Value>(&other.to_jwk()).unwrap()["x"].clone();
-        assert!(SigningKey::from_jwk(&jwk.to_string()).unwrap_err().to_string().contains("does not match"));
+        assert!(SigningKey::from_jwk(&jwk.to_string())
+            .unwrap_err()
+            .to_string()
+            .contains("does not match"));
     }
 }

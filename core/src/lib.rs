@@ -68,7 +68,6 @@ pub mod token;
 pub use error::{Diagnostic, Error, ErrorFamily, PolicyError, Result};
 pub use keys::{SigningKey, VerifyingKey};
 pub use reason::Reason;
-pub mod policy;
 pub mod approval;
 pub mod audit;
 pub mod breaker;
@@ -76,6 +75,7 @@ pub mod clock;
 pub mod decision;
 pub mod engine;
 pub mod limits;
+pub mod policy;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod snapshot;

@@ -7,9 +7,9 @@
 //! decision is an allow, atomically across every limit the decision touches.
 
 use crate::error::{Error, Result};
+use crossbeam_utils::CachePadded;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-use crossbeam_utils::CachePadded;
 use std::sync::Mutex;
 
 /// One counter to check or consume.
@@ -88,7 +88,9 @@ pub struct MemoryCounterStore {
 impl Default for MemoryCounterStore {
     fn default() -> Self {
         MemoryCounterStore {
-            shards: (0..SHARDS).map(|_| CachePadded::new(Mutex::new(Shard::default()))).collect(),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Mutex::new(Shard::default())))
+                .collect(),
             hasher: foldhash::fast::FixedState::with_seed(0x0041_4354_5f6c_696d),
         }
     }
@@ -105,7 +107,9 @@ impl MemoryCounterStore {
     }
 
     fn lock(&self, i: usize) -> Result<std::sync::MutexGuard<'_, Shard>> {
-        self.shards[i].lock().map_err(|_| Error::Store("a counter shard is poisoned by an earlier panic".into()))
+        self.shards[i]
+            .lock()
+            .map_err(|_| Error::Store("a counter shard is poisoned by an earlier panic".into()))
     }
 }
 
@@ -203,9 +207,14 @@ pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
             return Ok(std::sync::Arc::new(store));
         }
         #[cfg(not(feature = "redis"))]
-        return Err(Error::Config("this build has no Redis counter store (cargo feature `redis`)".into()));
+        return Err(Error::Config(
+            "this build has no Redis counter store (cargo feature `redis`)".into(),
+        ));
     }
-    Err(Error::Config(format!("counters must be \"memory\" or a redis:// URL, got `{}`", crate::keys::truncate(spec, 60))))
+    Err(Error::Config(format!(
+        "counters must be \"memory\" or a redis:// URL, got `{}`",
+        crate::keys::truncate(spec, 60)
+    )))
 }
 
 #[cfg(test)]
@@ -214,7 +223,11 @@ mod tests {
     use std::sync::Arc;
 
     fn key(k: &str, limit: u64) -> LimitKey {
-        LimitKey { key: k.into(), limit, window_ms: 1000 }
+        LimitKey {
+            key: k.into(),
+            limit,
+            window_ms: 1000,
+        }
     }
 
     #[test]
@@ -263,7 +276,10 @@ mod tests {
                 let (s, allowed) = (s.clone(), allowed.clone());
                 std::thread::spawn(move || {
                     for _ in 0..1000 {
-                        if s.try_acquire(&[key("k", 5), key("other", 1_000_000)], 1).unwrap().is_none() {
+                        if s.try_acquire(&[key("k", 5), key("other", 1_000_000)], 1)
+                            .unwrap()
+                            .is_none()
+                        {
                             allowed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
                     }

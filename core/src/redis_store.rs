@@ -96,22 +96,36 @@ impl RedisOptions {
             }
             match name {
                 "prefix" => {
-                    if value.is_empty() || value.len() > 128 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                        return Err(bad(format!("expected 1 to 128 characters without spaces, got `{value}`")));
+                    if value.is_empty()
+                        || value.len() > 128
+                        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+                    {
+                        return Err(bad(format!(
+                            "expected 1 to 128 characters without spaces, got `{value}`"
+                        )));
                     }
                     opts.prefix = value;
                 }
                 "timeout_ms" => {
-                    let ms: u64 = value.parse().ok().filter(|ms| (1..=60_000).contains(ms)).ok_or_else(|| {
-                        bad(format!("expected milliseconds between 1 and 60000, got `{value}`"))
-                    })?;
+                    let ms: u64 = value
+                        .parse()
+                        .ok()
+                        .filter(|ms| (1..=60_000).contains(ms))
+                        .ok_or_else(|| bad(format!("expected milliseconds between 1 and 60000, got `{value}`")))?;
                     opts.timeout = Duration::from_millis(ms);
                 }
                 "mark_grace_ms" => {
                     let min = MIN_MARK_GRACE.as_millis() as u64;
-                    let ms: u64 = value.parse().ok().filter(|ms| (min..=30 * 86_400_000).contains(ms)).ok_or_else(|| {
-                        bad(format!("expected milliseconds between {min} and {} (30 days), got `{value}`", 30 * 86_400_000u64))
-                    })?;
+                    let ms: u64 = value
+                        .parse()
+                        .ok()
+                        .filter(|ms| (min..=30 * 86_400_000).contains(ms))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "expected milliseconds between {min} and {} (30 days), got `{value}`",
+                                30 * 86_400_000u64
+                            ))
+                        })?;
                     opts.mark_grace = Duration::from_millis(ms);
                 }
                 _ => {
@@ -171,14 +185,26 @@ impl RedisCounterStore {
     /// Connects (and checks the server answers) so a wrong URL fails at start, not at the first limit.
     pub fn open(options: RedisOptions) -> Result<Self> {
         if options.mark_grace < MIN_MARK_GRACE {
-            return Err(Error::Config(format!("mark_grace must be at least {} s", MIN_MARK_GRACE.as_secs())));
+            return Err(Error::Config(format!(
+                "mark_grace must be at least {} s",
+                MIN_MARK_GRACE.as_secs()
+            )));
         }
         if options.timeout.is_zero() {
             return Err(Error::Config("the counter store timeout must be more than 0".into()));
         }
-        let client = redis::Client::open(options.url.as_str())
-            .map_err(|e| Error::Config(format!("counter store URL `{}`: {e}", crate::keys::truncate(&redact_password(&options.url), 80))))?;
-        let store = RedisCounterStore { client, options, script: redis::Script::new(WINDOW_SCRIPT), idle: Mutex::new(Vec::new()) };
+        let client = redis::Client::open(options.url.as_str()).map_err(|e| {
+            Error::Config(format!(
+                "counter store URL `{}`: {e}",
+                crate::keys::truncate(&redact_password(&options.url), 80)
+            ))
+        })?;
+        let store = RedisCounterStore {
+            client,
+            options,
+            script: redis::Script::new(WINDOW_SCRIPT),
+            idle: Mutex::new(Vec::new()),
+        };
         store.with(|c| redis::cmd("PING").query::<String>(c))?;
         Ok(store)
     }
@@ -188,7 +214,10 @@ impl RedisCounterStore {
         let mut conn = match pooled {
             Some(c) => c,
             None => {
-                let c = self.client.get_connection_with_timeout(self.options.timeout).map_err(store_err)?;
+                let c = self
+                    .client
+                    .get_connection_with_timeout(self.options.timeout)
+                    .map_err(store_err)?;
                 c.set_read_timeout(Some(self.options.timeout)).map_err(store_err)?;
                 c.set_write_timeout(Some(self.options.timeout)).map_err(store_err)?;
                 c
@@ -228,7 +257,10 @@ impl CounterStore for RedisCounterStore {
     }
 
     fn mark_once(&self, id: &str, expires_ms: i64) -> Result<bool> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         // Kept `mark_grace` past expiry: a replay of an expired approval fails on its expiry anyway.
         let ttl = (expires_ms - now).max(0) + self.options.mark_grace.as_millis() as i64;
         let key = format!("{}mark:{id}", self.options.prefix);

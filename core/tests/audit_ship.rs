@@ -47,10 +47,12 @@ fn options(endpoint: String) -> HttpAuditOptions {
 fn without_a_spill_file_a_full_queue_drops_counts_and_reports() {
     let mut sink = HttpAuditSink::start(options(down())).unwrap();
     let h = sink.handle();
-    let results: Vec<bool> = (0..5).map(|i| {
-        let (r, l) = record(i);
-        sink.write(&r, &l).is_ok()
-    }).collect();
+    let results: Vec<bool> = (0..5)
+        .map(|i| {
+            let (r, l) = record(i);
+            sink.write(&r, &l).is_ok()
+        })
+        .collect();
     assert_eq!(results, [true, true, false, false, false]);
     let s = h.stats();
     assert_eq!((s.queued, s.dropped), (2, 3), "{s:?}");
@@ -68,10 +70,12 @@ fn a_full_spill_file_drops_counts_and_reports_and_a_spill_survives_a_restart() {
     {
         let mut sink = HttpAuditSink::start(o.clone()).unwrap();
         let h = sink.handle();
-        let ok = (0..7).filter(|i| {
-            let (r, l) = record(*i);
-            sink.write(&r, &l).is_ok()
-        }).count();
+        let ok = (0..7)
+            .filter(|i| {
+                let (r, l) = record(*i);
+                sink.write(&r, &l).is_ok()
+            })
+            .count();
         // A full queue goes to disk first (the file always holds the oldest records, so a crash
         // loses only the newest): 2 moved from the queue + 1 spilled fill the 3-record cap.
         assert_eq!(ok, 3, "2 moved from the queue + 1 spilled");
@@ -81,7 +85,15 @@ fn a_full_spill_file_drops_counts_and_reports_and_a_spill_survives_a_restart() {
         assert_eq!(h.stats().dropped, 4);
     }
     let on_disk = std::fs::read_to_string(&spill).unwrap();
-    let ids: Vec<String> = on_disk.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = on_disk
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(ids, ["r-0", "r-1", "r-2"]);
     // The next process (endpoint still down) picks the spill up, pending replay.
     let sink = HttpAuditSink::start(o).unwrap();

@@ -27,14 +27,22 @@ const CHILD_ENV: &str = "ACT_CRASH_CHILD";
 const SEED: [u8; 32] = [9; 32];
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("act-crash-{name}-{}-{}", std::process::id(), SystemClock.now_ms()));
+    let d = std::env::temp_dir().join(format!(
+        "act-crash-{name}-{}-{}",
+        std::process::id(),
+        SystemClock.now_ms()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 /// A cheap random number per round (no extra dependency): nanoseconds of the clock.
 fn random_below(n: u64) -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64 % n.max(1)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+        % n.max(1)
 }
 
 /// Spawns `child_body` in a new process with `mode` and `dir`, returns it with its stdout lines.
@@ -52,7 +60,11 @@ fn spawn(mode: &str, dir: &Path, extra: &str) -> (Child, std::io::Lines<BufReade
 
 /// Waits for the READY line, lets the child work for a random moment, SIGKILLs it (by its pid),
 /// and returns every line it printed.
-fn kill_at_random(mut child: Child, mut lines: std::io::Lines<BufReader<std::process::ChildStdout>>, max_ms: u64) -> Vec<String> {
+fn kill_at_random(
+    mut child: Child,
+    mut lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    max_ms: u64,
+) -> Vec<String> {
     let ready = lines.by_ref().map_while(|l| l.ok()).find(|l| l.ends_with("READY"));
     assert!(ready.is_some(), "the child did not start");
     std::thread::sleep(Duration::from_millis(5 + random_below(max_ms)));
@@ -62,7 +74,12 @@ fn kill_at_random(mut child: Child, mut lines: std::io::Lines<BufReader<std::pro
 }
 
 fn acked(lines: &[String]) -> Vec<String> {
-    lines.iter().filter_map(|l| l.split_once("ACK ").map(|(_, ids)| ids.to_string())).flat_map(|ids| ids.split(' ').map(str::to_string).collect::<Vec<_>>()).filter(|s| !s.is_empty()).collect()
+    lines
+        .iter()
+        .filter_map(|l| l.split_once("ACK ").map(|(_, ids)| ids.to_string()))
+        .flat_map(|ids| ids.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 const POLICY: &str = "agent: bot\npolicy:\n  actions: [read, write]\n  resources: [\"doc://*\"]\n";
@@ -93,7 +110,11 @@ fn engine_with_sink(sink: Box<dyn act_core::audit::AuditSink>) -> Engine {
 /// Decides in a loop; after each flush prints the ids now durable.
 fn decide_and_ack(e: &Engine) -> ! {
     let token = e
-        .issue_token(&IssueRequest { agent: "bot".into(), user_context: json!({"user_id": "u"}).as_object().unwrap().clone(), ..Default::default() })
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: json!({"user_id": "u"}).as_object().unwrap().clone(),
+            ..Default::default()
+        })
         .unwrap();
     let c: Map<String, Value> = json!({"note": "x".repeat(300)}).as_object().unwrap().clone();
     println!("READY");
@@ -102,7 +123,13 @@ fn decide_and_ack(e: &Engine) -> ! {
         let mut ids = Vec::new();
         for _ in 0..(1 + i % 7) {
             let action = if i % 3 == 0 { "delete" } else { "read" };
-            let d = e.validate(&Request { token: &token, action, resource: "doc://a", context: &c, approval: None });
+            let d = e.validate(&Request {
+                token: &token,
+                action,
+                resource: "doc://a",
+                context: &c,
+                approval: None,
+            });
             ids.push(d.audit_id.to_string());
             i += 1;
         }
@@ -119,7 +146,11 @@ fn decide_and_ack(e: &Engine) -> ! {
 fn child_body() {
     let Ok(spec) = std::env::var(CHILD_ENV) else { return };
     let mut parts = spec.splitn(3, '\n');
-    let (mode, dir, extra) = (parts.next().unwrap(), PathBuf::from(parts.next().unwrap()), parts.next().unwrap_or(""));
+    let (mode, dir, extra) = (
+        parts.next().unwrap(),
+        PathBuf::from(parts.next().unwrap()),
+        parts.next().unwrap_or(""),
+    );
     match mode {
         "snapshot" => {
             // A control endpoint serving a new version every few milliseconds; the sync thread
@@ -127,11 +158,19 @@ fn child_body() {
             let cp = SigningKey::from_seed(&SEED).unwrap();
             let policies = big_policies();
             let doc = |v: u64| {
-                let d = SnapshotDocument { version: v, issued_at: SystemClock.now_ms(), expires_at: None, policies: policies.clone() };
+                let d = SnapshotDocument {
+                    version: v,
+                    issued_at: SystemClock.now_ms(),
+                    expires_at: None,
+                    policies: policies.clone(),
+                };
                 encode_snapshot(&cp, &d).unwrap()
             };
             let base = SystemClock.now_ms() as u64;
-            let server = TestServer::start(Mode::Doc { body: doc(base), etag: format!("\"{base}\"") });
+            let server = TestServer::start(Mode::Doc {
+                body: doc(base),
+                etag: format!("\"{base}\""),
+            });
             let e = Arc::new(Engine::builder().without_snapshot().build().unwrap());
             let mut o = HttpSyncOptions::new(server.url(), cp.verifying_key().clone());
             o.cache_dir = Some(dir.clone());
@@ -145,7 +184,10 @@ fn child_body() {
             }
             println!("READY");
             for v in base + 1.. {
-                server.set(Mode::Doc { body: doc(v), etag: format!("\"{v}\"") });
+                server.set(Mode::Doc {
+                    body: doc(v),
+                    etag: format!("\"{v}\""),
+                });
             }
         }
         "jsonl" => {
@@ -184,7 +226,11 @@ fn sigkill_while_caching_snapshots_leaves_a_valid_cache() {
         assert!(e.snapshot().agent("bot-299").is_some(), "the whole snapshot is there");
         last = v;
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
     assert!(leftovers.contains(&"snapshot.jws".to_string()), "{leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -203,22 +249,39 @@ fn sigkill_while_writing_the_jsonl_audit_log_loses_no_acknowledged_record() {
         if bytes.last().is_some_and(|b| *b != b'\n') {
             torn_rounds += 1;
             // A torn last line is never valid data: verification stops there.
-            assert!(verify_log(&bytes[..], Some(act_core::audit::GENESIS_HASH)).is_err(), "round {round}: a torn line verified");
+            assert!(
+                verify_log(&bytes[..], Some(act_core::audit::GENESIS_HASH)).is_err(),
+                "round {round}: a torn line verified"
+            );
         }
         // The next start repairs the tail (opening is what a restarted process does).
         drop(JsonlSink::open(log.display().to_string()).unwrap());
-        let n = verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), Some(act_core::audit::GENESIS_HASH))
-            .unwrap_or_else(|e| panic!("round {round}: the chain does not verify after restart: {e:?}"));
+        let n = verify_log(
+            BufReader::new(std::fs::File::open(&log).unwrap()),
+            Some(act_core::audit::GENESIS_HASH),
+        )
+        .unwrap_or_else(|e| panic!("round {round}: the chain does not verify after restart: {e:?}"));
         let ids: HashSet<String> = BufReader::new(std::fs::File::open(&log).unwrap())
             .lines()
-            .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap()["id"].as_str().unwrap().to_string())
+            .map(|l| {
+                serde_json::from_str::<Value>(&l.unwrap()).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(ids.len(), n, "ids are unique");
         let missing: Vec<_> = acknowledged.iter().filter(|id| !ids.contains(*id)).collect();
-        assert!(missing.is_empty(), "round {round}: acknowledged records missing: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged records missing: {missing:?}"
+        );
     }
     assert!(!acknowledged.is_empty(), "the children acknowledged records");
-    println!("jsonl: {} acknowledged records over 25 kills; {torn_rounds} kills tore the last line", acknowledged.len());
+    println!(
+        "jsonl: {} acknowledged records over 25 kills; {torn_rounds} kills tore the last line",
+        acknowledged.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -275,7 +338,10 @@ fn serve_audit(mut conn: std::net::TcpStream, records: &Mutex<Vec<Value>>, count
             }
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or(0);
         while buf.len() < head_end + len {
             let mut chunk = [0u8; 65536];
             match conn.read(&mut chunk) {
@@ -308,12 +374,22 @@ fn sigkill_while_shipping_and_spilling_audit_loses_no_acknowledged_record() {
     // Half the rounds ship to a live (flaky) endpoint, half to one that is down: records spill.
     // Rounds alternate between a spill file shared by every round (a restart finds what the
     // previous process left) and a fresh one per round (the process starts delivering from memory).
-    let down = format!("http://{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    let down = format!(
+        "http://{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    );
     let mut acknowledged: Vec<String> = Vec::new();
     let mut spills = vec!["spill-shared.jsonl".to_string()];
     for round in 0..16 {
         let target = if round % 2 == 0 { &endpoint } else { &down };
-        let spill = if round % 4 < 2 { "spill-shared.jsonl".to_string() } else { format!("spill-{round}.jsonl") };
+        let spill = if round % 4 < 2 {
+            "spill-shared.jsonl".to_string()
+        } else {
+            format!("spill-{round}.jsonl")
+        };
         if !spills.contains(&spill) {
             spills.push(spill.clone());
         }
@@ -328,7 +404,11 @@ fn sigkill_while_shipping_and_spilling_audit_loses_no_acknowledged_record() {
         o.backoff_min = Duration::from_millis(5);
         o.backoff_max = Duration::from_millis(20);
         let sink = HttpAuditSink::start(o).unwrap();
-        assert!(sink.handle().wait_idle(Duration::from_secs(30)), "{spill} was delivered: {:?}", sink.handle().stats());
+        assert!(
+            sink.handle().wait_idle(Duration::from_secs(30)),
+            "{spill} was delivered: {:?}",
+            sink.handle().stats()
+        );
         drop(sink);
     }
     let received = collector.records.lock().unwrap().clone();
@@ -343,9 +423,19 @@ fn sigkill_while_shipping_and_spilling_audit_loses_no_acknowledged_record() {
         }
     }
     let missing: Vec<_> = acknowledged.iter().filter(|id| !seen.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} acknowledged records never arrived, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
-    let (n, chains) = verify_merged_log(lines.as_bytes()).unwrap_or_else(|e| panic!("the merged chains do not verify: {e:?}"));
-    println!("ship: {} acknowledged, {n} distinct records delivered in {chains} chains ({} posts incl. re-sends)", acknowledged.len(), received.len());
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged records never arrived, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let (n, chains) =
+        verify_merged_log(lines.as_bytes()).unwrap_or_else(|e| panic!("the merged chains do not verify: {e:?}"));
+    println!(
+        "ship: {} acknowledged, {n} distinct records delivered in {chains} chains ({} posts incl. re-sends)",
+        acknowledged.len(),
+        received.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -355,52 +445,127 @@ fn a_torn_last_line_is_moved_aside_never_read_as_data() {
     let log = dir.join("audit.jsonl");
     {
         let e = engine_with_sink(Box::new(JsonlSink::open(log.display().to_string()).unwrap()));
-        let t = e.issue_token(&IssueRequest { agent: "bot".into(), user_context: json!({"user_id": "u"}).as_object().unwrap().clone(), ..Default::default() }).unwrap();
+        let t = e
+            .issue_token(&IssueRequest {
+                agent: "bot".into(),
+                user_context: json!({"user_id": "u"}).as_object().unwrap().clone(),
+                ..Default::default()
+            })
+            .unwrap();
         for _ in 0..3 {
-            e.validate(&Request { token: &t, action: "read", resource: "doc://a", context: &Map::new(), approval: None });
+            e.validate(&Request {
+                token: &t,
+                action: "read",
+                resource: "doc://a",
+                context: &Map::new(),
+                approval: None,
+            });
         }
         e.flush_audit();
     }
     // A crash mid-write: half a record, no newline.
     let whole = std::fs::read_to_string(&log).unwrap();
     let fragment = &whole.lines().next().unwrap()[..40];
-    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(fragment.as_bytes()).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(fragment.as_bytes())
+        .unwrap();
     let err = verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), None).unwrap_err();
     assert_eq!(err.line, 4, "{err:?}");
     // The next start moves the fragment aside and continues the chain from record 3.
     {
         let e = engine_with_sink(Box::new(JsonlSink::open(log.display().to_string()).unwrap()));
-        let t = e.issue_token(&IssueRequest { agent: "bot".into(), user_context: json!({"user_id": "u"}).as_object().unwrap().clone(), ..Default::default() }).unwrap();
-        e.validate(&Request { token: &t, action: "read", resource: "doc://a", context: &Map::new(), approval: None });
+        let t = e
+            .issue_token(&IssueRequest {
+                agent: "bot".into(),
+                user_context: json!({"user_id": "u"}).as_object().unwrap().clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        e.validate(&Request {
+            token: &t,
+            action: "read",
+            resource: "doc://a",
+            context: &Map::new(),
+            approval: None,
+        });
         e.flush_audit();
     }
-    assert_eq!(verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), Some(act_core::audit::GENESIS_HASH)), Ok(4));
+    assert_eq!(
+        verify_log(
+            BufReader::new(std::fs::File::open(&log).unwrap()),
+            Some(act_core::audit::GENESIS_HASH)
+        ),
+        Ok(4)
+    );
     let aside = std::fs::read_to_string(dir.join("audit.jsonl.torn")).unwrap();
     assert_eq!(aside, format!("{fragment}\n"));
     // Blank lines after the last record are skipped: the chain continues from record 4.
-    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"\n  \n").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"\n  \n")
+        .unwrap();
     {
         let e = engine_with_sink(Box::new(JsonlSink::open(log.display().to_string()).unwrap()));
-        let t = e.issue_token(&IssueRequest { agent: "bot".into(), user_context: json!({"user_id": "u"}).as_object().unwrap().clone(), ..Default::default() }).unwrap();
-        e.validate(&Request { token: &t, action: "read", resource: "doc://a", context: &Map::new(), approval: None });
+        let t = e
+            .issue_token(&IssueRequest {
+                agent: "bot".into(),
+                user_context: json!({"user_id": "u"}).as_object().unwrap().clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        e.validate(&Request {
+            token: &t,
+            action: "read",
+            resource: "doc://a",
+            context: &Map::new(),
+            approval: None,
+        });
         e.flush_audit();
     }
-    assert_eq!(verify_log(BufReader::new(std::fs::File::open(&log).unwrap()), Some(act_core::audit::GENESIS_HASH)), Ok(5));
+    assert_eq!(
+        verify_log(
+            BufReader::new(std::fs::File::open(&log).unwrap()),
+            Some(act_core::audit::GENESIS_HASH)
+        ),
+        Ok(5)
+    );
     // A last complete line that is not a record: opening refuses to continue the chain.
-    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"garbage\n").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"garbage\n")
+        .unwrap();
     let err = JsonlSink::open(log.display().to_string()).err().expect("refused");
     assert!(err.to_string().contains("refusing to continue its hash chain"), "{err}");
 
     // The HTTP sink's spill file: the same repair at start, so the next record is not glued to the fragment.
     let spill = dir.join("spill.jsonl");
     std::fs::write(&spill, format!("{}\n{fragment}", whole.lines().next().unwrap())).unwrap();
-    let down = format!("http://{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    let down = format!(
+        "http://{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    );
     let mut o = HttpAuditOptions::new(down);
     o.spill_path = Some(spill.clone());
     o.shutdown_grace = Duration::from_millis(10);
     let sink = HttpAuditSink::start(o).unwrap();
-    assert_eq!(sink.handle().stats().spill_pending_bytes, whole.lines().next().unwrap().len() as u64 + 1);
+    assert_eq!(
+        sink.handle().stats().spill_pending_bytes,
+        whole.lines().next().unwrap().len() as u64 + 1
+    );
     drop(sink);
-    assert_eq!(std::fs::read_to_string(dir.join("spill.jsonl.torn")).unwrap(), format!("{fragment}\n"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("spill.jsonl.torn")).unwrap(),
+        format!("{fragment}\n")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

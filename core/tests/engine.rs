@@ -26,7 +26,11 @@ fn ctx(v: Value) -> Map<String, Value> {
 }
 
 fn engine_with(policy: &str, key: SigningKey) -> Engine {
-    Engine::builder().policies(parse_source("p.yaml", policy).unwrap()).signing_key(key).build().unwrap()
+    Engine::builder()
+        .policies(parse_source("p.yaml", policy).unwrap())
+        .signing_key(key)
+        .build()
+        .unwrap()
 }
 
 fn token(e: &Engine, user: &str) -> String {
@@ -39,7 +43,13 @@ fn token(e: &Engine, user: &str) -> String {
 }
 
 fn refund<'a>(t: &'a str, resource: &'a str, c: &'a Map<String, Value>) -> Request<'a> {
-    Request { token: t, action: "process_refund", resource, context: c, approval: None }
+    Request {
+        token: t,
+        action: "process_refund",
+        resource,
+        context: c,
+        approval: None,
+    }
 }
 
 #[test]
@@ -48,7 +58,13 @@ fn unknown_agent_is_denied() {
     let issuer = engine_with(POLICY, key.clone());
     let t = token(&issuer, "42");
     let other = Engine::builder()
-        .policies(parse_source("p.yaml", "agent: other\npolicy:\n  actions: [x]\n  resources: [\"x://y\"]\n").unwrap())
+        .policies(
+            parse_source(
+                "p.yaml",
+                "agent: other\npolicy:\n  actions: [x]\n  resources: [\"x://y\"]\n",
+            )
+            .unwrap(),
+        )
         .trust(key.verifying_key().clone())
         .build()
         .unwrap();
@@ -57,7 +73,11 @@ fn unknown_agent_is_denied() {
     assert_eq!(d.reason, Reason::UnknownAgent, "{d:?}");
     // Issuing for an agent without a policy is a usage error, not a token.
     let err = issuer
-        .issue_token(&IssueRequest { agent: "nobody".into(), user_context: ctx(json!({"user_id": "1"})), ..Default::default() })
+        .issue_token(&IssueRequest {
+            agent: "nobody".into(),
+            user_context: ctx(json!({"user_id": "1"})),
+            ..Default::default()
+        })
         .unwrap_err();
     assert!(err.to_string().contains("no policy for agent `nobody`"), "{err}");
 }
@@ -76,7 +96,15 @@ fn reload_swaps_decisions_and_revoking_a_parent_revokes_its_children() {
         })
         .unwrap();
     let child = e
-        .delegate(&parent, &holder, &DelegationSpec { agent: "worker".into(), ttl_secs: 60, ..Default::default() })
+        .delegate(
+            &parent,
+            &holder,
+            &DelegationSpec {
+                agent: "worker".into(),
+                ttl_secs: 60,
+                ..Default::default()
+            },
+        )
         .unwrap();
     let c = ctx(json!({"amount": 10}));
     assert!(e.validate(&refund(&child, "order://customer:42/1", &c)).allowed());
@@ -89,7 +117,8 @@ fn reload_swaps_decisions_and_revoking_a_parent_revokes_its_children() {
     assert!(d.message.contains("parent"), "{}", d.message);
     // A broken reload is refused and the previous snapshot keeps serving.
     let mut broken = e.snapshot().source.clone();
-    broken.agents[0].grants[0].constraints[0].kind = act_core::policy::ConstraintKind::Require { cel: "amount >".into() };
+    broken.agents[0].grants[0].constraints[0].kind =
+        act_core::policy::ConstraintKind::Require { cel: "amount >".into() };
     assert_eq!(e.reload(broken).unwrap_err().code(), "policy_invalid");
     assert_eq!(e.snapshot().version, 2, "the previous snapshot keeps serving");
     let old = act_core::Snapshot::compile(e.snapshot().source.clone(), 1, 0, &[]).unwrap();
@@ -105,7 +134,9 @@ fn limits_are_exact_under_threads() {
             let (e, t) = (e.clone(), t.clone());
             std::thread::spawn(move || {
                 let c = ctx(json!({"amount": 20}));
-                (0..50).filter(|_| e.validate(&refund(&t, "order://customer:42/1", &c)).allowed()).count()
+                (0..50)
+                    .filter(|_| e.validate(&refund(&t, "order://customer:42/1", &c)).allowed())
+                    .count()
             })
         })
         .collect();
@@ -130,12 +161,25 @@ fn check_and_explain_have_no_side_effects() {
     let d = e.explain(&refund(&t, "order://customer:42/1", &ctx(json!({"amount": 700}))));
     assert_eq!(d.reason, Reason::ConstraintFailed);
     let trace = d.trace.unwrap();
-    assert!(trace.iter().any(|s| s.stage == "grant" && s.detail.contains("customer-support-bot")), "{trace:?}");
-    assert!(trace.iter().any(|s| s.stage == "constraint" && s.detail.contains("maxAmount")), "{trace:?}");
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.stage == "grant" && s.detail.contains("customer-support-bot")),
+        "{trace:?}"
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.stage == "constraint" && s.detail.contains("maxAmount")),
+        "{trace:?}"
+    );
     e.flush_audit();
     assert!(sink.records().is_empty(), "dry runs are not audited");
     for _ in 0..5 {
-        assert!(e.validate(&refund(&t, "order://customer:42/1", &c)).allowed(), "check consumed nothing");
+        assert!(
+            e.validate(&refund(&t, "order://customer:42/1", &c)).allowed(),
+            "check consumed nothing"
+        );
     }
 }
 
@@ -163,16 +207,29 @@ fn audit_file_is_chained_redacted_and_tamper_evident() {
         e.flush_audit();
     }
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(verify_log(text.as_bytes(), Some(act_core::audit::GENESIS_HASH)).unwrap(), 6);
+    assert_eq!(
+        verify_log(text.as_bytes(), Some(act_core::audit::GENESIS_HASH)).unwrap(),
+        6
+    );
     assert!(!text.contains("4111111111111111"), "sensitive fields are redacted");
     assert!(text.contains("[redacted]"));
     let lines: Vec<&str> = text.lines().collect();
     let edited = text.replacen("\"amount\":600", "\"amount\":60", 1);
     assert_eq!(verify_log(edited.as_bytes(), None).unwrap_err().line, 2);
-    let removed: String = lines.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, l)| format!("{l}\n")).collect();
+    let removed: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
     assert_eq!(verify_log(removed.as_bytes(), None).unwrap_err().line, 4);
     let first_removed: String = lines[1..].iter().map(|l| format!("{l}\n")).collect();
-    assert_eq!(verify_log(first_removed.as_bytes(), Some(act_core::audit::GENESIS_HASH)).unwrap_err().line, 1);
+    assert_eq!(
+        verify_log(first_removed.as_bytes(), Some(act_core::audit::GENESIS_HASH))
+            .unwrap_err()
+            .line,
+        1
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -183,7 +240,10 @@ fn stale_snapshots_fail_closed() {
         .policies(parse_source("p.yaml", POLICY).unwrap())
         .signing_key(SigningKey::generate().unwrap())
         .clock(clock.clone())
-        .options(EngineOptions { max_staleness_ms: Some(60_000), ..Default::default() })
+        .options(EngineOptions {
+            max_staleness_ms: Some(60_000),
+            ..Default::default()
+        })
         .build()
         .unwrap();
     let t = token(&e, "42");
@@ -199,7 +259,11 @@ fn policy_folders_load_every_file_and_refuse_duplicates() {
     let dir = std::env::temp_dir().join(format!("act-policies-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("a.yaml"), POLICY).unwrap();
-    std::fs::write(dir.join("b.json"), r#"{"agent": "other", "policy": {"actions": ["x"], "resources": ["x://y"]}}"#).unwrap();
+    std::fs::write(
+        dir.join("b.json"),
+        r#"{"agent": "other", "policy": {"actions": ["x"], "resources": ["x://y"]}}"#,
+    )
+    .unwrap();
     std::fs::write(dir.join("a_test.yaml"), "not: a policy").unwrap();
     let set = act_core::policy::load_path(&dir).unwrap();
     assert_eq!(set.agents.len(), 2);
@@ -238,14 +302,22 @@ fn a_limit_repeated_in_the_tokens_capability_counts_once_per_layer() {
         .issue_token(&IssueRequest {
             agent: "email-assistant".into(),
             user_context: ctx(json!({"user_id": "alice"})),
-            policy: Some(json!({"actions": ["read"], "resources": ["email://alice/*"], "constraints": {"maxEmails": 100}})),
+            policy: Some(
+                json!({"actions": ["read"], "resources": ["email://alice/*"], "constraints": {"maxEmails": 100}}),
+            ),
             ..Default::default()
         })
         .unwrap();
     let c = ctx(json!({}));
     let read = |i: usize| {
         let r = format!("email://alice/{i}");
-        e.validate(&Request { token: &t, action: "read", resource: &r, context: &c, approval: None })
+        e.validate(&Request {
+            token: &t,
+            action: "read",
+            resource: &r,
+            context: &c,
+            approval: None,
+        })
     };
     let allowed = (0..10).map(read).filter(|d| d.allowed()).count();
     assert_eq!(allowed, 5, "the policy's 5 reads, each counted once");

@@ -69,7 +69,10 @@ fn mutated_policies_never_panic() {
                 compiled += 1;
             }
         }
-        let json = mutate(&mut rng, r#"{"agent": "a", "policy": {"actions": ["x"], "resources": ["a://{{user.id}}/*"], "constraints": {"maxAmount": 5}}}"#);
+        let json = mutate(
+            &mut rng,
+            r#"{"agent": "a", "policy": {"actions": ["x"], "resources": ["a://{{user.id}}/*"], "constraints": {"maxAmount": 5}}}"#,
+        );
         let _ = act_core::policy::parse_source("fuzz.json", &json);
     }
     assert!(compiled > 0, "some mutations should still compile");
@@ -86,7 +89,10 @@ fn mutated_tokens_and_requests_never_panic() {
     let token = act
         .issue_token(&IssueRequest {
             agent: "customer-support-bot".into(),
-            user_context: json!({"user_id": "42", "roles": ["agent"]}).as_object().unwrap().clone(),
+            user_context: json!({"user_id": "42", "roles": ["agent"]})
+                .as_object()
+                .unwrap()
+                .clone(),
             ..Default::default()
         })
         .unwrap();
@@ -105,21 +111,40 @@ fn mutated_tokens_and_requests_never_panic() {
     .map(|v| v.as_object().unwrap().clone())
     .collect();
     for i in 0..10_000 {
-        let t = if i % 3 == 0 { token.clone() } else { mutate(&mut rng, &token) };
+        let t = if i % 3 == 0 {
+            token.clone()
+        } else {
+            mutate(&mut rng, &token)
+        };
         let resource = mutate(&mut rng, "order://customer:42/1001");
         let action = ["read_order", "process_refund", "", "read_*", "x y"][rng.below(5)];
         let ctx = &contexts[rng.below(contexts.len())];
         let approval = (i % 7 == 0).then(|| mutate(&mut rng, &token));
-        let d = act.validate(&Request { token: &t, action, resource: &resource, context: ctx, approval: approval.as_deref() });
+        let d = act.validate(&Request {
+            token: &t,
+            action,
+            resource: &resource,
+            context: ctx,
+            approval: approval.as_deref(),
+        });
         assert!(!d.message.is_empty());
         if t != token {
-            assert!(!d.allowed() || t.split('~').next() == Some(token.as_str()), "a mutated token was allowed: {t}");
+            assert!(
+                !d.allowed() || t.split('~').next() == Some(token.as_str()),
+                "a mutated token was allowed: {t}"
+            );
         }
     }
     // Giant and deeply nested inputs.
     let huge = "a".repeat(1 << 20);
     let ctx = &contexts[0];
-    let d = act.validate(&Request { token: &huge, action: "read_order", resource: &huge, context: ctx, approval: Some(&huge) });
+    let d = act.validate(&Request {
+        token: &huge,
+        action: "read_order",
+        resource: &huge,
+        context: ctx,
+        approval: Some(&huge),
+    });
     assert_eq!(d.reason.as_str(), "resource_invalid");
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(act_core::policy::parse_source("deep.yaml", &deep).is_err());

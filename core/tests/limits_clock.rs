@@ -43,7 +43,14 @@ fn scenario(store: Arc<dyn CounterStore>) {
     let c = serde_json::Map::new();
     let at = |ms: i64| {
         clock.set_ms(ms);
-        e.validate(&Request { token: &token, action: "process_refund", resource: "order://customer:42/1", context: &c, approval: None }).reason
+        e.validate(&Request {
+            token: &token,
+            action: "process_refund",
+            resource: "order://customer:42/1",
+            context: &c,
+            approval: None,
+        })
+        .reason
     };
     for i in 0..5 {
         assert_eq!(at(T0 + i), Reason::Allowed, "refund {i}");

@@ -15,12 +15,12 @@ mod redis_server;
 use act_core::limits::open_store;
 use act_core::redis_store::{RedisCounterStore, RedisOptions};
 use act_core::{Engine, IssueRequest, Reason, Request, SigningKey};
+use redis_server::Redis;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use redis_server::Redis;
 
 const POLICY: &str = r#"
 agent: customer-support-bot
@@ -59,7 +59,13 @@ fn ctx() -> Map<String, Value> {
 }
 
 fn refund<'a>(token: &'a str, c: &'a Map<String, Value>) -> Request<'a> {
-    Request { token, action: "process_refund", resource: "order://customer:42/1", context: c, approval: None }
+    Request {
+        token,
+        action: "process_refund",
+        resource: "order://customer:42/1",
+        context: c,
+        approval: None,
+    }
 }
 
 const CHILD_ENV: &str = "ACT_REDIS_FLEET_CHILD";
@@ -75,7 +81,11 @@ fn fleet_child() {
     let Ok(spec) = std::env::var(CHILD_ENV) else { return };
     let (url, token, go) = {
         let mut parts = spec.splitn(3, '\n');
-        (parts.next().unwrap().to_string(), parts.next().unwrap().to_string(), parts.next().unwrap().to_string())
+        (
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+        )
     };
     let e = Arc::new(engine_on(&url));
     let token = Arc::new(token);
@@ -155,7 +165,10 @@ fn several_processes_share_one_limit() {
         for (mut child, lines) in readers {
             let out: Vec<String> = lines.map_while(|l| l.ok()).collect();
             assert!(child.wait().unwrap().success(), "child failed: {out:?}");
-            assert!(!out.iter().any(|l| l.contains("UNEXPECTED")), "unexpected decisions: {out:?}");
+            assert!(
+                !out.iter().any(|l| l.contains("UNEXPECTED")),
+                "unexpected decisions: {out:?}"
+            );
             let n: usize = out
                 .iter()
                 .find_map(|l| l.split_once("ALLOWED ").map(|(_, n)| n.trim().parse().unwrap()))
@@ -172,21 +185,35 @@ fn several_processes_share_one_limit() {
 
 #[test]
 fn url_parameters_are_parsed_stripped_and_checked() {
-    let o = RedisOptions::from_url("redis://127.0.0.1:6379/0?prefix=myapp%3Aprod:&timeout_ms=500&mark_grace_ms=3600000").unwrap();
+    let o =
+        RedisOptions::from_url("redis://127.0.0.1:6379/0?prefix=myapp%3Aprod:&timeout_ms=500&mark_grace_ms=3600000")
+            .unwrap();
     assert_eq!(o.url, "redis://127.0.0.1:6379/0");
     assert_eq!(o.prefix, "myapp:prod:");
     assert_eq!(o.timeout, Duration::from_millis(500));
     assert_eq!(o.mark_grace, Duration::from_secs(3600));
     let d = RedisOptions::from_url("redis://127.0.0.1:6379/").unwrap();
-    assert_eq!((d.url.as_str(), d.prefix.as_str(), d.timeout), ("redis://127.0.0.1:6379/", "act:", Duration::from_secs(1)));
+    assert_eq!(
+        (d.url.as_str(), d.prefix.as_str(), d.timeout),
+        ("redis://127.0.0.1:6379/", "act:", Duration::from_secs(1))
+    );
 
     let err = |spec: &str| open_store(spec).err().map(|e| (e.code(), e.to_string())).expect(spec);
     for (spec, needle) in [
-        ("redis://127.0.0.1:1/?prefx=a:", "unknown parameter `prefx` (known: prefix, timeout_ms, mark_grace_ms)"),
+        (
+            "redis://127.0.0.1:1/?prefx=a:",
+            "unknown parameter `prefx` (known: prefix, timeout_ms, mark_grace_ms)",
+        ),
         ("redis://127.0.0.1:1/?protocol=resp3", "unknown parameter `protocol`"),
-        ("redis://127.0.0.1:1/?timeout_ms=0", "`timeout_ms`: expected milliseconds between 1 and 60000, got `0`"),
+        (
+            "redis://127.0.0.1:1/?timeout_ms=0",
+            "`timeout_ms`: expected milliseconds between 1 and 60000, got `0`",
+        ),
         ("redis://127.0.0.1:1/?timeout_ms=soon", "`timeout_ms`"),
-        ("redis://127.0.0.1:1/?mark_grace_ms=10", "`mark_grace_ms`: expected milliseconds between 60000"),
+        (
+            "redis://127.0.0.1:1/?mark_grace_ms=10",
+            "`mark_grace_ms`: expected milliseconds between 60000",
+        ),
         ("redis://127.0.0.1:1/?prefix=", "`prefix`: expected 1 to 128 characters"),
         ("redis://127.0.0.1:1/?prefix=a%20b", "`prefix`"),
         ("redis://127.0.0.1:1/?prefix=%zz", "not valid percent-encoding"),
@@ -194,7 +221,10 @@ fn url_parameters_are_parsed_stripped_and_checked() {
     ] {
         let (code, message) = err(spec);
         assert_eq!(code, "invalid_argument", "{spec}: {message}");
-        assert!(message.contains(needle), "{spec}: `{message}` should contain `{needle}`");
+        assert!(
+            message.contains(needle),
+            "{spec}: `{message}` should contain `{needle}`"
+        );
     }
     // A password never reaches an error message.
     let (_, message) = err("redis://:hunter2@127.0.0.1:1/?timeout_ms=100");
@@ -211,7 +241,10 @@ fn prefix_and_timeout_are_honoured() {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
-    assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with("tenant-a:win:")), "{keys:?}");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k.starts_with("tenant-a:win:")),
+        "{keys:?}"
+    );
     // A second tenant on the same server has its own counters.
     let other = engine_on(&format!("{}?prefix=tenant-b:", redis.url()));
     for _ in 0..5 {
@@ -227,7 +260,11 @@ fn prefix_and_timeout_are_honoured() {
     let url = format!("redis://{}/?timeout_ms=200", silent.local_addr().unwrap());
     let started = Instant::now();
     let err = open_store(&url).err().expect("a silent server is refused");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(err.code(), "counter_store_failed", "{err}");
     drop(silent);
 }
@@ -262,7 +299,10 @@ fn redis_stopping_mid_run_fails_closed_and_recovers() {
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     let d = e.validate(&refund(&t, &c));
                     *seen.entry(format!("{:?}", d.reason)).or_default() += 1;
-                    let read = e.validate(&Request { action: "read_order", ..refund(&t, &c) });
+                    let read = e.validate(&Request {
+                        action: "read_order",
+                        ..refund(&t, &c)
+                    });
                     assert!(read.allowed(), "reads have no limit and never need the store: {read:?}");
                 }
                 seen
@@ -307,9 +347,19 @@ fn redis_stopping_mid_run_fails_closed_and_recovers() {
 
 #[test]
 fn opening_redis_that_is_not_there_is_an_error_not_a_silent_memory_store() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = open_store(&format!("redis://127.0.0.1:{port}/?timeout_ms=200")).err().expect("nothing listens");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = open_store(&format!("redis://127.0.0.1:{port}/?timeout_ms=200"))
+        .err()
+        .expect("nothing listens");
     assert_eq!(err.code(), "counter_store_failed", "{err}");
     assert!(err.to_string().contains("redis"), "{err}");
-    assert!(RedisCounterStore::open(RedisOptions { mark_grace: Duration::from_secs(1), ..RedisOptions::new("redis://127.0.0.1:1/") }).is_err());
+    assert!(RedisCounterStore::open(RedisOptions {
+        mark_grace: Duration::from_secs(1),
+        ..RedisOptions::new("redis://127.0.0.1:1/")
+    })
+    .is_err());
 }

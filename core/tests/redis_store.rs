@@ -7,9 +7,9 @@ mod redis_server;
 
 use act_core::redis_store::{RedisCounterStore, RedisOptions};
 use act_core::{Engine, IssueRequest, ManualClock, Reason, Request, SigningKey};
+use redis_server::Redis;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use redis_server::Redis;
 
 const POLICY: &str = r#"
 agent: customer-support-bot
@@ -44,7 +44,9 @@ fn ctx(amount: i64) -> Map<String, Value> {
 fn one_limit_across_engines_and_threads() {
     let redis = Redis::start();
     let key = SigningKey::generate().unwrap();
-    let engines: Vec<Arc<Engine>> = (0..3).map(|_| Arc::new(engine(&redis.url(), &key, "t1:", None))).collect();
+    let engines: Vec<Arc<Engine>> = (0..3)
+        .map(|_| Arc::new(engine(&redis.url(), &key, "t1:", None)))
+        .collect();
     let token = Arc::new(
         engines[0]
             .issue_token(&IssueRequest {
@@ -61,8 +63,14 @@ fn one_limit_across_engines_and_threads() {
                 let c = ctx(20);
                 (0..10)
                     .filter(|_| {
-                        e.validate(&Request { token: &t, action: "process_refund", resource: "order://customer:42/1", context: &c, approval: None })
-                            .allowed()
+                        e.validate(&Request {
+                            token: &t,
+                            action: "process_refund",
+                            resource: "order://customer:42/1",
+                            context: &c,
+                            approval: None,
+                        })
+                        .allowed()
                     })
                     .count()
             })
@@ -102,12 +110,25 @@ fn windows_roll_and_approvals_are_single_use_fleet_wide() {
     let big = ctx(120);
     let d = a.validate(&refund(&token, &big, None));
     let approval = a.approve(&d.approval_request.unwrap().id, "supervisor", 600).unwrap();
-    assert_eq!(a.validate(&refund(&token, &big, Some(&approval))).reason, Reason::Approved);
-    assert_eq!(b.validate(&refund(&token, &big, Some(&approval))).reason, Reason::ApprovalReplayed, "replayed on another engine");
+    assert_eq!(
+        a.validate(&refund(&token, &big, Some(&approval))).reason,
+        Reason::Approved
+    );
+    assert_eq!(
+        b.validate(&refund(&token, &big, Some(&approval))).reason,
+        Reason::ApprovalReplayed,
+        "replayed on another engine"
+    );
 }
 
 fn refund<'a>(token: &'a str, c: &'a Map<String, Value>, approval: Option<&'a str>) -> Request<'a> {
-    Request { token, action: "process_refund", resource: "order://customer:7/1", context: c, approval }
+    Request {
+        token,
+        action: "process_refund",
+        resource: "order://customer:7/1",
+        context: c,
+        approval,
+    }
 }
 
 #[test]
@@ -124,10 +145,27 @@ fn unreachable_redis_fails_closed_for_limited_actions_only() {
         .unwrap();
     drop(redis); // the server goes away
     let c = ctx(10);
-    let d = e.validate(&Request { token: &token, action: "process_refund", resource: "order://customer:9/1", context: &c, approval: None });
+    let d = e.validate(&Request {
+        token: &token,
+        action: "process_refund",
+        resource: "order://customer:9/1",
+        context: &c,
+        approval: None,
+    });
     assert_eq!(d.reason, Reason::CounterStoreUnavailable, "{d:?}");
-    let d = e.validate(&Request { token: &token, action: "read_order", resource: "order://customer:9/1", context: &c, approval: None });
+    let d = e.validate(&Request {
+        token: &token,
+        action: "read_order",
+        resource: "order://customer:9/1",
+        context: &c,
+        approval: None,
+    });
     assert!(d.allowed(), "actions without limits do not need the store: {d:?}");
     assert!(RedisCounterStore::open(RedisOptions::new("redis://127.0.0.1:1/")).is_err());
-    assert_eq!(RedisCounterStore::open(RedisOptions::new("nonsense")).err().map(|e| e.code()), Some("invalid_argument"));
+    assert_eq!(
+        RedisCounterStore::open(RedisOptions::new("nonsense"))
+            .err()
+            .map(|e| e.code()),
+        Some("invalid_argument")
+    );
 }

@@ -11,7 +11,13 @@ fn policy(action: &str) -> String {
 }
 
 fn decide(e: &Engine, token: &str, action: &str) -> (bool, Reason) {
-    let d = e.check(&Request { token, action, resource: "doc://a", context: &Map::new(), approval: None });
+    let d = e.check(&Request {
+        token,
+        action,
+        resource: "doc://a",
+        context: &Map::new(),
+        approval: None,
+    });
     (d.allowed(), d.reason)
 }
 
@@ -29,10 +35,20 @@ fn edits_reload_and_broken_edits_keep_the_previous_snapshot() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("bot.yaml");
     std::fs::write(&file, policy("read")).unwrap();
-    let engine = Arc::new(Engine::builder().without_snapshot().signing_key(SigningKey::generate().unwrap()).build().unwrap());
+    let engine = Arc::new(
+        Engine::builder()
+            .without_snapshot()
+            .signing_key(SigningKey::generate().unwrap())
+            .build()
+            .unwrap(),
+    );
     let h = watch_path(engine.clone(), &dir, Duration::from_millis(20)).unwrap();
     let token = engine
-        .issue_token(&IssueRequest { agent: "bot".into(), user_context: [("user_id".to_string(), "u".into())].into_iter().collect(), ..Default::default() })
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: [("user_id".to_string(), "u".into())].into_iter().collect(),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(decide(&engine, &token, "read"), (true, Reason::Allowed));
     let v1 = h.status().version;
@@ -44,7 +60,9 @@ fn edits_reload_and_broken_edits_keep_the_previous_snapshot() {
     assert!(v2 > v1);
 
     std::fs::write(&file, "agent: bot\npolicy:\n  actionz: [read]\n").unwrap();
-    wait("the broken edit to be reported", || h.status().last_error.is_some_and(|e| e.contains("actionz")));
+    wait("the broken edit to be reported", || {
+        h.status().last_error.is_some_and(|e| e.contains("actionz"))
+    });
     assert_eq!(h.status().version, v2, "the previous snapshot keeps serving");
     assert!(decide(&engine, &token, "write").0);
 
@@ -58,7 +76,9 @@ fn edits_reload_and_broken_edits_keep_the_previous_snapshot() {
 #[test]
 fn a_folder_that_does_not_load_is_an_error_at_start() {
     let engine = Arc::new(Engine::builder().without_snapshot().build().unwrap());
-    let err = watch_path(engine.clone(), "/nonexistent/act/policies", Duration::from_millis(50)).err().unwrap();
+    let err = watch_path(engine.clone(), "/nonexistent/act/policies", Duration::from_millis(50))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("/nonexistent/act/policies"), "{err}");
     assert_eq!(engine.snapshot().version, 0);
 }

@@ -15,7 +15,12 @@ const POLICY: &str = "agent: bot\npolicy:\n  actions: [read]\n  resources: [\"do
 
 fn doc(key: &SigningKey, version: u64) -> String {
     let policies = parse_source("p.yaml", POLICY).unwrap();
-    let d = SnapshotDocument { version, issued_at: SystemClock.now_ms(), expires_at: None, policies };
+    let d = SnapshotDocument {
+        version,
+        issued_at: SystemClock.now_ms(),
+        expires_at: None,
+        policies,
+    };
     encode_snapshot(key, &d).unwrap()
 }
 
@@ -40,9 +45,19 @@ fn fast(url: &str, trust: &SigningKey, cache: Option<&std::path::Path>) -> HttpS
 
 fn read_allowed(e: &Engine) -> (bool, Reason, u64) {
     let token = e
-        .issue_token(&IssueRequest { agent: "bot".into(), user_context: [("user_id".to_string(), "u".into())].into_iter().collect(), ..Default::default() })
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: [("user_id".to_string(), "u".into())].into_iter().collect(),
+            ..Default::default()
+        })
         .unwrap_or_default();
-    let d = e.check(&Request { token: &token, action: "read", resource: "doc://a", context: &Map::new(), approval: None });
+    let d = e.check(&Request {
+        token: &token,
+        action: "read",
+        resource: "doc://a",
+        context: &Map::new(),
+        approval: None,
+    });
     (d.allowed(), d.reason, d.snapshot_version)
 }
 
@@ -55,13 +70,20 @@ fn wait_error(h: &SyncHandle, needle: &str) -> String {
                 return e.clone();
             }
         }
-        assert!(Instant::now() < deadline, "no error containing `{needle}`; status: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no error containing `{needle}`; status: {s:?}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("act-sync-{name}-{}-{}", std::process::id(), SystemClock.now_ms()));
+    let d = std::env::temp_dir().join(format!(
+        "act-sync-{name}-{}-{}",
+        std::process::id(),
+        SystemClock.now_ms()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -71,7 +93,10 @@ fn bad_answers_keep_the_previous_snapshot_serving_and_say_why() {
     let cp = SigningKey::generate().unwrap();
     let issuer = SigningKey::generate().unwrap();
     let good = doc(&cp, 5);
-    let server = TestServer::start(Mode::Doc { body: good.clone(), etag: "\"5\"".into() });
+    let server = TestServer::start(Mode::Doc {
+        body: good.clone(),
+        etag: "\"5\"".into(),
+    });
     let e = engine(&issuer);
     let cache = tempdir("bad");
     let h = start_http(e.clone(), fast(&server.url(), &cp, Some(&cache))).unwrap();
@@ -88,18 +113,57 @@ fn bad_answers_keep_the_previous_snapshot_serving_and_say_why() {
     let mut tampered: Vec<String> = doc(&cp, 9).split('.').map(str::to_string).collect();
     tampered[1] = doc(&cp, 10).split('.').nth(1).unwrap().to_string();
     let cases: Vec<(Mode, &str)> = vec![
-        (Mode::Raw { status: 200, body: "{not a jws".into() }, "not a valid signed document"),
-        (Mode::Doc { body: tampered.join("."), etag: "\"t\"".into() }, "signature does not verify"),
-        (Mode::Doc { body: doc(&stranger, 6), etag: "\"u\"".into() }, "unknown key"),
-        (Mode::Doc { body: doc(&cp, 3), etag: "\"3\"".into() }, "older than the serving version 5"),
+        (
+            Mode::Raw {
+                status: 200,
+                body: "{not a jws".into(),
+            },
+            "not a valid signed document",
+        ),
+        (
+            Mode::Doc {
+                body: tampered.join("."),
+                etag: "\"t\"".into(),
+            },
+            "signature does not verify",
+        ),
+        (
+            Mode::Doc {
+                body: doc(&stranger, 6),
+                etag: "\"u\"".into(),
+            },
+            "unknown key",
+        ),
+        (
+            Mode::Doc {
+                body: doc(&cp, 3),
+                etag: "\"3\"".into(),
+            },
+            "older than the serving version 5",
+        ),
         (Mode::Truncated { body: doc(&cp, 7) }, "reading the body failed"),
-        (Mode::Raw { status: 500, body: "boom".into() }, "HTTP 500"),
-        (Mode::Raw { status: 429, body: "slow down".into() }, "HTTP 429"),
+        (
+            Mode::Raw {
+                status: 500,
+                body: "boom".into(),
+            },
+            "HTTP 500",
+        ),
+        (
+            Mode::Raw {
+                status: 429,
+                body: "slow down".into(),
+            },
+            "HTTP 429",
+        ),
         (Mode::Hang, "timed out"),
     ];
     for (mode, needle) in cases {
         // Back to healthy first, so each case's error is its own.
-        server.set(Mode::Doc { body: good.clone(), etag: "\"5\"".into() });
+        server.set(Mode::Doc {
+            body: good.clone(),
+            etag: "\"5\"".into(),
+        });
         let deadline = Instant::now() + Duration::from_secs(5);
         while h.status().last_error.is_some() {
             assert!(Instant::now() < deadline, "{:?}", h.status());
@@ -114,9 +178,15 @@ fn bad_answers_keep_the_previous_snapshot_serving_and_say_why() {
     }
 
     // Recovery resets the error; then a 401 stops the source for good.
-    server.set(Mode::Doc { body: doc(&cp, 8), etag: "\"8\"".into() });
+    server.set(Mode::Doc {
+        body: doc(&cp, 8),
+        etag: "\"8\"".into(),
+    });
     assert!(h.wait_for_version(8, Duration::from_secs(5)), "{:?}", h.status());
-    server.set(Mode::Raw { status: 401, body: "no".into() });
+    server.set(Mode::Raw {
+        status: 401,
+        body: "no".into(),
+    });
     let err = wait_error(&h, "HTTP 401");
     assert!(err.contains("sync stopped"), "{err}");
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -135,7 +205,10 @@ fn a_restart_with_the_endpoint_down_serves_the_cache_and_without_one_fails_close
     let issuer = SigningKey::generate().unwrap();
     let cache = tempdir("restart");
     {
-        let server = TestServer::start(Mode::Doc { body: doc(&cp, 4), etag: "\"4\"".into() });
+        let server = TestServer::start(Mode::Doc {
+            body: doc(&cp, 4),
+            etag: "\"4\"".into(),
+        });
         let e = engine(&issuer);
         let h = start_http(e.clone(), fast(&server.url(), &cp, Some(&cache))).unwrap();
         assert!(h.wait_for_version(4, Duration::from_secs(5)));
@@ -147,14 +220,20 @@ fn a_restart_with_the_endpoint_down_serves_the_cache_and_without_one_fails_close
     };
     let e = engine(&issuer);
     let h = start_http(e.clone(), fast(&down, &cp, Some(&cache))).unwrap();
-    assert_eq!(read_allowed(&e), (true, Reason::Allowed, 4), "served from the cache at once");
+    assert_eq!(
+        read_allowed(&e),
+        (true, Reason::Allowed, 4),
+        "served from the cache at once"
+    );
     wait_error(&h, "cannot connect");
     assert_eq!(h.status().version, 4);
 
     // A cache signed by another key is not trusted.
     let other = SigningKey::generate().unwrap();
     let e2 = engine(&issuer);
-    let err = act_core::sync::load_cached(&e2, &cache, other.verifying_key()).unwrap_err().to_string();
+    let err = act_core::sync::load_cached(&e2, &cache, other.verifying_key())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown key"), "{err}");
     let h2 = start_http(e2.clone(), fast(&down, &other, Some(&cache))).unwrap();
     assert_eq!(read_allowed(&e2).1, Reason::NoSnapshot);
@@ -173,7 +252,10 @@ fn a_restart_with_the_endpoint_down_serves_the_cache_and_without_one_fails_close
 fn etag_avoids_refetching_and_stop_is_prompt() {
     let cp = SigningKey::generate().unwrap();
     let issuer = SigningKey::generate().unwrap();
-    let server = TestServer::start(Mode::Doc { body: doc(&cp, 2), etag: "\"2\"".into() });
+    let server = TestServer::start(Mode::Doc {
+        body: doc(&cp, 2),
+        etag: "\"2\"".into(),
+    });
     let e = engine(&issuer);
     let mut o = fast(&server.url(), &cp, None);
     o.poll_interval = Duration::from_millis(100);

@@ -43,7 +43,10 @@ fn build(file: &str, suite: &Value) -> Result<Suite, act_core::Error> {
     let policy = suite["policy"].as_str().unwrap_or("");
     let set = act_core::policy::parse_source("policy.yaml", policy)?;
     let sink = MemorySink::default();
-    let mut b = Engine::builder().policies(set).clock(clock.clone()).audit_sink(Box::new(sink.clone()));
+    let mut b = Engine::builder()
+        .policies(set)
+        .clock(clock.clone())
+        .audit_sink(Box::new(sink.clone()));
     if let Some(k) = suite["signing_key"].as_str() {
         b = b.signing_key(keys[k].clone());
     }
@@ -51,15 +54,29 @@ fn build(file: &str, suite: &Value) -> Result<Suite, act_core::Error> {
         b = b.trust(keys[t.as_str().unwrap()].verifying_key().clone());
     }
     if let Some(aud) = suite["audience"].as_str() {
-        b = b.options(act_core::EngineOptions { audience: Some(aud.into()), ..Default::default() });
+        b = b.options(act_core::EngineOptions {
+            audience: Some(aud.into()),
+            ..Default::default()
+        });
     }
     let engine = b.build()?;
-    Ok(Suite { name, engine, clock, keys, tokens: HashMap::new(), approvals: HashMap::new(), sink })
+    Ok(Suite {
+        name,
+        engine,
+        clock,
+        keys,
+        tokens: HashMap::new(),
+        approvals: HashMap::new(),
+        sink,
+    })
 }
 
 /// The token a `delegate` or `tamper` spec is made from, if any.
 fn depends_on(spec: &Value) -> Option<&str> {
-    spec.get("delegate").map(|d| &d["parent"]).or_else(|| spec.get("tamper").map(|t| &t["token"])).and_then(Value::as_str)
+    spec.get("delegate")
+        .map(|d| &d["parent"])
+        .or_else(|| spec.get("tamper").map(|t| &t["token"]))
+        .and_then(Value::as_str)
 }
 
 fn make_tokens(s: &mut Suite, suite: &Value) {
@@ -86,7 +103,12 @@ fn make_tokens(s: &mut Suite, suite: &Value) {
             for (k, v) in obj(t.get("claims_patch")) {
                 claims[k] = v;
             }
-            format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(claims.to_string()),
+                parts[2]
+            )
         } else if let Some(issue) = spec.get("issue") {
             let req = IssueRequest {
                 agent: issue["agent"].as_str().unwrap().into(),
@@ -116,7 +138,9 @@ fn make_tokens(s: &mut Suite, suite: &Value) {
                 ttl_secs: d["ttl"].as_u64().unwrap_or(600),
                 holder_key: d["next_holder"].as_str().map(|h| s.keys[h].verifying_key().clone()),
             };
-            s.engine.delegate(&parent, &holder, &child).unwrap_or_else(|e| panic!("{}: delegating `{name}`: {e}", s.name))
+            s.engine
+                .delegate(&parent, &holder, &child)
+                .unwrap_or_else(|e| panic!("{}: delegating `{name}`: {e}", s.name))
         } else {
             panic!("{}: token `{name}` needs raw, issue or delegate", s.name)
         };
@@ -130,7 +154,11 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
         s.clock.advance_ms(ms);
     }
     let token = match step["token"].as_str() {
-        Some(t) => s.tokens.get(t).cloned().unwrap_or_else(|| panic!("{label}: unknown token {t}")),
+        Some(t) => s
+            .tokens
+            .get(t)
+            .cloned()
+            .unwrap_or_else(|| panic!("{label}: unknown token {t}")),
         None => step["token_raw"].as_str().unwrap_or("").to_string(),
     };
     let context = obj(step.get("context"));
@@ -149,7 +177,11 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
             _ => s.engine.validate(&req),
         };
         let e = &step["expect"];
-        let at = if repeat > 1 { format!("{label} #{n}") } else { label.clone() };
+        let at = if repeat > 1 {
+            format!("{label} #{n}")
+        } else {
+            label.clone()
+        };
         assert_eq!(d.outcome.as_str(), e["outcome"].as_str().unwrap(), "{at}: {d:?}");
         assert_eq!(d.reason.as_str(), e["reason"].as_str().unwrap(), "{at}: {d:?}");
         if let Some(r) = e.get("rule") {
@@ -161,9 +193,16 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
         if let Some(m) = e["message_contains"].as_str() {
             assert!(d.message.contains(m), "{at}: message `{}` lacks `{m}`", d.message);
         }
-        assert_eq!(d.approval_request.is_some(), d.outcome.as_str() == "approval_required", "{at}");
+        assert_eq!(
+            d.approval_request.is_some(),
+            d.outcome.as_str() == "approval_required",
+            "{at}"
+        );
         if let Some(name) = step["approve_as"].as_str() {
-            let req = d.approval_request.as_ref().unwrap_or_else(|| panic!("{at}: nothing to approve"));
+            let req = d
+                .approval_request
+                .as_ref()
+                .unwrap_or_else(|| panic!("{at}: nothing to approve"));
             let a = s.engine.approve(&req.id, "vector-approver", 600).unwrap();
             s.approvals.insert(name.to_string(), a);
         }
@@ -172,10 +211,15 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
 
 fn run_suite(file: &str, suite: &Value) {
     if let Some(expected) = suite.get("policy_error") {
-        let err = build(file, suite).err().unwrap_or_else(|| panic!("{file}: policy should not compile"));
+        let err = build(file, suite)
+            .err()
+            .unwrap_or_else(|| panic!("{file}: policy should not compile"));
         let text = err.to_string();
         for needle in expected["contains"].as_array().unwrap() {
-            assert!(text.contains(needle.as_str().unwrap()), "{file}: error `{text}` lacks {needle}");
+            assert!(
+                text.contains(needle.as_str().unwrap()),
+                "{file}: error `{text}` lacks {needle}"
+            );
         }
         return;
     }
@@ -186,14 +230,20 @@ fn run_suite(file: &str, suite: &Value) {
     }
     // Every enforced decision left a record, and the chain verifies.
     s.engine.flush_audit();
-    let lines: Vec<String> = s.sink.records().iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+    let lines: Vec<String> = s
+        .sink
+        .records()
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
     let joined = lines.join("\n");
     verify_log(joined.as_bytes(), Some(act_core::audit::GENESIS_HASH)).unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
 }
 
 #[test]
 fn conformance_vectors() {
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("index.json")).unwrap()).unwrap();
     let mut count = 0;
     for file in index["suites"].as_array().unwrap() {
         let file = file.as_str().unwrap();

@@ -26,5 +26,8 @@ fn wycheproof_ed25519() {
             }
         }
     }
-    assert!(valid > 10 && invalid > 50, "ran {valid} valid and {invalid} invalid cases");
+    assert!(
+        valid > 10 && invalid > 50,
+        "ran {valid} valid and {invalid} invalid cases"
+    );
 }

@@ -78,7 +78,11 @@ fn token_world() -> &'static TokenWorld {
             .expect("the fuzz engine issues");
         let mut parts = token.split('.');
         let (h, c) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
-        TokenWorld { engine, key, valid: (h, c) }
+        TokenWorld {
+            engine,
+            key,
+            valid: (h, c),
+        }
     })
 }
 
@@ -95,8 +99,17 @@ fn ctx(amount: i64) -> Map<String, Value> {
 
 fn decide(e: &Engine, token: &str, action: &str, amount: i64, approval: Option<&str>) -> act_core::Decision {
     let c = ctx(amount);
-    let d = e.validate(&Request { token, action, resource: "order://customer:42/1", context: &c, approval });
-    assert!(!d.reason.as_str().is_empty() && !d.message.is_empty(), "every decision has a reason and a message: {d:?}");
+    let d = e.validate(&Request {
+        token,
+        action,
+        resource: "order://customer:42/1",
+        context: &c,
+        approval,
+    });
+    assert!(
+        !d.reason.as_str().is_empty() && !d.message.is_empty(),
+        "every decision has a reason and a message: {d:?}"
+    );
     d
 }
 
@@ -104,7 +117,9 @@ fn decide(e: &Engine, token: &str, action: &str, amount: i64, approval: Option<&
 /// 0 a whole token string; 1 the claims of a token signed by the trusted issuer;
 /// 2 the header of a token signed by the trusted issuer; 3 an approval for a valid token.
 pub fn token(data: &[u8]) {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let w = token_world();
     match mode % 4 {
         0 => {
@@ -173,8 +188,14 @@ pub fn policy(data: &[u8]) {
             }
             Ok(set) => {
                 let agents: Vec<String> = set.agents.iter().take(3).map(|a| a.agent.clone()).collect();
-                let actions: Vec<String> =
-                    set.agents.iter().flat_map(|a| a.grants.iter()).flat_map(|g| g.actions.iter()).take(4).cloned().collect();
+                let actions: Vec<String> = set
+                    .agents
+                    .iter()
+                    .flat_map(|a| a.grants.iter())
+                    .flat_map(|g| g.actions.iter())
+                    .take(4)
+                    .cloned()
+                    .collect();
                 let Ok(engine) = Engine::builder()
                     .policies(set)
                     .signing_key(issuer_key())
@@ -186,7 +207,10 @@ pub fn policy(data: &[u8]) {
                 for agent in agents {
                     let Ok(tok) = engine.issue_token(&IssueRequest {
                         agent,
-                        user_context: json!({"user_id": "42", "roles": ["customer"]}).as_object().unwrap().clone(),
+                        user_context: json!({"user_id": "42", "roles": ["customer"]})
+                            .as_object()
+                            .unwrap()
+                            .clone(),
                         ..Default::default()
                     }) else {
                         continue;
@@ -194,7 +218,13 @@ pub fn policy(data: &[u8]) {
                     for action in actions.iter().chain(std::iter::once(&"read_order".to_string())) {
                         let _ = decide(&engine, &tok, action, 120, None);
                         let c = ctx(5);
-                        let d = engine.validate(&Request { token: &tok, action, resource: "order://customer:43/../42/1", context: &c, approval: None });
+                        let d = engine.validate(&Request {
+                            token: &tok,
+                            action,
+                            resource: "order://customer:43/../42/1",
+                            context: &c,
+                            approval: None,
+                        });
                         assert_eq!(d.outcome, Outcome::Deny, "`..` segments are denied: {d:?}");
                     }
                 }
@@ -218,17 +248,27 @@ fn snapshot_engine() -> &'static Engine {
 /// The snapshot loader. First byte: 0 the whole document (never signed by the pinned
 /// key, so it must never load); 1 the claims of a document signed by the pinned key.
 pub fn snapshot(data: &[u8]) {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let key = snapshot_key();
     let pinned = key.verifying_key();
     if mode % 2 == 0 {
-        assert!(verify_document(rest, pinned).is_err(), "an unsigned or foreign document verified");
-        assert!(decode_snapshot(rest, pinned).is_err(), "an unsigned or foreign document loaded");
+        assert!(
+            verify_document(rest, pinned).is_err(),
+            "an unsigned or foreign document verified"
+        );
+        assert!(
+            decode_snapshot(rest, pinned).is_err(),
+            "an unsigned or foreign document loaded"
+        );
         return;
     }
     let header = format!(r#"{{"alg":"EdDSA","typ":"act-snapshot+jwt","kid":"{}"}}"#, pinned.kid());
     let jws = sign_raw(&key, header.as_bytes(), rest);
-    let Ok(doc) = verify_document(jws.as_bytes(), pinned) else { return };
+    let Ok(doc) = verify_document(jws.as_bytes(), pinned) else {
+        return;
+    };
     assert!(doc.version >= 1, "version 0 is refused");
     let version = doc.version;
     match doc.clone().compile(&[]) {
@@ -282,12 +322,39 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     for _ in 0..rounds {
         let start = if v.len() > 1 && rng.below(10) > 0 { 1 } else { 0 };
         let len = v.len();
-        let pos = if len > start { start + rng.below(len - start) } else { len };
+        let pos = if len > start {
+            start + rng.below(len - start)
+        } else {
+            len
+        };
         match rng.below(8) {
             0 if pos < len => v[pos] ^= 1 << rng.below(8),
             1 if pos < len => v[pos] = b"\0\x01\x7f\xff\"\\{}[]:,.~*%$-0"[rng.below(18)],
             2 => {
-                let s: &[&[u8]] = &[b"\"", b"{", b"}", b"[", b"]", b"\\u0000", b"..", b"/", b"*", b"{{", b"}}", b"NaN", b"1e999", b"-0", b"\xc3\x28", b"~", b"\n  ", b": ", b"- ", b"&a", b"*a", b"!!"];
+                let s: &[&[u8]] = &[
+                    b"\"",
+                    b"{",
+                    b"}",
+                    b"[",
+                    b"]",
+                    b"\\u0000",
+                    b"..",
+                    b"/",
+                    b"*",
+                    b"{{",
+                    b"}}",
+                    b"NaN",
+                    b"1e999",
+                    b"-0",
+                    b"\xc3\x28",
+                    b"~",
+                    b"\n  ",
+                    b": ",
+                    b"- ",
+                    b"&a",
+                    b"*a",
+                    b"!!",
+                ];
                 let t = s[rng.below(s.len())];
                 v.splice(pos..pos, t.iter().copied());
             }

@@ -36,7 +36,12 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
     };
     let foreign = act_core::SigningKey::from_seed(&[0x11; 32]).expect("seed");
     let mut version = 1;
-    for file in index["suites"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for file in index["suites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let doc = read(&vectors.join(file))?;
         for suite in doc["suites"].as_array().into_iter().flatten() {
             // Tokens: hand-made hostile ones, whole and split into header and claims.
@@ -45,7 +50,13 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
                 .into_iter()
                 .flat_map(|m| m.values())
                 .filter_map(|t| t["raw"].as_str())
-                .chain(suite["steps"].as_array().into_iter().flatten().filter_map(|s| s["token_raw"].as_str()));
+                .chain(
+                    suite["steps"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["token_raw"].as_str()),
+                );
             for raw in raws {
                 add("token", Some(0), raw.as_bytes());
                 add("token", Some(3), raw.as_bytes());
@@ -60,11 +71,17 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
                 }
             }
             // Policies: as written (YAML), as JSON, and as signed snapshot documents.
-            let Some(policy) = suite["policy"].as_str() else { continue };
+            let Some(policy) = suite["policy"].as_str() else {
+                continue;
+            };
             add("policy", None, policy.as_bytes());
             if let Ok(docs) = parse_documents("policy.yaml", policy) {
                 for d in &docs {
-                    add("policy", None, serde_json::to_string_pretty(&to_json(d)).unwrap_or_default().as_bytes());
+                    add(
+                        "policy",
+                        None,
+                        serde_json::to_string_pretty(&to_json(d)).unwrap_or_default().as_bytes(),
+                    );
                 }
             }
             if let Ok(set) = act_core::policy::parse_source("policy.yaml", policy) {
@@ -86,7 +103,11 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
     let valid = sign_raw(&issuer_key(), br#"{"alg":"EdDSA","typ":"act+jwt","kid":"k"}"#, b"{}");
     add("token", Some(0), valid.as_bytes());
     for (claims, header) in SAMPLE_CLAIMS.iter().zip(SAMPLE_HEADERS.iter().cycle()) {
-        add("token", Some(1), claims.replace("NOW", &(NOW_MS / 1000).to_string()).as_bytes());
+        add(
+            "token",
+            Some(1),
+            claims.replace("NOW", &(NOW_MS / 1000).to_string()).as_bytes(),
+        );
         add("token", Some(2), header.replace("KID", issuer_key().kid()).as_bytes());
     }
     Ok(out)
@@ -109,7 +130,9 @@ fn to_json(n: &Node) -> Value {
         NodeValue::Null => Value::Null,
         NodeValue::Bool(b) => Value::Bool(*b),
         NodeValue::Int(i) => Value::from(*i),
-        NodeValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         NodeValue::Str(s) => Value::String(s.clone()),
         NodeValue::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
         NodeValue::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),

@@ -19,9 +19,16 @@ fn body(target: &str) -> Body {
 
 fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions").join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
-    files.into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())).collect()
+    files
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
 }
 
 fn replay(target: &str) {
@@ -39,10 +46,19 @@ fn replay(target: &str) {
         let r = std::panic::catch_unwind(|| run(input));
         assert!(r.is_ok(), "{target}: regression {name} failed again");
     }
-    let n: usize = std::env::var("ACT_FUZZ_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
-    let seed: u64 = std::env::var("ACT_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
-    });
+    let n: usize = std::env::var("ACT_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("ACT_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
     let mut rng = Rng::new(seed);
     let mut input = seeds[0].clone();
     for i in 0..n {
@@ -59,7 +75,11 @@ fn replay(target: &str) {
             String::from_utf8_lossy(&input)
         );
     }
-    println!("{target}: {} seeds, {} regressions, {n} mutations (ACT_FUZZ_SEED={seed})", seeds.len(), regs.len());
+    println!(
+        "{target}: {} seeds, {} regressions, {n} mutations (ACT_FUZZ_SEED={seed})",
+        seeds.len(),
+        regs.len()
+    );
 }
 
 #[test]

@@ -20,5 +20,8 @@ fn main() {
     out.insert("machine".into(), timing::machine());
     out.insert("latency".into(), peers::run(budget));
     out.insert("scaling".into(), scaling::run(budget));
-    println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(out)).unwrap());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::Value::Object(out)).unwrap()
+    );
 }

@@ -24,7 +24,10 @@ pub fn engine(cache: usize) -> Engine {
     Engine::builder()
         .policies(act_core::policy::parse_source("policies.yaml", POLICY).unwrap())
         .signing_key(SigningKey::from_seed(&[7u8; 32]).unwrap())
-        .options(EngineOptions { token_cache_capacity: cache, ..Default::default() })
+        .options(EngineOptions {
+            token_cache_capacity: cache,
+            ..Default::default()
+        })
         .build()
         .unwrap()
 }
@@ -32,7 +35,10 @@ pub fn engine(cache: usize) -> Engine {
 pub fn token(e: &Engine, user: &str) -> String {
     e.issue_token(&IssueRequest {
         agent: "customer-support-bot".into(),
-        user_context: json!({"user_id": user, "roles": ["customer"]}).as_object().unwrap().clone(),
+        user_context: json!({"user_id": user, "roles": ["customer"]})
+            .as_object()
+            .unwrap()
+            .clone(),
         ttl_secs: 3600,
         ..Default::default()
     })
@@ -40,7 +46,10 @@ pub fn token(e: &Engine, user: &str) -> String {
 }
 
 pub fn context() -> Map<String, Value> {
-    json!({"amount": 80, "currency": "USD", "reason": "damaged"}).as_object().unwrap().clone()
+    json!({"amount": 80, "currency": "USD", "reason": "damaged"})
+        .as_object()
+        .unwrap()
+        .clone()
 }
 
 const CEDAR_POLICY: &str = r#"
@@ -80,10 +89,22 @@ pub fn run(budget: f64) -> Value {
     // ACT, already-seen token: the full decision (and the audit record for validate).
     let act = engine(100_000);
     let t = token(&act, "42");
-    let req = Request { token: &t, action: "process_refund", resource, context: &ctx, approval: None };
+    let req = Request {
+        token: &t,
+        action: "process_refund",
+        resource,
+        context: &ctx,
+        approval: None,
+    };
     assert!(act.validate(&req).allowed());
-    results.insert("act_validate_seen".into(), measure(budget, || drop(black_box(act.validate(black_box(&req))))).json());
-    results.insert("act_check_seen".into(), measure(budget, || drop(black_box(act.check(black_box(&req))))).json());
+    results.insert(
+        "act_validate_seen".into(),
+        measure(budget, || drop(black_box(act.validate(black_box(&req))))).json(),
+    );
+    results.insert(
+        "act_check_seen".into(),
+        measure(budget, || drop(black_box(act.check(black_box(&req))))).json(),
+    );
 
     // ACT, first-seen token: a cache too small for the rotation, so every call verifies.
     let cold = engine(16);
@@ -94,7 +115,13 @@ pub fn run(budget: f64) -> Value {
         "act_check_first_seen".into(),
         measure(budget, || {
             i = (i + 1) % fresh.len();
-            let r = Request { token: &fresh[i], action: "process_refund", resource: &resources[i], context: &ctx, approval: None };
+            let r = Request {
+                token: &fresh[i],
+                action: "process_refund",
+                resource: &resources[i],
+                context: &ctx,
+                approval: None,
+            };
             drop(black_box(cold.check(&r)));
         })
         .json(),
@@ -108,7 +135,10 @@ pub fn run(budget: f64) -> Value {
         let mut v = Validation::new(Algorithm::EdDSA);
         v.validate_aud = false;
         assert!(decode::<Value>(&t, &key, &v).is_ok());
-        results.insert("jsonwebtoken_decode".into(), measure(budget, || drop(black_box(decode::<Value>(black_box(&t), &key, &v)))).json());
+        results.insert(
+            "jsonwebtoken_decode".into(),
+            measure(budget, || drop(black_box(decode::<Value>(black_box(&t), &key, &v)))).json(),
+        );
     }
 
     // Cedar: is_authorized with the context built per call, as a host would.
@@ -125,21 +155,32 @@ pub fn run(budget: f64) -> Value {
         let res: EntityUid = r#"Order::"1001""#.parse().unwrap();
         let authz = Authorizer::new();
         let ask = || {
-            let c = Context::from_json_value(json!({"user_id": "42", "amount": 80, "currency": "USD", "reason": "damaged"}), None).unwrap();
+            let c = Context::from_json_value(
+                json!({"user_id": "42", "amount": 80, "currency": "USD", "reason": "damaged"}),
+                None,
+            )
+            .unwrap();
             let r = CReq::new(principal.clone(), action.clone(), res.clone(), c, None).unwrap();
             authz.is_authorized(&r, &policies, &entities).decision()
         };
         assert_eq!(ask(), Decision::Allow);
-        results.insert("cedar_is_authorized".into(), measure(budget, || { black_box(ask()); }).json());
+        results.insert(
+            "cedar_is_authorized".into(),
+            measure(budget, || {
+                black_box(ask());
+            })
+            .json(),
+        );
     }
 
     // Rego (regorus): the input document set per call, then the rule evaluated.
     {
         let mut engine = regorus::Engine::new();
         engine.add_policy("act.rego".into(), REGO_POLICY.into()).unwrap();
-        let input = json!({"agent": "customer-support-bot", "action": "process_refund", "resource": resource, "user_id": "42",
+        let input =
+            json!({"agent": "customer-support-bot", "action": "process_refund", "resource": resource, "user_id": "42",
                            "context": {"amount": 80, "currency": "USD", "reason": "damaged"}})
-        .to_string();
+            .to_string();
         let mut ask = || {
             engine.set_input(regorus::Value::from_json_str(&input).unwrap());
             engine.eval_rule("data.act.allow".into()).unwrap()
@@ -175,7 +216,13 @@ pub fn run(budget: f64) -> Value {
             a.authorize().is_ok()
         };
         assert!(ask());
-        results.insert("biscuit_parse_authorize".into(), measure(budget, || { black_box(ask()); }).json());
+        results.insert(
+            "biscuit_parse_authorize".into(),
+            measure(budget, || {
+                black_box(ask());
+            })
+            .json(),
+        );
     }
 
     // casbin: enforce with keyMatch on the resource (no amounts: casbin's model is RBAC/ABAC-lite).
@@ -185,16 +232,27 @@ pub fn run(budget: f64) -> Value {
         let mut e = rt.block_on(async {
             let m = DefaultModel::from_str(CASBIN_MODEL).await.unwrap();
             let mut e = Enforcer::new(m, MemoryAdapter::default()).await.unwrap();
-            e.add_policy(vec!["customer-support-bot".into(), "order://customer:42/*".into(), "process_refund".into()])
-                .await
-                .unwrap();
+            e.add_policy(vec![
+                "customer-support-bot".into(),
+                "order://customer:42/*".into(),
+                "process_refund".into(),
+            ])
+            .await
+            .unwrap();
             e
         });
         assert!(e.enforce(("customer-support-bot", resource, "process_refund")).unwrap());
         let _ = &mut e;
         results.insert(
             "casbin_enforce".into(),
-            measure(budget, || drop(black_box(e.enforce(("customer-support-bot", black_box(resource), "process_refund"))))).json(),
+            measure(budget, || {
+                drop(black_box(e.enforce((
+                    "customer-support-bot",
+                    black_box(resource),
+                    "process_refund",
+                ))))
+            })
+            .json(),
         );
     }
     Value::Object(results)

@@ -54,7 +54,10 @@ static GLOBAL: Counting = Counting;
 
 /// `n` agents, each with the customer-support policy under its own name.
 fn many_agents(n: usize) -> String {
-    (0..n).map(|i| POLICY.replace("customer-support-bot", &format!("agent-{i}"))).collect::<Vec<_>>().join("\n---\n")
+    (0..n)
+        .map(|i| POLICY.replace("customer-support-bot", &format!("agent-{i}")))
+        .collect::<Vec<_>>()
+        .join("\n---\n")
 }
 
 fn engine_for(policies: &str) -> Engine {
@@ -77,7 +80,13 @@ fn throughput(threads: usize, seconds: f64, enforce: bool) -> f64 {
                 let tok = token(&e, &format!("u{t}"));
                 let resource = format!("order://customer:u{t}/1");
                 let ctx = context();
-                let req = Request { token: &tok, action: "process_refund", resource: &resource, context: &ctx, approval: None };
+                let req = Request {
+                    token: &tok,
+                    action: "process_refund",
+                    resource: &resource,
+                    context: &ctx,
+                    approval: None,
+                };
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     for _ in 0..256 {
@@ -99,10 +108,16 @@ pub fn run(budget: f64) -> Value {
     let mut out = serde_json::Map::new();
     let t1 = throughput(1, budget.max(0.5), true);
     let t2 = throughput(2, budget.max(0.5), true);
-    out.insert("throughput_validate_per_s".into(), json!({"threads_1": t1, "threads_2": t2, "ratio_2_to_1": t2 / t1}));
+    out.insert(
+        "throughput_validate_per_s".into(),
+        json!({"threads_1": t1, "threads_2": t2, "ratio_2_to_1": t2 / t1}),
+    );
     let c1 = throughput(1, budget.max(0.5), false);
     let c2 = throughput(2, budget.max(0.5), false);
-    out.insert("throughput_check_per_s".into(), json!({"threads_1": c1, "threads_2": c2, "ratio_2_to_1": c2 / c1}));
+    out.insert(
+        "throughput_check_per_s".into(),
+        json!({"threads_1": c1, "threads_2": c2, "ratio_2_to_1": c2 / c1}),
+    );
 
     let mut sizes = serde_json::Map::new();
     for n in [10usize, 1000, 10_000] {
@@ -124,7 +139,13 @@ pub fn run(budget: f64) -> Value {
             })
             .unwrap();
         let ctx = context();
-        let req = Request { token: &tok, action: "process_refund", resource: "order://customer:42/1001", context: &ctx, approval: None };
+        let req = Request {
+            token: &tok,
+            action: "process_refund",
+            resource: "order://customer:42/1001",
+            context: &ctx,
+            approval: None,
+        };
         assert!(e.check(&req).allowed());
         let lat = measure(budget, || drop(black_box(e.check(&req))));
         sizes.insert(
@@ -141,7 +162,13 @@ pub fn run(budget: f64) -> Value {
     let ctx = context();
     let ((), bytes) = retained(|| {
         for (t, r) in toks.iter().zip(&ress) {
-            black_box(e.check(&Request { token: t, action: "read_order", resource: r, context: &ctx, approval: None }));
+            black_box(e.check(&Request {
+                token: t,
+                action: "read_order",
+                resource: r,
+                context: &ctx,
+                approval: None,
+            }));
         }
     });
     out.insert("bytes_per_cached_token".into(), json!(bytes as f64 / 5000.0));
@@ -151,7 +178,13 @@ pub fn run(budget: f64) -> Value {
     let tok = token(&e, "42");
     let req_ctx = context();
     let quiet = measure(budget, || {
-        drop(black_box(e.check(&Request { token: &tok, action: "process_refund", resource: "order://customer:42/1001", context: &req_ctx, approval: None })))
+        drop(black_box(e.check(&Request {
+            token: &tok,
+            action: "process_refund",
+            resource: "order://customer:42/1001",
+            context: &req_ctx,
+            approval: None,
+        })))
     });
     let stop = Arc::new(AtomicBool::new(false));
     let swaps = Arc::new(AtomicU64::new(0));
@@ -167,7 +200,13 @@ pub fn run(budget: f64) -> Value {
         })
     };
     let swapping = measure(budget.max(1.0), || {
-        drop(black_box(e.check(&Request { token: &tok, action: "process_refund", resource: "order://customer:42/1001", context: &req_ctx, approval: None })))
+        drop(black_box(e.check(&Request {
+            token: &tok,
+            action: "process_refund",
+            resource: "order://customer:42/1001",
+            context: &req_ctx,
+            approval: None,
+        })))
     });
     stop.store(true, Ordering::Relaxed);
     swapper.join().unwrap();

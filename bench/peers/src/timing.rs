@@ -43,13 +43,22 @@ pub fn measure(budget: f64, mut f: impl FnMut()) -> Stats {
     }
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    Stats { median_ns: at(0.5), p99_ns: at(0.99), batch, samples: samples.len() }
+    Stats {
+        median_ns: at(0.5),
+        p99_ns: at(0.99),
+        batch,
+        samples: samples.len(),
+    }
 }
 
 pub fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

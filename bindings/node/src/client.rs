@@ -58,7 +58,10 @@ pub struct NativeOptions {
 #[derive(Clone)]
 enum Source {
     File(PathBuf),
-    Text { name: String, text: String },
+    Text {
+        name: String,
+        text: String,
+    },
     /// Snapshots come from a control endpoint; there is nothing to reload by hand.
     Endpoint,
 }
@@ -133,18 +136,24 @@ impl NativeAct {
                     text,
                 },
                 (None, None, true) => Source::Endpoint,
-                (None, None, false) => return Err(invalid(
-                    "ACT needs `policyFile` (a policy file or folder), `policy` (policy text) or `endpoint`",
-                )),
+                (None, None, false) => {
+                    return Err(invalid(
+                        "ACT needs `policyFile` (a policy file or folder), `policy` (policy text) or `endpoint`",
+                    ))
+                }
             };
             let trust_key = options.trust_key.as_deref().map(parse_public).transpose()?;
             if matches!(source, Source::Endpoint) && trust_key.is_none() {
-                return Err(invalid("`endpoint` needs `trustKey`: the control plane's public key (`ed25519:...`)"));
+                return Err(invalid(
+                    "`endpoint` needs `trustKey`: the control plane's public key (`ed25519:...`)",
+                ));
             }
             if !matches!(source, Source::Endpoint)
                 && (options.api_key.is_some() || options.cache_dir.is_some() || trust_key.is_some())
             {
-                return Err(invalid("`apiKey`, `trustKey` and `cacheDir` only apply with `endpoint`"));
+                return Err(invalid(
+                    "`apiKey`, `trustKey` and `cacheDir` only apply with `endpoint`",
+                ));
             }
             // Weak: pending records never keep the process alive; unbounded: a call never drops one.
             let callback = match audit_callback {
@@ -153,11 +162,9 @@ impl NativeAct {
                         .callee_handled::<false>()
                         .weak::<true>()
                         .max_queue_size::<0>()
-                        .build_callback(
-                            |ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
-                                Ok(convert::audit_record(ctx.value))
-                            },
-                        )?,
+                        .build_callback(|ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
+                            Ok(convert::audit_record(ctx.value))
+                        })?,
                 ),
                 None => None,
             };
@@ -214,9 +221,11 @@ impl NativeAct {
                     o.cache_dir = options.cache_dir.map(PathBuf::from);
                     Some(act_core::sync::start_http(engine.clone(), o)?)
                 }
-                (Source::File(p), _) if options.watch == Some(true) => {
-                    Some(act_core::sync::watch_path(engine.clone(), p.clone(), act_core::sync::DEFAULT_FILE_POLL)?)
-                }
+                (Source::File(p), _) if options.watch == Some(true) => Some(act_core::sync::watch_path(
+                    engine.clone(),
+                    p.clone(),
+                    act_core::sync::DEFAULT_FILE_POLL,
+                )?),
                 _ => None,
             };
             Ok(NativeAct {
@@ -253,9 +262,7 @@ impl NativeAct {
                         .map_err(|e| invalid(format!("`context` must be a JSON object: {e}")))?,
                 ),
             };
-            let ctx = parsed
-                .as_ref()
-                .unwrap_or_else(|| act_core::engine::empty_context());
+            let ctx = parsed.as_ref().unwrap_or_else(|| act_core::engine::empty_context());
             let req = Request {
                 token: &token,
                 action: &action,
@@ -334,10 +341,7 @@ impl NativeAct {
                 user_context: json_object("userContext", user_context)?,
                 agent_context: json_object("agentContext", agent_context)?,
                 policy: json_value("policy", policy)?.filter(|p| !p.is_null()),
-                ttl_secs: ttl
-                    .map(|t| whole_unsigned("ttl", t))
-                    .transpose()?
-                    .unwrap_or(0),
+                ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
                 holder_key: holder_key.as_deref().map(parse_public).transpose()?,
             };
             Ok(self.engine()?.issue_token(&req)?)
@@ -372,13 +376,7 @@ impl NativeAct {
 
     /// Signs an approval for the request with id `request_id`.
     #[napi]
-    pub fn approve(
-        &self,
-        env: &Env,
-        request_id: String,
-        approver: String,
-        ttl: f64,
-    ) -> Result<String> {
+    pub fn approve(&self, env: &Env, request_id: String, approver: String, ttl: f64) -> Result<String> {
         shield(env, || {
             Ok(self
                 .engine()?
@@ -415,7 +413,10 @@ impl NativeAct {
     pub fn ready(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
         shield(env, || {
             let ms = whole_unsigned("timeoutMs", timeout_ms)?;
-            Ok(AsyncTask::new(Work { job: Job::Ready(self.engine()?, ms), failure: None }))
+            Ok(AsyncTask::new(Work {
+                job: Job::Ready(self.engine()?, ms),
+                failure: None,
+            }))
         })
     }
 
@@ -445,7 +446,12 @@ impl NativeAct {
                 Some(e) => {
                     let snap = e.snapshot();
                     let (written, errors, last) = e.audit_status();
-                    let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|h| h.status());
+                    let sync = self
+                        .sync
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .as_ref()
+                        .map(|h| h.status());
                     serde_json::json!({
                         "source": sync.as_ref().map(|s| s.source.clone()),
                         "lastError": sync.as_ref().and_then(|s| s.last_error.clone()),

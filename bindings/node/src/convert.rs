@@ -28,8 +28,7 @@ pub fn decision(d: &Decision) -> String {
         d.subject.as_deref(),
         extra.as_deref(),
     ];
-    let mut out =
-        String::with_capacity(96 + fields.iter().flatten().map(|f| f.len()).sum::<usize>());
+    let mut out = String::with_capacity(96 + fields.iter().flatten().map(|f| f.len()).sum::<usize>());
     push_int(&mut out, d.outcome as u64);
     out.push(' ');
     push_int(&mut out, d.reason as u64);

@@ -74,11 +74,7 @@ fn build(env: &Env, failure: Failure) -> Result<napi::Error> {
     };
     let (message, code, family) = match &failure {
         Failure::Core(e) => (e.to_string(), e.code(), family_name(e.family())),
-        Failure::AuditChain { line, message } => (
-            format!("line {line}: {message}"),
-            "audit_chain_broken",
-            "audit",
-        ),
+        Failure::AuditChain { line, message } => (format!("line {line}: {message}"), "audit_chain_broken", "audit"),
         Failure::Napi(_) => unreachable!("thrown as is above"),
     };
     let mut obj = env.create_error(napi::Error::from_reason(message))?;

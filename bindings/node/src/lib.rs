@@ -26,9 +26,7 @@ use napi_derive::napi;
 /// reason's index here is its discriminant, as `validate` reports it.
 #[napi(js_name = "reasonCodes")]
 pub fn reason_codes(env: &Env) -> Result<Vec<&'static str>> {
-    error::shield(env, || {
-        Ok(act_core::Reason::ALL.iter().map(|r| r.as_str()).collect())
-    })
+    error::shield(env, || Ok(act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()))
 }
 
 /// The three outcomes, in the order `validate`'s compact result indexes them.

@@ -29,7 +29,9 @@ impl PyCallbackSink {
                 text
             })
         })
-        .unwrap_or_else(|| Err("the Python interpreter is shutting down; the record did not reach the audit callback".into()))
+        .unwrap_or_else(|| {
+            Err("the Python interpreter is shutting down; the record did not reach the audit callback".into())
+        })
     }
 }
 
@@ -58,9 +60,13 @@ pub(crate) fn sinks(py: Python<'_>, audit: Option<&Bound<'_, PyAny>>) -> PyResul
             out.push(Box::new(py.detach(|| JsonlSink::open(path)).py(py)?));
         } else if item.is_callable() {
             calls_python = true;
-            out.push(Box::new(PyCallbackSink { callback: item.unbind() }));
+            out.push(Box::new(PyCallbackSink {
+                callback: item.unbind(),
+            }));
         } else {
-            return Err(PyTypeError::new_err("each audit sink must be a file path (str) or a callable taking a record dict"));
+            return Err(PyTypeError::new_err(
+                "each audit sink must be a file path (str) or a callable taking a record dict",
+            ));
         }
     }
     Ok((out, calls_python))

@@ -14,13 +14,13 @@ use crate::convert;
 use crate::decision::{PyApprovalRequest, PyDecision};
 use crate::errors::{self, shield, IntoPyResult};
 use crate::keys::{public_key_arg, PySigningKey};
+use act_core::sync::{HttpSyncOptions, SyncHandle};
 use act_core::token::DelegationSpec;
 use act_core::{Decision, Engine, EngineOptions, IssueRequest, Request};
 use arc_swap::ArcSwapOption;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString};
-use act_core::sync::{HttpSyncOptions, SyncHandle};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,13 +48,18 @@ enum Mode {
 
 /// A non-negative whole number of seconds; `None` stays `None`.
 fn seconds(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u64>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    let Some(v) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
     if !v.is_instance_of::<PyInt>() || v.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err(format!("{name} must be an int (seconds)")));
     }
     match v.extract::<i64>() {
         Ok(n) if n >= 1 => Ok(Some(n as u64)),
-        _ => Err(errors::config(py, format!("{name} must be a positive number of seconds, got {v}"))),
+        _ => Err(errors::config(
+            py,
+            format!("{name} must be a positive number of seconds, got {v}"),
+        )),
     }
 }
 
@@ -67,7 +72,9 @@ fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
 
 impl PyEngine {
     fn engine(&self, py: Python<'_>) -> PyResult<Arc<Engine>> {
-        self.engine.load_full().ok_or_else(|| errors::config(py, "this ACT instance was closed"))
+        self.engine
+            .load_full()
+            .ok_or_else(|| errors::config(py, "this ACT instance was closed"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -83,9 +90,17 @@ impl PyEngine {
     ) -> PyResult<PyDecision> {
         shield(py, || {
             let guard = self.engine.load();
-            let engine = guard.as_ref().ok_or_else(|| errors::config(py, "this ACT instance was closed"))?;
+            let engine = guard
+                .as_ref()
+                .ok_or_else(|| errors::config(py, "this ACT instance was closed"))?;
             let context = convert::to_map(context, "context")?;
-            let req = Request { token, action, resource, context: &context, approval };
+            let req = Request {
+                token,
+                action,
+                resource,
+                context: &context,
+                approval,
+            };
             let run = |e: &Engine| -> Decision {
                 match mode {
                     Mode::Validate => e.validate(&req),
@@ -136,7 +151,12 @@ impl PyEngine {
         shield(py, || {
             match (&policy_file, &endpoint) {
                 (Some(_), Some(_)) => return Err(errors::config(py, "pass either policy_file or endpoint, not both")),
-                (None, None) => return Err(errors::config(py, "pass policy_file (embedded) or endpoint (control endpoint)")),
+                (None, None) => {
+                    return Err(errors::config(
+                        py,
+                        "pass policy_file (embedded) or endpoint (control endpoint)",
+                    ))
+                }
                 _ => {}
             }
             let trust = match trust_key.filter(|k| !k.is_none()) {
@@ -144,10 +164,16 @@ impl PyEngine {
                 None => None,
             };
             if endpoint.is_some() && trust.is_none() {
-                return Err(errors::config(py, "endpoint= needs trust_key= (the control plane's public key, `ed25519:...`)"));
+                return Err(errors::config(
+                    py,
+                    "endpoint= needs trust_key= (the control plane's public key, `ed25519:...`)",
+                ));
             }
             if endpoint.is_none() && (api_key.is_some() || cache_dir.is_some() || trust.is_some()) {
-                return Err(errors::config(py, "api_key, trust_key and cache_dir only apply with endpoint="));
+                return Err(errors::config(
+                    py,
+                    "api_key, trust_key and cache_dir only apply with endpoint=",
+                ));
             }
             let staleness = seconds(py, max_staleness, "max_staleness")?;
             let initial_wait = seconds(py, initial_sync, "initial_sync")?.unwrap_or(5);
@@ -163,12 +189,16 @@ impl PyEngine {
                 if !l.is_instance_of::<PyInt>() || l.is_instance_of::<pyo3::types::PyBool>() {
                     return Err(PyTypeError::new_err("leeway must be an int (seconds)"));
                 }
-                options.leeway_secs = l.extract::<i64>().map_err(|_| errors::config(py, format!("leeway {l} is out of range")))?;
+                options.leeway_secs = l
+                    .extract::<i64>()
+                    .map_err(|_| errors::config(py, format!("leeway {l} is out of range")))?;
             }
             let mut trusted = Vec::new();
             if let Some(keys) = trusted_keys.filter(|k| !k.is_none()) {
                 if keys.is_instance_of::<PyString>() {
-                    return Err(PyTypeError::new_err("trusted_keys must be a list of keys, not a single str"));
+                    return Err(PyTypeError::new_err(
+                        "trusted_keys must be a list of keys, not a single str",
+                    ));
                 }
                 for k in keys.try_iter()? {
                     trusted.push(public_key_arg(&k?, "each trusted key")?);
@@ -202,11 +232,14 @@ impl PyEngine {
             }
             let engine = Arc::new(builder.build().py(py)?);
             let handle = match (&policy_file, endpoint) {
-                (Some(path), None) if watch => {
-                    Some(act_core::sync::watch_path(engine.clone(), path.clone(), act_core::sync::DEFAULT_FILE_POLL).py(py)?)
-                }
+                (Some(path), None) if watch => Some(
+                    act_core::sync::watch_path(engine.clone(), path.clone(), act_core::sync::DEFAULT_FILE_POLL)
+                        .py(py)?,
+                ),
                 (None, Some(endpoint)) => {
-                    let Some(trust) = trust else { return Err(errors::config(py, "endpoint= needs trust_key=")) };
+                    let Some(trust) = trust else {
+                        return Err(errors::config(py, "endpoint= needs trust_key="));
+                    };
                     let mut opts = HttpSyncOptions::new(endpoint, trust);
                     opts.api_key = api_key;
                     opts.cache_dir = cache_dir;
@@ -284,16 +317,24 @@ impl PyEngine {
         shield(py, || {
             let engine = self.engine(py)?;
             if user_context.is_none() {
-                return Err(PyTypeError::new_err("user_context must be a dict with the user's `user_id`"));
+                return Err(PyTypeError::new_err(
+                    "user_context must be a dict with the user's `user_id`",
+                ));
             }
             let req = IssueRequest {
                 agent: text_arg(agent, "agent")?,
                 user_context: convert::to_map(Some(user_context), "user_context")?,
                 agent_context: convert::to_map(agent_context, "agent_context")?,
-                policy: policy.filter(|p| !p.is_none()).map(|p| convert::to_json(p, "policy")).transpose()?,
+                policy: policy
+                    .filter(|p| !p.is_none())
+                    .map(|p| convert::to_json(p, "policy"))
+                    .transpose()?,
                 // 0 asks the core for its default lifetime.
                 ttl_secs: seconds(py, ttl, "ttl")?.unwrap_or(0),
-                holder_key: holder_key.filter(|k| !k.is_none()).map(|k| public_key_arg(k, "holder_key")).transpose()?,
+                holder_key: holder_key
+                    .filter(|k| !k.is_none())
+                    .map(|k| public_key_arg(k, "holder_key"))
+                    .transpose()?,
             };
             engine.issue_token(&req).py(py)
         })
@@ -316,13 +357,16 @@ impl PyEngine {
     ) -> PyResult<String> {
         shield(py, || {
             let engine = self.engine(py)?;
-            let holder = holder_key
-                .cast::<PySigningKey>()
-                .map_err(|_| PyTypeError::new_err("holder_key must be the SigningKey named in the parent token's holder key"))?;
+            let holder = holder_key.cast::<PySigningKey>().map_err(|_| {
+                PyTypeError::new_err("holder_key must be the SigningKey named in the parent token's holder key")
+            })?;
             let spec = DelegationSpec {
                 agent: text_arg(agent, "agent")?,
                 agent_context: convert::to_map(agent_context, "agent_context")?,
-                capability: policy.filter(|p| !p.is_none()).map(|p| convert::to_json(p, "policy")).transpose()?,
+                capability: policy
+                    .filter(|p| !p.is_none())
+                    .map(|p| convert::to_json(p, "policy"))
+                    .transpose()?,
                 ttl_secs: seconds(py, Some(ttl), "ttl")?
                     .ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))?,
                 holder_key: next_holder_key
@@ -337,7 +381,13 @@ impl PyEngine {
     /// Signs an approval for an `ApprovalRequest` (or its id) by `approver`, valid `ttl` seconds.
     /// Pass the returned string as `approval=` with the same request.
     #[pyo3(signature = (request, *, approver, ttl))]
-    fn approve(&self, py: Python<'_>, request: &Bound<'_, PyAny>, approver: &Bound<'_, PyAny>, ttl: &Bound<'_, PyAny>) -> PyResult<String> {
+    fn approve(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        approver: &Bound<'_, PyAny>,
+        ttl: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
         shield(py, || {
             let engine = self.engine(py)?;
             let id = if let Ok(r) = request.cast::<PyApprovalRequest>() {
@@ -345,10 +395,13 @@ impl PyEngine {
             } else if let Ok(s) = request.cast::<PyString>() {
                 s.to_str()?.to_string()
             } else {
-                return Err(PyTypeError::new_err("request must be an ApprovalRequest or its id (str)"));
+                return Err(PyTypeError::new_err(
+                    "request must be an ApprovalRequest or its id (str)",
+                ));
             };
             let approver = text_arg(approver, "approver")?;
-            let ttl = seconds(py, Some(ttl), "ttl")?.ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))?;
+            let ttl =
+                seconds(py, Some(ttl), "ttl")?.ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))?;
             engine.approve(&id, &approver, ttl).py(py)
         })
     }
@@ -359,7 +412,10 @@ impl PyEngine {
         shield(py, || {
             let engine = self.engine(py)?;
             let Some(path) = self.policy_file.clone() else {
-                return Err(errors::config(py, "reload() re-reads a policy file; with endpoint= snapshots arrive by themselves"));
+                return Err(errors::config(
+                    py,
+                    "reload() re-reads a policy file; with endpoint= snapshots arrive by themselves",
+                ));
             };
             py.detach(|| {
                 let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -407,9 +463,24 @@ impl PyEngine {
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         shield(py, || {
             let d = PyDict::new(py);
-            d.set_item("mode", if self.policy_file.is_some() { "embedded" } else { "endpoint" })?;
-            d.set_item("policy_file", self.policy_file.as_ref().map(|p| p.display().to_string()))?;
-            let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(SyncHandle::status);
+            d.set_item(
+                "mode",
+                if self.policy_file.is_some() {
+                    "embedded"
+                } else {
+                    "endpoint"
+                },
+            )?;
+            d.set_item(
+                "policy_file",
+                self.policy_file.as_ref().map(|p| p.display().to_string()),
+            )?;
+            let sync = self
+                .sync
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(SyncHandle::status);
             match sync {
                 Some(st) => {
                     d.set_item("source", st.source)?;
@@ -420,7 +491,10 @@ impl PyEngine {
                     d.set_item("updates", st.updates)?;
                 }
                 None => {
-                    d.set_item("source", self.policy_file.as_ref().map(|p| format!("file:{}", p.display())))?;
+                    d.set_item(
+                        "source",
+                        self.policy_file.as_ref().map(|p| format!("file:{}", p.display())),
+                    )?;
                     d.set_item("last_error", py.None())?;
                     d.set_item("sync_running", false)?;
                 }
@@ -453,7 +527,9 @@ impl PyEngine {
     #[getter]
     fn public_key(&self, py: Python<'_>) -> PyResult<Option<crate::keys::PyVerifyingKey>> {
         let engine = self.engine(py)?;
-        Ok(engine.signing_key().map(|k| crate::keys::PyVerifyingKey { inner: k.verifying_key().clone() }))
+        Ok(engine.signing_key().map(|k| crate::keys::PyVerifyingKey {
+            inner: k.verifying_key().clone(),
+        }))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

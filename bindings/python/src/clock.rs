@@ -11,7 +11,12 @@ fn millis(value: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
     if !value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!("{name} must be an int (milliseconds)")));
     }
-    value.extract::<i64>().map_err(|_| crate::errors::config(value.py(), format!("{name} {value} is outside the 64-bit range of milliseconds")))
+    value.extract::<i64>().map_err(|_| {
+        crate::errors::config(
+            value.py(),
+            format!("{name} {value} is outside the 64-bit range of milliseconds"),
+        )
+    })
 }
 
 /// A clock for tests: pass it as `ACT(..., clock=clock)` and step time by hand.
@@ -25,7 +30,9 @@ impl PyManualClock {
     /// Starts at `now_ms` milliseconds since the Unix epoch.
     #[new]
     fn new(now_ms: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyManualClock { inner: Arc::new(ManualClock::new(millis(now_ms, "now_ms")?)) })
+        Ok(PyManualClock {
+            inner: Arc::new(ManualClock::new(millis(now_ms, "now_ms")?)),
+        })
     }
     /// Sets the time (it may go backwards).
     fn set_ms(&self, ms: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -47,11 +47,17 @@ impl Fail {
 }
 
 fn fail(problem: Problem) -> Fail {
-    Fail { path: Vec::new(), problem }
+    Fail {
+        path: Vec::new(),
+        problem,
+    }
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| format!("a `{n}`")).unwrap_or_else(|_| "an object".into())
+    obj.get_type()
+        .name()
+        .map(|n| format!("a `{n}`"))
+        .unwrap_or_else(|_| "an object".into())
 }
 
 fn key_text(key: &Bound<'_, PyAny>) -> Result<String, Fail> {
@@ -68,11 +74,15 @@ fn number_from_int(obj: &Bound<'_, PyAny>) -> Result<Value, Fail> {
     if let Ok(u) = obj.extract::<u64>() {
         return Ok(Value::Number(u.into()));
     }
-    Err(fail(Problem::Value("is an integer outside the 64-bit range JSON numbers keep exactly".into())))
+    Err(fail(Problem::Value(
+        "is an integer outside the 64-bit range JSON numbers keep exactly".into(),
+    )))
 }
 
 fn number_from_float(f: f64) -> Result<Value, Fail> {
-    Number::from_f64(f).map(Value::Number).ok_or_else(|| fail(Problem::Value(format!("is {f}, which is not a JSON number"))))
+    Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| fail(Problem::Value(format!("is {f}, which is not a JSON number"))))
 }
 
 fn map_to_json(dict: &Bound<'_, PyDict>, depth: usize) -> Result<Map<String, Value>, Fail> {
@@ -87,10 +97,15 @@ fn map_to_json(dict: &Bound<'_, PyDict>, depth: usize) -> Result<Map<String, Val
 
 fn value_to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Fail> {
     if depth > MAX_DEPTH {
-        return Err(fail(Problem::Value(format!("nests deeper than {MAX_DEPTH} levels (or contains itself)"))));
+        return Err(fail(Problem::Value(format!(
+            "nests deeper than {MAX_DEPTH} levels (or contains itself)"
+        ))));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_str().map(|s| Value::String(s.to_string())).map_err(|e| fail(Problem::Py(e)));
+        return s
+            .to_str()
+            .map(|s| Value::String(s.to_string()))
+            .map_err(|e| fail(Problem::Py(e)));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -154,7 +169,10 @@ pub(crate) fn to_map(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map
     } else if let Ok(m) = obj.cast::<PyMapping>() {
         mapping_to_json(m, 0)
     } else {
-        return Err(PyTypeError::new_err(format!("{name} must be a dict (or another mapping), not {}", type_name(obj))));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a dict (or another mapping), not {}",
+            type_name(obj)
+        )));
     };
     result.map_err(|f| f.into_py(obj.py(), name))
 }

@@ -69,12 +69,18 @@ impl PyDecision {
     /// What a human must approve, when the outcome is `"approval_required"`.
     #[getter]
     fn approval_request(&self) -> Option<PyApprovalRequest> {
-        self.inner.approval_request.clone().map(|inner| PyApprovalRequest { inner })
+        self.inner
+            .approval_request
+            .clone()
+            .map(|inner| PyApprovalRequest { inner })
     }
     /// Every rule and constraint looked at (only from `explain`).
     #[getter]
     fn trace(&self) -> Option<Vec<PyTraceStep>> {
-        self.inner.trace.as_ref().map(|t| t.iter().cloned().map(|inner| PyTraceStep { inner }).collect())
+        self.inner
+            .trace
+            .as_ref()
+            .map(|t| t.iter().cloned().map(|inner| PyTraceStep { inner }).collect())
     }
 
     /// The decision as a plain dict (JSON-ready).
@@ -90,7 +96,11 @@ impl PyDecision {
 
     fn __repr__(&self) -> String {
         let d = &self.inner;
-        let mut s = format!("Decision(outcome='{}', reason='{}'", d.outcome.as_str(), d.reason.as_str());
+        let mut s = format!(
+            "Decision(outcome='{}', reason='{}'",
+            d.outcome.as_str(),
+            d.reason.as_str()
+        );
         if let Some(r) = &d.rule {
             s.push_str(&format!(", rule='{r}'"));
         }
@@ -206,6 +216,9 @@ impl PyTraceStep {
         &self.inner.detail
     }
     fn __repr__(&self) -> String {
-        format!("TraceStep(stage='{}', detail={:?})", self.inner.stage, self.inner.detail)
+        format!(
+            "TraceStep(stage='{}', detail={:?})",
+            self.inner.stage, self.inner.detail
+        )
     }
 }

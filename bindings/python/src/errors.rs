@@ -61,7 +61,12 @@ pub(crate) fn audit_chain(py: Python<'_>, line: usize, message: &str) -> PyErr {
     if let Err(e) = details.set_item("line", line) {
         return e;
     }
-    build(audit_chain_error(py), &format!("line {line}: {message}"), "audit_chain_broken", Some(&details))
+    build(
+        audit_chain_error(py),
+        &format!("line {line}: {message}"),
+        "audit_chain_broken",
+        Some(&details),
+    )
 }
 
 /// Maps a core error to its family's exception, with the stable code and the details of its variant.
@@ -82,20 +87,27 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             Error::Policy(p) => {
                 let list = PyList::empty(py);
                 for d in &p.diagnostics {
-                    list.append(PyTuple::new(py, [
-                        d.file.clone().into_pyobject(py)?.into_any(),
-                        d.line.into_pyobject(py)?.into_any(),
-                        d.column.into_pyobject(py)?.into_any(),
-                        d.key.clone().into_pyobject(py)?.into_any(),
-                        d.message.clone().into_pyobject(py)?.into_any(),
-                    ])?)?;
+                    list.append(PyTuple::new(
+                        py,
+                        [
+                            d.file.clone().into_pyobject(py)?.into_any(),
+                            d.line.into_pyobject(py)?.into_any(),
+                            d.column.into_pyobject(py)?.into_any(),
+                            d.key.clone().into_pyobject(py)?.into_any(),
+                            d.message.clone().into_pyobject(py)?.into_any(),
+                        ],
+                    )?)?;
                 }
                 details.set_item("diagnostics", list)?;
             }
             Error::Token { reason, .. } => details.set_item("reason", reason.as_str())?,
             Error::Io { path, source } => {
                 details.set_item("path", path)?;
-                cause = Some(PyOSError::new_err((source.raw_os_error().unwrap_or(0), source.to_string(), path.clone())));
+                cause = Some(PyOSError::new_err((
+                    source.raw_os_error().unwrap_or(0),
+                    source.to_string(),
+                    path.clone(),
+                )));
             }
             _ => {}
         }
@@ -132,7 +144,10 @@ pub(crate) fn shield<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyRe
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(internal(py, format!("a bug in ACT: the native core panicked ({what}); please report it")))
+            Err(internal(
+                py,
+                format!("a bug in ACT: the native core panicked ({what}); please report it"),
+            ))
         }
     }
 }

@@ -29,25 +29,41 @@ impl PySigningKey {
     /// A fresh key from the operating system's random source.
     #[staticmethod]
     fn generate(py: Python<'_>) -> PyResult<Self> {
-        shield(py, || Ok(PySigningKey { inner: SigningKey::generate().py(py)? }))
+        shield(py, || {
+            Ok(PySigningKey {
+                inner: SigningKey::generate().py(py)?,
+            })
+        })
     }
 
     /// From the 32-byte seed (the JWK `d`).
     #[staticmethod]
     fn from_seed(py: Python<'_>, seed: &[u8]) -> PyResult<Self> {
-        shield(py, || Ok(PySigningKey { inner: SigningKey::from_seed(seed).py(py)? }))
+        shield(py, || {
+            Ok(PySigningKey {
+                inner: SigningKey::from_seed(seed).py(py)?,
+            })
+        })
     }
 
     /// From a PEM `PRIVATE KEY` block (PKCS#8, as OpenSSL writes it).
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
-        shield(py, || Ok(PySigningKey { inner: SigningKey::from_pkcs8_pem(pem).py(py)? }))
+        shield(py, || {
+            Ok(PySigningKey {
+                inner: SigningKey::from_pkcs8_pem(pem).py(py)?,
+            })
+        })
     }
 
     /// From a private JWK (`{"kty":"OKP","crv":"Ed25519","d":...,"x":...}`), as a string or dict.
     #[staticmethod]
     fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
-        shield(py, || Ok(PySigningKey { inner: SigningKey::from_jwk(&jwk_text(jwk)?).py(py)? }))
+        shield(py, || {
+            Ok(PySigningKey {
+                inner: SigningKey::from_jwk(&jwk_text(jwk)?).py(py)?,
+            })
+        })
     }
 
     /// Reads a PEM file written by `save` (or `openssl genpkey -algorithm ed25519`).
@@ -55,9 +71,14 @@ impl PySigningKey {
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         shield(py, || {
             let text = std::fs::read_to_string(&path)
-                .map_err(|e| act_core::Error::Io { path: path.display().to_string(), source: e })
+                .map_err(|e| act_core::Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })
                 .py(py)?;
-            Ok(PySigningKey { inner: SigningKey::from_pkcs8_pem(&text).py(py)? })
+            Ok(PySigningKey {
+                inner: SigningKey::from_pkcs8_pem(&text).py(py)?,
+            })
         })
     }
 
@@ -69,9 +90,15 @@ impl PySigningKey {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let io = |e| act_core::Error::Io { path: path.display().to_string(), source: e };
+            let io = |e| act_core::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            };
             let mut file = options.open(&path).map_err(io).py(py)?;
-            file.write_all(self.inner.to_pkcs8_pem().as_bytes()).and_then(|_| file.sync_all()).map_err(io).py(py)
+            file.write_all(self.inner.to_pkcs8_pem().as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(io)
+                .py(py)
         })
     }
 
@@ -88,7 +115,9 @@ impl PySigningKey {
     /// The public half, to give to whoever verifies.
     #[getter]
     fn public_key(&self) -> PyVerifyingKey {
-        PyVerifyingKey { inner: self.inner.verifying_key().clone() }
+        PyVerifyingKey {
+            inner: self.inner.verifying_key().clone(),
+        }
     }
 
     /// The key id (RFC 7638 thumbprint), the `kid` of tokens it signs.
@@ -114,19 +143,31 @@ impl PyVerifyingKey {
     /// Parses `ed25519:<base64url>`.
     #[new]
     fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
-        shield(py, || Ok(PyVerifyingKey { inner: VerifyingKey::parse(text).py(py)? }))
+        shield(py, || {
+            Ok(PyVerifyingKey {
+                inner: VerifyingKey::parse(text).py(py)?,
+            })
+        })
     }
 
     /// From a public JWK, as a string or dict.
     #[staticmethod]
     fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
-        shield(py, || Ok(PyVerifyingKey { inner: VerifyingKey::from_jwk(&jwk_text(jwk)?).py(py)? }))
+        shield(py, || {
+            Ok(PyVerifyingKey {
+                inner: VerifyingKey::from_jwk(&jwk_text(jwk)?).py(py)?,
+            })
+        })
     }
 
     /// From the 32 raw public-key bytes.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, raw: &[u8]) -> PyResult<Self> {
-        shield(py, || Ok(PyVerifyingKey { inner: VerifyingKey::from_bytes(raw).py(py)? }))
+        shield(py, || {
+            Ok(PyVerifyingKey {
+                inner: VerifyingKey::from_bytes(raw).py(py)?,
+            })
+        })
     }
 
     /// The public JWK (with `kid`) as a string.
@@ -170,5 +211,7 @@ pub(crate) fn public_key_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Ver
     if let Ok(s) = obj.cast::<PyString>() {
         return VerifyingKey::parse(s.to_str()?).map_err(|e| errors::to_py(obj.py(), e));
     }
-    Err(PyTypeError::new_err(format!("{name} must be a VerifyingKey, a SigningKey or an \"ed25519:...\" string")))
+    Err(PyTypeError::new_err(format!(
+        "{name} must be a VerifyingKey, a SigningKey or an \"ed25519:...\" string"
+    )))
 }

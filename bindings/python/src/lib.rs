@@ -25,7 +25,12 @@ use std::path::PathBuf;
 fn verify_audit_log(py: Python<'_>, path: PathBuf, start_hash: Option<String>) -> PyResult<usize> {
     errors::shield(py, || {
         let result = py.detach(|| {
-            let file = std::fs::File::open(&path).map_err(|e| Err(act_core::Error::Io { path: path.display().to_string(), source: e }))?;
+            let file = std::fs::File::open(&path).map_err(|e| {
+                Err(act_core::Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })
+            })?;
             act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref()).map_err(Ok)
         });
         match result {
@@ -53,7 +58,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<clock::PyManualClock>()?;
     m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    m.add("REASONS", act_core::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>())?;
+    m.add(
+        "REASONS",
+        act_core::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    )?;
     m.add("GENESIS_HASH", act_core::audit::GENESIS_HASH)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -276,14 +276,7 @@ impl Act {
         context: HashMap<String, ContextValue>,
         approval: Option<String>,
     ) -> Result<Decision> {
-        self.decide(
-            Mode::Check,
-            &token,
-            &action,
-            &resource,
-            &context,
-            approval.as_deref(),
-        )
+        self.decide(Mode::Check, &token, &action, &resource, &context, approval.as_deref())
     }
 
     /// Like `check`, with `Decision.trace` listing every rule and constraint looked at.
@@ -296,14 +289,7 @@ impl Act {
         context: HashMap<String, ContextValue>,
         approval: Option<String>,
     ) -> Result<Decision> {
-        self.decide(
-            Mode::Explain,
-            &token,
-            &action,
-            &resource,
-            &context,
-            approval.as_deref(),
-        )
+        self.decide(Mode::Explain, &token, &action, &resource, &context, approval.as_deref())
     }
 
     /// Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
@@ -325,10 +311,7 @@ impl Act {
                 agent,
                 user_context: to_map(&user_context, "user_context")?,
                 agent_context: to_map(&agent_context, "agent_context")?,
-                policy: policy
-                    .as_ref()
-                    .map(|p| to_json_object(p, "policy"))
-                    .transpose()?,
+                policy: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
                 // 0 asks the core for its default lifetime.
                 ttl_secs: ttl.map(|t| seconds(t, "ttl")).transpose()?.unwrap_or(0),
                 holder_key: holder_key.map(|k| k.inner.clone()),
@@ -356,10 +339,7 @@ impl Act {
             let spec = DelegationSpec {
                 agent,
                 agent_context: to_map(&agent_context, "agent_context")?,
-                capability: policy
-                    .as_ref()
-                    .map(|p| to_json_object(p, "policy"))
-                    .transpose()?,
+                capability: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
                 ttl_secs: seconds(ttl, "ttl")?,
                 holder_key: next_holder_key.map(|k| k.inner.clone()),
             };
@@ -383,7 +363,9 @@ impl Act {
             let engine = self.engine()?;
             let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
             let path = self.policy_file.as_ref().ok_or_else(|| {
-                ActError::config("reload() re-reads a policy file; with a control endpoint snapshots arrive by themselves")
+                ActError::config(
+                    "reload() re-reads a policy file; with a control endpoint snapshots arrive by themselves",
+                )
             })?;
             let set = act_core::policy::load_path(path)?;
             Ok(engine.reload(set)?)
@@ -416,7 +398,11 @@ impl Act {
     pub fn status(&self) -> ActStatus {
         let mut status = ActStatus {
             closed: true,
-            policy_file: self.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            policy_file: self
+                .policy_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             source: String::new(),
             last_error: None,
             snapshot_version: None,
@@ -425,7 +411,13 @@ impl Act {
             audit_errors: 0,
             audit_last_error: None,
         };
-        match self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|h| h.status()) {
+        match self
+            .sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|h| h.status())
+        {
             Some(st) => {
                 status.source = st.source;
                 status.last_error = st.last_error;

@@ -38,11 +38,7 @@ pub enum ActError {
     },
     /// A token could not be issued or delegated (code `token_invalid`); `reason` is the decision code.
     #[error("{msg}")]
-    Token {
-        code: String,
-        msg: String,
-        reason: String,
-    },
+    Token { code: String, msg: String, reason: String },
     /// A key could not be generated, parsed or used (code `key_invalid`).
     #[error("{msg}")]
     Key { code: String, msg: String },
@@ -54,18 +50,10 @@ pub enum ActError {
     Snapshot { code: String, msg: String },
     /// A file could not be read or written (code `io_error`); `path` names it.
     #[error("{msg}")]
-    Io {
-        code: String,
-        msg: String,
-        path: String,
-    },
+    Io { code: String, msg: String, path: String },
     /// An audit log's hash chain is broken at `line` (code `audit_chain_broken`).
     #[error("{msg}")]
-    Audit {
-        code: String,
-        msg: String,
-        line: u64,
-    },
+    Audit { code: String, msg: String, line: u64 },
     /// A bug in ACT, such as a caught panic (code `internal`); please report it.
     #[error("{msg}")]
     Internal { code: String, msg: String },

@@ -51,10 +51,7 @@ pub fn verify_audit_log(path: String, start_hash: Option<String>) -> Result<u64>
 /// Every decision reason code, in the core's order (the stable contract).
 #[uniffi::export]
 pub fn reason_codes() -> Vec<String> {
-    act_core::Reason::ALL
-        .iter()
-        .map(|r| r.as_str().to_string())
-        .collect()
+    act_core::Reason::ALL.iter().map(|r| r.as_str().to_string()).collect()
 }
 
 /// The `prev_hash` of the first record of an audit chain.

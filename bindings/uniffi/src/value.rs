@@ -29,9 +29,7 @@ pub enum ContextValue {
     /// A list of values.
     Array { items: Vec<ContextValue> },
     /// A map with string keys.
-    Object {
-        entries: HashMap<String, ContextValue>,
-    },
+    Object { entries: HashMap<String, ContextValue> },
 }
 
 /// Where a bad value sits, e.g. `context["refund"]["amount"]`.
@@ -50,11 +48,10 @@ fn value_to_json(v: &ContextValue, path: &dyn Fn() -> String, depth: usize) -> R
         ContextValue::Null => Value::Null,
         ContextValue::Bool { value } => Value::Bool(*value),
         ContextValue::Int { value } => Value::Number((*value).into()),
-        ContextValue::Double { value } => {
-            Value::Number(Number::from_f64(*value).ok_or_else(|| {
-                ActError::config(format!("{} is {value}, which is not a JSON number", path()))
-            })?)
-        }
+        ContextValue::Double { value } => Value::Number(
+            Number::from_f64(*value)
+                .ok_or_else(|| ActError::config(format!("{} is {value}, which is not a JSON number", path())))?,
+        ),
         ContextValue::Text { value } => Value::String(value.clone()),
         ContextValue::Array { items } => Value::Array(
             items
@@ -80,10 +77,7 @@ fn map_to_json(
 }
 
 /// A JSON object from a map argument; `name` names the argument in errors.
-pub(crate) fn to_map(
-    entries: &HashMap<String, ContextValue>,
-    name: &str,
-) -> Result<Map<String, Value>> {
+pub(crate) fn to_map(entries: &HashMap<String, ContextValue>, name: &str) -> Result<Map<String, Value>> {
     map_to_json(entries, &|| name.to_string(), 0)
 }
 
@@ -154,8 +148,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_what_json_cannot_hold() {
         let ctx = context_from_json(
-            r#"{"amount": 120, "price": 1.5, "tags": ["a", null, true], "who": {"id": "42"}}"#
-                .into(),
+            r#"{"amount": 120, "price": 1.5, "tags": ["a", null, true], "who": {"id": "42"}}"#.into(),
         )
         .unwrap();
         assert_eq!(ctx["amount"], ContextValue::Int { value: 120 });
@@ -170,10 +163,7 @@ mod tests {
             },
         )]);
         let err = to_map(&nan, "context").unwrap_err();
-        assert!(
-            err.to_string().contains(r#"context["x"][0] is NaN"#),
-            "{err}"
-        );
+        assert!(err.to_string().contains(r#"context["x"][0] is NaN"#), "{err}");
         assert!(context_from_json("[1]".into()).is_err());
         assert!(context_from_json(r#"{"a": 1, "a": 2}"#.into()).is_err());
     }

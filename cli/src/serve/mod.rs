@@ -71,19 +71,34 @@ pub fn run(a: ServeArgs) -> CmdResult {
         None => None,
     };
     let engine_key = SigningKey::from_pkcs8_der(&key.to_pkcs8_der())?;
-    let engine = Engine::builder().policies(files.clone()).signing_key(engine_key).build()?;
-    let (tx, _) = tokio::sync::watch::channel(Arc::new(Current { version: 0, etag: String::new(), jws: String::new() }));
+    let engine = Engine::builder()
+        .policies(files.clone())
+        .signing_key(engine_key)
+        .build()?;
+    let (tx, _) = tokio::sync::watch::channel(Arc::new(Current {
+        version: 0,
+        etag: String::new(),
+        jws: String::new(),
+    }));
     let app = Arc::new(App {
         key,
         api_key: api_key.clone(),
         engine,
         state_dir: a.state_dir.clone(),
-        inner: Mutex::new(Inner { files, api, version: 0, approvals: Default::default(), audit, last_error: None }),
+        inner: Mutex::new(Inner {
+            files,
+            api,
+            version: 0,
+            approvals: Default::default(),
+            audit,
+            last_error: None,
+        }),
         current: tx,
     });
     let version = {
         let mut inner = app.lock();
-        app.publish(&mut inner).map_err(|m| Failure::new(crate::exit::POLICY_INVALID, m))?
+        app.publish(&mut inner)
+            .map_err(|m| Failure::new(crate::exit::POLICY_INVALID, m))?
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -104,7 +119,11 @@ pub fn run(a: ServeArgs) -> CmdResult {
         let _ = writeln!(out, "snapshot version {version}");
         let _ = out.flush();
         drop(out);
-        tokio::spawn(watch(app.clone(), a.policy.clone(), Duration::from_millis(a.poll_ms.max(50))));
+        tokio::spawn(watch(
+            app.clone(),
+            a.policy.clone(),
+            Duration::from_millis(a.poll_ms.max(50)),
+        ));
         axum::serve(listener, routes::router(app))
             .with_graceful_shutdown(shutdown())
             .await
@@ -160,7 +179,10 @@ async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
             Ok(_) => {}
             Err(e) => {
                 let serving = inner.version;
-                report(&mut inner, format!("policy change rejected (still serving version {serving}):\n{e}"));
+                report(
+                    &mut inner,
+                    format!("policy change rejected (still serving version {serving}):\n{e}"),
+                );
             }
         }
     }

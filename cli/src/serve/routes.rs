@@ -31,7 +31,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/approvals/{id}/grant", post(grant))
         .route("/v1/approvals/{id}/deny", post(deny))
         .route("/v1/revocations", post(revoke))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route; see docs/protocol.md") })
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see docs/protocol.md",
+            )
+        })
         .with_state(app)
 }
 
@@ -41,7 +47,10 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 }
 
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let ok = given.is_some_and(|g| {
         let (a, b) = (g.trim().as_bytes(), app.api_key.as_bytes());
         // Constant time in the key's content.
@@ -50,14 +59,25 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
     if ok {
         return Ok(());
     }
-    let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong `Authorization: Bearer <api key>`");
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong `Authorization: Bearer <api key>`",
+    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     Err(r)
 }
 
 /// Parses a JSON body, answering 400 with serde's message on failure.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("invalid JSON body: {e}"),
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -75,8 +95,15 @@ async fn snapshot(State(app): Shared, headers: HeaderMap, Query(q): Query<WaitQu
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "bad_request", "`wait` must be whole seconds"),
     };
     let mut rx = app.current.subscribe();
-    let known = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let matches = |etag: &str| known.as_deref().is_some_and(|k| k.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let known = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let matches = |etag: &str| {
+        known
+            .as_deref()
+            .is_some_and(|k| k.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    };
     let mut current = rx.borrow_and_update().clone();
     if matches(&current.etag) && wait > 0 {
         // Long poll: answer as soon as a new version is published, or 304 at the deadline.
@@ -108,10 +135,18 @@ async fn audit(State(app): Shared, headers: HeaderMap, bytes: axum::body::Bytes)
         Err(r) => return r,
     };
     if let Some(i) = records.iter().position(|r| !r.get("id").is_some_and(Value::is_string)) {
-        return error(StatusCode::BAD_REQUEST, "bad_request", format!("record {i} has no string `id`"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("record {i} has no string `id`"),
+        );
     }
     match app.ingest(&records) {
-        Ok((accepted, duplicates)) => (StatusCode::OK, Json(json!({"accepted": accepted, "duplicates": duplicates}))).into_response(),
+        Ok((accepted, duplicates)) => (
+            StatusCode::OK,
+            Json(json!({"accepted": accepted, "duplicates": duplicates})),
+        )
+            .into_response(),
         Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
     }
 }
@@ -171,7 +206,10 @@ async fn create_approval(State(app): Shared, headers: HeaderMap, bytes: axum::bo
         approval: None,
     };
     inner.approvals.insert(entry.request.id.clone(), entry.clone());
-    eprintln!("approval requested: {} ({} wants {} on {})", entry.request.id, entry.request.agent, entry.request.action, entry.request.resource);
+    eprintln!(
+        "approval requested: {} ({} wants {} on {})",
+        entry.request.id, entry.request.agent, entry.request.action, entry.request.resource
+    );
     (StatusCode::CREATED, Json(entry)).into_response()
 }
 
@@ -185,8 +223,11 @@ async fn list_approvals(State(app): Shared, headers: HeaderMap, Query(q): Query<
         return r;
     }
     let inner = app.lock();
-    let list: Vec<&ApprovalEntry> =
-        inner.approvals.values().filter(|e| q.status.as_deref().is_none_or(|s| s == e.status)).collect();
+    let list: Vec<&ApprovalEntry> = inner
+        .approvals
+        .values()
+        .filter(|e| q.status.as_deref().is_none_or(|s| s == e.status))
+        .collect();
     Json(json!({"approvals": list})).into_response()
 }
 
@@ -196,7 +237,11 @@ async fn get_approval(State(app): Shared, headers: HeaderMap, Path(id): Path<Str
     }
     match app.lock().approvals.get(&id) {
         Some(e) => Json(e.clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, "not_found", format!("no approval request `{id}`")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no approval request `{id}`"),
+        ),
     }
 }
 
@@ -226,10 +271,18 @@ fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Byte
     };
     let mut inner = app.lock();
     let Some(entry) = inner.approvals.get_mut(&id) else {
-        return error(StatusCode::NOT_FOUND, "not_found", format!("no approval request `{id}`"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no approval request `{id}`"),
+        );
     };
     if entry.status != "pending" {
-        return error(StatusCode::CONFLICT, "already_decided", format!("request `{id}` is already {}", entry.status));
+        return error(
+            StatusCode::CONFLICT,
+            "already_decided",
+            format!("request `{id}` is already {}", entry.status),
+        );
     }
     if grant {
         match app.engine.approve(&id, &b.approver, b.ttl.unwrap_or(600)) {

@@ -112,10 +112,19 @@ impl App {
         let issued_at = now_ms();
         // Versions are milliseconds (or one more than the last): they keep growing across restarts.
         let version = (inner.version + 1).max(issued_at as u64);
-        let doc = SnapshotDocument { version, issued_at, expires_at: None, policies: set };
+        let doc = SnapshotDocument {
+            version,
+            issued_at,
+            expires_at: None,
+            policies: set,
+        };
         let jws = encode_snapshot(&self.key, &doc).map_err(|e| e.to_string())?;
         inner.version = version;
-        self.current.send_replace(Arc::new(Current { version, etag: format!("\"{version}\""), jws }));
+        self.current.send_replace(Arc::new(Current {
+            version,
+            etag: format!("\"{version}\""),
+            jws,
+        }));
         Ok(version)
     }
 
@@ -161,7 +170,9 @@ impl App {
                 dup += 1;
             }
         }
-        file.write_all(out.as_bytes()).and_then(|_| file.flush()).map_err(|e| format!("cannot append to the audit log: {e}"))?;
+        file.write_all(out.as_bytes())
+            .and_then(|_| file.flush())
+            .map_err(|e| format!("cannot append to the audit log: {e}"))?;
         Ok((accepted, dup))
     }
 }

@@ -14,7 +14,10 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 pub fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// A fresh temporary folder, removed on drop.
@@ -22,7 +25,10 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let p = std::env::temp_dir().join(format!("act-cli-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -64,7 +70,17 @@ impl Serve {
     pub fn start(policy: &Path, addr: &str, extra: &[&str]) -> Serve {
         let api_key = "test-api-key".to_string();
         let mut child = act()
-            .args(["serve", "--policy", &policy.display().to_string(), "--addr", addr, "--api-key", &api_key, "--poll-ms", "100"])
+            .args([
+                "serve",
+                "--policy",
+                &policy.display().to_string(),
+                "--addr",
+                addr,
+                "--api-key",
+                &api_key,
+                "--poll-ms",
+                "100",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -82,7 +98,12 @@ impl Serve {
         }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Serve { child, url, key, api_key }
+        Serve {
+            child,
+            url,
+            key,
+            api_key,
+        }
     }
 
     /// A request with the API key; returns (status, body).
@@ -101,10 +122,15 @@ impl Drop for Serve {
 /// A minimal HTTP/1.1 client over a real socket (`Connection: close`).
 pub fn http(method: &str, url: &str, bearer: Option<&str>, body: Option<&str>) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).unwrap();
     let body = body.unwrap_or("");
-    let auth = bearer.map(|b| format!("authorization: Bearer {b}\r\n")).unwrap_or_default();
+    let auth = bearer
+        .map(|b| format!("authorization: Bearer {b}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nhost: {host}\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -113,6 +139,9 @@ pub fn http(method: &str, url: &str, bearer: Option<&str>, body: Option<&str>) -
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }

@@ -28,7 +28,10 @@ pub(crate) struct Covered<'p> {
 
 pub(crate) fn trace(t: &mut Option<Vec<TraceStep>>, stage: &str, detail: impl FnOnce() -> String) {
     if let Some(steps) = t {
-        steps.push(TraceStep { stage: stage.to_string(), detail: detail() });
+        steps.push(TraceStep {
+            stage: stage.to_string(),
+            detail: detail(),
+        });
     }
 }
 
@@ -46,14 +49,23 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
     ctx.set_variable_resolver(vars);
     match cel.program.execute(&ctx) {
         Ok(CelValue::Bool(b)) => Ok(b),
-        Ok(other) => Err(format!("condition `{}` gave {:?}, not true or false", cel.source, other.type_of())),
-        Err(ExecutionError::UndeclaredReference(name)) => {
-            Err(format!("context field `{name}` is missing (needed by `{}`)", cel.source))
-        }
+        Ok(other) => Err(format!(
+            "condition `{}` gave {:?}, not true or false",
+            cel.source,
+            other.type_of()
+        )),
+        Err(ExecutionError::UndeclaredReference(name)) => Err(format!(
+            "context field `{name}` is missing (needed by `{}`)",
+            cel.source
+        )),
         Err(ExecutionError::NoSuchKey(name)) => Err(format!("field `{name}` is missing (needed by `{}`)", cel.source)),
         Err(e) => {
             let fields: Vec<&str> = cel.fields.iter().map(String::as_str).collect();
-            Err(format!("condition `{}` cannot be evaluated on this request ({e}); check the type of {}", cel.source, fields.join(", ")))
+            Err(format!(
+                "condition `{}` cannot be evaluated on this request ({e}); check the type of {}",
+                cel.source,
+                fields.join(", ")
+            ))
         }
     }
 }
@@ -81,8 +93,14 @@ pub(crate) fn evaluate<'p>(
             continue;
         }
         saw_action = true;
-        if let Some(p) = g.excludes.iter().find(|p| p.matches(resource, segments, vars) == Match::Yes) {
-            trace(t, "grant", || format!("rule `{}`: resource matches exclusion `{}`", g.id, p.as_str()));
+        if let Some(p) = g
+            .excludes
+            .iter()
+            .find(|p| p.matches(resource, segments, vars) == Match::Yes)
+        {
+            trace(t, "grant", || {
+                format!("rule `{}`: resource matches exclusion `{}`", g.id, p.as_str())
+            });
             excluded.get_or_insert((&g.id, p.as_str()));
             continue;
         }
@@ -100,19 +118,35 @@ pub(crate) fn evaluate<'p>(
             }
         }
         if !hit {
-            trace(t, "grant", || format!("rule `{}`: resource is outside its patterns", g.id));
+            trace(t, "grant", || {
+                format!("rule `{}`: resource is outside its patterns", g.id)
+            });
             continue;
         }
-        trace(t, "grant", || format!("rule `{}` covers `{action}` on `{resource}`", g.id));
-        let entry = covered.get_or_insert_with(|| Covered { rule: &g.id, approvals: Vec::new(), limits: Vec::new() });
+        trace(t, "grant", || {
+            format!("rule `{}` covers `{action}` on `{resource}`", g.id)
+        });
+        let entry = covered.get_or_insert_with(|| Covered {
+            rule: &g.id,
+            approvals: Vec::new(),
+            limits: Vec::new(),
+        });
         for c in g.constraints.iter().filter(|c| applies(c, action)) {
-            let deny = |reason, message| Denial { reason, message, rule: Some(g.id.clone()), constraint: Some(c.id.clone()) };
+            let deny = |reason, message| Denial {
+                reason,
+                message,
+                rule: Some(g.id.clone()),
+                constraint: Some(c.id.clone()),
+            };
             match &c.kind {
                 CompiledKind::Require(cel) => match eval_bool(cel, vars) {
                     Ok(true) => trace(t, "constraint", || format!("`{}` holds: {}", c.key, cel.source)),
                     Ok(false) => {
                         trace(t, "constraint", || format!("`{}` fails: {}", c.key, cel.source));
-                        return Err(deny(Reason::ConstraintFailed, format!("constraint `{}` failed: {}", c.key, cel.source)));
+                        return Err(deny(
+                            Reason::ConstraintFailed,
+                            format!("constraint `{}` failed: {}", c.key, cel.source),
+                        ));
                     }
                     Err(m) => {
                         trace(t, "constraint", || format!("`{}` cannot be evaluated: {m}", c.key));
@@ -121,13 +155,21 @@ pub(crate) fn evaluate<'p>(
                 },
                 CompiledKind::ApprovalIf(cel) => match eval_bool(cel, vars) {
                     Ok(true) => {
-                        trace(t, "constraint", || format!("`{}` asks for approval: {}", c.key, cel.source));
+                        trace(t, "constraint", || {
+                            format!("`{}` asks for approval: {}", c.key, cel.source)
+                        });
                         entry.approvals.push(c);
                     }
-                    Ok(false) => trace(t, "constraint", || format!("`{}` needs no approval: {}", c.key, cel.source)),
+                    Ok(false) => trace(t, "constraint", || {
+                        format!("`{}` needs no approval: {}", c.key, cel.source)
+                    }),
                     Err(m) => return Err(deny(Reason::ContextInvalid, m)),
                 },
-                CompiledKind::RateLimit { limit, window_ms, scope } => {
+                CompiledKind::RateLimit {
+                    limit,
+                    window_ms,
+                    scope,
+                } => {
                     // Built by hand: this runs on every limited request and `format!` costs twice as much.
                     let (a, b) = match scope {
                         LimitScope::Subject => (vars.agent.agent.as_str(), limit_subject),
@@ -137,7 +179,14 @@ pub(crate) fn evaluate<'p>(
                     for part in [&*c.id, "|", a, "|", b] {
                         key.push_str(part);
                     }
-                    entry.limits.push((c, LimitKey { key, limit: *limit, window_ms: *window_ms }));
+                    entry.limits.push((
+                        c,
+                        LimitKey {
+                            key,
+                            limit: *limit,
+                            window_ms: *window_ms,
+                        },
+                    ));
                 }
             }
         }
@@ -161,7 +210,12 @@ pub(crate) fn evaluate<'p>(
             constraint: None,
         }
     } else if let Some(m) = unresolved {
-        Denial { reason: Reason::TemplateUnresolved, message: m, rule: None, constraint: None }
+        Denial {
+            reason: Reason::TemplateUnresolved,
+            message: m,
+            rule: None,
+            constraint: None,
+        }
     } else {
         Denial {
             reason: Reason::ResourceNotAllowed,

@@ -27,7 +27,9 @@ pub struct IssueRequest {
 impl Engine {
     fn key(&self) -> Result<&SigningKey> {
         self.signing_key().ok_or_else(|| {
-            Error::Config("issuing tokens needs a local signing key (or use the control endpoint's POST /v1/tokens)".into())
+            Error::Config(
+                "issuing tokens needs a local signing key (or use the control endpoint's POST /v1/tokens)".into(),
+            )
         })
     }
 
@@ -38,7 +40,9 @@ impl Engine {
         match &req.policy {
             Some(cap) => {
                 if !cap.is_object() {
-                    return Err(Error::Config("policy must be a map such as {\"actions\": [...], \"resources\": [...]}".into()));
+                    return Err(Error::Config(
+                        "policy must be a map such as {\"actions\": [...], \"resources\": [...]}".into(),
+                    ));
                 }
                 compile_agent(&parse_capability(&req.agent, cap)?)?;
             }

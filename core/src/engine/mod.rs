@@ -17,7 +17,7 @@ use crate::decision::{Decision, Outcome, TraceStep};
 use crate::error::{Error, Result};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::limits::{CounterStore, LimitKey, MemoryCounterStore};
-use crate::policy::{parse_capability, compile_agent, CompiledPolicy, PolicySet};
+use crate::policy::{compile_agent, parse_capability, CompiledPolicy, PolicySet};
 use crate::reason::Reason;
 use crate::snapshot::Snapshot;
 use crate::token::{check_time, verify_chain, VerifiedChain, VerifyOptions};
@@ -76,10 +76,15 @@ impl EngineOptions {
             return Err(Error::Config("issuer must not be empty".into()));
         }
         if self.audience.as_deref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(Error::Config("audience must not be empty (leave it unset to accept tokens without `aud`)".into()));
+            return Err(Error::Config(
+                "audience must not be empty (leave it unset to accept tokens without `aud`)".into(),
+            ));
         }
         if !(0..=86_400).contains(&self.leeway_secs) {
-            return Err(Error::Config(format!("leeway must be between 0 and 86400 seconds, got {}", self.leeway_secs)));
+            return Err(Error::Config(format!(
+                "leeway must be between 0 and 86400 seconds, got {}",
+                self.leeway_secs
+            )));
         }
         if self.max_delegation_depth == 0 {
             return Err(Error::Config("max_delegation_depth must be at least 1".into()));
@@ -292,7 +297,12 @@ impl Engine {
 
     /// Compiles `set` into the next version and swaps it in (a local policy reload).
     pub fn reload(&self, set: PolicySet) -> Result<u64> {
-        let next = Snapshot::compile(set, self.snapshot.load().version + 1, self.clock.now_ms(), &self.local_keys)?;
+        let next = Snapshot::compile(
+            set,
+            self.snapshot.load().version + 1,
+            self.clock.now_ms(),
+            &self.local_keys,
+        )?;
         self.swap_snapshot(next)
     }
 
@@ -335,16 +345,32 @@ impl Engine {
         let key = self.signing_key.as_ref().ok_or_else(|| {
             Error::Config("approving needs a signing key; approvals come from the control endpoint otherwise".into())
         })?;
-        if request_id.len() != 43 || !request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(Error::Config(format!("`{}` is not an approval request id", crate::keys::truncate(request_id, 60))));
+        if request_id.len() != 43
+            || !request_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::Config(format!(
+                "`{}` is not an approval request id",
+                crate::keys::truncate(request_id, 60)
+            )));
         }
         if approver.trim().is_empty() {
             return Err(Error::Config("approver must name the human who approved".into()));
         }
         if ttl_secs == 0 || ttl_secs > approval::MAX_APPROVAL_TTL_SECS {
-            return Err(Error::Config(format!("approval ttl must be 1..={} seconds", approval::MAX_APPROVAL_TTL_SECS)));
+            return Err(Error::Config(format!(
+                "approval ttl must be 1..={} seconds",
+                approval::MAX_APPROVAL_TTL_SECS
+            )));
         }
-        Ok(approval::sign_approval(key, request_id, approver, self.clock.now_ms() / 1000, ttl_secs))
+        Ok(approval::sign_approval(
+            key,
+            request_id,
+            approver,
+            self.clock.now_ms() / 1000,
+            ttl_secs,
+        ))
     }
 
     fn key_lookup(snap: &Snapshot) -> impl Fn(&str) -> Option<VerifyingKey> + '_ {
@@ -370,10 +396,20 @@ impl Engine {
                 return hit;
             }
         }
-        let opts = VerifyOptions { audience: self.options.audience.clone(), max_depth: self.options.max_delegation_depth };
+        let opts = VerifyOptions {
+            audience: self.options.audience.clone(),
+            max_depth: self.options.max_delegation_depth,
+        };
         let lookup = Self::key_lookup(snap);
         let result = verify_chain(token, &lookup, &opts);
-        let mut entry = CachedToken { keys_epoch: snap.keys_epoch, result: Err((Reason::TokenMalformed, String::new())), caps: Vec::new(), agent: None, subject: None, jti: None };
+        let mut entry = CachedToken {
+            keys_epoch: snap.keys_epoch,
+            result: Err((Reason::TokenMalformed, String::new())),
+            caps: Vec::new(),
+            agent: None,
+            subject: None,
+            jti: None,
+        };
         match result {
             Ok(chain) => {
                 let mut caps = Vec::with_capacity(chain.links.len());
@@ -395,7 +431,10 @@ impl Engine {
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
                 entry.result = match bad_cap {
-                    Some(e) => Err((Reason::TokenClaimInvalid, format!("the token's capability does not compile: {e}"))),
+                    Some(e) => Err((
+                        Reason::TokenClaimInvalid,
+                        format!("the token's capability does not compile: {e}"),
+                    )),
                     None => Ok(Arc::new(chain)),
                 };
             }
@@ -417,12 +456,24 @@ impl Engine {
         let result = self.evaluate(req, &snap, now_ms, mode, &mut steps, &mut who);
         let (outcome, reason, message, rule, constraint, approval_request) = match result {
             Ok(Verdict::Allow { reason, rule, message }) => (Outcome::Allow, reason, message, Some(rule), None, None),
-            Ok(Verdict::Approval { rule, constraint, request, message }) => {
-                (Outcome::ApprovalRequired, Reason::ApprovalRequired, message, Some(rule), Some(constraint), Some(*request))
-            }
+            Ok(Verdict::Approval {
+                rule,
+                constraint,
+                request,
+                message,
+            }) => (
+                Outcome::ApprovalRequired,
+                Reason::ApprovalRequired,
+                message,
+                Some(rule),
+                Some(constraint),
+                Some(*request),
+            ),
             Err(d) => (Outcome::Deny, d.reason, d.message, d.rule, d.constraint, None),
         };
-        trace(&mut steps, "decision", || format!("{} ({}): {message}", outcome.as_str(), reason.as_str()));
+        trace(&mut steps, "decision", || {
+            format!("{} ({}): {message}", outcome.as_str(), reason.as_str())
+        });
         let mut decision = Decision {
             outcome,
             reason,
@@ -442,7 +493,15 @@ impl Engine {
         decision
     }
 
-    fn record(&self, req: &Request<'_>, snap: &Snapshot, d: &mut Decision, who: &Who, now_ms: i64, started: std::time::Instant) {
+    fn record(
+        &self,
+        req: &Request<'_>,
+        snap: &Snapshot,
+        d: &mut Decision,
+        who: &Who,
+        now_ms: i64,
+        started: std::time::Instant,
+    ) {
         let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
         if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
             if let (Some(p), Some(b)) = (policy, policy.and_then(|p| p.breaker.as_ref())) {
@@ -494,22 +553,35 @@ impl Engine {
         t: &mut Option<Vec<TraceStep>>,
         who: &mut Who,
     ) -> std::result::Result<Verdict, Denial> {
-        let deny = |reason: Reason, message: String| Denial { reason, message, rule: None, constraint: None };
+        let deny = |reason: Reason, message: String| Denial {
+            reason,
+            message,
+            rule: None,
+            constraint: None,
+        };
         if snap.version == 0 {
             return Err(deny(Reason::NoSnapshot, "no policy snapshot is loaded".into()));
         }
         if let Some(max) = self.options.max_staleness_ms {
             let fresh_at = snap.issued_at_ms.max(self.confirmed_at_ms.load(Ordering::Relaxed));
             if now_ms - fresh_at > max {
-                return Err(deny(Reason::SnapshotStale, format!(
-                    "the policy snapshot (version {}) was last confirmed current {}s ago, over the {}s allowed",
-                    snap.version, (now_ms - fresh_at) / 1000, max / 1000
-                )));
+                return Err(deny(
+                    Reason::SnapshotStale,
+                    format!(
+                        "the policy snapshot (version {}) was last confirmed current {}s ago, over the {}s allowed",
+                        snap.version,
+                        (now_ms - fresh_at) / 1000,
+                        max / 1000
+                    ),
+                ));
             }
         }
         if let Some(exp) = snap.expires_at_ms {
             if now_ms >= exp {
-                return Err(deny(Reason::SnapshotStale, format!("the policy snapshot (version {}) has expired", snap.version)));
+                return Err(deny(
+                    Reason::SnapshotStale,
+                    format!("the policy snapshot (version {}) has expired", snap.version),
+                ));
             }
         }
         request::check_action(req.action).map_err(|m| deny(Reason::RequestInvalid, m))?;
@@ -530,25 +602,48 @@ impl Engine {
         check_time(chain, now_ms.div_euclid(1000), self.options.leeway_secs).map_err(|(r, m)| deny(r, m))?;
         let root = chain.root();
         let leaf = chain.leaf();
-        trace(t, "token", || format!("valid: agent `{}` for subject `{}`, {} link(s)", leaf.agent, root.sub, chain.links.len()));
+        trace(t, "token", || {
+            format!(
+                "valid: agent `{}` for subject `{}`, {} link(s)",
+                leaf.agent,
+                root.sub,
+                chain.links.len()
+            )
+        });
 
         for link in &chain.links {
             if snap.token_revoked(&link.jti) {
-                let what = if std::ptr::eq(link, leaf) { "the token" } else { "a parent token in its delegation chain" };
-                return Err(deny(Reason::TokenRevoked, format!("{what} (jti `{}`) was revoked", link.jti)));
+                let what = if std::ptr::eq(link, leaf) {
+                    "the token"
+                } else {
+                    "a parent token in its delegation chain"
+                };
+                return Err(deny(
+                    Reason::TokenRevoked,
+                    format!("{what} (jti `{}`) was revoked", link.jti),
+                ));
             }
             if snap.agent_revoked(&link.agent) {
-                return Err(deny(Reason::AgentRevoked, format!("agent `{}` was revoked", link.agent)));
+                return Err(deny(
+                    Reason::AgentRevoked,
+                    format!("agent `{}` was revoked", link.agent),
+                ));
             }
             if snap.grant_revoked(&link.agent, req.action, &root.sub) {
-                return Err(deny(Reason::GrantRevoked, format!("the grant of `{}` to agent `{}` was revoked", req.action, link.agent)));
+                return Err(deny(
+                    Reason::GrantRevoked,
+                    format!("the grant of `{}` to agent `{}` was revoked", req.action, link.agent),
+                ));
             }
             if let Some(m) = snap.killed(&link.agent, req.action) {
                 return Err(deny(Reason::KillSwitch, m));
             }
         }
         if snap.subject_revoked(&root.sub) {
-            return Err(deny(Reason::SubjectRevoked, format!("subject `{}` was revoked", root.sub)));
+            return Err(deny(
+                Reason::SubjectRevoked,
+                format!("subject `{}` was revoked", root.sub),
+            ));
         }
         trace(t, "revocation", || "no revocation or kill switch applies".into());
 
@@ -560,9 +655,14 @@ impl Engine {
                 if mode == Mode::Enforce || mode == Mode::DryRun {
                     if let Some(ms) = self.breakers.open_for(&p.agent, now_ms) {
                         let _ = b;
-                        return Err(deny(Reason::CircuitOpen, format!(
-                            "agent `{}` is paused for {}s after too many denials", p.agent, (ms + 999) / 1000
-                        )));
+                        return Err(deny(
+                            Reason::CircuitOpen,
+                            format!(
+                                "agent `{}` is paused for {}s after too many denials",
+                                p.agent,
+                                (ms + 999) / 1000
+                            ),
+                        ));
                     }
                 }
             }
@@ -579,7 +679,13 @@ impl Engine {
             }
         }
         if layers.is_empty() {
-            return Err(deny(Reason::UnknownAgent, format!("no policy exists for agent `{}` and the token carries no capability", root.agent)));
+            return Err(deny(
+                Reason::UnknownAgent,
+                format!(
+                    "no policy exists for agent `{}` and the token carries no capability",
+                    root.agent
+                ),
+            ));
         }
 
         let mut approvals = Vec::new();
@@ -587,7 +693,14 @@ impl Engine {
         let mut limit_ids = Vec::new();
         let mut rule = None;
         for (i, (policy, agent_claims)) in layers.iter().enumerate() {
-            let vars = Vars { context: req.context, user: root, agent: agent_claims, resource: req.resource, action: req.action, now_ms };
+            let vars = Vars {
+                context: req.context,
+                user: root,
+                agent: agent_claims,
+                resource: req.resource,
+                action: req.action,
+                now_ms,
+            };
             let mut covered = evaluate(policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
                 if i > 0 && matches!(d.reason, Reason::ActionNotAllowed | Reason::ResourceNotAllowed) {
                     d.message = format!("{} (a narrower capability in the token's chain)", d.message);
@@ -613,7 +726,11 @@ impl Engine {
         let rule: &Arc<str> = rule.expect("at least one layer covered the request");
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
-            message: format!("rate limit reached: {} per {}", limits[i].limit, window_words(limit_ids[i], limits[i].window_ms)),
+            message: format!(
+                "rate limit reached: {} per {}",
+                limits[i].limit,
+                window_words(limit_ids[i], limits[i].window_ms)
+            ),
             rule: Some(Arc::clone(rule)),
             constraint: Some(Arc::clone(&limit_ids[i].id)),
         };
@@ -647,17 +764,29 @@ impl Engine {
                     });
                 }
                 Some(a) => {
-                    let approval = approval::verify_approval(a, &Self::key_lookup(snap), now_ms / 1000)
-                        .map_err(|m| Denial { reason: Reason::ApprovalInvalid, message: m, rule: Some(Arc::clone(rule)), constraint: Some(first.id.clone()) })?;
+                    let approval =
+                        approval::verify_approval(a, &Self::key_lookup(snap), now_ms / 1000).map_err(|m| Denial {
+                            reason: Reason::ApprovalInvalid,
+                            message: m,
+                            rule: Some(Arc::clone(rule)),
+                            constraint: Some(first.id.clone()),
+                        })?;
                     if approval.request_id != request.id {
                         return Err(Denial {
                             reason: Reason::ApprovalInvalid,
-                            message: "the approval is for a different request (token, action, resource or context differ)".into(),
+                            message:
+                                "the approval is for a different request (token, action, resource or context differ)"
+                                    .into(),
                             rule: Some(Arc::clone(rule)),
                             constraint: Some(first.id.clone()),
                         });
                     }
-                    if mode == Mode::Enforce && !self.counters.mark_once(&format!("approval|{}", approval.jti), approval.exp * 1000).map_err(store_denial)? {
+                    if mode == Mode::Enforce
+                        && !self
+                            .counters
+                            .mark_once(&format!("approval|{}", approval.jti), approval.exp * 1000)
+                            .map_err(store_denial)?
+                    {
                         return Err(Denial {
                             reason: Reason::ApprovalReplayed,
                             message: format!("approval `{}` was already used", approval.jti),
@@ -686,7 +815,11 @@ impl Engine {
                 m
             }
         };
-        Ok(Verdict::Allow { reason, rule: Arc::from(&**rule), message })
+        Ok(Verdict::Allow {
+            reason,
+            rule: Arc::from(&**rule),
+            message,
+        })
     }
 
     /// A unique record sequence number. Threads take blocks of numbers so they
@@ -711,10 +844,22 @@ impl Engine {
         })
     }
 
-    fn approval_request(&self, req: &Request<'_>, chain: &VerifiedChain, c: &crate::policy::CompiledConstraint) -> ApprovalRequest {
+    fn approval_request(
+        &self,
+        req: &Request<'_>,
+        chain: &VerifiedChain,
+        c: &crate::policy::CompiledConstraint,
+    ) -> ApprovalRequest {
         let leaf = chain.leaf();
         let ctx_hash = approval::context_hash(req.context);
-        let id = approval::request_id(&leaf.jti, &leaf.agent, &chain.root().sub, req.action, req.resource, &ctx_hash);
+        let id = approval::request_id(
+            &leaf.jti,
+            &leaf.agent,
+            &chain.root().sub,
+            req.action,
+            req.resource,
+            &ctx_hash,
+        );
         ApprovalRequest {
             id,
             agent: leaf.agent.clone(),
@@ -732,12 +877,20 @@ impl Engine {
 fn condition_text(c: &crate::policy::CompiledConstraint) -> String {
     match &c.kind {
         crate::policy::CompiledKind::ApprovalIf(cel) | crate::policy::CompiledKind::Require(cel) => cel.source.clone(),
-        crate::policy::CompiledKind::RateLimit { limit, window_ms, .. } => format!("{limit} per {}", window_words(c, *window_ms)),
+        crate::policy::CompiledKind::RateLimit { limit, window_ms, .. } => {
+            format!("{limit} per {}", window_words(c, *window_ms))
+        }
     }
 }
 
 fn window_words(c: &crate::policy::CompiledConstraint, ms: u64) -> String {
-    if matches!(c.kind, crate::policy::CompiledKind::RateLimit { scope: crate::policy::LimitScope::Token, .. }) {
+    if matches!(
+        c.kind,
+        crate::policy::CompiledKind::RateLimit {
+            scope: crate::policy::LimitScope::Token,
+            ..
+        }
+    ) {
         return "token".into();
     }
     match ms / 1000 {
@@ -750,6 +903,15 @@ fn window_words(c: &crate::policy::CompiledConstraint, ms: u64) -> String {
 }
 
 enum Verdict {
-    Allow { reason: Reason, rule: Arc<str>, message: String },
-    Approval { rule: Arc<str>, constraint: Arc<str>, request: Box<ApprovalRequest>, message: String },
+    Allow {
+        reason: Reason,
+        rule: Arc<str>,
+        message: String,
+    },
+    Approval {
+        rule: Arc<str>,
+        constraint: Arc<str>,
+        request: Box<ApprovalRequest>,
+        message: String,
+    },
 }

@@ -62,8 +62,13 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
     // checked by char only when present.
     let b = resource.as_bytes();
     let encoded = |i: usize| {
-        matches!((b.get(i + 1).map(u8::to_ascii_lowercase), b.get(i + 2).map(u8::to_ascii_lowercase)),
-            (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c')))
+        matches!(
+            (
+                b.get(i + 1).map(u8::to_ascii_lowercase),
+                b.get(i + 2).map(u8::to_ascii_lowercase)
+            ),
+            (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c'))
+        )
     };
     let mut segments: Vec<&str> = Vec::with_capacity(8);
     let mut start = 0;
@@ -99,8 +104,21 @@ mod tests {
 
     #[test]
     fn resources() {
-        assert_eq!(validate_resource("order://customer:42/1").unwrap(), vec!["order:", "", "customer:42", "1"]);
-        for bad in ["", "a/../b", "a/./b", "a/%2e%2e/b", "a%2Fb", "a\\b", "a\nb", "a/*", &"x".repeat(3000)] {
+        assert_eq!(
+            validate_resource("order://customer:42/1").unwrap(),
+            vec!["order:", "", "customer:42", "1"]
+        );
+        for bad in [
+            "",
+            "a/../b",
+            "a/./b",
+            "a/%2e%2e/b",
+            "a%2Fb",
+            "a\\b",
+            "a\nb",
+            "a/*",
+            &"x".repeat(3000),
+        ] {
             assert!(validate_resource(bad).is_err(), "{bad:?}");
         }
     }

@@ -44,7 +44,9 @@ pub fn to_cel(v: &Value) -> CelValue {
 }
 
 fn map_to_cel<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>) -> CelValue {
-    let map: HashMap<Key, CelValue> = entries.map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v))).collect();
+    let map: HashMap<Key, CelValue> = entries
+        .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
+        .collect();
     CelValue::Map(CelMap { map: Arc::new(map) })
 }
 

@@ -9,7 +9,8 @@ use std::sync::{Arc, LazyLock};
 /// The CEL environment: the standard library plus string extensions (`lowerAscii`, ...).
 pub(crate) static CEL_ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let mut env = Env::stdlib();
-    env.add_extension(cel::extensions::strings).expect("the strings extension declares cleanly");
+    env.add_extension(cel::extensions::strings)
+        .expect("the strings extension declares cleanly");
     Arc::new(env)
 });
 
@@ -62,7 +63,11 @@ impl FastCompare {
             _ => return None,
         };
         let value: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && v.abs() < 9.0e15)?;
-        Some(FastCompare { field: field.to_string(), op, value })
+        Some(FastCompare {
+            field: field.to_string(),
+            op,
+            value,
+        })
     }
 
     /// `Some(result)` when the field is a number CEL would compare the same way; `None` defers to CEL.
@@ -91,10 +96,22 @@ impl std::fmt::Debug for Cel {
 impl Cel {
     /// Compiles `source` in ACT's CEL environment.
     pub fn compile(source: &str) -> Result<Cel, String> {
-        let program = CEL_ENV.compile(source).map_err(|e| format!("invalid CEL condition `{source}`: {e}"))?;
-        let mut fields: Vec<String> = program.references().variables().into_iter().map(str::to_string).collect();
+        let program = CEL_ENV
+            .compile(source)
+            .map_err(|e| format!("invalid CEL condition `{source}`: {e}"))?;
+        let mut fields: Vec<String> = program
+            .references()
+            .variables()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         fields.sort();
-        Ok(Cel { source: source.to_string(), program, fields, fast: FastCompare::parse(source) })
+        Ok(Cel {
+            source: source.to_string(),
+            program,
+            fields,
+            fast: FastCompare::parse(source),
+        })
     }
 }
 
@@ -174,7 +191,13 @@ pub struct CompiledPolicy {
 pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
     let mut diagnostics = Vec::new();
     let mut diag = |loc: &Location, key: &str, message: String| {
-        diagnostics.push(Diagnostic { file: loc.file.clone(), line: loc.line, column: loc.column, key: key.into(), message })
+        diagnostics.push(Diagnostic {
+            file: loc.file.clone(),
+            line: loc.line,
+            column: loc.column,
+            key: key.into(),
+            message,
+        })
     };
     let mut grants = Vec::new();
     for g in &policy.grants {
@@ -191,9 +214,15 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
             let kind = match &c.kind {
                 ConstraintKind::Require { cel } => Cel::compile(cel).map(CompiledKind::Require),
                 ConstraintKind::ApprovalIf { cel } => Cel::compile(cel).map(CompiledKind::ApprovalIf),
-                ConstraintKind::RateLimit { limit, window_secs, scope } => {
-                    Ok(CompiledKind::RateLimit { limit: *limit, window_ms: window_secs * 1000, scope: *scope })
-                }
+                ConstraintKind::RateLimit {
+                    limit,
+                    window_secs,
+                    scope,
+                } => Ok(CompiledKind::RateLimit {
+                    limit: *limit,
+                    window_ms: window_secs * 1000,
+                    scope: *scope,
+                }),
             };
             match kind {
                 Ok(kind) => constraints.push(CompiledConstraint {
@@ -206,7 +235,13 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
                 Err(e) => diag(&c.source, &c.key, e),
             }
         }
-        grants.push(CompiledGrant { id: g.id.as_str().into(), actions, resources, excludes, constraints });
+        grants.push(CompiledGrant {
+            id: g.id.as_str().into(),
+            actions,
+            resources,
+            excludes,
+            constraints,
+        });
     }
     if !diagnostics.is_empty() {
         return Err(PolicyError { diagnostics });
@@ -228,16 +263,41 @@ mod tests {
 
     #[test]
     fn fast_path_agrees_with_cel() {
-        let ctxs = [json!({"amount": 100}), json!({"amount": 100.5}), json!({"amount": 99.99}), json!({"amount": -3}),
-            json!({"amount": 101}), json!({"amount": 1e300}), json!({"amount": "100"}), json!({}), json!({"amount": null}),
-            json!({"amount": 9007199254740993u64})];
-        for src in ["amount > 100", "amount >= 100", "amount < 100", "amount <= 100.5", "amount > -1"] {
+        let ctxs = [
+            json!({"amount": 100}),
+            json!({"amount": 100.5}),
+            json!({"amount": 99.99}),
+            json!({"amount": -3}),
+            json!({"amount": 101}),
+            json!({"amount": 1e300}),
+            json!({"amount": "100"}),
+            json!({}),
+            json!({"amount": null}),
+            json!({"amount": 9007199254740993u64}),
+        ];
+        for src in [
+            "amount > 100",
+            "amount >= 100",
+            "amount < 100",
+            "amount <= 100.5",
+            "amount > -1",
+        ] {
             let cel = Cel::compile(src).unwrap();
             assert!(cel.fast.is_some(), "{src}");
             for c in &ctxs {
                 let map = c.as_object().unwrap();
-                let vars_claims = crate::token::Claims::from_json(&json!({"iss":"i","sub":"s","act":{"sub":"a"},"iat":0,"exp":1,"jti":"j"})).unwrap();
-                let vars = crate::engine::vars::Vars { context: map, user: &vars_claims, agent: &vars_claims, resource: "r", action: "a", now_ms: 0 };
+                let vars_claims = crate::token::Claims::from_json(
+                    &json!({"iss":"i","sub":"s","act":{"sub":"a"},"iat":0,"exp":1,"jti":"j"}),
+                )
+                .unwrap();
+                let vars = crate::engine::vars::Vars {
+                    context: map,
+                    user: &vars_claims,
+                    agent: &vars_claims,
+                    resource: "r",
+                    action: "a",
+                    now_ms: 0,
+                };
                 let slow = crate::engine::eval::eval_cel_only(&cel, &vars);
                 if let Some(fast) = cel.fast.as_ref().unwrap().eval(map) {
                     assert_eq!(Ok(fast), slow, "{src} on {c}");

@@ -133,7 +133,11 @@ pub struct AuditSettings {
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        AuditSettings { log_all_actions: true, retain_days: None, redact: Vec::new() }
+        AuditSettings {
+            log_all_actions: true,
+            retain_days: None,
+            redact: Vec::new(),
+        }
     }
 }
 

@@ -6,9 +6,24 @@ use super::timeexpr::duration_secs;
 use super::vocab::{self, Meaning};
 use crate::error::{Diagnostic, PolicyError};
 
-const DOC_KEYS: &[&str] = &["agent", "policy", "description", "trustedIssuers", "revocations", "killSwitches", "policies"];
+const DOC_KEYS: &[&str] = &[
+    "agent",
+    "policy",
+    "description",
+    "trustedIssuers",
+    "revocations",
+    "killSwitches",
+    "policies",
+];
 const BODY_KEYS: &[&str] = &[
-    "actions", "action", "resources", "resource", "excludeResources", "constraints", "audit", "circuitBreaker",
+    "actions",
+    "action",
+    "resources",
+    "resource",
+    "excludeResources",
+    "constraints",
+    "audit",
+    "circuitBreaker",
     "description",
 ];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
@@ -22,7 +37,10 @@ struct Parser<'f> {
 /// Parses one policy source (YAML or JSON, one or several documents).
 pub fn parse_source(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
     let docs = parse_documents(file, text).map_err(|diagnostics| PolicyError { diagnostics })?;
-    let mut p = Parser { file, errors: Vec::new() };
+    let mut p = Parser {
+        file,
+        errors: Vec::new(),
+    };
     let mut set = PolicySet::default();
     for doc in &docs {
         p.document(doc, &mut set);
@@ -33,7 +51,10 @@ pub fn parse_source(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
 /// Parses an inline capability (a token's `cap`, or `issue_token(policy=...)`) for `agent`.
 pub fn parse_capability(agent: &str, cap: &serde_json::Value) -> Result<AgentPolicy, PolicyError> {
     let node = Node::from_json(cap);
-    let mut p = Parser { file: "<inline>", errors: Vec::new() };
+    let mut p = Parser {
+        file: "<inline>",
+        errors: Vec::new(),
+    };
     let policy = p.agent_policy(agent, &node, &node);
     p.finish(policy)
 }
@@ -43,12 +64,18 @@ impl Parser<'_> {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            Err(PolicyError { diagnostics: self.errors })
+            Err(PolicyError {
+                diagnostics: self.errors,
+            })
         }
     }
 
     fn loc(&self, line: usize, column: usize) -> Location {
-        Location { file: self.file.to_string(), line, column }
+        Location {
+            file: self.file.to_string(),
+            line,
+            column,
+        }
     }
 
     fn err(&mut self, line: usize, column: usize, key: &str, message: impl Into<String>) {
@@ -91,7 +118,11 @@ impl Parser<'_> {
         match &node.value {
             NodeValue::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
             _ => {
-                self.err_at(node, path, format!("expected a non-empty string, got {}", node.type_name()));
+                self.err_at(
+                    node,
+                    path,
+                    format!("expected a non-empty string, got {}", node.type_name()),
+                );
                 None
             }
         }
@@ -156,7 +187,11 @@ impl Parser<'_> {
                 if let Some(agent) = self.string(a, "agent") {
                     let policy = self.agent_policy(&agent, a, body);
                     if set.agents.iter().any(|p| p.agent == policy.agent) {
-                        self.err_at(a, "agent", format!("agent `{agent}` has a policy already; merge the two"));
+                        self.err_at(
+                            a,
+                            "agent",
+                            format!("agent `{agent}` has a policy already; merge the two"),
+                        );
                     }
                     set.agents.push(policy);
                 }
@@ -181,8 +216,16 @@ impl Parser<'_> {
         };
         let many = bodies.len() > 1;
         for (i, b) in bodies.into_iter().enumerate() {
-            let id = if many { format!("{agent}#{i}") } else { agent.to_string() };
-            let path = if many { format!("policy[{i}]") } else { "policy".to_string() };
+            let id = if many {
+                format!("{agent}#{i}")
+            } else {
+                agent.to_string()
+            };
+            let path = if many {
+                format!("policy[{i}]")
+            } else {
+                "policy".to_string()
+            };
             if let Some(g) = self.grant(id, b, &path, &mut policy) {
                 policy.grants.push(g);
             }
@@ -196,8 +239,13 @@ impl Parser<'_> {
     fn grant(&mut self, id: String, body: &Node, path: &str, policy: &mut AgentPolicy) -> Option<Grant> {
         let entries = self.map(body, path);
         self.check_keys(entries, BODY_KEYS, path);
-        let mut grant =
-            Grant { id, actions: Vec::new(), resources: Vec::new(), exclude_resources: Vec::new(), constraints: Vec::new() };
+        let mut grant = Grant {
+            id,
+            actions: Vec::new(),
+            resources: Vec::new(),
+            exclude_resources: Vec::new(),
+            constraints: Vec::new(),
+        };
         let mut constraints_node = None;
         for (k, v) in entries {
             let p = join(path, &k.name);
@@ -222,14 +270,20 @@ impl Parser<'_> {
             self.err_at(body, &join(path, "actions"), "a policy needs at least one action");
         }
         if grant.resources.is_empty() {
-            self.err_at(body, &join(path, "resources"), "a policy needs at least one resource pattern (use \"**\" for any)");
+            self.err_at(
+                body,
+                &join(path, "resources"),
+                "a policy needs at least one resource pattern (use \"**\" for any)",
+            );
         }
         if let Some((k, node)) = constraints_node {
             let p = join(path, &k.name);
             let only_own = self.constraints(node, &p, &mut grant, policy);
             if let Some(at) = only_own {
                 let user_scoped = |r: &String| {
-                    ["{{authenticated_user_id}}", "{{user.id}}", "{{user.user_id}}"].iter().any(|t| r.replace(' ', "").contains(t))
+                    ["{{authenticated_user_id}}", "{{user.id}}", "{{user.user_id}}"]
+                        .iter()
+                        .any(|t| r.replace(' ', "").contains(t))
                 };
                 if let Some(r) = grant.resources.iter().find(|r| !user_scoped(r)) {
                     let r = r.clone();
@@ -264,21 +318,34 @@ impl Parser<'_> {
                         ("audit", _) => policy.audit = self.audit(v, &p),
                         ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
                         (_, NodeValue::Map(group)) => {
-                            let Some(action) = self.group_action(k, &p, &grant.actions) else { continue };
+                            let Some(action) = self.group_action(k, &p, &grant.actions) else {
+                                continue;
+                            };
                             for (gk, gv) in group {
                                 self.constraint(gk, gv, Some(&action), &join(&p, &gk.name), grant, &mut only_own);
                             }
                         }
                         // A group may also be a list of one-key constraints, like the top level.
                         (name, NodeValue::Seq(items)) if !vocab::KEYS.contains(&name) => {
-                            let Some(action) = self.group_action(k, &p, &grant.actions) else { continue };
+                            let Some(action) = self.group_action(k, &p, &grant.actions) else {
+                                continue;
+                            };
                             for (i, item) in items.iter().enumerate() {
                                 let ip = format!("{p}[{i}]");
                                 match item.as_map() {
-                                    Some([(gk, gv)]) => {
-                                        self.constraint(gk, gv, Some(&action), &join(&ip, &gk.name), grant, &mut only_own)
-                                    }
-                                    _ => self.err_at(item, &ip, "each list item must be a single `key: value` constraint"),
+                                    Some([(gk, gv)]) => self.constraint(
+                                        gk,
+                                        gv,
+                                        Some(&action),
+                                        &join(&ip, &gk.name),
+                                        grant,
+                                        &mut only_own,
+                                    ),
+                                    _ => self.err_at(
+                                        item,
+                                        &ip,
+                                        "each list item must be a single `key: value` constraint",
+                                    ),
                                 }
                             }
                         }
@@ -287,7 +354,11 @@ impl Parser<'_> {
                 }
             }
             NodeValue::Null => {}
-            _ => self.err_at(node, path, format!("expected a map or a list of constraints, got {}", node.type_name())),
+            _ => self.err_at(
+                node,
+                path,
+                format!("expected a map or a list of constraints, got {}", node.type_name()),
+            ),
         }
         only_own
     }
@@ -302,7 +373,11 @@ impl Parser<'_> {
         only_own: &mut Option<Node>,
     ) {
         if key.name == "audit" || key.name == "circuitBreaker" {
-            self.err_key(key, path, format!("`{}` belongs directly under `constraints:` or `policy:`", key.name));
+            self.err_key(
+                key,
+                path,
+                format!("`{}` belongs directly under `constraints:` or `policy:`", key.name),
+            );
             return;
         }
         match vocab::meaning(&key.name, value) {
@@ -320,7 +395,11 @@ impl Parser<'_> {
             Ok(Meaning::OnlyOwn) => *only_own = Some(value.clone()),
             Ok(Meaning::Nothing) => {}
             Err(message) => {
-                let at = if message.starts_with("unknown key") { (key.line, key.column) } else { (value.line, value.column) };
+                let at = if message.starts_with("unknown key") {
+                    (key.line, key.column)
+                } else {
+                    (value.line, value.column)
+                };
                 self.err(at.0, at.1, path, message);
             }
         }
@@ -334,7 +413,11 @@ impl Parser<'_> {
         let stem = singular(&key.name.to_lowercase());
         let matches: Vec<&String> = actions
             .iter()
-            .filter(|a| a.to_lowercase().split(['_', '-', '.', ':']).any(|w| singular(w) == stem))
+            .filter(|a| {
+                a.to_lowercase()
+                    .split(['_', '-', '.', ':'])
+                    .any(|w| singular(w) == stem)
+            })
             .collect();
         match matches.as_slice() {
             [one] => Some((*one).clone()),
@@ -350,7 +433,11 @@ impl Parser<'_> {
             }
             many => {
                 let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                let msg = format!("constraint group `{}` is ambiguous: it matches {}; use the action's full name", key.name, names.join(" and "));
+                let msg = format!(
+                    "constraint group `{}` is ambiguous: it matches {}; use the action's full name",
+                    key.name,
+                    names.join(" and ")
+                );
                 self.err_key(key, path, msg);
                 None
             }
@@ -383,7 +470,11 @@ impl Parser<'_> {
     fn breaker(&mut self, node: &Node, path: &str) -> Option<BreakerSettings> {
         let entries = self.map(node, path);
         self.check_keys(entries, BREAKER_KEYS, path);
-        let mut b = BreakerSettings { max_denials: 0, window_secs: 60, cool_down_secs: 300 };
+        let mut b = BreakerSettings {
+            max_denials: 0,
+            window_secs: 60,
+            cool_down_secs: 300,
+        };
         for (k, v) in entries {
             let p = join(path, &k.name);
             match k.name.as_str() {

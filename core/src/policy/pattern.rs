@@ -152,15 +152,24 @@ impl Pattern {
             return Err("a pattern is empty".into());
         }
         let mut wildcards = 0;
-        let segs = text.split('/').map(|s| parse_segment(s, &mut wildcards)).collect::<Result<Vec<_>, _>>()?;
+        let segs = text
+            .split('/')
+            .map(|s| parse_segment(s, &mut wildcards))
+            .collect::<Result<Vec<_>, _>>()?;
         if wildcards > MAX_WILDCARDS {
             return Err(format!("more than {MAX_WILDCARDS} wildcards in `{text}`"));
         }
         if text.split('/').any(|s| s == "..") {
             return Err(format!("`..` segments are not allowed in `{text}`"));
         }
-        let literal = segs.iter().all(|s| matches!(s, Seg::Pieces(p) if p.iter().all(|x| matches!(x, Piece::Lit(_)))));
-        Ok(Pattern { text: text.to_string(), segs, literal })
+        let literal = segs
+            .iter()
+            .all(|s| matches!(s, Seg::Pieces(p) if p.iter().all(|x| matches!(x, Piece::Lit(_)))));
+        Ok(Pattern {
+            text: text.to_string(),
+            segs,
+            literal,
+        })
     }
 
     /// The pattern as written.
@@ -171,7 +180,10 @@ impl Pattern {
     /// The templates this pattern uses.
     pub fn templates(&self) -> impl Iterator<Item = &TemplateRef> {
         self.segs.iter().flat_map(|s| match s {
-            Seg::Pieces(p) => p.iter().filter_map(|x| if let Piece::Tpl(t) = x { Some(t) } else { None }).collect(),
+            Seg::Pieces(p) => p
+                .iter()
+                .filter_map(|x| if let Piece::Tpl(t) = x { Some(t) } else { None })
+                .collect(),
             Seg::Globstar => Vec::new(),
         })
     }
@@ -213,11 +225,13 @@ fn match_segs(segs: &[Seg], rs: &[&str], vals: &dyn TemplateValues, unresolved: 
 fn match_pieces(pieces: &[Piece], s: &str, vals: &dyn TemplateValues, unresolved: &mut Option<String>) -> bool {
     match pieces.split_first() {
         None => s.is_empty(),
-        Some((Piece::Lit(l), rest)) => s.strip_prefix(l.as_str()).is_some_and(|r| match_pieces(rest, r, vals, unresolved)),
+        Some((Piece::Lit(l), rest)) => s
+            .strip_prefix(l.as_str())
+            .is_some_and(|r| match_pieces(rest, r, vals, unresolved)),
         Some((Piece::Tpl(t), rest)) => match vals.value(t) {
-            Some(v) if !v.is_empty() => {
-                s.strip_prefix(v.as_ref()).is_some_and(|r| match_pieces(rest, r, vals, unresolved))
-            }
+            Some(v) if !v.is_empty() => s
+                .strip_prefix(v.as_ref())
+                .is_some_and(|r| match_pieces(rest, r, vals, unresolved)),
             _ => {
                 unresolved.get_or_insert_with(|| t.to_string());
                 false
@@ -225,9 +239,11 @@ fn match_pieces(pieces: &[Piece], s: &str, vals: &dyn TemplateValues, unresolved
         },
         // A trailing `*` takes the rest of the segment, whatever it is.
         Some((Piece::Star, [])) => true,
-        Some((Piece::Star, rest)) => {
-            s.char_indices().map(|(i, _)| i).chain([s.len()]).any(|i| match_pieces(rest, &s[i..], vals, unresolved))
-        }
+        Some((Piece::Star, rest)) => s
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([s.len()])
+            .any(|i| match_pieces(rest, &s[i..], vals, unresolved)),
     }
 }
 
@@ -252,9 +268,30 @@ mod tests {
 
     #[test]
     fn stars_and_globstars() {
-        assert_eq!(m("order://customer:{{authenticated_user_id}}/*", "order://customer:42/1001", "42"), Match::Yes);
-        assert_eq!(m("order://customer:{{authenticated_user_id}}/*", "order://customer:43/1001", "42"), Match::No);
-        assert_eq!(m("order://customer:{{authenticated_user_id}}/*", "order://customer:42/a/b", "42"), Match::No);
+        assert_eq!(
+            m(
+                "order://customer:{{authenticated_user_id}}/*",
+                "order://customer:42/1001",
+                "42"
+            ),
+            Match::Yes
+        );
+        assert_eq!(
+            m(
+                "order://customer:{{authenticated_user_id}}/*",
+                "order://customer:43/1001",
+                "42"
+            ),
+            Match::No
+        );
+        assert_eq!(
+            m(
+                "order://customer:{{authenticated_user_id}}/*",
+                "order://customer:42/a/b",
+                "42"
+            ),
+            Match::No
+        );
         assert_eq!(m("repo://app/**", "repo://app/src/main.rs", ""), Match::Yes);
         assert_eq!(m("repo://app/**", "repo://app", ""), Match::No);
         assert_eq!(m("repo://app/**/*.env", "repo://app/a/b/.env", ""), Match::Yes);
@@ -268,17 +305,29 @@ mod tests {
     fn template_values_never_widen() {
         let p = "order://customer:{{authenticated_user_id}}/*";
         assert_eq!(m(p, "order://customer:43/1", "*"), Match::No);
-        assert_eq!(m(p, "order://customer:*/1", "*"), Match::Yes, "a literal `*` id only matches itself");
+        assert_eq!(
+            m(p, "order://customer:*/1", "*"),
+            Match::Yes,
+            "a literal `*` id only matches itself"
+        );
         assert_eq!(m(p, "order://customer:43/1", "**"), Match::No);
         assert_eq!(m(p, "order://customer:../1", "../x"), Match::No);
         assert_eq!(m(p, "order://customer:4/1", "4/2"), Match::No);
-        assert_eq!(m(p, "order://customer:/1", ""), Match::Unresolved("{{authenticated_user_id}}".into()));
-        assert_eq!(m("x/{{user.team}}/*", "x/a/b", "1"), Match::Unresolved("{{user.team}}".into()));
+        assert_eq!(
+            m(p, "order://customer:/1", ""),
+            Match::Unresolved("{{authenticated_user_id}}".into())
+        );
+        assert_eq!(
+            m("x/{{user.team}}/*", "x/a/b", "1"),
+            Match::Unresolved("{{user.team}}".into())
+        );
     }
 
     #[test]
     fn compile_errors() {
-        assert!(Pattern::compile("a/{{nope}}/b").unwrap_err().contains("unknown template"));
+        assert!(Pattern::compile("a/{{nope}}/b")
+            .unwrap_err()
+            .contains("unknown template"));
         assert!(Pattern::compile("a/{{user.id").unwrap_err().contains("unclosed"));
         assert!(Pattern::compile("a/x**/b").unwrap_err().contains("whole segment"));
         assert!(Pattern::compile("a/../b").is_err());
@@ -287,10 +336,18 @@ mod tests {
 
     #[test]
     fn agrees_with_globset_on_template_free_patterns() {
-        let patterns = ["a/*/c", "a/**/c", "a/b*", "*/x", "**", "a/**", "a/*b*c/d", "**/z", "a/*/*/d"];
-        let inputs = ["a/b/c", "a/c", "a/x/y/c", "a/bq", "q/x", "a", "a/abxc/d", "z", "p/q/z", "a/b/c/d", "a//c"];
+        let patterns = [
+            "a/*/c", "a/**/c", "a/b*", "*/x", "**", "a/**", "a/*b*c/d", "**/z", "a/*/*/d",
+        ];
+        let inputs = [
+            "a/b/c", "a/c", "a/x/y/c", "a/bq", "q/x", "a", "a/abxc/d", "z", "p/q/z", "a/b/c/d", "a//c",
+        ];
         for p in patterns {
-            let g = globset::GlobBuilder::new(p).literal_separator(true).build().unwrap().compile_matcher();
+            let g = globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .build()
+                .unwrap()
+                .compile_matcher();
             for i in inputs {
                 let ours = m(p, i, "") == Match::Yes;
                 assert_eq!(ours, g.is_match(i), "pattern {p} input {i}");

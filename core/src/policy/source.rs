@@ -95,7 +95,9 @@ impl Node {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
@@ -115,10 +117,25 @@ impl Node {
             Value::String(s) => NodeValue::Str(s.clone()),
             Value::Array(a) => NodeValue::Seq(a.iter().map(Node::from_json).collect()),
             Value::Object(o) => NodeValue::Map(
-                o.iter().map(|(k, v)| (Key { name: k.clone(), line: 0, column: 0 }, Node::from_json(v))).collect(),
+                o.iter()
+                    .map(|(k, v)| {
+                        (
+                            Key {
+                                name: k.clone(),
+                                line: 0,
+                                column: 0,
+                            },
+                            Node::from_json(v),
+                        )
+                    })
+                    .collect(),
             ),
         };
-        Node { line: 0, column: 0, value }
+        Node {
+            line: 0,
+            column: 0,
+            value,
+        }
     }
 }
 
@@ -167,7 +184,11 @@ impl Builder<'_> {
                             }
                         },
                     };
-                    let key = Key { name, line: node.line, column: node.column };
+                    let key = Key {
+                        name,
+                        line: node.line,
+                        column: node.column,
+                    };
                     if entries.iter().any(|(k, _)| k.name == key.name) {
                         let (line, column, name) = (key.line, key.column, key.name.clone());
                         self.errors.push(Diagnostic {
@@ -222,7 +243,11 @@ impl MarkedEventReceiver for Builder<'_> {
                 if anchor != 0 {
                     self.err(mark, "", "YAML anchors are not supported in policies");
                 }
-                self.push_value(Node { line, column, value: scalar(text, style) });
+                self.push_value(Node {
+                    line,
+                    column,
+                    value: scalar(text, style),
+                });
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -235,12 +260,20 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(m, items)) = self.stack.pop() {
-                    self.push_value(Node { line: m.line(), column: m.col() + 1, value: NodeValue::Seq(items) });
+                    self.push_value(Node {
+                        line: m.line(),
+                        column: m.col() + 1,
+                        value: NodeValue::Seq(items),
+                    });
                 }
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(m, entries, _)) = self.stack.pop() {
-                    self.push_value(Node { line: m.line(), column: m.col() + 1, value: NodeValue::Map(entries) });
+                    self.push_value(Node {
+                        line: m.line(),
+                        column: m.col() + 1,
+                        value: NodeValue::Map(entries),
+                    });
                 }
             }
             _ => {}
@@ -250,9 +283,19 @@ impl MarkedEventReceiver for Builder<'_> {
 
 /// Parses YAML or JSON source into one node per document.
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
-    let diag = |line, column, message: String| Diagnostic { file: file.into(), line, column, key: String::new(), message };
+    let diag = |line, column, message: String| Diagnostic {
+        file: file.into(),
+        line,
+        column,
+        key: String::new(),
+        message,
+    };
     if text.len() > MAX_SOURCE_BYTES {
-        return Err(vec![diag(0, 0, format!("policy source is over {MAX_SOURCE_BYTES} bytes"))]);
+        return Err(vec![diag(
+            0,
+            0,
+            format!("policy source is over {MAX_SOURCE_BYTES} bytes"),
+        )]);
     }
     if file.ends_with(".json") {
         // serde_json's errors are clearer for JSON syntax mistakes; it also checks strict JSON.
@@ -260,7 +303,12 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnost
             return Err(vec![diag(e.line(), e.column(), format!("invalid JSON: {e}"))]);
         }
     }
-    let mut builder = Builder { file, stack: Vec::new(), docs: Vec::new(), errors: Vec::new() };
+    let mut builder = Builder {
+        file,
+        stack: Vec::new(),
+        docs: Vec::new(),
+        errors: Vec::new(),
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();

@@ -20,11 +20,15 @@ pub fn duration_secs(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("expected a duration such as `90days` or `5m`, got `{text}`"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("expected a duration such as `90days` or `5m`, got `{text}`"))?;
     let unit = unit.trim().trim_start_matches('_');
     let per = if unit.is_empty() { None } else { unit_seconds(unit) };
     let per = per.ok_or_else(|| format!("expected a duration such as `90days` or `5m`, got `{text}`"))?;
-    n.checked_mul(per).filter(|s| *s > 0).ok_or_else(|| format!("duration `{text}` is zero or too large"))
+    n.checked_mul(per)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("duration `{text}` is zero or too large"))
 }
 
 /// `last_7_days`, `last 24 hours`, `7d` → seconds.
@@ -94,8 +98,13 @@ pub fn time_of_day(text: &str) -> Result<String, String> {
     }
     let t = t.strip_prefix("between").unwrap_or(&t).trim();
     let (range, tz_name) = t.rsplit_once(' ').ok_or_else(bad)?;
-    let tz = zone(tz_name).ok_or_else(|| format!("unknown time zone `{tz_name}` in `{text}`; use an IANA name such as America/New_York"))?;
-    let (a, b) = range.split_once(" and ").or_else(|| range.split_once('-')).ok_or_else(bad)?;
+    let tz = zone(tz_name).ok_or_else(|| {
+        format!("unknown time zone `{tz_name}` in `{text}`; use an IANA name such as America/New_York")
+    })?;
+    let (a, b) = range
+        .split_once(" and ")
+        .or_else(|| range.split_once('-'))
+        .ok_or_else(bad)?;
     let (start, end) = (clock(a).ok_or_else(bad)?, clock(b).ok_or_else(bad)?);
     if start == end {
         return Err(format!("the time range in `{text}` is empty"));
@@ -129,7 +138,10 @@ mod tests {
     #[test]
     fn times_of_day() {
         let cel = time_of_day("between 9am-5pm EST").unwrap();
-        assert!(cel.contains(">= 540") && cel.contains("< 1020") && cel.contains("America/New_York"), "{cel}");
+        assert!(
+            cel.contains(">= 540") && cel.contains("< 1020") && cel.contains("America/New_York"),
+            "{cel}"
+        );
         assert!(time_of_day("between 22:00 and 06:00 UTC").unwrap().contains("||"));
         assert!(time_of_day("9am-5pm Mars/Base").unwrap_err().contains("Mars/Base"));
         assert!(time_of_day("whenever").is_err());

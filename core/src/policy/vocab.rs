@@ -20,13 +20,35 @@ pub enum Meaning {
 
 /// Every constraint key accepted, for suggestions and docs.
 pub const KEYS: &[&str] = &[
-    "maxAmount", "maxDiscount", "maxRowsPerQuery", "maxRows", "maxEmails",
-    "maxPerMinute", "maxPerHour", "maxPerDay", "rateLimit", "ifRateLimit",
-    "requireApproval", "requireSecondApproval", "requireHumanApproval",
-    "condition", "when", "denyIf",
-    "allowedDomains", "onlyUnread", "noAttachments", "excludeFolders", "requireKeywords",
-    "timeWindow", "ifTime", "ifUser", "ifRiskScore", "ifDataClassification",
-    "onlyOwnOrders", "onlyOwnResources", "onlyOwnRecords",
+    "maxAmount",
+    "maxDiscount",
+    "maxRowsPerQuery",
+    "maxRows",
+    "maxEmails",
+    "maxPerMinute",
+    "maxPerHour",
+    "maxPerDay",
+    "rateLimit",
+    "ifRateLimit",
+    "requireApproval",
+    "requireSecondApproval",
+    "requireHumanApproval",
+    "condition",
+    "when",
+    "denyIf",
+    "allowedDomains",
+    "onlyUnread",
+    "noAttachments",
+    "excludeFolders",
+    "requireKeywords",
+    "timeWindow",
+    "ifTime",
+    "ifUser",
+    "ifRiskScore",
+    "ifDataClassification",
+    "onlyOwnOrders",
+    "onlyOwnResources",
+    "onlyOwnRecords",
 ];
 
 fn require(cel: String) -> Meaning {
@@ -117,7 +139,9 @@ fn string_list(node: &Node) -> Result<Vec<String>, String> {
 }
 
 fn text(node: &Node) -> Result<String, String> {
-    node.scalar_text().map(|s| s.trim().to_string()).ok_or_else(|| format!("expected text, got {}", node.type_name()))
+    node.scalar_text()
+        .map(|s| s.trim().to_string())
+        .ok_or_else(|| format!("expected text, got {}", node.type_name()))
 }
 
 fn describe(node: &Node) -> String {
@@ -162,29 +186,49 @@ fn cel_condition(node: &Node) -> Result<Option<String>, String> {
         NodeValue::Bool(true) => Ok(Some("true".into())),
         NodeValue::Bool(false) => Ok(None),
         NodeValue::Str(s) if !s.trim().is_empty() => Ok(Some(percent_literals(s.trim()))),
-        _ => Err(format!("expected a CEL condition such as `amount > 100`, or true, got {}", describe(node))),
+        _ => Err(format!(
+            "expected a CEL condition such as `amount > 100`, or true, got {}",
+            describe(node)
+        )),
     }
 }
 
 /// Parses `100/hour`, `"100/hour" not exceeded`, `100 per hour`, `5/day`.
 pub fn rate(text: &str) -> Result<(u64, u64), String> {
-    let t = text.trim().trim_end_matches("not exceeded").trim().trim_matches('"').trim();
+    let t = text
+        .trim()
+        .trim_end_matches("not exceeded")
+        .trim()
+        .trim_matches('"')
+        .trim();
     let (n, unit) = t
         .split_once('/')
         .or_else(|| t.split_once(" per "))
         .ok_or_else(|| format!("expected a rate such as `100/hour`, got `{text}`"))?;
-    let n: u64 = n.trim().parse().map_err(|_| format!("expected a whole number before `/` in `{text}`"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number before `/` in `{text}`"))?;
     if n == 0 {
-        return Err(format!("a rate of zero allows nothing; remove the action instead (`{text}`)"));
+        return Err(format!(
+            "a rate of zero allows nothing; remove the action instead (`{text}`)"
+        ));
     }
     let secs = timeexpr::unit_seconds(unit.trim()).ok_or_else(|| {
-        format!("unknown time unit `{}` in `{text}`; use second, minute, hour, day or week", unit.trim())
+        format!(
+            "unknown time unit `{}` in `{text}`; use second, minute, hour, day or week",
+            unit.trim()
+        )
     })?;
     Ok((n, secs))
 }
 
 fn limit(n: u64, window_secs: u64, scope: LimitScope) -> Meaning {
-    Meaning::Constraints(vec![ConstraintKind::RateLimit { limit: n, window_secs, scope }])
+    Meaning::Constraints(vec![ConstraintKind::RateLimit {
+        limit: n,
+        window_secs,
+        scope,
+    }])
 }
 
 /// `maxAmount: N` bounds both sides: a negative amount (a "refund" that charges, a
@@ -195,13 +239,21 @@ fn max_field(field: &str, node: &Node) -> Result<Meaning, String> {
         return Err(format!("expected a number >= 0, got {}", cel_number(n)));
     }
     Ok(Meaning::Constraints(vec![
-        ConstraintKind::Require { cel: format!("{field} >= 0") },
-        ConstraintKind::Require { cel: format!("{field} <= {}", cel_number(n)) },
+        ConstraintKind::Require {
+            cel: format!("{field} >= 0"),
+        },
+        ConstraintKind::Require {
+            cel: format!("{field} <= {}", cel_number(n)),
+        },
     ]))
 }
 
 fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
-    Ok(if boolean(node)? { require(cel.to_string()) } else { Meaning::Nothing })
+    Ok(if boolean(node)? {
+        require(cel.to_string())
+    } else {
+        Meaning::Nothing
+    })
 }
 
 /// Compiles one constraint key. Errors are sentences without location; the caller adds it.
@@ -210,7 +262,11 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
         "maxAmount" => max_field("amount", node),
         "maxDiscount" => max_field("discount", node),
         "maxRowsPerQuery" | "maxRows" => max_field("rows", node),
-        "maxEmails" => Ok(limit(positive_int(node)?, crate::token::MAX_TTL_SECS, LimitScope::Token)),
+        "maxEmails" => Ok(limit(
+            positive_int(node)?,
+            crate::token::MAX_TTL_SECS,
+            LimitScope::Token,
+        )),
         "maxPerMinute" => Ok(limit(positive_int(node)?, 60, LimitScope::Subject)),
         "maxPerHour" => Ok(limit(positive_int(node)?, 3600, LimitScope::Subject)),
         "maxPerDay" => Ok(limit(positive_int(node)?, 86_400, LimitScope::Subject)),
@@ -235,7 +291,11 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
                 .into_iter()
                 .map(|d| {
                     let d = d.to_ascii_lowercase();
-                    if d.starts_with('@') { d } else { format!("@{d}") }
+                    if d.starts_with('@') {
+                        d
+                    } else {
+                        format!("@{d}")
+                    }
                 })
                 .collect();
             let list = cel_str_list(&domains);
@@ -249,19 +309,26 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
         "excludeFolders" => Ok(require(format!("!(folder in {})", cel_str_list(&string_list(node)?)))),
         "requireKeywords" => {
             let words: Vec<String> = string_list(node)?.into_iter().map(|w| w.to_lowercase()).collect();
-            Ok(require(format!("{}.exists(k, subject.lowerAscii().contains(k))", cel_str_list(&words))))
+            Ok(require(format!(
+                "{}.exists(k, subject.lowerAscii().contains(k))",
+                cel_str_list(&words)
+            )))
         }
         "timeWindow" => {
             let secs = timeexpr::last_window(&text(node)?)?;
-            Ok(require(format!("timestamp(received_at) >= now - duration(\"{secs}s\")")))
+            Ok(require(format!(
+                "timestamp(received_at) >= now - duration(\"{secs}s\")"
+            )))
         }
         "ifTime" => Ok(require(timeexpr::time_of_day(&text(node)?)?)),
         "ifUser" => Ok(require(if_user(&text(node)?)?)),
         "ifRiskScore" => Ok(require(comparison("risk_score", &text(node)?)?)),
         "ifDataClassification" => Ok(require(classification(&text(node)?)?)),
-        "onlyOwnOrders" | "onlyOwnResources" | "onlyOwnRecords" => {
-            Ok(if boolean(node)? { Meaning::OnlyOwn } else { Meaning::Nothing })
-        }
+        "onlyOwnOrders" | "onlyOwnResources" | "onlyOwnRecords" => Ok(if boolean(node)? {
+            Meaning::OnlyOwn
+        } else {
+            Meaning::Nothing
+        }),
         _ => Err(unknown_key_message(key, KEYS)),
     }
 }
@@ -334,28 +401,51 @@ fn if_user(text: &str) -> Result<String, String> {
         return Ok(format!("{} in user.roles", cel_str(&role)));
     }
     if let Some(rest) = t.strip_prefix("has any role ") {
-        return Ok(format!("{}.exists(r, r in user.roles)", cel_str_list(&quoted_list(rest)?)));
+        return Ok(format!(
+            "{}.exists(r, r in user.roles)",
+            cel_str_list(&quoted_list(rest)?)
+        ));
     }
     if let Some(rest) = t.strip_prefix("has all roles ") {
         return Ok(format!("{}.all(r, r in user.roles)", cel_str_list(&quoted_list(rest)?)));
     }
-    Err(format!("expected `has role \"name\"`, `has any role [...]` or `has all roles [...]`, got `{text}`"))
+    Err(format!(
+        "expected `has role \"name\"`, `has any role [...]` or `has all roles [...]`, got `{text}`"
+    ))
 }
 
 fn comparison(field: &str, text: &str) -> Result<String, String> {
     let t = text.trim();
     let ops = [
-        ("below ", "<"), ("under ", "<"), ("less than ", "<"), ("at most ", "<="),
-        ("above ", ">"), ("over ", ">"), ("more than ", ">"), ("at least ", ">="),
-        ("<= ", "<="), (">= ", ">="), ("< ", "<"), ("> ", ">"), ("<=", "<="), (">=", ">="), ("<", "<"), (">", ">"),
+        ("below ", "<"),
+        ("under ", "<"),
+        ("less than ", "<"),
+        ("at most ", "<="),
+        ("above ", ">"),
+        ("over ", ">"),
+        ("more than ", ">"),
+        ("at least ", ">="),
+        ("<= ", "<="),
+        (">= ", ">="),
+        ("< ", "<"),
+        ("> ", ">"),
+        ("<=", "<="),
+        (">=", ">="),
+        ("<", "<"),
+        (">", ">"),
     ];
     for (word, op) in ops {
         if let Some(rest) = t.strip_prefix(word) {
-            let n: f64 = rest.trim().parse().map_err(|_| format!("expected a number after `{}` in `{text}`", word.trim()))?;
+            let n: f64 = rest
+                .trim()
+                .parse()
+                .map_err(|_| format!("expected a number after `{}` in `{text}`", word.trim()))?;
             return Ok(format!("{field} {op} {}", cel_number(n)));
         }
     }
-    Err(format!("expected `below N` or `above N` (or <, <=, >, >=), got `{text}`"))
+    Err(format!(
+        "expected `below N` or `above N` (or <, <=, >, >=), got `{text}`"
+    ))
 }
 
 fn classification(text: &str) -> Result<String, String> {
@@ -375,7 +465,11 @@ fn classification(text: &str) -> Result<String, String> {
     if !tail.trim().is_empty() {
         return Err(format!("unexpected `{}` in `{text}`", tail.trim()));
     }
-    Ok(format!("{field} {} {}", if negate { "!=" } else { "==" }, cel_str(&value)))
+    Ok(format!(
+        "{field} {} {}",
+        if negate { "!=" } else { "==" },
+        cel_str(&value)
+    ))
 }
 
 #[cfg(test)]
@@ -383,7 +477,11 @@ mod tests {
     use super::*;
 
     fn n(v: NodeValue) -> Node {
-        Node { line: 1, column: 1, value: v }
+        Node {
+            line: 1,
+            column: 1,
+            value: v,
+        }
     }
     fn s(t: &str) -> Node {
         n(NodeValue::Str(t.into()))
@@ -404,11 +502,25 @@ mod tests {
 
     #[test]
     fn article_phrases() {
-        assert_eq!(req(meaning("maxAmount", &n(NodeValue::Int(500))).unwrap()), "amount >= 0 && amount <= 500");
-        assert_eq!(req(meaning("maxDiscount", &s("15%")).unwrap()), "discount >= 0 && discount <= 15");
-        assert!(meaning("maxAmount", &n(NodeValue::Int(-5))).unwrap_err().contains(">= 0"));
-        assert_eq!(req(meaning("requireApproval", &s("discount > 10%")).unwrap()), "discount > 10");
-        assert_eq!(req(meaning("ifUser", &s("has role \"agent_operator\"")).unwrap()), "\"agent_operator\" in user.roles");
+        assert_eq!(
+            req(meaning("maxAmount", &n(NodeValue::Int(500))).unwrap()),
+            "amount >= 0 && amount <= 500"
+        );
+        assert_eq!(
+            req(meaning("maxDiscount", &s("15%")).unwrap()),
+            "discount >= 0 && discount <= 15"
+        );
+        assert!(meaning("maxAmount", &n(NodeValue::Int(-5)))
+            .unwrap_err()
+            .contains(">= 0"));
+        assert_eq!(
+            req(meaning("requireApproval", &s("discount > 10%")).unwrap()),
+            "discount > 10"
+        );
+        assert_eq!(
+            req(meaning("ifUser", &s("has role \"agent_operator\"")).unwrap()),
+            "\"agent_operator\" in user.roles"
+        );
         assert_eq!(req(meaning("ifRiskScore", &s("below 7.0")).unwrap()), "risk_score < 7");
         assert_eq!(
             req(meaning("ifDataClassification", &s("not \"sensitive\"")).unwrap()),
@@ -419,21 +531,34 @@ mod tests {
         assert_eq!(rate("5 per day").unwrap(), (5, 86_400));
         assert!(rate("0/hour").is_err());
         assert!(rate("5/fortnight").unwrap_err().contains("fortnight"));
-        assert_eq!(meaning("onlyUnread", &n(NodeValue::Bool(false))).unwrap(), Meaning::Nothing);
-        assert_eq!(meaning("onlyOwnOrders", &n(NodeValue::Bool(true))).unwrap(), Meaning::OnlyOwn);
+        assert_eq!(
+            meaning("onlyUnread", &n(NodeValue::Bool(false))).unwrap(),
+            Meaning::Nothing
+        );
+        assert_eq!(
+            meaning("onlyOwnOrders", &n(NodeValue::Bool(true))).unwrap(),
+            Meaning::OnlyOwn
+        );
     }
 
     #[test]
     fn percent_rewrite_skips_strings() {
-        assert_eq!(percent_literals("discount > 10% && note != '10%'"), "discount > 10 && note != '10%'");
+        assert_eq!(
+            percent_literals("discount > 10% && note != '10%'"),
+            "discount > 10 && note != '10%'"
+        );
         assert_eq!(percent_literals("a % 2 == 0"), "a % 2 == 0");
         assert_eq!(percent_literals("x > 12.5%"), "x > 12.5");
     }
 
     #[test]
     fn typos_get_suggestions() {
-        assert!(meaning("maxAmont", &n(NodeValue::Int(1))).unwrap_err().contains("did you mean `maxAmount`"));
-        assert!(meaning("maxAmount", &s("lots")).unwrap_err().contains("expected a number"));
+        assert!(meaning("maxAmont", &n(NodeValue::Int(1)))
+            .unwrap_err()
+            .contains("did you mean `maxAmount`"));
+        assert!(meaning("maxAmount", &s("lots"))
+            .unwrap_err()
+            .contains("expected a number"));
         assert!(meaning("maxPerDay", &n(NodeValue::Float(2.5))).is_err());
         assert!(meaning("ifUser", &s("is admin")).is_err());
     }

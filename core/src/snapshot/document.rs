@@ -68,16 +68,22 @@ impl SnapshotDocument {
 /// Signs `doc` with the control plane key `key`, after checking that it compiles.
 pub fn encode_snapshot(key: &SigningKey, doc: &SnapshotDocument) -> Result<String> {
     if doc.version == 0 {
-        return Err(Error::Config("a snapshot version starts at 1 (version 0 means `no snapshot`)".into()));
+        return Err(Error::Config(
+            "a snapshot version starts at 1 (version 0 means `no snapshot`)".into(),
+        ));
     }
     if let Some(exp) = doc.expires_at {
         if exp <= doc.issued_at {
-            return Err(Error::Config(format!("the snapshot expires ({exp}) before it is issued ({})", doc.issued_at)));
+            return Err(Error::Config(format!(
+                "the snapshot expires ({exp}) before it is issued ({})",
+                doc.issued_at
+            )));
         }
     }
     // Never sign what an SDK would refuse to compile.
     doc.clone().compile(&[])?;
-    let claims = serde_json::to_value(doc).map_err(|e| Error::Internal(format!("snapshot claims do not serialize: {e}")))?;
+    let claims =
+        serde_json::to_value(doc).map_err(|e| Error::Internal(format!("snapshot claims do not serialize: {e}")))?;
     let jws = crate::token::sign_jws(key, SNAPSHOT_TYP, &claims);
     if jws.len() > MAX_SNAPSHOT_BYTES {
         return Err(Error::Config(format!(
@@ -97,16 +103,23 @@ pub fn encode_snapshot(key: &SigningKey, doc: &SnapshotDocument) -> Result<Strin
 pub fn verify_document(bytes: &[u8], trusted: &VerifyingKey) -> Result<SnapshotDocument> {
     let bad = |m: String| Error::Snapshot(m);
     if bytes.len() > MAX_SNAPSHOT_BYTES {
-        return Err(bad(format!("the document is {} bytes, over the {MAX_SNAPSHOT_BYTES}-byte cap", bytes.len())));
+        return Err(bad(format!(
+            "the document is {} bytes, over the {MAX_SNAPSHOT_BYTES}-byte cap",
+            bytes.len()
+        )));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| bad(format!("the document is not UTF-8 text (byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| bad(format!("the document is not UTF-8 text (byte {})", e.valid_up_to())))?;
     let text = text.trim();
     if text.is_empty() {
         return Err(bad("the document is empty".into()));
     }
     let (kid, claims, input, sig) = crate::token::decode_snapshot_jws(text).map_err(|(_, m)| {
         // The shared JWS parser words its messages for tokens.
-        bad(format!("not a valid signed document: {}", m.replace("the token", "the snapshot").replace("a token", "a snapshot")))
+        bad(format!(
+            "not a valid signed document: {}",
+            m.replace("the token", "the snapshot").replace("a token", "a snapshot")
+        ))
     })?;
     if kid != trusted.kid() {
         return Err(bad(format!(
@@ -116,10 +129,12 @@ pub fn verify_document(bytes: &[u8], trusted: &VerifyingKey) -> Result<SnapshotD
         )));
     }
     if !trusted.verify(input.as_bytes(), &sig) {
-        return Err(bad("the signature does not verify: the document was altered or truncated".into()));
+        return Err(bad(
+            "the signature does not verify: the document was altered or truncated".into(),
+        ));
     }
-    let doc: SnapshotDocument =
-        serde_json::from_value(claims).map_err(|e| bad(format!("the signed claims are not a snapshot document: {e}")))?;
+    let doc: SnapshotDocument = serde_json::from_value(claims)
+        .map_err(|e| bad(format!("the signed claims are not a snapshot document: {e}")))?;
     if doc.version == 0 {
         return Err(bad("version 0 is not a valid snapshot version".into()));
     }
@@ -148,7 +163,12 @@ mod tests {
             "agent: bot\npolicy:\n  actions: [read]\n  resources: [\"doc://*\"]\n",
         )
         .unwrap();
-        SnapshotDocument { version, issued_at: 1_700_000_000_000, expires_at: Some(1_800_000_000_000), policies }
+        SnapshotDocument {
+            version,
+            issued_at: 1_700_000_000_000,
+            expires_at: Some(1_800_000_000_000),
+            policies,
+        }
     }
 
     fn err(bytes: &[u8], key: &VerifyingKey) -> String {
@@ -188,9 +208,17 @@ mod tests {
         let token = crate::token::sign_jws(&key, crate::token::TOKEN_TYP, &serde_json::json!({"version": 9}));
         assert!(err(token.as_bytes(), vk).contains("typ"));
         // Unknown claims and version 0 are refused even when signed.
-        let odd = crate::token::sign_jws(&key, SNAPSHOT_TYP, &serde_json::json!({"version": 1, "issued_at": 0, "policies": {"agents": []}, "x": 1}));
+        let odd = crate::token::sign_jws(
+            &key,
+            SNAPSHOT_TYP,
+            &serde_json::json!({"version": 1, "issued_at": 0, "policies": {"agents": []}, "x": 1}),
+        );
         assert!(err(odd.as_bytes(), vk).contains("unknown field `x`"));
-        let zero = crate::token::sign_jws(&key, SNAPSHOT_TYP, &serde_json::json!({"version": 0, "issued_at": 0, "policies": {"agents": []}}));
+        let zero = crate::token::sign_jws(
+            &key,
+            SNAPSHOT_TYP,
+            &serde_json::json!({"version": 0, "issued_at": 0, "policies": {"agents": []}}),
+        );
         assert!(err(zero.as_bytes(), vk).contains("version 0"));
     }
 

@@ -18,7 +18,11 @@ pub(crate) struct Backoff {
 impl Backoff {
     pub(crate) fn new(min: Duration, max: Duration) -> Self {
         let min = min.max(Duration::from_millis(1));
-        Backoff { min, max: max.max(min), failures: 0 }
+        Backoff {
+            min,
+            max: max.max(min),
+            failures: 0,
+        }
     }
 
     /// The delay before the next attempt after one more failure.

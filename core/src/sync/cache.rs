@@ -21,7 +21,9 @@ pub(crate) fn persist(dir: &Path, document: &[u8]) -> Result<()> {
     let target = dir.join(CACHE_FILE);
     let tmp = dir.join(format!(".{CACHE_FILE}.{}.tmp", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    f.write_all(document).and_then(|_| f.sync_all()).map_err(|e| io(&tmp, e))?;
+    f.write_all(document)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -43,7 +45,12 @@ fn remove_stale_temporaries(dir: &Path) {
     for e in entries.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|a| a.as_secs() > 60);
+        let old = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a.as_secs() > 60);
         if old && name.starts_with(&prefix) && name.ends_with(".tmp") {
             let _ = std::fs::remove_file(e.path());
         }

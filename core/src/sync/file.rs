@@ -79,7 +79,10 @@ fn poll(engine: &Engine, path: &Path, last: &mut Fingerprint, status: &StatusCel
     let current = match fingerprint(path) {
         Ok(f) => f,
         Err(e) => {
-            status.failure(now, format!("{}: {e}; the previous snapshot keeps serving", path.display()));
+            status.failure(
+                now,
+                format!("{}: {e}; the previous snapshot keeps serving", path.display()),
+            );
             return;
         }
     };

@@ -82,11 +82,16 @@ impl HttpSyncOptions {
 pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHandle> {
     let url = opts.snapshot_url();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(Error::Config(format!("endpoint `{}` must start with http:// or https://", opts.endpoint)));
+        return Err(Error::Config(format!(
+            "endpoint `{}` must start with http:// or https://",
+            opts.endpoint
+        )));
     }
     if let Some(k) = &opts.api_key {
         if k.is_empty() || k.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(Error::Config("api_key must be non-empty, without spaces or control characters".into()));
+            return Err(Error::Config(
+                "api_key must be non-empty, without spaces or control characters".into(),
+            ));
         }
     }
     let status = Arc::new(StatusCell::new(url.clone()));
@@ -97,9 +102,19 @@ pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHand
             Err(e) => status.failure(engine.now_ms(), e.to_string()),
         }
     }
-    let http = Http::new(&Timeouts { connect: opts.connect_timeout, read: opts.long_poll + opts.read_timeout })?;
+    let http = Http::new(&Timeouts {
+        connect: opts.connect_timeout,
+        read: opts.long_poll + opts.read_timeout,
+    })?;
     let stop = Stop::new();
-    let mut worker = Worker { engine: engine.clone(), opts, url, status: status.clone(), stop: stop.clone(), etag: None };
+    let mut worker = Worker {
+        engine: engine.clone(),
+        opts,
+        url,
+        status: status.clone(),
+        stop: stop.clone(),
+        etag: None,
+    };
     SyncHandle::spawn("act-sync-http", engine, status, stop, move || worker.run(&http))
 }
 
@@ -130,7 +145,9 @@ impl Worker {
         while !self.stop.is_stopped() {
             let started = Instant::now();
             let stop = self.stop.clone();
-            let Some(step) = http.run(&stop, self.poll(http)) else { return };
+            let Some(step) = http.run(&stop, self.poll(http)) else {
+                return;
+            };
             let now = self.engine.now_ms();
             let pause = match step {
                 Step::Updated(cache_error) => {
@@ -158,12 +175,24 @@ impl Worker {
                     }
                 }
                 Step::Retry(message, after) => {
-                    let delay = backoff.next_delay().max(after.unwrap_or_default()).min(self.opts.backoff_max.max(Duration::from_millis(1)));
-                    self.status.failure(now, format!("{message}; the previous snapshot keeps serving, retrying in {} ms", delay.as_millis()));
+                    let delay = backoff
+                        .next_delay()
+                        .max(after.unwrap_or_default())
+                        .min(self.opts.backoff_max.max(Duration::from_millis(1)));
+                    self.status.failure(
+                        now,
+                        format!(
+                            "{message}; the previous snapshot keeps serving, retrying in {} ms",
+                            delay.as_millis()
+                        ),
+                    );
                     delay
                 }
                 Step::Fatal(message) => {
-                    self.status.failure(now, format!("{message}; sync stopped, the previous snapshot keeps serving"));
+                    self.status.failure(
+                        now,
+                        format!("{message}; sync stopped, the previous snapshot keeps serving"),
+                    );
                     return;
                 }
             };
@@ -176,7 +205,11 @@ impl Worker {
     async fn poll(&mut self, http: &Http) -> Step {
         let serving = self.engine.snapshot().version;
         let wait = self.opts.long_poll.as_secs();
-        let url = if wait > 0 { format!("{}?wait={wait}", self.url) } else { self.url.clone() };
+        let url = if wait > 0 {
+            format!("{}?wait={wait}", self.url)
+        } else {
+            self.url.clone()
+        };
         let mut req = http
             .client
             .get(&url)
@@ -196,14 +229,22 @@ impl Worker {
         match code {
             200 => {}
             304 => return Step::Unchanged,
-            401 | 403 => return Step::Fatal(format!("GET {url}: HTTP {code}: the control endpoint refused the API key")),
+            401 | 403 => {
+                return Step::Fatal(format!(
+                    "GET {url}: HTTP {code}: the control endpoint refused the API key"
+                ))
+            }
             429 | 500..=599 => {
                 let after = retry_after(&resp);
                 return Step::Retry(format!("GET {url}: HTTP {code}"), after);
             }
             _ => return Step::Retry(format!("GET {url}: unexpected HTTP {code}"), None),
         }
-        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let etag = resp
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = match read_capped(resp, self.opts.max_body_bytes).await {
             Ok(b) => b,
             Err(m) => return Step::Retry(format!("GET {url}: {m}"), None),
@@ -230,7 +271,10 @@ impl Worker {
             return Ok(None);
         }
         if doc.version < serving {
-            return Err(format!("version {} is older than the serving version {serving}", doc.version));
+            return Err(format!(
+                "version {} is older than the serving version {serving}",
+                doc.version
+            ));
         }
         if let Some(exp) = doc.expires_at {
             if exp <= self.engine.now_ms() {
@@ -241,7 +285,9 @@ impl Worker {
         self.engine.swap_snapshot(snap).map_err(inner)?;
         self.status.update(|s| s.updates += 1);
         let cache_error = match &self.opts.cache_dir {
-            Some(dir) => cache::persist(dir, body).err().map(|e| format!("cannot cache the snapshot: {e}")),
+            Some(dir) => cache::persist(dir, body)
+                .err()
+                .map(|e| format!("cannot cache the snapshot: {e}")),
             None => None,
         };
         Ok(Some(cache_error))

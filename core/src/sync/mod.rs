@@ -22,7 +22,6 @@
 //! not exist. **A forked child must start its own source** (for example, a
 //! pre-fork server worker calls [`start_http`] in its post-fork hook).
 
-mod file;
 #[cfg(feature = "http")]
 mod audit_ship;
 #[cfg(feature = "http")]
@@ -31,14 +30,15 @@ mod backoff;
 mod cache;
 #[cfg(feature = "http")]
 mod client;
+mod file;
 #[cfg(feature = "http")]
 mod http;
 
-pub use file::{watch_path, DEFAULT_FILE_POLL};
 #[cfg(feature = "http")]
 pub use audit_ship::{AuditShipHandle, AuditShipStats, HttpAuditOptions, HttpAuditSink};
 #[cfg(feature = "http")]
 pub use cache::{load_cached, CACHE_FILE};
+pub use file::{watch_path, DEFAULT_FILE_POLL};
 #[cfg(feature = "http")]
 pub use http::{start_http, HttpSyncOptions};
 
@@ -79,7 +79,11 @@ pub(crate) struct StatusCell(ArcSwap<Status>);
 
 impl StatusCell {
     pub(crate) fn new(source: String) -> Self {
-        StatusCell(ArcSwap::from_pointee(Status { source, running: true, ..Status::default() }))
+        StatusCell(ArcSwap::from_pointee(Status {
+            source,
+            running: true,
+            ..Status::default()
+        }))
     }
     /// Copy-modify-store; only the source thread (and `stop`) write.
     pub(crate) fn update(&self, f: impl FnOnce(&mut Status)) {
@@ -185,12 +189,21 @@ impl SyncHandle {
             .spawn(move || {
                 // A panic in a source must not take the host down; it is reported instead.
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_err() {
-                    st.failure(crate::clock::Clock::now_ms(&crate::clock::SystemClock), "internal error: the sync thread panicked".into());
+                    st.failure(
+                        crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+                        "internal error: the sync thread panicked".into(),
+                    );
                 }
                 st.update(|s| s.running = false);
             })
             .map_err(|e| crate::Error::Internal(format!("cannot start the sync thread: {e}")))?;
-        Ok(SyncHandle { engine, status, stop, thread: Some(thread), pid: std::process::id() })
+        Ok(SyncHandle {
+            engine,
+            status,
+            stop,
+            thread: Some(thread),
+            pid: std::process::id(),
+        })
     }
 
     /// The current status (never blocks).
@@ -201,7 +214,8 @@ impl SyncHandle {
         s.age_ms = (snap.version > 0).then(|| self.engine.now_ms() - snap.issued_at_ms);
         if std::process::id() != self.pid {
             s.running = false;
-            s.last_error = Some("this is a forked child: the sync thread runs only in the parent; start a new source here".into());
+            s.last_error =
+                Some("this is a forked child: the sync thread runs only in the parent; start a new source here".into());
         }
         s
     }

@@ -43,9 +43,13 @@ fn invalid(msg: impl Into<String>) -> ClaimError {
 impl Claims {
     /// Parses and type-checks claims. Unknown claims are ignored (JWT libraries add their own).
     pub(crate) fn from_json(v: &Value) -> Result<Claims, ClaimError> {
-        let obj = v.as_object().ok_or_else(|| invalid("the claims are not a JSON object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| invalid("the claims are not a JSON object"))?;
         let act = obj.get("act").ok_or_else(|| invalid("claim `act` is missing"))?;
-        let act = act.as_object().ok_or_else(|| invalid("claim `act` must be an object"))?;
+        let act = act
+            .as_object()
+            .ok_or_else(|| invalid("claim `act` must be an object"))?;
         let agent = nonempty_str(act.get("sub"), "act.sub")?;
         let agent_context = opt_object(act.get("ctx"), "act.ctx")?;
         let aud = match obj.get("aud") {
@@ -148,10 +152,16 @@ fn int(v: Option<&Value>, name: &str) -> Result<Option<i64>, ClaimError> {
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
             .map(Some)
             .ok_or_else(|| invalid(format!("claim `{name}` must be an integer NumericDate"))),
-        Some(_) => Err(invalid(format!("claim `{name}` must be a number (seconds since the epoch)"))),
+        Some(_) => Err(invalid(format!(
+            "claim `{name}` must be a number (seconds since the epoch)"
+        ))),
     }
 }
 

@@ -87,7 +87,9 @@ pub fn sign_jws(key: &SigningKey, typ: &str, claims: &Value) -> String {
 
 fn check_ttl(ttl: u64) -> Result<()> {
     if ttl == 0 || ttl > MAX_TTL_SECS {
-        return Err(Error::Config(format!("ttl must be between 1 and {MAX_TTL_SECS} seconds, got {ttl}")));
+        return Err(Error::Config(format!(
+            "ttl must be between 1 and {MAX_TTL_SECS} seconds, got {ttl}"
+        )));
     }
     Ok(())
 }
@@ -112,7 +114,11 @@ pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
     let mut ctx = spec.user_context.clone();
     ctx.insert("user_id".into(), Value::String(sub.clone()));
     let claims = Claims {
-        iss: if spec.issuer.is_empty() { "act".into() } else { spec.issuer.clone() },
+        iss: if spec.issuer.is_empty() {
+            "act".into()
+        } else {
+            spec.issuer.clone()
+        },
         sub,
         agent: spec.agent.clone(),
         agent_context: spec.agent_context.clone(),
@@ -127,10 +133,13 @@ pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
     };
     let token = sign_jws(key, TOKEN_TYP, &claims.to_json());
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(Error::token(Reason::TokenTooLarge, format!(
+        return Err(Error::token(
+            Reason::TokenTooLarge,
+            format!(
             "the token would be {} bytes, over the {MAX_TOKEN_BYTES}-byte cap; shrink user_context or the capability",
             token.len()
-        )));
+        ),
+        ));
     }
     Ok(token)
 }
@@ -145,7 +154,9 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         return Err(Error::Config("agent must be a non-empty string".into()));
     }
     check_ttl(spec.ttl_secs)?;
-    let leaf = decode_unverified(parent)?.pop().ok_or_else(|| Error::Config("empty parent token".into()))?;
+    let leaf = decode_unverified(parent)?
+        .pop()
+        .ok_or_else(|| Error::Config("empty parent token".into()))?;
     match &leaf.cnf {
         Some(k) if k.kid() == holder.kid() => {}
         Some(_) => {
@@ -178,10 +189,13 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
     let child = sign_jws(holder, TOKEN_TYP, &claims.to_json());
     let token = format!("{parent}~{child}");
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(Error::token(Reason::TokenTooLarge, format!(
-            "the delegated token would be {} bytes, over the {MAX_TOKEN_BYTES}-byte cap",
-            token.len()
-        )));
+        return Err(Error::token(
+            Reason::TokenTooLarge,
+            format!(
+                "the delegated token would be {} bytes, over the {MAX_TOKEN_BYTES}-byte cap",
+                token.len()
+            ),
+        ));
     }
     Ok(token)
 }

@@ -8,7 +8,10 @@ fn spec() -> TokenSpec {
     TokenSpec {
         issuer: "test".into(),
         agent: "customer-support-bot".into(),
-        user_context: json!({"user_id": "42", "roles": ["customer"]}).as_object().unwrap().clone(),
+        user_context: json!({"user_id": "42", "roles": ["customer"]})
+            .as_object()
+            .unwrap()
+            .clone(),
         ttl_secs: 3600,
         ..Default::default()
     }
@@ -16,7 +19,11 @@ fn spec() -> TokenSpec {
 
 fn verify(token: &str, key: &SigningKey) -> Result<VerifiedChain, (Reason, String)> {
     let pk = key.verifying_key().clone();
-    verify_chain(token, &move |kid| (kid == pk.kid()).then(|| pk.clone()), &VerifyOptions::default())
+    verify_chain(
+        token,
+        &move |kid| (kid == pk.kid()).then(|| pk.clone()),
+        &VerifyOptions::default(),
+    )
 }
 
 fn forge(header: serde_json::Value, claims: serde_json::Value, key: &SigningKey) -> String {
@@ -46,7 +53,10 @@ fn issue_then_verify() {
     assert!(check_time(&chain, NOW + 10, 0).is_ok());
     assert_eq!(check_time(&chain, NOW + 3600, 0).unwrap_err().0, Reason::TokenExpired);
     assert!(check_time(&chain, NOW + 3600, 30).is_ok());
-    assert_eq!(check_time(&chain, NOW - 100, 30).unwrap_err().0, Reason::TokenNotYetValid);
+    assert_eq!(
+        check_time(&chain, NOW - 100, 30).unwrap_err().0,
+        Reason::TokenNotYetValid
+    );
 }
 
 #[test]
@@ -63,7 +73,13 @@ fn issue_rejects_bad_arguments() {
     assert!(issue(&k, &s, NOW).is_err());
     let mut s = spec();
     s.user_context.insert("blob".into(), "x".repeat(20_000).into());
-    assert!(matches!(issue(&k, &s, NOW), Err(Error::Token { reason: Reason::TokenTooLarge, .. })));
+    assert!(matches!(
+        issue(&k, &s, NOW),
+        Err(Error::Token {
+            reason: Reason::TokenTooLarge,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -71,16 +87,23 @@ fn tampering_is_detected() {
     let k = SigningKey::generate().unwrap();
     let t = issue(&k, &spec(), NOW).unwrap();
     let parts: Vec<&str> = t.split('.').collect();
-    let mut claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("43");
-    let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
     assert_eq!(verify(&tampered, &k).unwrap_err().0, Reason::TokenSignatureInvalid);
     let other = SigningKey::generate().unwrap();
     assert_eq!(verify(&t, &other).unwrap_err().0, Reason::TokenUnknownKey);
     assert_eq!(verify("a.b", &k).unwrap_err().0, Reason::TokenMalformed);
     assert_eq!(verify("", &k).unwrap_err().0, Reason::TokenMalformed);
-    assert_eq!(verify(&"a".repeat(MAX_TOKEN_BYTES + 1), &k).unwrap_err().0, Reason::TokenTooLarge);
+    assert_eq!(
+        verify(&"a".repeat(MAX_TOKEN_BYTES + 1), &k).unwrap_err().0,
+        Reason::TokenTooLarge
+    );
 }
 
 #[test]
@@ -88,17 +111,38 @@ fn header_attacks_have_their_own_reasons() {
     let k = SigningKey::generate().unwrap();
     let kid = k.kid().to_string();
     let cases = [
-        (json!({"alg":"none","typ":"act+jwt","kid":kid}), Reason::TokenAlgNotAllowed),
-        (json!({"alg":"HS256","typ":"act+jwt","kid":kid}), Reason::TokenAlgNotAllowed),
+        (
+            json!({"alg":"none","typ":"act+jwt","kid":kid}),
+            Reason::TokenAlgNotAllowed,
+        ),
+        (
+            json!({"alg":"HS256","typ":"act+jwt","kid":kid}),
+            Reason::TokenAlgNotAllowed,
+        ),
         (json!({"typ":"act+jwt","kid":kid}), Reason::TokenAlgNotAllowed),
         (json!({"alg":"EdDSA","typ":"act+jwt"}), Reason::TokenHeaderInvalid),
         (json!({"alg":"EdDSA","kid":kid}), Reason::TokenHeaderInvalid),
         (json!({"alg":"EdDSA","typ":"JWT","kid":kid}), Reason::TokenHeaderInvalid),
-        (json!({"alg":"EdDSA","typ":"act-approval+jwt","kid":kid}), Reason::TokenHeaderInvalid),
-        (json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"jwk":{}}), Reason::TokenHeaderForbidden),
-        (json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"jku":"x"}), Reason::TokenHeaderForbidden),
-        (json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"x5u":"x"}), Reason::TokenHeaderForbidden),
-        (json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"crit":["b64"]}), Reason::TokenHeaderForbidden),
+        (
+            json!({"alg":"EdDSA","typ":"act-approval+jwt","kid":kid}),
+            Reason::TokenHeaderInvalid,
+        ),
+        (
+            json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"jwk":{}}),
+            Reason::TokenHeaderForbidden,
+        ),
+        (
+            json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"jku":"x"}),
+            Reason::TokenHeaderForbidden,
+        ),
+        (
+            json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"x5u":"x"}),
+            Reason::TokenHeaderForbidden,
+        ),
+        (
+            json!({"alg":"EdDSA","typ":"act+jwt","kid":kid,"crit":["b64"]}),
+            Reason::TokenHeaderForbidden,
+        ),
     ];
     for (header, reason) in cases {
         let t = forge(header.clone(), good_claims(), &k);
@@ -124,20 +168,33 @@ fn claim_attacks_have_their_own_reasons() {
         r#"{{"iss":"t","sub":"42","act":{{"sub":"bot"}},"iat":{NOW},"exp":1,"exp":{},"jti":"j"}}"#,
         NOW + 60
     );
-    let mut t = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(dup));
+    let mut t = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(dup)
+    );
     let sig = k.sign(t.as_bytes());
     t = format!("{t}.{}", URL_SAFE_NO_PAD.encode(sig));
     assert_eq!(verify(&t, &k).unwrap_err().0, Reason::TokenDuplicateKey);
 
     let mut c = good_claims();
     c["exp"] = json!("9999999999");
-    assert_eq!(verify(&forge(header.clone(), c, &k), &k).unwrap_err().0, Reason::TokenClaimInvalid);
+    assert_eq!(
+        verify(&forge(header.clone(), c, &k), &k).unwrap_err().0,
+        Reason::TokenClaimInvalid
+    );
     let mut c = good_claims();
     c.as_object_mut().unwrap().remove("act");
-    assert_eq!(verify(&forge(header.clone(), c, &k), &k).unwrap_err().0, Reason::TokenClaimInvalid);
+    assert_eq!(
+        verify(&forge(header.clone(), c, &k), &k).unwrap_err().0,
+        Reason::TokenClaimInvalid
+    );
     let mut c = good_claims();
     c["aud"] = json!("other-service");
-    let opts = VerifyOptions { audience: Some("refund-service".into()), ..Default::default() };
+    let opts = VerifyOptions {
+        audience: Some("refund-service".into()),
+        ..Default::default()
+    };
     let pk = k.verifying_key().clone();
     let err = verify_chain(&forge(header, c, &k), &move |_| Some(pk.clone()), &opts).unwrap_err();
     assert_eq!(err.0, Reason::TokenAudienceMismatch);
@@ -181,7 +238,10 @@ fn delegation_chain_rules() {
         TOKEN_TYP,
         &json!({"iss":"customer-support-bot","sub":"43","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c"}),
     );
-    assert_eq!(verify(&format!("{parent}~{other_user}"), &issuer).unwrap_err().0, Reason::DelegationInvalid);
+    assert_eq!(
+        verify(&format!("{parent}~{other_user}"), &issuer).unwrap_err().0,
+        Reason::DelegationInvalid
+    );
 
     // Depth bound.
     let mut t = child.clone();
@@ -205,6 +265,21 @@ fn a_parent_without_cnf_cannot_delegate() {
     let issuer = SigningKey::generate().unwrap();
     let holder = SigningKey::generate().unwrap();
     let parent = issue(&issuer, &spec(), NOW).unwrap();
-    let err = delegate(&parent, &holder, &DelegationSpec { agent: "x".into(), ttl_secs: 5, ..Default::default() }, NOW);
-    assert!(matches!(err, Err(Error::Token { reason: Reason::DelegationInvalid, .. })));
+    let err = delegate(
+        &parent,
+        &holder,
+        &DelegationSpec {
+            agent: "x".into(),
+            ttl_secs: 5,
+            ..Default::default()
+        },
+        NOW,
+    );
+    assert!(matches!(
+        err,
+        Err(Error::Token {
+            reason: Reason::DelegationInvalid,
+            ..
+        })
+    ));
 }

@@ -30,7 +30,10 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { audience: None, max_depth: 4 }
+        VerifyOptions {
+            audience: None,
+            max_depth: 4,
+        }
     }
 }
 
@@ -66,11 +69,17 @@ impl VerifiedChain {
 pub fn check_time(chain: &VerifiedChain, now: i64, leeway: i64) -> Result<(), Fail> {
     let exp = chain.exp();
     if now >= exp.saturating_add(leeway) {
-        return Err(fail(Reason::TokenExpired, format!("the token expired {}s ago", now - exp)));
+        return Err(fail(
+            Reason::TokenExpired,
+            format!("the token expired {}s ago", now - exp),
+        ));
     }
     if let Some(nbf) = chain.nbf() {
         if now.saturating_add(leeway) < nbf {
-            return Err(fail(Reason::TokenNotYetValid, format!("the token is valid only in {}s", nbf - now)));
+            return Err(fail(
+                Reason::TokenNotYetValid,
+                format!("the token is valid only in {}s", nbf - now),
+            ));
         }
     }
     Ok(())
@@ -80,16 +89,20 @@ pub fn check_time(chain: &VerifiedChain, now: i64, leeway: i64) -> Result<(), Fa
 pub(crate) type Decoded<'t> = (String, Claims, &'t str, Vec<u8>);
 
 fn b64(part: &str, what: &str) -> Result<Vec<u8>, Fail> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| fail(Reason::TokenMalformed, format!("the token {what} is not base64url without padding")))
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| {
+        fail(
+            Reason::TokenMalformed,
+            format!("the token {what} is not base64url without padding"),
+        )
+    })
 }
 
 fn json(bytes: &[u8], what: &str) -> Result<Value, Fail> {
     parse_strict(bytes, 32).map_err(|e| match e {
-        StrictJsonError::DuplicateKey(k) => {
-            fail(Reason::TokenDuplicateKey, format!("the token {what} repeats the key `{k}`"))
-        }
+        StrictJsonError::DuplicateKey(k) => fail(
+            Reason::TokenDuplicateKey,
+            format!("the token {what} repeats the key `{k}`"),
+        ),
         other => fail(Reason::TokenMalformed, format!("the token {what}: {other}")),
     })
 }
@@ -122,9 +135,17 @@ pub(crate) fn decode_raw<'t>(link: &'t str, typ: &str) -> Result<RawJws<'t>, Fai
     match header.get("alg") {
         Some(Value::String(a)) if a == "EdDSA" => {}
         Some(Value::String(a)) => {
-            return Err(fail(Reason::TokenAlgNotAllowed, format!("algorithm `{a}` is not accepted; only EdDSA is")))
+            return Err(fail(
+                Reason::TokenAlgNotAllowed,
+                format!("algorithm `{a}` is not accepted; only EdDSA is"),
+            ))
         }
-        _ => return Err(fail(Reason::TokenAlgNotAllowed, "the header has no string `alg`; only EdDSA is accepted")),
+        _ => {
+            return Err(fail(
+                Reason::TokenAlgNotAllowed,
+                "the header has no string `alg`; only EdDSA is accepted",
+            ))
+        }
     }
     for forbidden in ["jwk", "jku", "x5u", "x5c", "crit"] {
         if header.contains_key(forbidden) {
@@ -135,18 +156,35 @@ pub(crate) fn decode_raw<'t>(link: &'t str, typ: &str) -> Result<RawJws<'t>, Fai
         }
     }
     if let Some(k) = header.keys().find(|k| !matches!(k.as_str(), "alg" | "typ" | "kid")) {
-        return Err(fail(Reason::TokenHeaderInvalid, format!("unknown header parameter `{k}`")));
+        return Err(fail(
+            Reason::TokenHeaderInvalid,
+            format!("unknown header parameter `{k}`"),
+        ));
     }
     match header.get("typ") {
-        Some(Value::String(t)) if t.eq_ignore_ascii_case(typ) || t.eq_ignore_ascii_case(&format!("application/{typ}")) => {}
+        Some(Value::String(t))
+            if t.eq_ignore_ascii_case(typ) || t.eq_ignore_ascii_case(&format!("application/{typ}")) => {}
         Some(Value::String(t)) => {
-            return Err(fail(Reason::TokenHeaderInvalid, format!("header `typ` is `{t}`, expected `{typ}`")))
+            return Err(fail(
+                Reason::TokenHeaderInvalid,
+                format!("header `typ` is `{t}`, expected `{typ}`"),
+            ))
         }
-        _ => return Err(fail(Reason::TokenHeaderInvalid, format!("header `typ` must be the string `{typ}`"))),
+        _ => {
+            return Err(fail(
+                Reason::TokenHeaderInvalid,
+                format!("header `typ` must be the string `{typ}`"),
+            ))
+        }
     }
     let kid = match header.get("kid") {
         Some(Value::String(k)) if !k.is_empty() => k.clone(),
-        _ => return Err(fail(Reason::TokenHeaderInvalid, "header `kid` is missing; it names the signing key")),
+        _ => {
+            return Err(fail(
+                Reason::TokenHeaderInvalid,
+                "header `kid` is missing; it names the signing key",
+            ))
+        }
     };
     let claims = json(&b64(c, "claims")?, "claims")?;
     let sig = b64(s, "signature")?;
@@ -164,7 +202,13 @@ pub fn verify_chain(
     opts: &VerifyOptions,
 ) -> Result<VerifiedChain, Fail> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(fail(Reason::TokenTooLarge, format!("the token is {} bytes, over the {MAX_TOKEN_BYTES}-byte cap", token.len())));
+        return Err(fail(
+            Reason::TokenTooLarge,
+            format!(
+                "the token is {} bytes, over the {MAX_TOKEN_BYTES}-byte cap",
+                token.len()
+            ),
+        ));
     }
     if token.is_empty() {
         return Err(fail(Reason::TokenMalformed, "the token is empty"));
@@ -173,7 +217,10 @@ pub fn verify_chain(
     if link_count > opts.max_depth.max(1) {
         return Err(fail(
             Reason::DelegationTooDeep,
-            format!("the delegation chain has {link_count} links, more than the {} allowed", opts.max_depth),
+            format!(
+                "the delegation chain has {link_count} links, more than the {} allowed",
+                opts.max_depth
+            ),
         ));
     }
     let mut links: Vec<Claims> = Vec::with_capacity(link_count);
@@ -184,22 +231,38 @@ pub fn verify_chain(
             None => {
                 root_kid = kid.clone();
                 issuer_key(&kid).ok_or_else(|| {
-                    fail(Reason::TokenUnknownKey, format!("no trusted issuer key has kid `{kid}`"))
+                    fail(
+                        Reason::TokenUnknownKey,
+                        format!("no trusted issuer key has kid `{kid}`"),
+                    )
                 })?
             }
             Some(parent) => {
                 let holder = parent.cnf.clone().ok_or_else(|| {
-                    fail(Reason::DelegationInvalid, format!("link {i}'s parent has no `cnf` holder key to delegate with"))
+                    fail(
+                        Reason::DelegationInvalid,
+                        format!("link {i}'s parent has no `cnf` holder key to delegate with"),
+                    )
                 })?;
                 if holder.kid() != kid {
-                    return Err(fail(Reason::DelegationInvalid, format!("link {i} is not signed by its parent's holder key")));
+                    return Err(fail(
+                        Reason::DelegationInvalid,
+                        format!("link {i} is not signed by its parent's holder key"),
+                    ));
                 }
                 holder
             }
         };
         if !key.verify(input.as_bytes(), &sig) {
-            let what = if links.is_empty() { "the token" } else { "a delegated link" };
-            return Err(fail(Reason::TokenSignatureInvalid, format!("the signature of {what} does not verify")));
+            let what = if links.is_empty() {
+                "the token"
+            } else {
+                "a delegated link"
+            };
+            return Err(fail(
+                Reason::TokenSignatureInvalid,
+                format!("the signature of {what} does not verify"),
+            ));
         }
         if let Some(parent) = links.last() {
             check_child(parent, &claims, i)?;
@@ -209,7 +272,10 @@ pub fn verify_chain(
     let chain = VerifiedChain { links, root_kid };
     if let Some(aud) = &opts.audience {
         if !chain.root().aud.iter().any(|a| a == aud) {
-            return Err(fail(Reason::TokenAudienceMismatch, format!("the token is not for audience `{aud}`")));
+            return Err(fail(
+                Reason::TokenAudienceMismatch,
+                format!("the token is not for audience `{aud}`"),
+            ));
         }
     }
     Ok(chain)
@@ -217,16 +283,28 @@ pub fn verify_chain(
 
 fn check_child(parent: &Claims, child: &Claims, i: usize) -> Result<(), Fail> {
     if child.sub != parent.sub {
-        return Err(fail(Reason::DelegationInvalid, format!("link {i} acts for `{}`, its parent for `{}`", child.sub, parent.sub)));
+        return Err(fail(
+            Reason::DelegationInvalid,
+            format!("link {i} acts for `{}`, its parent for `{}`", child.sub, parent.sub),
+        ));
     }
     if child.iss != parent.agent {
-        return Err(fail(Reason::DelegationInvalid, format!("link {i} must be issued by its parent agent `{}`", parent.agent)));
+        return Err(fail(
+            Reason::DelegationInvalid,
+            format!("link {i} must be issued by its parent agent `{}`", parent.agent),
+        ));
     }
     if child.exp > parent.exp {
-        return Err(fail(Reason::DelegationInvalid, format!("link {i} expires after its parent")));
+        return Err(fail(
+            Reason::DelegationInvalid,
+            format!("link {i} expires after its parent"),
+        ));
     }
     if !child.ctx.is_empty() {
-        return Err(fail(Reason::DelegationInvalid, format!("link {i} sets user context; only the root token may")));
+        return Err(fail(
+            Reason::DelegationInvalid,
+            format!("link {i} sets user context; only the root token may"),
+        ));
     }
     Ok(())
 }

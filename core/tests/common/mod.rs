@@ -51,7 +51,13 @@ impl TestServer {
                 let _ = w.join();
             }
         });
-        TestServer { addr, mode, stop, hits, thread: Some(thread) }
+        TestServer {
+            addr,
+            mode,
+            stop,
+            hits,
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -89,23 +95,34 @@ fn serve(mut conn: TcpStream, mode: &Mutex<Mode>, stop: &AtomicBool, hits: &Atom
         }
         hits.fetch_add(1, Ordering::SeqCst);
         let head = String::from_utf8_lossy(&head).to_lowercase();
-        let inm = head.lines().find_map(|l| l.strip_prefix("if-none-match:")).map(|v| v.trim().to_string());
+        let inm = head
+            .lines()
+            .find_map(|l| l.strip_prefix("if-none-match:"))
+            .map(|v| v.trim().to_string());
         let current = mode.lock().unwrap().clone();
         let reply = |status: u16, extra: &str, body: &str| {
-            format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n{extra}\r\n{body}", body.len())
+            format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+                body.len()
+            )
         };
         let out = match current {
             Mode::Doc { body, etag } => {
                 if inm.as_deref() == Some(etag.to_lowercase().as_str()) {
                     format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\n\r\n")
                 } else {
-                    reply(200, &format!("etag: {etag}\r\ncontent-type: application/jose\r\n"), &body)
+                    reply(
+                        200,
+                        &format!("etag: {etag}\r\ncontent-type: application/jose\r\n"),
+                        &body,
+                    )
                 }
             }
             Mode::Raw { status, body } => reply(status, "", &body),
             Mode::Truncated { body } => {
                 let half = &body[..body.len() / 2];
-                let _ = conn.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{half}", body.len()).as_bytes());
+                let _ = conn
+                    .write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{half}", body.len()).as_bytes());
                 return;
             }
             Mode::Hang => {

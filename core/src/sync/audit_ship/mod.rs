@@ -25,9 +25,9 @@ mod spill;
 use super::backoff::Backoff;
 use super::client::{describe, Http, Timeouts};
 use super::Stop;
-use spill::{offset_path, queue_to_disk, read_offset, save_in_front, spill, write_offset};
 use crate::audit::{cut_torn_tail, AuditRecord, AuditSink};
 use crate::error::{Error, Result};
+use spill::{offset_path, queue_to_disk, read_offset, save_in_front, spill, write_offset};
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -138,7 +138,11 @@ impl AuditShipHandle {
     /// The counters now.
     pub fn stats(&self) -> AuditShipStats {
         let s = self.0.lock();
-        AuditShipStats { queued: s.queue.len() as u64, spill_pending_bytes: s.spill_len - s.spill_offset, ..s.stats.clone() }
+        AuditShipStats {
+            queued: s.queue.len() as u64,
+            spill_pending_bytes: s.spill_len - s.spill_offset,
+            ..s.stats.clone()
+        }
     }
     /// Waits up to `timeout` until nothing is left to deliver; true if so.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
@@ -161,7 +165,10 @@ impl HttpAuditSink {
     pub fn start(opts: HttpAuditOptions) -> Result<Self> {
         let url = format!("{}/v1/audit", opts.endpoint.trim_end_matches('/'));
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::Config(format!("endpoint `{}` must start with http:// or https://", opts.endpoint)));
+            return Err(Error::Config(format!(
+                "endpoint `{}` must start with http:// or https://",
+                opts.endpoint
+            )));
         }
         let mut state = State {
             queue: VecDeque::new(),
@@ -174,7 +181,12 @@ impl HttpAuditSink {
         };
         if let Some(path) = &opts.spill_path {
             let io = |e| Error::io(path.display().to_string(), e);
-            let f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)
+                .map_err(io)?;
             // A spill file cut mid-line by a crash: that line was never acknowledged (a flush
             // syncs whole lines only), so it moves to `<spill>.torn` and the next record starts
             // on a line of its own.
@@ -184,15 +196,27 @@ impl HttpAuditSink {
             state.spilling = state.spill_len > state.spill_offset;
             state.spill = Some(f);
         }
-        let http = Http::new(&Timeouts { connect: opts.connect_timeout, read: opts.request_timeout })?;
-        let shared = Arc::new(Shared { opts, state: Mutex::new(state), wake: Condvar::new() });
+        let http = Http::new(&Timeouts {
+            connect: opts.connect_timeout,
+            read: opts.request_timeout,
+        })?;
+        let shared = Arc::new(Shared {
+            opts,
+            state: Mutex::new(state),
+            wake: Condvar::new(),
+        });
         let stop = Stop::new();
         let (sh, sp) = (shared.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("act-audit-ship".into())
             .spawn(move || ship(&sh, &sp, &http, &url))
             .map_err(|e| Error::Internal(format!("cannot start the audit shipper: {e}")))?;
-        Ok(HttpAuditSink { shared, stop, thread: Some(thread), pid: std::process::id() })
+        Ok(HttpAuditSink {
+            shared,
+            stop,
+            thread: Some(thread),
+            pid: std::process::id(),
+        })
     }
 
     /// A handle to the counters, to keep before boxing the sink into an engine.
@@ -220,7 +244,12 @@ impl AuditSink for HttpAuditSink {
         }
         drop(s);
         self.shared.wake.notify_one();
-        result.map_err(|e| Error::Snapshot(format!("audit record `{}` could not be queued or spilled: {e}", record.id)))
+        result.map_err(|e| {
+            Error::Snapshot(format!(
+                "audit record `{}` could not be queued or spilled: {e}",
+                record.id
+            ))
+        })
     }
 
     /// Makes every record written so far durable: delivered, or in the spill file (moved there
@@ -229,7 +258,8 @@ impl AuditSink for HttpAuditSink {
         let mut s = self.shared.lock();
         if s.spill.is_some() {
             let opts = &self.shared.opts;
-            queue_to_disk(&mut s, opts).map_err(|e| Error::Snapshot(format!("audit records could not be made durable: {e}")))?;
+            queue_to_disk(&mut s, opts)
+                .map_err(|e| Error::Snapshot(format!("audit records could not be made durable: {e}")))?;
             drop(s);
             self.shared.wake.notify_one();
             s = self.shared.lock();
@@ -252,8 +282,22 @@ fn next_batch(shared: &Shared) -> Option<(Batch, String)> {
     let s = shared.lock();
     if !s.queue.is_empty() {
         let n = s.queue.len().min(opts.batch_size.max(1));
-        let body = format!("[{}]", s.queue.iter().take(n).map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(","));
-        return Some((Batch::Memory { count: n, generation: s.generation }, body));
+        let body = format!(
+            "[{}]",
+            s.queue
+                .iter()
+                .take(n)
+                .map(|(_, l)| l.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        return Some((
+            Batch::Memory {
+                count: n,
+                generation: s.generation,
+            },
+            body,
+        ));
     }
     if s.spilling && s.spill_len > s.spill_offset {
         let (start, len, generation) = (s.spill_offset, s.spill_len, s.generation);
@@ -278,7 +322,14 @@ fn next_batch(shared: &Shared) -> Option<(Batch, String)> {
                 Ok(_) => break,
             }
         }
-        return Some((Batch::Spill { end, count: lines.len(), generation }, format!("[{}]", lines.join(","))));
+        return Some((
+            Batch::Spill {
+                end,
+                count: lines.len(),
+                generation,
+            },
+            format!("[{}]", lines.join(",")),
+        ));
     }
     None
 }
@@ -338,7 +389,12 @@ fn ship(shared: &Shared, stop: &Stop, http: &Http, url: &str) {
             let _ = shared.wake.wait_timeout(s, Duration::from_millis(200));
             continue;
         };
-        let mut req = http.client.post(url).timeout(opts.request_timeout).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        let mut req = http
+            .client
+            .post(url)
+            .timeout(opts.request_timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(k) = &opts.api_key {
             req = req.bearer_auth(k);
         }

@@ -14,7 +14,10 @@ pub(super) fn offset_path(spill: &Path) -> PathBuf {
 /// is stale (left by a crash between truncating the file and removing the offset): start over at
 /// 0, which may re-send records (the endpoint de-duplicates by id) but never skips one.
 pub(super) fn read_offset(spill: &Path, len: u64) -> u64 {
-    let offset = std::fs::read_to_string(offset_path(spill)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let offset = std::fs::read_to_string(offset_path(spill))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     if offset > len {
         0
     } else {
@@ -38,7 +41,10 @@ pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> std::resu
     if s.queue.is_empty() {
         return Ok(());
     }
-    debug_assert!(!s.spilling || s.spill_len == s.spill_offset, "while spilling the queue stays empty");
+    debug_assert!(
+        !s.spilling || s.spill_len == s.spill_offset,
+        "while spilling the queue stays empty"
+    );
     let Some(f) = s.spill.as_mut() else {
         return Err("no spill file is configured".into());
     };
@@ -47,7 +53,8 @@ pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> std::resu
         buf.push_str(line);
         buf.push('\n');
     }
-    f.write_all(buf.as_bytes()).map_err(|e| format!("spill file write failed: {e}"))?;
+    f.write_all(buf.as_bytes())
+        .map_err(|e| format!("spill file write failed: {e}"))?;
     let _ = opts;
     s.spill_len += buf.len() as u64;
     s.stats.spilled += s.queue.len() as u64;
@@ -67,7 +74,8 @@ pub(super) fn spill(s: &mut State, opts: &HttpAuditOptions, line: &str) -> std::
     if s.spill_len + size > opts.max_spill_bytes {
         return Err(format!("the spill file would exceed {} bytes", opts.max_spill_bytes));
     }
-    f.write_all(format!("{line}\n").as_bytes()).map_err(|e| format!("spill file write failed: {e}"))?;
+    f.write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| format!("spill file write failed: {e}"))?;
     s.spill_len += size;
     s.spilling = true;
     s.stats.spilled += 1;
@@ -77,13 +85,18 @@ pub(super) fn spill(s: &mut State, opts: &HttpAuditOptions, line: &str) -> std::
 /// At shutdown: writes the queued records (older than anything spilled) before the undelivered
 /// part of the spill file, so the next process replays them in decision order. This may exceed
 /// `max_spill_bytes` by at most the queue's contents: nothing in memory is given up for the cap.
-pub(super) fn save_in_front(s: &mut State, opts: &HttpAuditOptions, lines: &[String]) -> std::result::Result<(), String> {
+pub(super) fn save_in_front(
+    s: &mut State,
+    opts: &HttpAuditOptions,
+    lines: &[String],
+) -> std::result::Result<(), String> {
     let path = opts.spill_path.as_ref().ok_or("no spill file is configured")?;
     let pending = if s.spilling && s.spill_len > s.spill_offset {
         let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         f.seek(SeekFrom::Start(s.spill_offset)).map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
-        f.read_to_end(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.read_to_end(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         buf
     } else {
         Vec::new()
@@ -108,4 +121,3 @@ pub(super) fn save_in_front(s: &mut State, opts: &HttpAuditOptions, lines: &[Str
     s.stats.spilled += lines.len() as u64;
     Ok(())
 }
-
