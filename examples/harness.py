@@ -155,7 +155,11 @@ class Session:
         spec = self.tools[tool]
         resource = spec.resource(**args)
         decision = self.act.validate(
-            token=self.token, action=spec.action, resource=resource, context=dict(spec.context(**args)), approval=approval
+            token=self.token,
+            action=spec.action,
+            resource=resource,
+            context=dict(spec.context(**args)),
+            approval=approval,
         )
         self.script.check(decision, spec.action, resource, expect, constraint, show)
         if decision.allowed:

@@ -82,7 +82,9 @@ def main() -> None:
     orders = OrderStore()
 
     # The app signed customer 42 in (e.g. with OAuth) and starts an agent session with a scoped token.
-    token = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42", "roles": ["customer"]}, ttl=3600)
+    token = act.issue_token(
+        agent="customer-support-bot", user_context={"user_id": "42", "roles": ["customer"]}, ttl=3600
+    )
     bot = Session(act, token, tools(orders), script)
 
     script.say("Let me look up your order.")
@@ -98,10 +100,14 @@ def main() -> None:
     bot.call("process_refund", order_id="1003", amount=600, expect="constraint_failed", constraint="maxAmount")
 
     script.say("Refunding the $120 jacket.")
-    asked = bot.call("process_refund", order_id="1004", amount=120, expect="approval_required", constraint="requireSecondApproval")
+    asked = bot.call(
+        "process_refund", order_id="1004", amount=120, expect="approval_required", constraint="requireSecondApproval"
+    )
     request = asked.approval_request
     assert request is not None
-    script.note(f"a supervisor reviews request {request.id[:12]}... ({request.action} {request.resource}, {request.condition}) and approves it")
+    script.note(
+        f"a supervisor reviews request {request.id[:12]}... ({request.action} {request.resource}, {request.condition}) and approves it"
+    )
     approval = act.approve(request, approver="supervisor@example.com", ttl=900)
     bot.call("process_refund", order_id="1004", amount=120, approval=approval, expect="approved")
     script.say("Refunding the jacket once more with the same approval.")
@@ -122,7 +128,9 @@ def main() -> None:
 
     script.scene("an hour later the customer opens a new chat: a new session token, the same customer")
     clock.advance_ms(3_600_000)
-    later = Session(act, act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}), tools(orders), script)
+    later = Session(
+        act, act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}), tools(orders), script
+    )
     script.say("Refunding one more pair of socks.")
     later.call("process_refund", order_id="1005", amount=10, expect="rate_limited", constraint="maxPerDay")
 
@@ -130,7 +138,9 @@ def main() -> None:
     clock.advance_ms(DAY_MS)
     script.say("(yesterday's session) Refunding the socks.")
     bot.call("process_refund", order_id="1005", amount=10, expect="token_expired")
-    today = Session(act, act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}), tools(orders), script)
+    today = Session(
+        act, act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}), tools(orders), script
+    )
     script.say("(today's session) Refunding the socks.")
     today.call("process_refund", order_id="1005", amount=10, expect="allowed")
 

@@ -48,10 +48,25 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: Dict[str, dict] = {}
 
-    def add(self, owner: str, mid: str, subject: str, *, unread: bool = True, attachments: bool = False,
-            folder: str = "inbox", age_days: float = 1) -> None:
-        self.messages[mid] = {"owner": owner, "subject": subject, "unread": unread, "has_attachments": attachments,
-                              "folder": folder, "received_at": days_ago(age_days)}
+    def add(
+        self,
+        owner: str,
+        mid: str,
+        subject: str,
+        *,
+        unread: bool = True,
+        attachments: bool = False,
+        folder: str = "inbox",
+        age_days: float = 1,
+    ) -> None:
+        self.messages[mid] = {
+            "owner": owner,
+            "subject": subject,
+            "unread": unread,
+            "has_attachments": attachments,
+            "folder": folder,
+            "received_at": days_ago(age_days),
+        }
 
     def owner(self, mid: str) -> str:
         return str(self.messages[mid]["owner"])
@@ -133,8 +148,12 @@ def main() -> None:
 
     # The article's read_emails(query): ACT validates each message on its own.
     script.say("Summarizing all your unread mail.")
-    expected = {"m2": ("constraint_failed", "noAttachments"), "m3": ("constraint_failed", "timeWindow"),
-                "m4": ("constraint_failed", "excludeFolders"), "m5": ("constraint_failed", "requireKeywords")}
+    expected = {
+        "m2": ("constraint_failed", "noAttachments"),
+        "m3": ("constraint_failed", "timeWindow"),
+        "m4": ("constraint_failed", "excludeFolders"),
+        "m5": ("constraint_failed", "requireKeywords"),
+    }
     allowed_so_far = 1  # m1 (read by the session so far)
     tickets = 0
     for mid in mail.unread("alice"):
@@ -148,8 +167,13 @@ def main() -> None:
         show = tickets <= 2 or tickets >= 48
         if tickets == 3:
             print("  ...      (tickets t03 to t47 go the same way, one decision each)")
-        d = alice.call("read_email", message_id=mid, expect="allowed" if within_budget else "rate_limited",
-                       constraint=None if within_budget else "maxEmails", show=show)
+        d = alice.call(
+            "read_email",
+            message_id=mid,
+            expect="allowed" if within_budget else "rate_limited",
+            constraint=None if within_budget else "maxEmails",
+            show=show,
+        )
         allowed_so_far += d.allowed
     unread_left = mail.unread("alice")
     print(f"  read {allowed_so_far} messages this session; still unread: {len(unread_left)} ({', '.join(unread_left)})")
@@ -163,7 +187,9 @@ def main() -> None:
 
     script.scene("Carol grants the app only write:calendar: OAuth gave no mail access, so no email session starts")
     carol = OAuthProvider().authorize("carol", ["write:calendar"])
-    script.expect_error("start an email assistant for carol", PermissionError, lambda: start_session(act, carol, mail, script))
+    script.expect_error(
+        "start an email assistant for carol", PermissionError, lambda: start_session(act, carol, mail, script)
+    )
 
     script.finish(act, audit)
 

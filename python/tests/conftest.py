@@ -63,4 +63,6 @@ def act(policy_file, key, clock):
 
 @pytest.fixture
 def alice(act):
-    return act.issue_token(agent="customer-support-bot", user_context={"user_id": "42", "roles": ["customer"]}, ttl=172_800)
+    return act.issue_token(
+        agent="customer-support-bot", user_context={"user_id": "42", "roles": ["customer"]}, ttl=172_800
+    )

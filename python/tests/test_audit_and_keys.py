@@ -27,7 +27,18 @@ def test_callable_logging_and_file_sinks_together(policy_file, key, clock, tmp_p
     first = records[0]
     assert first["outcome"] == "allow" and first["reason"] == "allowed" and first["context"] == {"amount": 80}
     assert first["prev_hash"] == GENESIS_HASH and records[1]["prev_hash"] == first["hash"]
-    assert {"id", "time", "agent", "subject", "jti", "action", "resource", "rule", "snapshot_version", "latency_us"} <= set(first)
+    assert {
+        "id",
+        "time",
+        "agent",
+        "subject",
+        "jti",
+        "action",
+        "resource",
+        "rule",
+        "snapshot_version",
+        "latency_us",
+    } <= set(first)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines == records
     assert verify_audit_log(log) == 2

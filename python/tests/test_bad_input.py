@@ -45,7 +45,9 @@ def test_constructor(policy_file, key, tmp_path) -> None:
     raises(TypeError, lambda: ACT(policy_file=123))  # type: ignore[arg-type]
     raises(ConfigError, lambda: ACT(), "invalid_argument")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("agent: x\npolicy:\n  actions: [a]\n  resources: ['**']\n  constraints:\n    a:\n      maxAmont: 5\n")
+    bad.write_text(
+        "agent: x\npolicy:\n  actions: [a]\n  resources: ['**']\n  constraints:\n    a:\n      maxAmont: 5\n"
+    )
     err = raises(PolicyError, lambda: ACT(policy_file=bad), "policy_invalid")
     assert isinstance(err, PolicyError)
     assert err.diagnostics and err.diagnostics[0].line == 7 and "maxAmont" in err.diagnostics[0].key
@@ -112,7 +114,10 @@ def test_validate_check_explain(act: ACT, alice: str) -> None:
         raises(ConfigError, lambda: call(token=alice, action="read_order", resource=ORDER, context={"loop": loop}))
     # An agent's bad input is a deny with a reason, not an exception.
     assert act.validate(token=alice, action="", resource=ORDER).reason == "request_invalid"
-    assert act.validate(token=alice, action="read_order", resource="order://customer:42/../43/1").reason == "resource_invalid"
+    assert (
+        act.validate(token=alice, action="read_order", resource="order://customer:42/../43/1").reason
+        == "resource_invalid"
+    )
     assert act.validate(token="", action="read_order", resource=ORDER).reason == "token_malformed"
     assert act.validate(token=alice, action="read_order", resource=ORDER, approval="junk").outcome == "deny"
 

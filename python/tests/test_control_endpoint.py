@@ -41,9 +41,22 @@ def server(tmp_path: Path) -> Iterator[Tuple[str, SigningKey, Path]]:
     key.save(key_path)
     port = free_port()
     proc = subprocess.Popen(
-        [str(act_binary()), "serve", "--policy", str(policies), "--key", str(key_path),
-         "--addr", f"127.0.0.1:{port}", "--api-key", API_KEY, "--poll-ms", "100"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            str(act_binary()),
+            "serve",
+            "--policy",
+            str(policies),
+            "--key",
+            str(key_path),
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--api-key",
+            API_KEY,
+            "--poll-ms",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
@@ -67,16 +80,24 @@ def server(tmp_path: Path) -> Iterator[Tuple[str, SigningKey, Path]]:
 
 
 def refund(act: ACT, token: str, amount: float) -> str:
-    return act.validate(token=token, action="process_refund", resource="order://customer:42/1001",
-                        context={"amount": amount}).reason
+    return act.validate(
+        token=token, action="process_refund", resource="order://customer:42/1001", context={"amount": amount}
+    ).reason
 
 
-def test_policy_change_reaches_a_running_client_within_two_seconds(server: Tuple[str, SigningKey, Path], tmp_path: Path) -> None:
+def test_policy_change_reaches_a_running_client_within_two_seconds(
+    server: Tuple[str, SigningKey, Path], tmp_path: Path
+) -> None:
     url, key, policies = server
     issuer = ACT(policy_file=policies, signing_key=SigningKey.generate())
     token = issuer.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
-    with ACT(endpoint=url, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key],
-             cache_dir=tmp_path / "cache") as act:
+    with ACT(
+        endpoint=url,
+        api_key=API_KEY,
+        trust_key=key.public_key,
+        trusted_keys=[issuer.public_key],
+        cache_dir=tmp_path / "cache",
+    ) as act:
         assert act.status["mode"] == "endpoint"
         v1 = act.status["snapshot_version"]
         assert v1 >= 1, act.status
@@ -90,24 +111,35 @@ def test_policy_change_reaches_a_running_client_within_two_seconds(server: Tuple
         assert act.status["last_error"] is None
 
 
-def test_restart_with_the_endpoint_down_serves_the_cached_snapshot(server: Tuple[str, SigningKey, Path], tmp_path: Path) -> None:
+def test_restart_with_the_endpoint_down_serves_the_cached_snapshot(
+    server: Tuple[str, SigningKey, Path], tmp_path: Path
+) -> None:
     url, key, policies = server
     issuer = ACT(policy_file=policies, signing_key=SigningKey.generate())
     token = issuer.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
     cache = tmp_path / "cache"
-    with ACT(endpoint=url, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key], cache_dir=cache) as act:
+    with ACT(
+        endpoint=url, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key], cache_dir=cache
+    ) as act:
         assert refund(act, token, 50) == "allowed"
     dead = f"http://127.0.0.1:{free_port()}"
-    with ACT(endpoint=dead, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key],
-             cache_dir=cache, initial_sync=1) as act:
+    with ACT(
+        endpoint=dead,
+        api_key=API_KEY,
+        trust_key=key.public_key,
+        trusted_keys=[issuer.public_key],
+        cache_dir=cache,
+        initial_sync=1,
+    ) as act:
         assert refund(act, token, 50) == "allowed"
         deadline = time.time() + 5
         while not act.status["last_error"] and time.time() < deadline:
             time.sleep(0.05)
         assert act.status["last_error"], "the status says the endpoint is unreachable"
     # No cache and no endpoint: fail closed.
-    with ACT(endpoint=dead, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key],
-             initial_sync=1) as act:
+    with ACT(
+        endpoint=dead, api_key=API_KEY, trust_key=key.public_key, trusted_keys=[issuer.public_key], initial_sync=1
+    ) as act:
         assert refund(act, token, 50) == "no_snapshot"
 
 

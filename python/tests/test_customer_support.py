@@ -43,7 +43,9 @@ def test_large_refund_needs_a_human_then_passes_once(act: ACT, alice: str) -> No
     assert request.to_dict()["id"] == request.id
     approval = act.approve(request, approver="supervisor@example.com", ttl=600)
     # The approval is bound to the exact request: another amount does not use it.
-    other = act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 130}, approval=approval)
+    other = act.validate(
+        token=alice, action="process_refund", resource=ORDER, context={"amount": 130}, approval=approval
+    )
     assert other.reason == "approval_invalid"
     ok = act.validate(token=alice, action="process_refund", resource=ORDER, context=ctx, approval=approval)
     assert ok.allowed and ok.reason == "approved"
@@ -109,7 +111,11 @@ def test_delegation_narrows(act: ACT, clock) -> None:
     holder = SigningKey.generate()
     parent = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}, holder_key=holder.public_key)
     child = act.delegate(
-        parent, holder_key=holder, agent="lookup-subagent", ttl=300, policy={"actions": ["read_order"], "resources": ["order://customer:42/*"]}
+        parent,
+        holder_key=holder,
+        agent="lookup-subagent",
+        ttl=300,
+        policy={"actions": ["read_order"], "resources": ["order://customer:42/*"]},
     )
     assert child.startswith(parent + "~")
     assert act.validate(token=child, action="read_order", resource=ORDER, context={"rows": 1}).allowed
@@ -118,7 +124,10 @@ def test_delegation_narrows(act: ACT, clock) -> None:
 
 
 def test_reload_picks_up_the_edited_file(act: ACT, alice: str, policy_file) -> None:
-    assert act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 450}).outcome == "approval_required"
+    assert (
+        act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 450}).outcome
+        == "approval_required"
+    )
     policy_file.write_text(policy_file.read_text().replace("maxAmount: 500", "maxAmount: 400"))
     assert act.reload() == 2
     d = act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 450})

@@ -64,7 +64,11 @@ def test_getting_started(workdir: Path, capsys: pytest.CaptureFixture[str]) -> N
     run(page, {})
     printed = capsys.readouterr().out.splitlines()
     # Every `print(...)  # expected` comment on the page is what the code prints, in order.
-    expected = [line.split("# ", 1)[1].split(" (")[0] for line in map(str.strip, code.splitlines()) if line.startswith("print(") and "# " in line]
+    expected = [
+        line.split("# ", 1)[1].split(" (")[0]
+        for line in map(str.strip, code.splitlines())
+        if line.startswith("print(") and "# " in line
+    ]
     assert len(expected) == len(printed) == 8
     for want, got in zip(expected, printed):
         assert got.startswith(want), (want, got)
@@ -112,7 +116,9 @@ def test_openai_agents_page(workdir: Path, monkeypatch: pytest.MonkeyPatch, amou
     page = "guards/openai-agents-python.md"
     write_policy(page, workdir)
     ns = run(page, {})
-    model = ScriptedModel([[function_call("process_refund", refund_args(amount), call_id="c1")], [assistant_message("Done.")]])
+    model = ScriptedModel(
+        [[function_call("process_refund", refund_args(amount), call_id="c1")], [assistant_message("Done.")]]
+    )
     ns["agent"] = ns["agent"].clone(model=model)
     asked = answer(monkeypatch, [reply])
     assert asyncio.run(ns["main"]("refund 120 on order 1001")) == "Done."
@@ -143,5 +149,7 @@ def test_langchain_page(workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     ns = run(page, {"model": model})
     assert capsys.readouterr().out.strip() == "Refunded 120."
     assert asked == ["Approve process_refund on order://customer:42/1001 (amount > 100)? [y/N] "]
-    tool_messages = [m for m in ns["agent"].get_state({"configurable": {"thread_id": "1"}}).values["messages"] if m.type == "tool"]
+    tool_messages = [
+        m for m in ns["agent"].get_state({"configurable": {"thread_id": "1"}}).values["messages"] if m.type == "tool"
+    ]
     assert [m.content for m in tool_messages] == ["refunded 120.0 on order 1001"]

@@ -63,7 +63,12 @@ def test_context_selection_and_callables(act: ACT, alice: str) -> None:
     with pytest.raises(Denied):
         refund("7", 501, "s3cr3t")
 
-    @act.guard(action="process_refund", resource="order://customer:42/1", token=alice, context=lambda cents: {"amount": cents / 100})
+    @act.guard(
+        action="process_refund",
+        resource="order://customer:42/1",
+        token=alice,
+        context=lambda cents: {"amount": cents / 100},
+    )
     def refund_cents(cents: int) -> int:
         return cents
 
@@ -75,7 +80,12 @@ def test_context_selection_and_callables(act: ACT, alice: str) -> None:
 def test_approval_round_trip_through_the_guard(act: ACT, alice: str) -> None:
     approvals: Dict[str, Optional[str]] = {"current": None}
 
-    @act.guard(action="process_refund", resource="order://customer:42/{order_id}", token=alice, approval=lambda: approvals["current"])
+    @act.guard(
+        action="process_refund",
+        resource="order://customer:42/{order_id}",
+        token=alice,
+        approval=lambda: approvals["current"],
+    )
     def refund(order_id: str, amount: int) -> str:
         return "done"
 

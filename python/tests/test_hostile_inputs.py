@@ -108,9 +108,7 @@ HOSTILE: Dict[str, Any] = {
 
 # (callable, parameter, hostile value name) where an `allow` is right: an ordinary number where a
 # number belongs, or any JSON value in a context key no condition reads.
-MAY_ALLOW = {("context.amount", n) for n in ("int", "float", "-0.0")} | {
-    ("context.note", n) for n in HOSTILE
-}
+MAY_ALLOW = {("context.amount", n) for n in ("int", "float", "-0.0")} | {("context.note", n) for n in HOSTILE}
 
 LEAKS = (SystemError, RecursionError, OverflowError, AttributeError, KeyError, IndexError, AssertionError)
 
@@ -164,11 +162,15 @@ class World:
             agent="customer-support-bot", user_context={"user_id": "42"}, holder_key=self.holder.public_key
         )
         # amount 200 needs a second approval: a hostile approval must never turn it into an allow.
-        self.pending = self.act.check(token=self.alice, action="process_refund", resource=ORDER, context={"amount": 200})
+        self.pending = self.act.check(
+            token=self.alice, action="process_refund", resource=ORDER, context={"amount": 200}
+        )
         assert self.pending.outcome == "approval_required"
         self.request = self.pending.approval_request
         assert self.request is not None
-        self.explained = self.act.explain(token=self.alice, action="process_refund", resource=ORDER, context={"amount": 20})
+        self.explained = self.act.explain(
+            token=self.alice, action="process_refund", resource=ORDER, context={"amount": 20}
+        )
         assert self.explained.trace
         self.log = tmp / "audit.jsonl"
         self.log.write_text("")
@@ -208,8 +210,16 @@ def guard_call(w: World) -> Case:
 
 def sink_call(w: World) -> Case:
     sink = LoggingSink(logging.getLogger("act.hostile"))
-    record = {"outcome": "deny", "reason": "rate_limited", "agent": "a", "subject": "s", "action": "x",
-              "resource": "r", "rule": "r", "message": "m"}
+    record = {
+        "outcome": "deny",
+        "reason": "rate_limited",
+        "agent": "a",
+        "subject": "s",
+        "action": "x",
+        "resource": "r",
+        "rule": "r",
+        "message": "m",
+    }
     return sink, dict(record=record)
 
 
@@ -217,20 +227,69 @@ def sink_call(w: World) -> Case:
 # turn receives each hostile value. Extra "parameters" with a dot (`context.amount`) put the value
 # inside a dict argument.
 CASES: Dict[str, Callable[[World], Case]] = {
-    "ACT": lambda w: (ACT, dict(policy_file=w.policy_file, signing_key=w.key, audience=None, leeway=None, audit=None,
-                               trusted_keys=None, issuer=None, clock=None, counters=None, watch=False)),
-    "ACT(endpoint)": lambda w: (ACT, dict(endpoint=f"http://127.0.0.1:{w.closed_port}", trust_key=w.key.public_key,
-                                         api_key=None, cache_dir=None, max_staleness=None, initial_sync=1)),
+    "ACT": lambda w: (
+        ACT,
+        dict(
+            policy_file=w.policy_file,
+            signing_key=w.key,
+            audience=None,
+            leeway=None,
+            audit=None,
+            trusted_keys=None,
+            issuer=None,
+            clock=None,
+            counters=None,
+            watch=False,
+        ),
+    ),
+    "ACT(endpoint)": lambda w: (
+        ACT,
+        dict(
+            endpoint=f"http://127.0.0.1:{w.closed_port}",
+            trust_key=w.key.public_key,
+            api_key=None,
+            cache_dir=None,
+            max_staleness=None,
+            initial_sync=1,
+        ),
+    ),
     "ACT.validate": validate_like("validate"),
     "ACT.check": validate_like("check"),
     "ACT.explain": validate_like("explain"),
-    "ACT.issue_token": lambda w: (w.act.issue_token, dict(agent="customer-support-bot", user_context={"user_id": "42"},
-                                                         agent_context=None, policy=None, ttl=None, holder_key=None)),
-    "ACT.delegate": lambda w: (w.act.delegate, dict(token=w.parent, holder_key=w.holder, agent="sub", ttl=60, policy=None,
-                                                   agent_context=None, next_holder_key=None)),
+    "ACT.issue_token": lambda w: (
+        w.act.issue_token,
+        dict(
+            agent="customer-support-bot",
+            user_context={"user_id": "42"},
+            agent_context=None,
+            policy=None,
+            ttl=None,
+            holder_key=None,
+        ),
+    ),
+    "ACT.delegate": lambda w: (
+        w.act.delegate,
+        dict(
+            token=w.parent,
+            holder_key=w.holder,
+            agent="sub",
+            ttl=60,
+            policy=None,
+            agent_context=None,
+            next_holder_key=None,
+        ),
+    ),
     "ACT.approve": lambda w: (w.act.approve, dict(request=w.request, approver="supervisor", ttl=60)),
-    "ACT.guard": lambda w: (w.act.guard, dict(action="process_refund", resource="order://customer:42/{order_id}",
-                                             token=w.alice, context=None, approval=None)),
+    "ACT.guard": lambda w: (
+        w.act.guard,
+        dict(
+            action="process_refund",
+            resource="order://customer:42/{order_id}",
+            token=w.alice,
+            context=None,
+            approval=None,
+        ),
+    ),
     "ACT.guard(tool)": guard_call,
     "ACT.reload": lambda w: (w.act.reload, {}),
     "ACT.flush_audit": lambda w: (w.act.flush_audit, {}),
@@ -255,8 +314,10 @@ CASES: Dict[str, Callable[[World], Case]] = {
     "Decision.to_dict": lambda w: (w.explained.to_dict, {}),
     "ApprovalRequest.to_dict": lambda w: (w.request.to_dict, {}),
     "verify_audit_log": lambda w: (act_sdk.verify_audit_log, dict(path=str(w.log), start_hash=act_sdk.GENESIS_HASH)),
-    "LoggingSink": lambda w: (LoggingSink, dict(logger=logging.getLogger("act.hostile"), level=logging.INFO,
-                                                deny_level=logging.WARNING)),
+    "LoggingSink": lambda w: (
+        LoggingSink,
+        dict(logger=logging.getLogger("act.hostile"), level=logging.INFO, deny_level=logging.WARNING),
+    ),
     "LoggingSink.__call__": sink_call,
     "Denied": lambda w: (act_sdk.Denied, dict(decision=w.pending)),
     "ApprovalRequired": lambda w: (act_sdk.ApprovalRequired, dict(decision=w.pending)),
@@ -265,13 +326,25 @@ CASES: Dict[str, Callable[[World], Case]] = {
 
 # The error classes take (message, code, **details) and are plain Python: covered like the rest.
 _DETAILS: Dict[str, Dict[str, Any]] = {
-    "PolicyError": dict(diagnostics=()), "TokenError": dict(reason=None), "ActIOError": dict(path=None),
+    "PolicyError": dict(diagnostics=()),
+    "TokenError": dict(reason=None),
+    "ActIOError": dict(path=None),
     "AuditChainError": dict(line=0),
 }
-for _name in ("ActError", "PolicyError", "TokenError", "ActKeyError", "ConfigError", "SnapshotError", "ActIOError",
-              "InternalError", "AuditChainError"):
+for _name in (
+    "ActError",
+    "PolicyError",
+    "TokenError",
+    "ActKeyError",
+    "ConfigError",
+    "SnapshotError",
+    "ActIOError",
+    "InternalError",
+    "AuditChainError",
+):
     CASES[_name] = (lambda cls, details: lambda w: (cls, dict(message="m", code="c", **details)))(
-        getattr(errors, _name), _DETAILS.get(_name, {}))
+        getattr(errors, _name), _DETAILS.get(_name, {})
+    )
 
 # Types ACT builds (SigningKey: through generate/from_*); calling the class is a TypeError.
 for _name in ("Decision", "ApprovalRequest", "TraceStep", "SigningKey"):
@@ -288,15 +361,36 @@ NESTED = {
 
 # Attributes read without arguments (properties and getters): read on live and closed objects.
 PROPERTIES = {
-    "ACT.closed", "ACT.status", "ACT.public_key",
-    "SigningKey.public_key", "SigningKey.kid", "VerifyingKey.kid", "ManualClock.now_ms",
-    "Decision.allowed", "Decision.outcome", "Decision.reason", "Decision.message", "Decision.rule",
-    "Decision.constraint", "Decision.audit_id", "Decision.snapshot_version", "Decision.agent", "Decision.subject",
-    "Decision.approval_request", "Decision.trace",
-    "ApprovalRequest.id", "ApprovalRequest.agent", "ApprovalRequest.subject", "ApprovalRequest.action",
-    "ApprovalRequest.resource", "ApprovalRequest.constraint", "ApprovalRequest.condition",
-    "ApprovalRequest.token_id", "ApprovalRequest.context_hash",
-    "TraceStep.stage", "TraceStep.detail",
+    "ACT.closed",
+    "ACT.status",
+    "ACT.public_key",
+    "SigningKey.public_key",
+    "SigningKey.kid",
+    "VerifyingKey.kid",
+    "ManualClock.now_ms",
+    "Decision.allowed",
+    "Decision.outcome",
+    "Decision.reason",
+    "Decision.message",
+    "Decision.rule",
+    "Decision.constraint",
+    "Decision.audit_id",
+    "Decision.snapshot_version",
+    "Decision.agent",
+    "Decision.subject",
+    "Decision.approval_request",
+    "Decision.trace",
+    "ApprovalRequest.id",
+    "ApprovalRequest.agent",
+    "ApprovalRequest.subject",
+    "ApprovalRequest.action",
+    "ApprovalRequest.resource",
+    "ApprovalRequest.constraint",
+    "ApprovalRequest.condition",
+    "ApprovalRequest.token_id",
+    "ApprovalRequest.context_hash",
+    "TraceStep.stage",
+    "TraceStep.detail",
     "ApprovalRequired.approval_request",
 }
 
@@ -357,8 +451,9 @@ def _parameters(fn: Callable[..., Any]) -> Optional[List[str]]:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return None
-    return [p.name for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return [
+        p.name for p in sig.parameters.values() if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def test_every_export_and_parameter_has_hostile_cases(policy_file: Path, tmp_path: Path) -> None:
@@ -444,7 +539,14 @@ def test_guard_tool_arguments_that_cannot_fill_the_template_fail_closed(policy_f
     w = World(policy_file, tmp_path)
     try:
         tool, _ = guard_call(w)
-        for hname in ("depth-10000 dict", "depth-10000 list", "evil object", "lone surrogate", "NUL inside", "16MiB str"):
+        for hname in (
+            "depth-10000 dict",
+            "depth-10000 list",
+            "evil object",
+            "lone surrogate",
+            "NUL inside",
+            "16MiB str",
+        ):
             kind, result = outcome(f"guarded tool(order_id={hname})", lambda: tool(order_id=HOSTILE[hname]))
             assert kind != "returned", f"the tool ran with order_id={hname}: {result!r}"
     finally:
@@ -454,8 +556,13 @@ def test_guard_tool_arguments_that_cannot_fill_the_template_fail_closed(policy_f
 def test_every_property_reads_on_live_and_closed_objects(policy_file: Path, tmp_path: Path) -> None:
     w = World(policy_file, tmp_path)
     objects = {
-        "ACT": w.act, "SigningKey": w.key, "VerifyingKey": w.key.public_key, "ManualClock": w.clock,
-        "Decision": w.explained, "ApprovalRequest": w.request, "TraceStep": (w.explained.trace or [None])[0],
+        "ACT": w.act,
+        "SigningKey": w.key,
+        "VerifyingKey": w.key.public_key,
+        "ManualClock": w.clock,
+        "Decision": w.explained,
+        "ApprovalRequest": w.request,
+        "TraceStep": (w.explained.trace or [None])[0],
         "ApprovalRequired": act_sdk.ApprovalRequired(w.pending),
     }
     for qual in sorted(PROPERTIES):
@@ -466,7 +573,9 @@ def test_every_property_reads_on_live_and_closed_objects(policy_file: Path, tmp_
         kind, _ = outcome(f"ACT.{attr} (closed)", lambda: getattr(w.act, attr))
         assert kind in ("returned", "ActError")
     for call in ("validate", "check", "explain"):
-        kind, err = outcome(f"ACT.{call} (closed)", lambda: getattr(w.act, call)(token=w.alice, action="x", resource=ORDER))
+        kind, err = outcome(
+            f"ACT.{call} (closed)", lambda: getattr(w.act, call)(token=w.alice, action="x", resource=ORDER)
+        )
         assert kind == "ActError" and err.code == "invalid_argument"
 
 
@@ -491,8 +600,10 @@ def test_clock_extremes_never_crash_validate(policy_file: Path, tmp_path: Path) 
     try:
         for ms in (2**63 - 1, -(2**63), 0, -1):
             w.clock.set_ms(ms)
-            kind, result = outcome(f"issue at {ms}", lambda: w.act.issue_token(agent="customer-support-bot",
-                                                                                user_context={"user_id": "42"}))
+            kind, result = outcome(
+                f"issue at {ms}",
+                lambda: w.act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}),
+            )
             if kind == "returned":
                 w.clock.set_ms(1_800_000_000_000)
                 d = w.act.validate(token=result, action="read_order", resource=ORDER)

@@ -62,16 +62,23 @@ def test_pyjwt_minted_token_validates(live_act: ACT, key: SigningKey) -> None:
     d = live_act.validate(token=token, action="process_refund", resource=ORDER, context={"amount": 80})
     assert d.allowed, d
     assert d.subject == "42" and d.agent == "customer-support-bot"
-    assert live_act.validate(token=token, action="process_refund", resource=ORDER, context={"amount": 900}).reason == "constraint_failed"
+    assert (
+        live_act.validate(token=token, action="process_refund", resource=ORDER, context={"amount": 900}).reason
+        == "constraint_failed"
+    )
 
 
 def test_pyjwt_tokens_that_break_the_rules_are_denied(live_act: ACT, key: SigningKey) -> None:
     private = serialization.load_pem_private_key(key.to_pem().encode(), password=None)
     no_kid = jwt.encode(_claims(), private, algorithm="EdDSA", headers={"typ": "act+jwt"})
     assert live_act.validate(token=no_kid, action="read_order", resource=ORDER).reason == "token_header_invalid"
-    hs256 = jwt.encode(_claims(), "a-shared-secret-that-is-long-enough!", algorithm="HS256", headers={"typ": "act+jwt", "kid": key.kid})
+    hs256 = jwt.encode(
+        _claims(), "a-shared-secret-that-is-long-enough!", algorithm="HS256", headers={"typ": "act+jwt", "kid": key.kid}
+    )
     assert live_act.validate(token=hs256, action="read_order", resource=ORDER).reason == "token_alg_not_allowed"
-    expired = jwt.encode(_claims(exp=int(time.time()) - 3600), private, algorithm="EdDSA", headers={"typ": "act+jwt", "kid": key.kid})
+    expired = jwt.encode(
+        _claims(exp=int(time.time()) - 3600), private, algorithm="EdDSA", headers={"typ": "act+jwt", "kid": key.kid}
+    )
     assert live_act.validate(token=expired, action="read_order", resource=ORDER).reason == "token_expired"
     stranger = serialization.load_pem_private_key(SigningKey.generate().to_pem().encode(), password=None)
     forged = jwt.encode(_claims(), stranger, algorithm="EdDSA", headers={"typ": "act+jwt", "kid": key.kid})
@@ -80,9 +87,13 @@ def test_pyjwt_tokens_that_break_the_rules_are_denied(live_act: ACT, key: Signin
 
 def test_keys_round_trip_through_cryptography(key: SigningKey) -> None:
     private = serialization.load_pem_private_key(key.to_pem().encode(), password=None)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     assert SigningKey.from_pem(pem.decode()).kid == key.kid
-    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     assert SigningKey.from_seed(raw).kid == key.kid
     sig = private.sign(b"hello")
     assert key.public_key.verify(b"hello", sig)

@@ -20,8 +20,10 @@ def redis_url() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.time() + 10
     while True:
         try:
@@ -42,8 +44,12 @@ def test_two_clients_share_one_daily_limit(policy_file: Path, redis_url: str) ->
     a = ACT(policy_file=policy_file, signing_key=key, counters=redis_url)
     b = ACT(policy_file=policy_file, signing_key=key, counters=redis_url)
     token = a.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
-    reasons = [(a if i % 2 else b).validate(token=token, action="process_refund", resource="order://customer:42/1",
-                                             context={"amount": 20}).reason for i in range(8)]
+    reasons = [
+        (a if i % 2 else b)
+        .validate(token=token, action="process_refund", resource="order://customer:42/1", context={"amount": 20})
+        .reason
+        for i in range(8)
+    ]
     assert reasons == ["allowed"] * 5 + ["rate_limited"] * 3
     a.close()
     b.close()

@@ -29,7 +29,10 @@ def test_max_per_day_is_exact_under_threads(act: ACT, alice: str) -> None:
 
     def attempt(_: int) -> List[str]:
         start.wait()
-        return [act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 50}).reason for _ in range(10)]
+        return [
+            act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 50}).reason
+            for _ in range(10)
+        ]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         reasons = [r for batch in pool.map(attempt, range(16)) for r in batch]

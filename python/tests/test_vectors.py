@@ -114,7 +114,13 @@ class Suite:
             at = f"{label} #{n}" if repeat > 1 else label
             call = self.act.check if step.get("mode") == "check" else self.act.validate
             enforced += call is not self.act.check
-            d = call(token=token, action=step["action"], resource=step["resource"], context=step.get("context") or {}, approval=approval)
+            d = call(
+                token=token,
+                action=step["action"],
+                resource=step["resource"],
+                context=step.get("context") or {},
+                approval=approval,
+            )
             e = step["expect"]
             assert d.outcome == e["outcome"], f"{at}: {d!r}"
             assert d.reason == e["reason"], f"{at}: {d!r}"
@@ -123,11 +129,15 @@ class Suite:
             if "constraint" in e:
                 assert d.constraint == e["constraint"], f"{at}: constraint {d.constraint!r}"
             if "message_contains" in e:
-                assert e["message_contains"] in d.message, f"{at}: message {d.message!r} lacks {e['message_contains']!r}"
+                assert e["message_contains"] in d.message, (
+                    f"{at}: message {d.message!r} lacks {e['message_contains']!r}"
+                )
             assert (d.approval_request is not None) == (d.outcome == "approval_required"), at
             if step.get("approve_as"):
                 assert d.approval_request is not None, f"{at}: nothing to approve"
-                self.approvals[step["approve_as"]] = self.act.approve(d.approval_request, approver="vector-approver", ttl=600)
+                self.approvals[step["approve_as"]] = self.act.approve(
+                    d.approval_request, approver="vector-approver", ttl=600
+                )
         return enforced
 
 
@@ -149,5 +159,7 @@ def test_vector_suite(file: str, suite: Dict[str, Any], tmp_path: Path) -> None:
     # Enforced decisions left records (never more), and the chain verifies.
     s.act.flush_audit()
     records = verify_audit_log(s.audit)
-    assert records <= enforced and (records > 0 or enforced == 0), f"{s.name}: {records} records for {enforced} decisions"
+    assert records <= enforced and (records > 0 or enforced == 0), (
+        f"{s.name}: {records} records for {enforced} decisions"
+    )
     s.act.close()

@@ -11,13 +11,21 @@ def main(policy: str) -> None:
     public: VerifyingKey = key.public_key
     with ACT(policy_file=policy, signing_key=key, audit=[logging.getLogger("act"), "audit.jsonl"]) as act:
         token: str = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600)
-        result: Decision = act.validate(token=token, action="process_refund", resource="order://customer:42/1", context={"amount": 120})
+        result: Decision = act.validate(
+            token=token, action="process_refund", resource="order://customer:42/1", context={"amount": 120}
+        )
         allowed: bool = result.allowed
         reason: str = result.reason
         rule: Optional[str] = result.rule
         if result.approval_request is not None:
             approval: str = act.approve(result.approval_request, approver="lead", ttl=600)
-            act.validate(token=token, action="process_refund", resource="order://customer:42/1", context={"amount": 120}, approval=approval)
+            act.validate(
+                token=token,
+                action="process_refund",
+                resource="order://customer:42/1",
+                context={"amount": 120},
+                approval=approval,
+            )
         version: int = act.reload()
 
         @act.guard(action="process_refund", resource="order://customer:42/{order_id}", token=token)

@@ -11,6 +11,7 @@ from .._client import ACT, _caller, _context_names, _fill, _is_json, _template_r
 from .._native import Decision
 from ..errors import ConfigError
 
+
 @dataclass(frozen=True)
 class ToolRule:
     """How a call of one tool becomes an ACT request.

@@ -92,7 +92,9 @@ class MCPGuard:
         """
 
         def decorate(fn: F) -> F:
-            return self._wrap(fn, as_rule(rule, action=action, resource=resource, context=context, default_action=fn.__name__))
+            return self._wrap(
+                fn, as_rule(rule, action=action, resource=resource, context=context, default_action=fn.__name__)
+            )
 
         return decorate
 
@@ -105,7 +107,11 @@ class MCPGuard:
         own_ctx = next((n for n, h in hints.items() if _is_context(h)), None)
         tool_params = [p for n, p in signature.parameters.items() if n != own_ctx and n != "return"]
         for p in tool_params:
-            if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
+            if p.kind in (
+                inspect.Parameter.VAR_POSITIONAL,
+                inspect.Parameter.VAR_KEYWORD,
+                inspect.Parameter.POSITIONAL_ONLY,
+            ):
                 raise ConfigError(f"MCP tool {fn.__qualname__} must take named arguments only (`{p.name}`)")
         names = [p.name for p in tool_params]
         guard = self
@@ -150,7 +156,9 @@ class MCPGuard:
                         token=token, action=action, resource=resource, context=context, approval=approval
                     )
                 elif asked or not isinstance(answer, AcceptedElicitation):  # said no, declined or cancelled
-                    raise ToolError(f"A human refused this call (approval_required): {decision.message}. The tool did not run.")
+                    raise ToolError(
+                        f"A human refused this call (approval_required): {decision.message}. The tool did not run."
+                    )
                 # else nobody could be asked (no approver, or a client without elicitation)
             if not decision.allowed:
                 raise ToolError(refusal(decision))
@@ -161,13 +169,18 @@ class MCPGuard:
             return await anyio.to_thread.run_sync(functools.partial(fn, **kwargs))
 
         del guarded.__wrapped__  # MCP reads the signature below, not the original's
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation)) for p in tool_params]
+        params = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+            for p in tool_params
+        ]
         params.append(inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context))
         params.append(inspect.Parameter(_APPROVAL, inspect.Parameter.KEYWORD_ONLY, annotation=approval_type))
         guarded.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             params, return_annotation=hints.get("return", signature.return_annotation)
         )
-        annotations: Dict[str, Any] = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}
+        annotations: Dict[str, Any] = {
+            p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty
+        }
         if "return" in hints:
             annotations["return"] = hints["return"]
         guarded.__annotations__ = annotations

@@ -82,7 +82,9 @@ class AgentsGuard:
         """
         for key in ("needs_approval", "tool_input_guardrails"):
             if key in function_tool_kwargs:
-                raise ConfigError(f"{key}= is set by AgentsGuard.function_tool; combine guardrails on the returned tool")
+                raise ConfigError(
+                    f"{key}= is set by AgentsGuard.function_tool; combine guardrails on the returned tool"
+                )
         name = str(function_tool_kwargs.get("name_override") or getattr(fn, "__name__", ""))
         the_rule = as_rule(rule, action=action, resource=resource, context=context, default_action=name)
         model = function_schema(fn).params_pydantic_model
@@ -110,7 +112,11 @@ class AgentsGuard:
                 approver = self._approvers.pop(ctx.tool_call_id, None)
                 self._requests.pop(ctx.tool_call_id, None)
             decision = self._act.validate(token=token, action=action, resource=resource, context=context)
-            if decision.outcome == "approval_required" and approver is not None and decision.approval_request is not None:
+            if (
+                decision.outcome == "approval_required"
+                and approver is not None
+                and decision.approval_request is not None
+            ):
                 # A human approved this very call (its call id binds its arguments) through the
                 # SDK: sign the ACT approval for exactly this request and decide again.
                 approval = self._act.approve(decision.approval_request, approver=approver, ttl=self._approval_ttl)
@@ -163,7 +169,9 @@ class AgentsGuard:
             raise ConfigError("approver must name the human who approved, e.g. 'supervisor@example.com'")
         call_id = item.call_id
         if call_id is None:
-            raise ConfigError(f"the interruption for tool `{item.name}` has no call id; ACT cannot bind an approval to it")
+            raise ConfigError(
+                f"the interruption for tool `{item.name}` has no call id; ACT cannot bind an approval to it"
+            )
         with self._lock:
             self._approvers[call_id] = approver
         state.approve(item)

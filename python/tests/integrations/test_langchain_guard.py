@@ -35,7 +35,9 @@ class ScriptedChatModel(GenericFakeChatModel):
 
 def refund_call(amount: Any, customer: str = "42", call_id: str = "call-1") -> AIMessage:
     args = {"customer_id": customer, "order_id": "1001", "amount": amount}
-    return AIMessage(content="", tool_calls=[{"name": "process_refund", "args": args, "id": call_id, "type": "tool_call"}])
+    return AIMessage(
+        content="", tool_calls=[{"name": "process_refund", "args": args, "id": call_id, "type": "tool_call"}]
+    )
 
 
 def build(act: ACT, replies: List[Any], **mw: Any) -> Any:
@@ -60,7 +62,9 @@ def build(act: ACT, replies: List[Any], **mw: Any) -> Any:
         rules={"process_refund": "order://customer:{customer_id}/{order_id}"},
         **mw,
     )
-    agent = create_agent(model, tools=[process_refund, delete_account], middleware=[middleware], checkpointer=InMemorySaver())
+    agent = create_agent(
+        model, tools=[process_refund, delete_account], middleware=[middleware], checkpointer=InMemorySaver()
+    )
     return agent, middleware, model, ran
 
 
@@ -80,7 +84,9 @@ def test_allow_runs_the_tool(act: ACT, alice: str) -> None:
     assert out["messages"][-1].content == "done"
 
 
-@pytest.mark.parametrize("amount, customer, reason", [(600, "42", "constraint_failed"), (10, "43", "resource_not_allowed")])
+@pytest.mark.parametrize(
+    "amount, customer, reason", [(600, "42", "constraint_failed"), (10, "43", "resource_not_allowed")]
+)
 def test_deny_returns_the_reason_to_the_model(act: ACT, alice: str, amount: int, customer: str, reason: str) -> None:
     agent, _, model, ran = build(act, [refund_call(amount, customer), AIMessage(content="sorry")])
     out = agent.invoke({"messages": [("user", "refund")]}, CONFIG, context={"act_token": alice})
@@ -93,7 +99,10 @@ def test_deny_returns_the_reason_to_the_model(act: ACT, alice: str, amount: int,
 
 
 def test_a_tool_without_a_rule_never_runs(act: ACT, alice: str) -> None:
-    call = AIMessage(content="", tool_calls=[{"name": "delete_account", "args": {"customer_id": "42"}, "id": "c9", "type": "tool_call"}])
+    call = AIMessage(
+        content="",
+        tool_calls=[{"name": "delete_account", "args": {"customer_id": "42"}, "id": "c9", "type": "tool_call"}],
+    )
     agent, _, _, ran = build(act, [call, AIMessage(content="ok")])
     out = agent.invoke({"messages": [("user", "delete me")]}, CONFIG, context={"act_token": alice})
     assert ran == []
@@ -125,7 +134,9 @@ def test_reject_and_garbage_resume_values_refuse(act: ACT, alice: str) -> None:
     ]:
         agent, _, _, ran = build(act, [refund_call(120), AIMessage(content="ok")])
         out = agent.invoke({"messages": [("user", "refund 120")]}, CONFIG, context={"act_token": alice})
-        out = agent.invoke(Command(resume={out["__interrupt__"][0].id: resume_value}), CONFIG, context={"act_token": alice})
+        out = agent.invoke(
+            Command(resume={out["__interrupt__"][0].id: resume_value}), CONFIG, context={"act_token": alice}
+        )
         assert ran == []
         assert expected in tool_messages(out)[0].content
 
@@ -136,7 +147,9 @@ def test_an_approval_for_another_amount_is_refused(act: ACT, alice: str) -> None
     other, _, _, ran = build(act, [refund_call(130), AIMessage(content="ok")])
     out2 = other.invoke({"messages": [("user", "refund 130")]}, CONFIG, context={"act_token": alice})
     approval_for_120 = mw.approve(out["__interrupt__"][0].value, approver="supervisor@example.com")
-    out2 = other.invoke(Command(resume={out2["__interrupt__"][0].id: approval_for_120}), CONFIG, context={"act_token": alice})
+    out2 = other.invoke(
+        Command(resume={out2["__interrupt__"][0].id: approval_for_120}), CONFIG, context={"act_token": alice}
+    )
     assert ran == []
     assert tool_messages(out2)[0].content.startswith("ACT denied this call (approval_invalid)")
 
@@ -169,7 +182,11 @@ def test_configuration_errors_name_the_problem(act: ACT, alice: str) -> None:
         ACTMiddleware(act, token=alice, rules={}).approve({"type": "other"}, approver="a@example.com")
     # A resource template naming an argument the tool does not have: an error, and the tool does not run.
     agent, _, _, ran = build(act, [refund_call(10), AIMessage(content="?")])
-    bad = ACTMiddleware(act, token=alice, rules={"process_refund": ToolRule(action="process_refund", resource="order://customer:{customer}/{order_id}")})
+    bad = ACTMiddleware(
+        act,
+        token=alice,
+        rules={"process_refund": ToolRule(action="process_refund", resource="order://customer:{customer}/{order_id}")},
+    )
     agent = create_agent(
         ScriptedChatModel(messages=iter([refund_call(10), AIMessage(content="?")]), seen=[]),
         tools=agent.nodes["tools"].bound.tools_by_name.values(),

@@ -42,7 +42,9 @@ def serve(act: ACT, token: Any, approver: Any = "client-user") -> Any:
     return server, ran
 
 
-def call(server: Any, name: str, args: Dict[str, Any], answer: Optional[Dict[str, Any]] = None, mode: str = "auto") -> Any:
+def call(
+    server: Any, name: str, args: Dict[str, Any], answer: Optional[Dict[str, Any]] = None, mode: str = "auto"
+) -> Any:
     asked: List[str] = []
 
     async def on_elicit(context: Any, params: Any) -> Any:
@@ -79,7 +81,9 @@ def test_allow_runs_the_tool(act: ACT, alice: str) -> None:
     assert asked == []
 
 
-@pytest.mark.parametrize("args, reason", [(refund(600), "constraint_failed"), (refund(10, "43"), "resource_not_allowed")])
+@pytest.mark.parametrize(
+    "args, reason", [(refund(600), "constraint_failed"), (refund(10, "43"), "resource_not_allowed")]
+)
 def test_deny_returns_the_reason_to_the_client(act: ACT, alice: str, args: Dict[str, Any], reason: str) -> None:
     server, ran = serve(act, alice)
     result, _ = call(server, "process_refund", args)
@@ -91,7 +95,9 @@ def test_deny_returns_the_reason_to_the_client(act: ACT, alice: str, args: Dict[
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 def test_approval_is_elicited_and_runs_once_approved(act: ACT, alice: str, mode: str) -> None:
     server, ran = serve(act, alice)
-    result, asked = call(server, "process_refund", refund(120), {"action": "accept", "content": {"approve": True}}, mode)
+    result, asked = call(
+        server, "process_refund", refund(120), {"action": "accept", "content": {"approve": True}}, mode
+    )
     assert text(result) == "refunded 120.0" and not result.is_error
     assert len(asked) == 1 and "Approve process_refund on order://customer:42/1001?" in asked[0]
     assert ran == [{"customer_id": "42", "order_id": "1001", "amount": 120.0}]

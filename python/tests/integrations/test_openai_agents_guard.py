@@ -30,7 +30,9 @@ def tool_outputs(result: Any) -> List[str]:
 
 
 def refund_call(amount: Any, call_id: str = "call-1", customer: str = "42") -> Any:
-    return function_call("process_refund", {"customer_id": customer, "order_id": "1001", "amount": amount}, call_id=call_id)
+    return function_call(
+        "process_refund", {"customer_id": customer, "order_id": "1001", "amount": amount}, call_id=call_id
+    )
 
 
 def make(act: ACT, steps: List[Any]) -> Any:

@@ -14,7 +14,10 @@ class Hostile:
 def test_request_from_validated_arguments() -> None:
     rule = ToolRule(action="process_refund", resource="order://customer:{customer}/{order}", context=["amount"])
     assert rule.request({"customer": "42", "order": "1001", "amount": 80, "note": "x"}) == (
-        "process_refund", "order://customer:42/1001", {"amount": 80})
+        "process_refund",
+        "order://customer:42/1001",
+        {"amount": 80},
+    )
 
 
 def test_template_mistakes_fail_at_definition() -> None:
