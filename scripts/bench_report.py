@@ -169,7 +169,8 @@ def main():
         )
     out.extend(checks or ["- No Rust results were found; run `make bench`."])
     w("")
-    open(os.path.join(ROOT, "BENCHMARKS.md"), "w").write("\n".join(out) + "\n")
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
     print("\n".join(checks))
 
 

@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from act_sdk import ACT, SigningKey  # noqa: E402
-from act_sdk.testing import ManualClock  # noqa: E402
-from harness import Script, Session, Tool, audit_path, policy_path  # noqa: E402
+from act_sdk import ACT, SigningKey
+from act_sdk.testing import ManualClock
+from harness import Script, Session, Tool, audit_path, policy_path
 
 DAY_MS = 24 * 3600 * 1000
 

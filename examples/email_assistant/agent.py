@@ -18,9 +18,9 @@ from typing import Dict, List, NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from act_sdk import ACT, SigningKey  # noqa: E402
-from act_sdk.testing import ManualClock  # noqa: E402
-from harness import Script, Session, Tool, audit_path, policy_path  # noqa: E402
+from act_sdk import ACT, SigningKey
+from act_sdk.testing import ManualClock
+from harness import Script, Session, Tool, audit_path, policy_path
 
 NOW = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
 

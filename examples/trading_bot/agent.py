@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from typing import Dict, List
+from typing import ClassVar, Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from act_sdk import ACT, SigningKey  # noqa: E402
-from act_sdk.testing import ManualClock  # noqa: E402
-from harness import Script, Session, Tool, audit_path, policy_path  # noqa: E402
+from act_sdk import ACT, SigningKey
+from act_sdk.testing import ManualClock
+from harness import Script, Session, Tool, audit_path, policy_path
 
 WEEK = 7 * 24 * 3600
 
@@ -28,7 +28,7 @@ WEEK = 7 * 24 * 3600
 class Broker:
     """The brokerage API, in memory: prices and fills. It trusts its caller."""
 
-    PRICES = {"AAPL": 230.0, "MSFT": 410.0, "GME": 25.0}
+    PRICES: ClassVar[Dict[str, float]] = {"AAPL": 230.0, "MSFT": 410.0, "GME": 25.0}
 
     def __init__(self) -> None:
         self.fills: List[str] = []
@@ -45,7 +45,7 @@ class Broker:
 class RiskModel:
     """The desk's risk model: a score from 0 (safe) to 10 per instrument."""
 
-    SCORES = {"AAPL": 2.5, "MSFT": 2.0, "GME": 8.7}
+    SCORES: ClassVar[Dict[str, float]] = {"AAPL": 2.5, "MSFT": 2.0, "GME": 8.7}
 
     def score(self, symbol: str) -> float:
         return self.SCORES[symbol]

@@ -12,6 +12,7 @@
 
 from . import errors
 from ._audit import AuditRecord, LoggingSink
+from ._client import ACT
 from ._native import (
     GENESIS_HASH,
     REASONS,
@@ -23,7 +24,6 @@ from ._native import (
     __version__,
     verify_audit_log,
 )
-from ._client import ACT
 from .errors import (
     ActError,
     ActIOError,
@@ -41,6 +41,8 @@ from .errors import (
 
 __all__ = [
     "ACT",
+    "GENESIS_HASH",
+    "REASONS",
     "ActError",
     "ActIOError",
     "ActKeyError",
@@ -52,11 +54,9 @@ __all__ = [
     "Decision",
     "Denied",
     "Diagnostic",
-    "GENESIS_HASH",
     "InternalError",
     "LoggingSink",
     "PolicyError",
-    "REASONS",
     "SigningKey",
     "SnapshotError",
     "TokenError",

@@ -1,7 +1,7 @@
 # Hand-written stubs for act_sdk (checked by mypy.stubtest).
 import logging
 import os
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, TypeVar, Union
 
 from . import errors as errors
 from ._audit import AuditRecord as AuditRecord
@@ -10,8 +10,7 @@ from ._native import GENESIS_HASH as GENESIS_HASH
 from ._native import REASONS as REASONS
 from ._native import ApprovalRequest as ApprovalRequest
 from ._native import Decision as Decision
-from ._native import Engine
-from ._native import ManualClock
+from ._native import Engine, ManualClock
 from ._native import SigningKey as SigningKey
 from ._native import TraceStep as TraceStep
 from ._native import VerifyingKey as VerifyingKey
@@ -36,19 +35,19 @@ _AuditSink = Union[str, "os.PathLike[str]", logging.Logger, Callable[[Dict[str, 
 class ACT(Engine):
     def __new__(
         cls,
-        policy_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        policy_file: Optional[Union[str, os.PathLike[str]]] = None,
         *,
         signing_key: Optional[SigningKey] = None,
         audience: Optional[str] = None,
         leeway: Optional[int] = None,
-        audit: Union[None, _AuditSink, Sequence[_AuditSink]] = None,
+        audit: Union[_AuditSink, Sequence[_AuditSink], None] = None,
         trusted_keys: Optional[Sequence[Union[VerifyingKey, SigningKey, str]]] = None,
         issuer: Optional[str] = None,
         clock: Optional[ManualClock] = None,
         endpoint: Optional[str] = None,
         api_key: Optional[str] = None,
         trust_key: Optional[Union[VerifyingKey, str]] = None,
-        cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        cache_dir: Optional[Union[str, os.PathLike[str]]] = None,
         max_staleness: Optional[int] = None,
         watch: bool = False,
         initial_sync: Optional[int] = None,
@@ -60,12 +59,14 @@ class ACT(Engine):
         action: str,
         resource: Union[str, Callable[..., str]],
         token: Union[str, Callable[..., str]],
-        context: Union[None, Callable[..., Mapping[str, Any]], Iterable[str]] = None,
-        approval: Union[None, str, Callable[..., Optional[str]]] = None,
+        context: Union[Callable[..., Mapping[str, Any]], Iterable[str], None] = None,
+        approval: Union[str, Callable[..., Optional[str]], None] = None,
     ) -> Callable[[_F], _F]: ...
 
 __all__ = [
     "ACT",
+    "GENESIS_HASH",
+    "REASONS",
     "ActError",
     "ActIOError",
     "ActKeyError",
@@ -77,11 +78,9 @@ __all__ = [
     "Decision",
     "Denied",
     "Diagnostic",
-    "GENESIS_HASH",
     "InternalError",
     "LoggingSink",
     "PolicyError",
-    "REASONS",
     "SigningKey",
     "SnapshotError",
     "TokenError",

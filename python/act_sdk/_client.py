@@ -4,6 +4,7 @@ this subclass adds ``guard``, richer ``audit=`` arguments and closing at exit.""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import inspect
 import os
@@ -31,17 +32,15 @@ from .errors import ApprovalRequired, ConfigError, Denied
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_live: "weakref.WeakSet[ACT]" = weakref.WeakSet()
+_live: weakref.WeakSet[ACT] = weakref.WeakSet()
 
 
 @atexit.register
 def _close_all() -> None:
     # Flush audit trails (Python callbacks included) while the interpreter still runs.
     for act in list(_live):
-        try:
+        with contextlib.suppress(Exception):  # nothing useful to do at exit
             act.close()
-        except Exception:  # pragma: no cover - nothing useful to do at exit
-            pass
 
 
 class ACT(Engine):
@@ -63,7 +62,7 @@ class ACT(Engine):
 
     def __new__(
         cls,
-        policy_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        policy_file: Optional[Union[str, os.PathLike[str]]] = None,
         *,
         signing_key: Optional[SigningKey] = None,
         audience: Optional[str] = None,
@@ -75,12 +74,12 @@ class ACT(Engine):
         endpoint: Optional[str] = None,
         api_key: Optional[str] = None,
         trust_key: Optional[Union[VerifyingKey, str]] = None,
-        cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        cache_dir: Optional[Union[str, os.PathLike[str]]] = None,
         max_staleness: Optional[int] = None,
         watch: bool = False,
         initial_sync: Optional[int] = None,
         counters: Optional[str] = None,
-    ) -> "ACT":
+    ) -> ACT:
         self = super().__new__(
             cls,
             policy_file,
@@ -114,8 +113,8 @@ class ACT(Engine):
         action: str,
         resource: Union[str, Callable[..., str]],
         token: Union[str, Callable[..., str]],
-        context: Union[None, Callable[..., Mapping[str, Any]], Iterable[str]] = None,
-        approval: Union[None, str, Callable[..., Optional[str]]] = None,
+        context: Union[Callable[..., Mapping[str, Any]], Iterable[str], None] = None,
+        approval: Union[str, Callable[..., Optional[str]], None] = None,
     ) -> Callable[[F], F]:
         """Decorates a tool function (sync or async) so each call is validated first.
 

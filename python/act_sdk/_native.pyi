@@ -1,7 +1,8 @@
 # Hand-written stubs for the PyO3 module act_sdk._native (checked by mypy.stubtest).
 import os
-from typing_extensions import disjoint_base
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, final
+
+from typing_extensions import disjoint_base
 
 _Path = Union[str, "os.PathLike[str]"]
 _Json = Any
@@ -12,12 +13,12 @@ REASONS: List[str]
 GENESIS_HASH: str
 __version__: str
 __all__ = [
+    "GENESIS_HASH",
+    "REASONS",
     "ApprovalRequest",
     "Decision",
     "Engine",
-    "GENESIS_HASH",
     "ManualClock",
-    "REASONS",
     "SigningKey",
     "TraceStep",
     "VerifyingKey",

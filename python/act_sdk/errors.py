@@ -19,17 +19,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ActError",
-    "PolicyError",
-    "Diagnostic",
-    "TokenError",
-    "ActKeyError",
-    "ConfigError",
-    "SnapshotError",
     "ActIOError",
-    "InternalError",
-    "AuditChainError",
-    "Denied",
+    "ActKeyError",
     "ApprovalRequired",
+    "AuditChainError",
+    "ConfigError",
+    "Denied",
+    "Diagnostic",
+    "InternalError",
+    "PolicyError",
+    "SnapshotError",
+    "TokenError",
 ]
 
 
@@ -136,7 +136,7 @@ def _check_decision(decision: object, who: str) -> None:
 class Denied(ActError):
     """Raised by ``ACT.guard`` when the decision is a deny; ``code`` is the decision's reason."""
 
-    def __init__(self, decision: "Decision") -> None:
+    def __init__(self, decision: Decision) -> None:
         _check_decision(decision, "Denied")
         super().__init__(decision.message, decision.reason)
         self.decision = decision
@@ -151,13 +151,13 @@ class ApprovalRequired(ActError):
     ``approval_request`` says what to approve; after ``ACT.approve``, call again with ``approval=``.
     """
 
-    def __init__(self, decision: "Decision") -> None:
+    def __init__(self, decision: Decision) -> None:
         _check_decision(decision, "ApprovalRequired")
         super().__init__(decision.message, decision.reason)
         self.decision = decision
 
     @property
-    def approval_request(self) -> "ApprovalRequest":
+    def approval_request(self) -> ApprovalRequest:
         request = self.decision.approval_request
         assert request is not None
         return request

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 import pytest
 
@@ -36,7 +36,7 @@ from ._client import ACT
 from ._native import ManualClock, SigningKey
 from .errors import ConfigError
 
-__all__ = ["AuditLog", "EngineFactory", "TokenMinter", "DEFAULT_NOW_MS"]
+__all__ = ["DEFAULT_NOW_MS", "AuditLog", "EngineFactory", "TokenMinter"]
 
 #: The time every ``act_clock`` starts at: 2027-01-15T08:00:00Z, in milliseconds.
 DEFAULT_NOW_MS = 1_800_000_000_000

@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from act_sdk import ACT, SigningKey  # noqa: E402
+from act_sdk import ACT, SigningKey
 
 POLICY = """\
 agent: bench-bot

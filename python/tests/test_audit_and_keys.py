@@ -7,7 +7,6 @@ import stat
 from typing import Any, Dict, List
 
 import pytest
-
 from act_sdk import ACT, GENESIS_HASH, REASONS, LoggingSink, SigningKey, VerifyingKey, verify_audit_log
 
 ORDER = "order://customer:42/1001"
@@ -17,7 +16,8 @@ def test_callable_logging_and_file_sinks_together(policy_file, key, clock, tmp_p
     records: List[Dict[str, Any]] = []
     log = tmp_path / "audit.jsonl"
     logger = logging.getLogger("act.audit.test")
-    with caplog.at_level(logging.INFO, logger="act.audit.test"):
+    # Nested on purpose: parenthesized context managers need Python 3.10, the package supports 3.9.
+    with caplog.at_level(logging.INFO, logger="act.audit.test"):  # noqa: SIM117
         with ACT(policy_file=policy_file, signing_key=key, clock=clock, audit=[records.append, logger, log]) as act:
             token = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
             allowed = act.validate(token=token, action="process_refund", resource=ORDER, context={"amount": 80})

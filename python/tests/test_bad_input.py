@@ -8,9 +8,8 @@ An agent's bad input to validate (token, action, resource) is a deny, never an e
 import math
 from typing import Any, Callable, Type
 
-import pytest
-
 import act_sdk
+import pytest
 from act_sdk import (
     ACT,
     ActError,

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Iterator, Tuple
 
 import pytest
-
 from act_sdk import ACT, ConfigError, SigningKey
-
 from conftest import ARTICLE_POLICY, REPO
 
 API_KEY = "test-api-key-123"

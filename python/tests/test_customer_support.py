@@ -71,7 +71,7 @@ def test_check_and_explain_do_not_consume_limits(act: ACT, alice: str) -> None:
         assert d.allowed and d.audit_id == "" and d.trace is None
     explained = act.explain(token=alice, action="process_refund", resource=ORDER, context={"amount": 600})
     assert explained.reason == "constraint_failed"
-    assert explained.trace and [s.stage for s in explained.trace][0] == "token"
+    assert explained.trace and explained.trace[0].stage == "token"
     assert any("amount <= 500" in s.detail for s in explained.trace)
     for _ in range(5):
         assert act.validate(token=alice, action="process_refund", resource=ORDER, context={"amount": 50}).allowed

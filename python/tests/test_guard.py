@@ -4,7 +4,6 @@ import asyncio
 from typing import Any, Dict, List, Optional
 
 import pytest
-
 from act_sdk import ACT, ApprovalRequired, Denied
 
 

@@ -30,18 +30,15 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-import pytest
-
 import act_sdk
+import pytest
 from act_sdk import (
     ACT,
     ActError,
-    ApprovalRequest,
     Decision,
     InternalError,
     LoggingSink,
     SigningKey,
-    TraceStep,
     VerifyingKey,
     errors,
 )

@@ -7,9 +7,8 @@ import pytest
 
 jwt = pytest.importorskip("jwt")
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
-
 from act_sdk import ACT, SigningKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
 ORDER = "order://customer:42/1001"
 

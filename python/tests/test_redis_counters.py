@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from act_sdk import ACT, ConfigError, SigningKey
 
 

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-
 from act_sdk import ACT, ActError, SigningKey, verify_audit_log
 from act_sdk.testing import ManualClock
-
 from conftest import VECTORS
 
 

@@ -28,7 +28,7 @@ class ToolRule:
 
     action: str
     resource: Union[str, Callable[..., str]]
-    context: Union[None, Iterable[str], Callable[..., Mapping[str, Any]]] = None
+    context: Union[Iterable[str], Callable[..., Mapping[str, Any]], None] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.action, str):
@@ -68,8 +68,8 @@ def as_rule(
     rule: Union[ToolRule, str, None],
     *,
     action: Optional[str],
-    resource: Union[None, str, Callable[..., str]],
-    context: Union[None, Iterable[str], Callable[..., Mapping[str, Any]]],
+    resource: Union[str, Callable[..., str], None],
+    context: Union[Iterable[str], Callable[..., Mapping[str, Any]], None],
     default_action: str,
 ) -> ToolRule:
     if rule is not None:

@@ -44,7 +44,7 @@ from .._client import ACT
 from ..errors import ConfigError
 from ._common import ToolRule, as_rule, check_act, check_token_source, refusal, token_of
 
-__all__ = ["MCPGuard", "ApprovalForm"]
+__all__ = ["ApprovalForm", "MCPGuard"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,12 +66,12 @@ class MCPGuard:
         act: ACT,
         *,
         token: Union[str, Callable[[Any], str]],
-        approver: Union[None, str, Callable[[Any], str]] = None,
+        approver: Union[str, Callable[[Any], str], None] = None,
         approval_ttl: int = 600,
     ) -> None:
         self._act = check_act(act)
         check_token_source(token)
-        if approver is not None and not (isinstance(approver, str) and approver or callable(approver)):
+        if approver is not None and not ((isinstance(approver, str) and approver) or callable(approver)):
             raise ConfigError("approver must be a non-empty str, a callable receiving the MCP Context, or None")
         self._token = token
         self._approver = approver
@@ -81,8 +81,8 @@ class MCPGuard:
         self,
         *,
         action: Optional[str] = None,
-        resource: Union[None, str, Callable[..., str]] = None,
-        context: Union[None, Iterable[str], Callable[..., Mapping[str, Any]]] = None,
+        resource: Union[str, Callable[..., str], None] = None,
+        context: Union[Iterable[str], Callable[..., Mapping[str, Any]], None] = None,
         rule: Optional[ToolRule] = None,
     ) -> Callable[[F], F]:
         """Decorates a tool function (sync or async) *below* ``@server.tool()``.

@@ -71,8 +71,8 @@ class AgentsGuard:
         fn: Callable[..., Any],
         *,
         action: Optional[str] = None,
-        resource: Union[None, str, Callable[..., str]] = None,
-        context: Union[None, Iterable[str], Callable[..., Mapping[str, Any]]] = None,
+        resource: Union[str, Callable[..., str], None] = None,
+        context: Union[Iterable[str], Callable[..., Mapping[str, Any]], None] = None,
         rule: Optional[ToolRule] = None,
         **function_tool_kwargs: Any,
     ) -> FunctionTool:

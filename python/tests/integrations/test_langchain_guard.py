@@ -2,28 +2,27 @@
 chat model (no network, no model calls) and LangGraph's in-memory checkpointer."""
 
 import asyncio
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, ClassVar, Dict, List, Sequence
 
 import pytest
 
 pytest.importorskip("langchain")
 
-from langchain.agents import create_agent  # noqa: E402
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, ToolMessage  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.types import Command  # noqa: E402
-
-from act_sdk import ACT, ActError, ConfigError  # noqa: E402
-from act_sdk.integrations import ToolRule  # noqa: E402
-from act_sdk.integrations.langchain import ACTMiddleware  # noqa: E402
+from act_sdk import ACT, ActError, ConfigError
+from act_sdk.integrations import ToolRule
+from act_sdk.integrations.langchain import ACTMiddleware
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 
 class ScriptedChatModel(GenericFakeChatModel):
     """GenericFakeChatModel that accepts bind_tools (create_agent binds the tools) and records what it saw."""
 
-    seen: List[List[Any]] = []
+    seen: ClassVar[List[List[Any]]] = []
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ScriptedChatModel":
         return self
@@ -76,7 +75,7 @@ def tool_messages(out: Dict[str, Any]) -> List[ToolMessage]:
 
 
 def test_allow_runs_the_tool(act: ACT, alice: str) -> None:
-    agent, _, model, ran = build(act, [refund_call(80), AIMessage(content="done")])
+    agent, _, _model, ran = build(act, [refund_call(80), AIMessage(content="done")])
     out = agent.invoke({"messages": [("user", "refund 80")]}, CONFIG, context={"act_token": alice})
     assert ran == [{"customer_id": "42", "order_id": "1001", "amount": 80.0}]
     [msg] = tool_messages(out)

@@ -10,11 +10,10 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import Client, types  # noqa: E402
-from mcp.server.mcpserver import Context, MCPServer  # noqa: E402
-
-from act_sdk import ACT, ConfigError  # noqa: E402
-from act_sdk.integrations.mcp import MCPGuard  # noqa: E402
+from act_sdk import ACT, ConfigError
+from act_sdk.integrations.mcp import MCPGuard
+from mcp import Client, types
+from mcp.server.mcpserver import Context, MCPServer
 
 RESOURCE = "order://customer:{customer_id}/{order_id}"
 
@@ -162,7 +161,7 @@ def test_configuration_errors(act: ACT, alice: str) -> None:
         guard.tool(resource="x://{act_ctx}")(lambda act_ctx: act_ctx)
     with pytest.raises(ConfigError, match="resource= is required"):
         guard.tool()(lambda a: a)
-    with pytest.raises(TypeError, match="act must be an act_sdk.ACT"):
+    with pytest.raises(TypeError, match=r"act must be an act_sdk\.ACT"):
         MCPGuard(object(), token=alice)  # type: ignore[arg-type]
 
 

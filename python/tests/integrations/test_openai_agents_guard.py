@@ -9,12 +9,11 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, Runner, set_tracing_disabled  # noqa: E402
-from agents.exceptions import UserError  # noqa: E402
-from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
-
-from act_sdk import ACT, ActError, ConfigError  # noqa: E402
-from act_sdk.integrations.openai_agents import AgentsGuard  # noqa: E402
+from act_sdk import ACT, ActError, ConfigError
+from act_sdk.integrations.openai_agents import AgentsGuard
+from agents import Agent, Runner, set_tracing_disabled
+from agents.exceptions import UserError
+from agents.testing import ScriptedModel, assistant_message, function_call
 
 RESOURCE = "order://customer:{customer_id}/{order_id}"
 

@@ -1,7 +1,6 @@
 """ToolRule: how the framework guards turn a tool call into an ACT request (no framework needed)."""
 
 import pytest
-
 from act_sdk import ConfigError
 from act_sdk.integrations import ToolRule
 

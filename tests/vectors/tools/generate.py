@@ -4,7 +4,8 @@ this script is how they were written). Hostile tokens come from
 `cargo run -p act-core --example gen_attack_tokens`. Run: python3 tests/vectors/tools/generate.py"""
 
 import json
-import subprocess, os
+import os
+import subprocess
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..')
 attack = json.loads(
@@ -37,6 +38,11 @@ policy:
       logAllActions: true
       retainFor: 90days
 """
+
+
+def write_vectors(name, suites):
+    with open(os.path.join(ROOT, "tests/vectors", name), "w") as f:
+        json.dump(suites, f, indent=1)
 
 
 def step(name, token, action, resource, outcome, reason, context=None, **kw):
@@ -77,7 +83,7 @@ def issue(agent, user, **kw):
 
 
 R = "process_refund"
-O = "read_order"
+READ = "read_order"
 
 
 def order(user, n="1001"):
@@ -85,7 +91,11 @@ def order(user, n="1001"):
 
 
 CSB = "customer-support-bot"
-C = lambda key, action=R: f"{CSB}/{action}/{key}"
+
+
+def C(key, action=R):
+    return f"{CSB}/{action}/{key}"
+
 
 customer_support = {
     "suites": [
@@ -183,11 +193,11 @@ customer_support = {
                     {"amount": 80},
                     advance_ms=DAY,
                 ),
-                step("own order can be read", "alice", O, order(42), "allow", "allowed", {"rows": 1}),
+                step("own order can be read", "alice", READ, order(42), "allow", "allowed", {"rows": 1}),
                 step(
                     "another customer's order cannot",
                     "alice",
-                    O,
+                    READ,
                     order(43),
                     "deny",
                     "resource_not_allowed",
@@ -197,17 +207,17 @@ customer_support = {
                 step(
                     "over maxRowsPerQuery",
                     "alice",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "constraint_failed",
                     {"rows": 51},
-                    constraint=C("maxRowsPerQuery", O),
+                    constraint=C("maxRowsPerQuery", READ),
                 ),
                 step(
                     "a missing field denies and names it",
                     "alice",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "context_invalid",
@@ -221,7 +231,7 @@ customer_support = {
                 step(
                     "a dot-dot resource is refused",
                     "alice",
-                    O,
+                    READ,
                     "order://customer:42/../43/1",
                     "deny",
                     "resource_invalid",
@@ -328,7 +338,7 @@ customer_support = {
                 step(
                     "a user id of * only matches a literal *",
                     "star",
-                    O,
+                    READ,
                     order(43),
                     "deny",
                     "resource_not_allowed",
@@ -337,24 +347,30 @@ customer_support = {
                 step(
                     "the literal * order is that user's own",
                     "star",
-                    O,
+                    READ,
                     "order://customer:*/1",
                     "deny",
                     "resource_invalid",
                     {"rows": 1},
                 ),
-                step("a user id of ../43", "dots", O, order(43), "deny", "resource_not_allowed", {"rows": 1}),
+                step("a user id of ../43", "dots", READ, order(43), "deny", "resource_not_allowed", {"rows": 1}),
                 step(
                     "a user id with a slash",
                     "slash",
-                    O,
+                    READ,
                     "order://customer:42/1001/x",
                     "deny",
                     "resource_not_allowed",
                     {"rows": 1},
                 ),
                 step(
-                    "a signed token with sub *", "wild_raw", O, order(43), "deny", "resource_not_allowed", {"rows": 1}
+                    "a signed token with sub *",
+                    "wild_raw",
+                    READ,
+                    order(43),
+                    "deny",
+                    "resource_not_allowed",
+                    {"rows": 1},
                 ),
             ],
         ),
@@ -374,12 +390,12 @@ tokens_suite = {
                 "tampered": {"tamper": {"token": "alice", "claims_patch": {"sub": "43", "ctx": {"user_id": "43"}}}},
             },
             steps=[
-                step("a hand-made valid token", "valid", O, order(42), "allow", "allowed", {"rows": 1}),
-                step("alg none", "alg_none", O, order(42), "deny", "token_alg_not_allowed", {"rows": 1}),
+                step("a hand-made valid token", "valid", READ, order(42), "allow", "allowed", {"rows": 1}),
+                step("alg none", "alg_none", READ, order(42), "deny", "token_alg_not_allowed", {"rows": 1}),
                 step(
                     "HS256 keyed with the public key",
                     "hs256_public_key_secret",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "token_alg_not_allowed",
@@ -388,26 +404,32 @@ tokens_suite = {
                 step(
                     "a jwk header carrying the attacker's key",
                     "embedded_jwk",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "token_header_forbidden",
                     {"rows": 1},
                 ),
-                step("a jku header", "jku_header", O, order(42), "deny", "token_header_forbidden", {"rows": 1}),
-                step("crit", "crit_header", O, order(42), "deny", "token_header_forbidden", {"rows": 1}),
-                step("no kid", "missing_kid", O, order(42), "deny", "token_header_invalid", {"rows": 1}),
-                step("typ JWT", "wrong_typ", O, order(42), "deny", "token_header_invalid", {"rows": 1}),
-                step("duplicate claim", "duplicate_claim", O, order(42), "deny", "token_duplicate_key", {"rows": 1}),
-                step("string exp", "string_exp", O, order(42), "deny", "token_claim_invalid", {"rows": 1}),
-                step("expired", "expired", O, order(42), "deny", "token_expired", {"rows": 1}),
+                step("a jku header", "jku_header", READ, order(42), "deny", "token_header_forbidden", {"rows": 1}),
+                step("crit", "crit_header", READ, order(42), "deny", "token_header_forbidden", {"rows": 1}),
+                step("no kid", "missing_kid", READ, order(42), "deny", "token_header_invalid", {"rows": 1}),
+                step("typ JWT", "wrong_typ", READ, order(42), "deny", "token_header_invalid", {"rows": 1}),
+                step("duplicate claim", "duplicate_claim", READ, order(42), "deny", "token_duplicate_key", {"rows": 1}),
+                step("string exp", "string_exp", READ, order(42), "deny", "token_claim_invalid", {"rows": 1}),
+                step("expired", "expired", READ, order(42), "deny", "token_expired", {"rows": 1}),
                 step(
-                    "signed by an untrusted key", "foreign_key", O, order(42), "deny", "token_unknown_key", {"rows": 1}
+                    "signed by an untrusted key",
+                    "foreign_key",
+                    READ,
+                    order(42),
+                    "deny",
+                    "token_unknown_key",
+                    {"rows": 1},
                 ),
                 step(
                     "issued by an untrusted issuer",
                     "foreign_issued",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "token_unknown_key",
@@ -416,7 +438,7 @@ tokens_suite = {
                 step(
                     "one flipped signature bit",
                     "bad_signature",
-                    O,
+                    READ,
                     order(42),
                     "deny",
                     "token_signature_invalid",
@@ -425,26 +447,28 @@ tokens_suite = {
                 step(
                     "claims edited after signing",
                     "tampered",
-                    O,
+                    READ,
                     order(43),
                     "deny",
                     "token_signature_invalid",
                     {"rows": 1},
                 ),
-                step("garbage", None, O, order(42), "deny", "token_malformed", {"rows": 1}, token_raw="not-a-token"),
-                step("empty", None, O, order(42), "deny", "token_malformed", {"rows": 1}, token_raw=""),
-                step("valid until it expires", "expiring", O, order(42), "allow", "allowed", {"rows": 1}),
+                step("garbage", None, READ, order(42), "deny", "token_malformed", {"rows": 1}, token_raw="not-a-token"),
+                step("empty", None, READ, order(42), "deny", "token_malformed", {"rows": 1}, token_raw=""),
+                step("valid until it expires", "expiring", READ, order(42), "allow", "allowed", {"rows": 1}),
                 step(
                     "still valid within the 30s leeway",
                     "expiring",
-                    O,
+                    READ,
                     order(42),
                     "allow",
                     "allowed",
                     {"rows": 1},
                     advance_ms=80000,
                 ),
-                step("then expired", "expiring", O, order(42), "deny", "token_expired", {"rows": 1}, advance_ms=20000),
+                step(
+                    "then expired", "expiring", READ, order(42), "deny", "token_expired", {"rows": 1}, advance_ms=20000
+                ),
             ],
         ),
         suite(
@@ -457,9 +481,9 @@ tokens_suite = {
                 "none": {"raw": attack["valid"]},
             },
             steps=[
-                step("issued here carries the audience", "ours", O, order(42), "allow", "allowed", {"rows": 1}),
-                step("another audience", "theirs", O, order(42), "deny", "token_audience_mismatch", {"rows": 1}),
-                step("no audience", "none", O, order(42), "deny", "token_audience_mismatch", {"rows": 1}),
+                step("issued here carries the audience", "ours", READ, order(42), "allow", "allowed", {"rows": 1}),
+                step("another audience", "theirs", READ, order(42), "deny", "token_audience_mismatch", {"rows": 1}),
+                step("no audience", "none", READ, order(42), "deny", "token_audience_mismatch", {"rows": 1}),
             ],
         ),
     ]
@@ -468,8 +492,8 @@ for s in tokens_suite["suites"][0]["steps"]:
     if s["token"] is None:
         del s["token"]
 
-json.dump(customer_support, open(os.path.join(ROOT, 'tests/vectors/') + 'customer_support.json', 'w'), indent=1)
-json.dump(tokens_suite, open(os.path.join(ROOT, 'tests/vectors/') + 'tokens.json', 'w'), indent=1)
+write_vectors('customer_support.json', customer_support)
+write_vectors('tokens.json', tokens_suite)
 
 HOUR = 3600000
 EMAIL_POLICY = """agent: email-assistant
@@ -1035,7 +1059,7 @@ trading = suite(
 )
 
 article = {"suites": [email, database, database_quoted, sales, code, trading]}
-json.dump(article, open(os.path.join(ROOT, 'tests/vectors/') + 'article.json', 'w'), indent=1)
+write_vectors('article.json', article)
 
 # ---- delegation, revocation, kill switches, breaker, inline capabilities, policy errors
 deleg = suite(
@@ -1090,7 +1114,9 @@ deleg = suite(
             {"amount": 600},
             constraint=C("maxAmount"),
         ),
-        step("the child was not handed read_order", "child", O, order(42), "deny", "action_not_allowed", {"rows": 1}),
+        step(
+            "the child was not handed read_order", "child", READ, order(42), "deny", "action_not_allowed", {"rows": 1}
+        ),
         step(
             "a wider child cannot exceed its parent's actions",
             "wide_child",
@@ -1159,10 +1185,10 @@ revocations = suite(
         "user8": issue(CSB, "8"),
     },
     steps=[
-        step("a revoked token", "revoked", O, order(42), "deny", "token_revoked", {"rows": 1}),
-        step("a revoked subject", "user13", O, order(13), "deny", "subject_revoked", {"rows": 1}),
+        step("a revoked token", "revoked", READ, order(42), "deny", "token_revoked", {"rows": 1}),
+        step("a revoked subject", "user13", READ, order(13), "deny", "subject_revoked", {"rows": 1}),
         step("one revoked grant for one subject", "user7", R, order(7), "deny", "grant_revoked", {"amount": 10}),
-        step("the other grants of that subject stand", "user7", O, order(7), "allow", "allowed", {"rows": 1}),
+        step("the other grants of that subject stand", "user7", READ, order(7), "allow", "allowed", {"rows": 1}),
         step("the same grant for another subject stands", "user8", R, order(8), "allow", "allowed", {"amount": 10}),
     ],
 )
@@ -1179,7 +1205,7 @@ kill = suite(
     tokens={"t": issue(CSB, "42")},
     steps=[
         step("refunds are stopped", "t", R, order(42), "deny", "kill_switch", {"amount": 10}),
-        step("reads go on", "t", O, order(42), "allow", "allowed", {"rows": 1}),
+        step("reads go on", "t", READ, order(42), "allow", "allowed", {"rows": 1}),
     ],
 )
 KILL_AGENT = (
@@ -1196,7 +1222,7 @@ kill_agent = suite(
     KILL_AGENT,
     tokens={"t": issue(CSB, "42")},
     steps=[
-        step("everything the agent does is stopped", "t", O, order(42), "deny", "kill_switch", {"rows": 1}),
+        step("everything the agent does is stopped", "t", READ, order(42), "deny", "kill_switch", {"rows": 1}),
     ],
 )
 BREAKER = """agent: customer-support-bot
@@ -1213,8 +1239,8 @@ breaker = suite(
     BREAKER,
     tokens={"t": issue(CSB, "42")},
     steps=[
-        step("a denial", "t", O, order(43), "deny", "resource_not_allowed", repeat=2),
-        step("a good request still passes", "t", O, order(42), "allow", "allowed"),
+        step("a denial", "t", READ, order(43), "deny", "resource_not_allowed", repeat=2),
+        step("a good request still passes", "t", READ, order(42), "allow", "allowed"),
         step(
             "the third denial in a minute opens the breaker",
             "t",
@@ -1223,8 +1249,8 @@ breaker = suite(
             "deny",
             "action_not_allowed",
         ),
-        step("now even good requests are paused", "t", O, order(42), "deny", "circuit_open"),
-        step("after the cool-down it closes", "t", O, order(42), "allow", "allowed", advance_ms=300001),
+        step("now even good requests are paused", "t", READ, order(42), "deny", "circuit_open"),
+        step("after the cool-down it closes", "t", READ, order(42), "allow", "allowed", advance_ms=300001),
     ],
 )
 OTHER = """agent: some-other-agent
@@ -1375,12 +1401,8 @@ errors = {
         ),
     ]
 }
-json.dump(
-    {"suites": [deleg, revocations, kill, kill_agent, breaker, inline, layered]},
-    open(os.path.join(ROOT, 'tests/vectors/') + 'lifecycle.json', 'w'),
-    indent=1,
-)
-json.dump(errors, open(os.path.join(ROOT, 'tests/vectors/') + 'policy_errors.json', 'w'), indent=1)
+write_vectors('lifecycle.json', {"suites": [deleg, revocations, kill, kill_agent, breaker, inline, layered]})
+write_vectors('policy_errors.json', errors)
 
 SF_POLICY = """agent: salesforce-agent
 policy:
@@ -1402,4 +1424,4 @@ sf = suite(
     ],
 )
 article["suites"].append(sf)
-json.dump(article, open(os.path.join(ROOT, 'tests/vectors/') + 'article.json', 'w'), indent=1)
+write_vectors('article.json', article)
