@@ -164,7 +164,10 @@ export interface AuditRecord {
 }
 
 /** A destination for audit records: a callback, a JSON Lines file path, or both. */
-export type AuditSink = ((record: AuditRecord) => void) | string | { file?: string; callback?: (record: AuditRecord) => void }
+export type AuditSink =
+  | ((record: AuditRecord) => void)
+  | string
+  | { file?: string; callback?: (record: AuditRecord) => void }
 
 export interface ACTOptions {
   /** A policy file (YAML or JSON) or a folder of them. */

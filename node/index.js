@@ -302,12 +302,14 @@ function auditSinks(audit) {
 }
 
 function requestArgs(request) {
-  if (!isPlainObject(request)) throw bad('request', 'an object { token, action, resource, context?, approval? }', request)
+  if (!isPlainObject(request))
+    throw bad('request', 'an object { token, action, resource, context?, approval? }', request)
   const { token, action, resource, context, approval } = request
   if (typeof token !== 'string') throw bad('token', 'a string', token)
   if (typeof action !== 'string') throw bad('action', 'a string', action)
   if (typeof resource !== 'string') throw bad('resource', 'a string', resource)
-  if (context !== undefined && context !== null && !isPlainObject(context)) throw bad('context', 'a plain object', context)
+  if (context !== undefined && context !== null && !isPlainObject(context))
+    throw bad('context', 'a plain object', context)
   if (approval !== undefined && approval !== null && typeof approval !== 'string') {
     throw bad('approval', 'a string (an approval token)', approval)
   }
@@ -356,30 +358,32 @@ class ACT {
               }
             }
           }
-    this.#n = call('options', () =>
-      new native.NativeAct(
-        {
-          policyFile: optStr('policyFile', o.policyFile),
-          policy: optStr('policy', o.policy),
-          policyName: optStr('policyName', o.policyName),
-          audience: optStr('audience', o.audience),
-          issuer: optStr('issuer', o.issuer),
-          leeway: optNum('leeway', o.leeway),
-          maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
-          trust,
-          auditFiles: files,
-          endpoint: optStr('endpoint', o.endpoint),
-          apiKey: optStr('apiKey', o.apiKey),
-          trustKey: o.trustKey === undefined || o.trustKey === null ? undefined : publicKey('trustKey', o.trustKey),
-          cacheDir: optStr('cacheDir', o.cacheDir),
-          maxStaleness: optNum('maxStaleness', o.maxStaleness),
-          watch: optBool('watch', o.watch),
-          counters: optStr('counters', o.counters),
-        },
-        signingKey('signingKey', o.signingKey),
-        o.clock ? o.clock[NATIVE] : undefined,
-        deliver,
-      ),
+    this.#n = call(
+      'options',
+      () =>
+        new native.NativeAct(
+          {
+            policyFile: optStr('policyFile', o.policyFile),
+            policy: optStr('policy', o.policy),
+            policyName: optStr('policyName', o.policyName),
+            audience: optStr('audience', o.audience),
+            issuer: optStr('issuer', o.issuer),
+            leeway: optNum('leeway', o.leeway),
+            maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
+            trust,
+            auditFiles: files,
+            endpoint: optStr('endpoint', o.endpoint),
+            apiKey: optStr('apiKey', o.apiKey),
+            trustKey: o.trustKey === undefined || o.trustKey === null ? undefined : publicKey('trustKey', o.trustKey),
+            cacheDir: optStr('cacheDir', o.cacheDir),
+            maxStaleness: optNum('maxStaleness', o.maxStaleness),
+            watch: optBool('watch', o.watch),
+            counters: optStr('counters', o.counters),
+          },
+          signingKey('signingKey', o.signingKey),
+          o.clock ? o.clock[NATIVE] : undefined,
+          deliver,
+        ),
     )
   }
 
@@ -397,19 +401,30 @@ class ACT {
   check(request) {
     const r = requestArgs(request)
     const context = contextJson(r.context)
-    return decision(call('context', () => this.#n.check(r.token, r.action, r.resource, context, r.approval ?? undefined)))
+    return decision(
+      call('context', () => this.#n.check(r.token, r.action, r.resource, context, r.approval ?? undefined)),
+    )
   }
 
   /** Like `check`, with a `trace` of every rule and constraint looked at. */
   explain(request) {
     const r = requestArgs(request)
     const context = contextJson(r.context)
-    return decision(call('context', () => this.#n.explain(r.token, r.action, r.resource, context, r.approval ?? undefined)))
+    return decision(
+      call('context', () => this.#n.explain(r.token, r.action, r.resource, context, r.approval ?? undefined)),
+    )
   }
 
   /** Issues a token for `agent`, acting for `userContext.user_id`. */
   issueToken(request) {
-    const o = options('issueToken options', request, ['agent', 'userContext', 'agentContext', 'policy', 'ttl', 'holderKey'])
+    const o = options('issueToken options', request, [
+      'agent',
+      'userContext',
+      'agentContext',
+      'policy',
+      'ttl',
+      'holderKey',
+    ])
     const agent = str('agent', o.agent)
     const userContext = optObj('userContext', o.userContext)
     if (userContext === undefined) throw bad('userContext', 'an object with `user_id`', o.userContext)
@@ -417,14 +432,25 @@ class ACT {
     const policy = optObj('policy', o.policy)
     const ttl = optNum('ttl', o.ttl)
     const holder = publicKey('holderKey', o.holderKey)
-    const texts = [jsonText('userContext', userContext), jsonText('agentContext', agentContext), jsonText('policy', policy)]
+    const texts = [
+      jsonText('userContext', userContext),
+      jsonText('agentContext', agentContext),
+      jsonText('policy', policy),
+    ]
     return call('issueToken', () => this.#n.issueToken(agent, texts[0], texts[1], texts[2], ttl, holder))
   }
 
   /** Hands a narrower token to a sub-agent, signed by `holderKey` (the key in the parent's `cnf`). */
   delegate(token, spec) {
     str('token', token)
-    const o = options('delegate options', spec, ['holderKey', 'agent', 'agentContext', 'policy', 'ttl', 'nextHolderKey'])
+    const o = options('delegate options', spec, [
+      'holderKey',
+      'agent',
+      'agentContext',
+      'policy',
+      'ttl',
+      'nextHolderKey',
+    ])
     const holder = signingKey('holderKey', o.holderKey)
     if (holder === undefined) throw bad('holderKey', 'a SigningKey (the key named in the parent token)', o.holderKey)
     const agent = str('agent', o.agent)
@@ -460,7 +486,8 @@ class ACT {
    * Resolves to the serving snapshot version; 0 means none yet (validations deny `no_snapshot`).
    */
   ready(timeoutMs = 5000) {
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
+      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
     return callAsync('ready', () => this.#n.ready(timeoutMs))
   }
 
@@ -519,7 +546,8 @@ function guard(act, spec, fn) {
   const o = options('guard options', spec, GUARD_OPTIONS)
   if (typeof fn !== 'function') throw bad('fn', 'a function', fn)
   for (const k of ['action', 'resource', 'token']) {
-    if (typeof o[k] !== 'string' && typeof o[k] !== 'function') throw bad(k, 'a string or a function of the arguments', o[k])
+    if (typeof o[k] !== 'string' && typeof o[k] !== 'function')
+      throw bad(k, 'a string or a function of the arguments', o[k])
   }
   const guarded = async function (...args) {
     let context = o.context === undefined ? (isPlainObject(args[0]) ? args[0] : undefined) : resolve(o.context, args)

@@ -95,7 +95,11 @@ const skipped = []
 // ---- ACT ----
 const key = SigningKey.generate()
 const act = new ACT({ policy: POLICY, signingKey: key })
-const token = act.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42', roles: ['customer'] }, ttl: 3600 })
+const token = act.issueToken({
+  agent: 'customer-support-bot',
+  userContext: { user_id: '42', roles: ['customer'] },
+  ttl: 3600,
+})
 const request = {
   token,
   action: 'process_refund',
@@ -103,7 +107,11 @@ const request = {
   context: { amount: 80, currency: 'USD', reason: 'late' },
 }
 if (act.validate(request).outcome !== 'allow') throw new Error('bench: the ACT request should be allowed')
-rows.push({ name: 'act-sdk validate (seen token, limit + audit)', ns: timeSync(() => act.validate(request)), ours: true })
+rows.push({
+  name: 'act-sdk validate (seen token, limit + audit)',
+  ns: timeSync(() => act.validate(request)),
+  ours: true,
+})
 await act.flushAudit()
 rows.push({ name: 'act-sdk check (seen token, dry run)', ns: timeSync(() => act.check(request)), ours: true })
 
@@ -113,7 +121,10 @@ if (jose) {
   const publicKey = await jose.importJWK(key.publicJwk(), 'EdDSA')
   const ok = await jose.jwtVerify(token, publicKey, { algorithms: ['EdDSA'] })
   if (ok.payload.sub !== '42') throw new Error('bench: jose did not verify')
-  rows.push({ name: 'jose jwtVerify EdDSA (same token)', ns: await timeAsync(() => jose.jwtVerify(token, publicKey, { algorithms: ['EdDSA'] })) })
+  rows.push({
+    name: 'jose jwtVerify EdDSA (same token)',
+    ns: await timeAsync(() => jose.jwtVerify(token, publicKey, { algorithms: ['EdDSA'] })),
+  })
 } else skipped.push('jose')
 
 // ---- casbin ----
@@ -129,10 +140,13 @@ e = some(where (p.eft == allow))
 [matchers]
 m = r.sub == p.sub && keyMatch(r.obj, p.obj) && r.act == p.act && r.amount <= 500
 `)
-  const e = await casbin.newEnforcer(model, new casbin.StringAdapter(`
+  const e = await casbin.newEnforcer(
+    model,
+    new casbin.StringAdapter(`
 p, customer-support-bot, order://customer:42/*, read_order
 p, customer-support-bot, order://customer:42/*, process_refund
-`))
+`),
+  )
   if (!e.enforceSync('customer-support-bot', 'order://customer:42/1001', 'process_refund', 80)) {
     throw new Error('bench: casbin should allow')
   }
@@ -162,7 +176,10 @@ if (cedar) {
   if (answer.type !== 'success' || answer.response.decision !== 'allow') {
     throw new Error(`bench: cedar should allow: ${JSON.stringify(answer)}`)
   }
-  rows.push({ name: `cedar-wasm ${cedar.getCedarVersion()} statefulIsAuthorized`, ns: timeSync(() => cedar.statefulIsAuthorized(call)) })
+  rows.push({
+    name: `cedar-wasm ${cedar.getCedarVersion()} statefulIsAuthorized`,
+    ns: timeSync(() => cedar.statefulIsAuthorized(call)),
+  })
 } else skipped.push('@cedar-policy/cedar-wasm')
 
 await act.close()

@@ -1,5 +1,11 @@
 // Types of act-sdk/ai-sdk. Checked by `tsc --noEmit` on test/types.ts.
-import type { GenericToolApprovalFunction, Tool, ToolApprovalRequestOutput, ToolApprovalResponse, ToolSet } from 'ai' with { 'resolution-mode': 'import' }
+import type {
+  GenericToolApprovalFunction,
+  Tool,
+  ToolApprovalRequestOutput,
+  ToolApprovalResponse,
+  ToolSet,
+} from 'ai' with { 'resolution-mode': 'import' }
 import type { ACT, ApprovalRequest, JsonObject } from '../index'
 
 export interface AiSdkCallInfo {
@@ -60,4 +66,7 @@ export interface AiSdkGuard<TOOLS extends Record<string, AiSdkGuardedTool>> {
 }
 
 /** Guards AI SDK tools with `act` (see docs/guards/vercel-ai-sdk.md). */
-export declare function guardTools<TOOLS extends Record<string, AiSdkGuardedTool>>(act: ACT, options: GuardToolsOptions<TOOLS>): AiSdkGuard<TOOLS>
+export declare function guardTools<TOOLS extends Record<string, AiSdkGuardedTool>>(
+  act: ACT,
+  options: GuardToolsOptions<TOOLS>,
+): AiSdkGuard<TOOLS>

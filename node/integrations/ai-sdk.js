@@ -22,7 +22,18 @@
 // package itself is not required here.
 
 const { ConfigError, DeniedError, ApprovalRequiredError } = require('../errors.js')
-const { checkAct, checkSpec, options, decide, refusalText, errorText, checkStore, approveOptions, bad, isPlainObject } = require('./common.js')
+const {
+  checkAct,
+  checkSpec,
+  options,
+  decide,
+  refusalText,
+  errorText,
+  checkStore,
+  approveOptions,
+  bad,
+  isPlainObject,
+} = require('./common.js')
 
 const own = (o, k) => (o != null && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined)
 
@@ -71,7 +82,8 @@ function guardTools(act, opts) {
   for (const [name, entry] of Object.entries(o.tools)) {
     if (!isPlainObject(entry)) throw bad(`tools.${name}`, 'an object { tool, resource, ... }', entry)
     const { tool, ...spec } = entry
-    if (tool === null || typeof tool !== 'object') throw bad(`tools.${name}.tool`, 'an AI SDK tool (from tool({...}))', tool)
+    if (tool === null || typeof tool !== 'object')
+      throw bad(`tools.${name}.tool`, 'an AI SDK tool (from tool({...}))', tool)
     if (typeof tool.execute !== 'function') {
       throw new ConfigError(
         `tool \`${name}\` has no \`execute\`: ACT guards tools that run in this process (a client-side tool is out of its reach)`,
@@ -123,7 +135,11 @@ function guardTools(act, opts) {
   /** The ACT approval request behind one `tool-approval-request` part (null when the call needs none now). */
   const approvalRequest = (part) => {
     const { name, s, call } = requestPart(part)
-    const r = decide(act, 'check', s, call.input, { toolName: name, toolCallId: call.toolCallId, toolContext: undefined })
+    const r = decide(act, 'check', s, call.input, {
+      toolName: name,
+      toolCallId: call.toolCallId,
+      toolContext: undefined,
+    })
     if (r.error) throw r.error
     return r.decision.approvalRequest
   }
@@ -137,7 +153,11 @@ function guardTools(act, opts) {
   const approve = async (part, approveOpts) => {
     const o2 = approveOptions(approveOpts)
     const { name, s, call } = requestPart(part)
-    const r = decide(act, 'check', s, call.input, { toolName: name, toolCallId: call.toolCallId, toolContext: undefined })
+    const r = decide(act, 'check', s, call.input, {
+      toolName: name,
+      toolCallId: call.toolCallId,
+      toolContext: undefined,
+    })
     if (r.error) throw r.error
     const d = r.decision
     const response = { type: 'tool-approval-response', approvalId: part.approvalId }
@@ -150,10 +170,12 @@ function guardTools(act, opts) {
     if (!isPlainObject(part) || part.type !== 'tool-approval-request' || !isPlainObject(part.toolCall)) {
       throw bad('part', "a `tool-approval-request` part from the result's content", part)
     }
-    if (part.isAutomatic) throw new ConfigError('this approval request was decided automatically; it needs no response', 'invalid_argument')
+    if (part.isAutomatic)
+      throw new ConfigError('this approval request was decided automatically; it needs no response', 'invalid_argument')
     const call = part.toolCall
     const s = specs[call.toolName]
-    if (s === undefined) throw new ConfigError(`tool \`${call.toolName}\` is not guarded by this guard`, 'invalid_argument')
+    if (s === undefined)
+      throw new ConfigError(`tool \`${call.toolName}\` is not guarded by this guard`, 'invalid_argument')
     return { name: call.toolName, s, call }
   }
 

@@ -8,7 +8,6 @@ const { ACT } = require('../index.js')
 const { ActError } = require('../errors.js')
 const { bad, isPlainObject, knownOptions: options } = require('../args.js')
 
-
 function checkAct(act) {
   if (!(act instanceof ACT)) throw bad('act', 'an ACT client (new ACT({...}))', act)
   return act

@@ -1,6 +1,11 @@
 // Types of act-sdk/mcp. Checked by `tsc --noEmit` on test/types.ts.
 import type { ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js'
-import type { AnySchema, SchemaOutput, ShapeOutput, ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js'
+import type {
+  AnySchema,
+  SchemaOutput,
+  ShapeOutput,
+  ZodRawShapeCompat,
+} from '@modelcontextprotocol/sdk/server/zod-compat.js'
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import type { ACT, ApprovalRequest, ApprovalRequiredDecision, JsonObject } from '../index'
@@ -18,7 +23,11 @@ export interface McpServerLike {
 export type McpExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
 /** The validated input a tool's callback gets for its `inputSchema` (`undefined` without one). */
-export type McpToolInput<Args> = Args extends ZodRawShapeCompat ? ShapeOutput<Args> : Args extends AnySchema ? SchemaOutput<Args> : undefined
+export type McpToolInput<Args> = Args extends ZodRawShapeCompat
+  ? ShapeOutput<Args>
+  : Args extends AnySchema
+    ? SchemaOutput<Args>
+    : undefined
 
 export interface McpCallInfo {
   toolName: string
@@ -50,7 +59,10 @@ export interface McpGuardSpec<I> {
    * `'deny'` refuses; a function routes the request elsewhere and returns an
    * approval token signed by a trusted issuer, or null.
    */
-  approval?: 'elicit' | 'deny' | ((args: McpApprovalArgs<I>) => Promise<string | null | undefined> | string | null | undefined)
+  approval?:
+    | 'elicit'
+    | 'deny'
+    | ((args: McpApprovalArgs<I>) => Promise<string | null | undefined> | string | null | undefined)
   /** Recorded as the approver of elicited approvals (default `'mcp-client-user'`). */
   approver?: string | ((extra: McpExtra) => string)
   /** Lifetime of elicited approvals, seconds (default 300). */

@@ -35,7 +35,11 @@ function elicitation(request) {
     requestedSchema: {
       type: 'object',
       properties: {
-        approve: { type: 'boolean', title: 'Approve', description: `Allow ${request.action} on ${request.resource}, once` },
+        approve: {
+          type: 'boolean',
+          title: 'Approve',
+          description: `Allow ${request.action} on ${request.resource}, once`,
+        },
       },
       required: ['approve'],
     },
@@ -104,7 +108,12 @@ function guardCallback(server, act, name, spec, handler, hasInput) {
 }
 
 function checkMcpSpec(name, spec) {
-  const s = checkSpec('spec', spec, { action: name, approval: 'elicit', approver: 'mcp-client-user', approvalTtl: 300 }, SPEC_EXTRA)
+  const s = checkSpec(
+    'spec',
+    spec,
+    { action: name, approval: 'elicit', approver: 'mcp-client-user', approvalTtl: 300 },
+    SPEC_EXTRA,
+  )
   if (s.approval !== 'elicit' && s.approval !== 'deny' && typeof s.approval !== 'function') {
     throw bad('spec.approval', '"elicit", "deny" or an async function returning an approval token', s.approval)
   }

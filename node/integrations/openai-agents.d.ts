@@ -47,13 +47,18 @@ export interface AgentsGuard {
   wrap<O extends WrappableToolOptions>(
     toolOptions: O,
     spec: AgentsGuardSpec<Parameters<O['execute']>[0]>,
-  ): Omit<O, 'needsApproval'> & { needsApproval: (runContext: RunContext<any>, input: any, callId?: string) => Promise<boolean> }
+  ): Omit<O, 'needsApproval'> & {
+    needsApproval: (runContext: RunContext<any>, input: any, callId?: string) => Promise<boolean>
+  }
   /**
    * A human approves one interruption: the ACT approval token for exactly that
    * call (null when none is needed by now; throws `DeniedError` when it is
    * denied by now). Also call `result.state.approve(interruption)`.
    */
-  approve(interruption: RunToolApprovalItem, options: { approver: string; ttl: number; context?: unknown }): Promise<string | null>
+  approve(
+    interruption: RunToolApprovalItem,
+    options: { approver: string; ttl: number; context?: unknown },
+  ): Promise<string | null>
   readonly approvals: ApprovalStore
 }
 

@@ -19,7 +19,18 @@
 // here, so there is one copy of its classes: yours.
 
 const { ConfigError, DeniedError } = require('../errors.js')
-const { checkAct, checkSpec, options, decide, refusalText, errorText, checkStore, approveOptions, bad, isPlainObject } = require('./common.js')
+const {
+  checkAct,
+  checkSpec,
+  options,
+  decide,
+  refusalText,
+  errorText,
+  checkStore,
+  approveOptions,
+  bad,
+  isPlainObject,
+} = require('./common.js')
 
 /**
  * A guard for Agents SDK tools. `opts.token`: the default token, a string or
@@ -46,10 +57,14 @@ function createGuard(act, opts) {
     const { execute } = toolOptions
     if (typeof execute !== 'function') throw bad('toolOptions.execute', 'a function', execute)
     if (toolOptions.needsApproval !== undefined) {
-      throw new ConfigError('leave `needsApproval` out: the ACT policy decides which calls need a human', 'invalid_argument')
+      throw new ConfigError(
+        'leave `needsApproval` out: the ACT policy decides which calls need a human',
+        'invalid_argument',
+      )
     }
     const name = toolOptions.name
-    if (typeof name !== 'string' || name === '') throw bad('toolOptions.name', 'the tool name (a non-empty string)', name)
+    if (typeof name !== 'string' || name === '')
+      throw bad('toolOptions.name', 'the tool name (a non-empty string)', name)
     if (specs.has(name)) throw new ConfigError(`tool \`${name}\` is already guarded by this guard`, 'invalid_argument')
     const s = checkSpec(`spec of ${name}`, spec, { action: name, token: o.token })
     specs.set(name, s)
@@ -102,12 +117,15 @@ function createGuard(act, opts) {
     let d = pending.get(raw.callId)
     if (d === undefined) {
       const s = specs.get(raw.name)
-      if (s === undefined) throw new ConfigError(`tool \`${raw.name}\` is not guarded by this guard`, 'invalid_argument')
+      if (s === undefined)
+        throw new ConfigError(`tool \`${raw.name}\` is not guarded by this guard`, 'invalid_argument')
       let input
       try {
         input = JSON.parse(raw.arguments)
       } catch (e) {
-        throw new ConfigError(`the arguments of call ${raw.callId} are not JSON: ${e.message}`, 'invalid_argument', { cause: e })
+        throw new ConfigError(`the arguments of call ${raw.callId} are not JSON: ${e.message}`, 'invalid_argument', {
+          cause: e,
+        })
       }
       const r = decide(act, 'check', s, input, { toolName: raw.name, callId: raw.callId, runContext: { context } })
       if (r.error) throw r.error

@@ -36,7 +36,8 @@ test('index.d.ts declares every runtime export and every reason code', () => {
     assert.match(DTS, new RegExp(`export declare (class|function|const) ${name}\\b`), `index.d.ts lacks ${name}`)
   }
   const declared = [...DTS.matchAll(/\| '([a-z_]+)'/g)].map((m) => m[1])
-  for (const code of REASONS) assert.ok(declared.includes(code) || DTS.includes(`'${code}'`), `index.d.ts lacks reason ${code}`)
+  for (const code of REASONS)
+    assert.ok(declared.includes(code) || DTS.includes(`'${code}'`), `index.d.ts lacks reason ${code}`)
   assert.ok(REASONS.includes('rate_limited') && REASONS.length > 30)
 })
 
@@ -121,9 +122,12 @@ test('audit callbacks get every record, in chain order, without blocking', async
   const act = new ACT({
     policy: POLICY,
     signingKey: SigningKey.generate(),
-    audit: [{ file, callback: (r) => seen.push(r) }, () => {
-      throw new Error('a broken callback does not stop the others')
-    }],
+    audit: [
+      { file, callback: (r) => seen.push(r) },
+      () => {
+        throw new Error('a broken callback does not stop the others')
+      },
+    ],
   })
   const warnings = []
   const onWarning = (w) => warnings.push(w)
@@ -178,16 +182,20 @@ test('verifyAuditLog finds an edited record', async () => {
   const file = path.join(dir, 'audit.jsonl')
   const act = new ACT({ policy: POLICY, signingKey: SigningKey.generate(), audit: file })
   const token = act.issueToken({ agent: 'bot', userContext: { user_id: '1' } })
-  for (let i = 0; i < 3; i++) act.validate({ token, action: 'refund', resource: 'order://1/1', context: { amount: 500 } })
+  for (let i = 0; i < 3; i++)
+    act.validate({ token, action: 'refund', resource: 'order://1/1', context: { amount: 500 } })
   await act.close()
   const lines = fs.readFileSync(file, 'utf8').split('\n')
   lines[1] = lines[1].replace('"amount":500', '"amount":5')
-  assert.throws(() => sdk.verifyAuditLog(lines.join('\n')), (e) => {
-    assert.ok(e instanceof sdk.AuditChainError)
-    assert.equal(e.code, 'audit_chain_broken')
-    assert.equal(e.line, 2)
-    return true
-  })
+  assert.throws(
+    () => sdk.verifyAuditLog(lines.join('\n')),
+    (e) => {
+      assert.ok(e instanceof sdk.AuditChainError)
+      assert.equal(e.code, 'audit_chain_broken')
+      assert.equal(e.line, 2)
+      return true
+    },
+  )
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -230,7 +238,10 @@ test('delegation narrows, and the chain cannot outlive its parent', async () => 
     })
     assert.equal(child.split('~').length, 2)
     assert.equal(act.validate({ token: child, action: 'read', resource: 'order://1/5' }).reason, 'allowed')
-    assert.equal(act.validate({ token: child, action: 'refund', resource: 'order://1/5', context: { amount: 1 } }).reason, 'action_not_allowed')
+    assert.equal(
+      act.validate({ token: child, action: 'refund', resource: 'order://1/5', context: { amount: 1 } }).reason,
+      'action_not_allowed',
+    )
     clock.advance(121_000 + 30_000)
     assert.equal(act.validate({ token: child, action: 'read', resource: 'order://1/5' }).reason, 'token_expired')
   } finally {

@@ -63,7 +63,10 @@ const cases = {
     [() => new ACT({ policyFile: '/nonexistent/act/policies.yaml' }), 'io_error'],
     [() => new ACT({ policy: 5 }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, policyFile: 'x.yaml' }), 'invalid_argument'],
-    [() => new ACT({ policy: 'agent: bot\npolicy:\n  actions: [a]\n  resources: [b]\n  bogus: 1\n' }), 'policy_invalid'],
+    [
+      () => new ACT({ policy: 'agent: bot\npolicy:\n  actions: [a]\n  resources: [b]\n  bogus: 1\n' }),
+      'policy_invalid',
+    ],
     [() => new ACT({ policy: POLICY, policyName: 5 }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, signingKey: 'secret' }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, signingKey: key.toJwk() }), 'invalid_argument'],
@@ -99,11 +102,14 @@ const cases = {
     [() => act.validate({ ...req, context: [1] }), 'invalid_argument'],
     [() => act.validate({ ...req, context: new Map() }), 'invalid_argument'],
     [() => act.validate({ ...req, context: { n: 10n } }), 'invalid_argument'],
-    [() => {
-      const loop = { a: 1 }
-      loop.self = loop
-      act.validate({ ...req, context: loop })
-    }, 'invalid_argument'],
+    [
+      () => {
+        const loop = { a: 1 }
+        loop.self = loop
+        act.validate({ ...req, context: loop })
+      },
+      'invalid_argument',
+    ],
     [() => act.validate({ ...req, approval: 5 }), 'invalid_argument'],
     [() => act.check({ ...req, token: null }), 'invalid_argument'],
     [() => act.explain({ ...req, context: 7 }), 'invalid_argument'],
@@ -120,7 +126,10 @@ const cases = {
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '' } }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, agentContext: 'x' }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, policy: ['refund'] }), 'invalid_argument'],
-    [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, policy: { actions: ['x'] } }), 'policy_invalid'],
+    [
+      () => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, policy: { actions: ['x'] } }),
+      'policy_invalid',
+    ],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: -1 }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: 1.5 }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: '60' }), 'invalid_argument'],
@@ -141,7 +150,10 @@ const cases = {
     [() => act.delegate(token, { holderKey: holder, agent: 'sub' }), 'invalid_argument'],
     [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 0 }), 'invalid_argument'],
     [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, policy: 'refund' }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, policy: { actions: [] } }), 'policy_invalid'],
+    [
+      () => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, policy: { actions: [] } }),
+      'policy_invalid',
+    ],
     [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, nextHolderKey: 'x' }), 'key_invalid'],
     [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, agentContext: 1 }), 'invalid_argument'],
   ],
@@ -220,7 +232,11 @@ test('a closed client refuses calls with invalid_argument', async () => {
   await c.close() // twice is fine
   assert.equal(c.status.closed, true)
   throwsCode(() => c.validate(req), 'invalid_argument', 'validate after close')
-  throwsCode(() => c.issueToken({ agent: 'bot', userContext: { user_id: '7' } }), 'invalid_argument', 'issue after close')
+  throwsCode(
+    () => c.issueToken({ agent: 'bot', userContext: { user_id: '7' } }),
+    'invalid_argument',
+    'issue after close',
+  )
   await assert.rejects(c.reload(), { code: 'invalid_argument', name: 'ConfigError' })
   await assert.rejects(c.flushAudit(), { code: 'invalid_argument' })
 })

@@ -17,7 +17,11 @@ const POLICY = fs.readFileSync(path.join(REPO, 'examples', 'customer_support', '
 const API_KEY = 'node-test-api-key'
 
 function actBinary() {
-  for (const p of [process.env.ACT_BIN, path.join(REPO, 'target', 'debug', 'act'), path.join(REPO, 'target', 'release', 'act')]) {
+  for (const p of [
+    process.env.ACT_BIN,
+    path.join(REPO, 'target', 'debug', 'act'),
+    path.join(REPO, 'target', 'release', 'act'),
+  ]) {
     if (p && fs.existsSync(p)) return p
   }
   throw new Error('the `act` binary is not built; node/run_tests.sh builds it (cargo build -p act-cli)')
@@ -59,16 +63,36 @@ test('a policy change through act serve reaches a running client within 2 s', as
   const controlKey = SigningKey.generate()
   fs.writeFileSync(path.join(dir, 'control.pem'), controlKey.toPem())
   const port = await freePort()
-  const server = spawn(actBinary(), ['serve', '--policy', policies, '--key', path.join(dir, 'control.pem'),
-    '--addr', `127.0.0.1:${port}`, '--api-key', API_KEY, '--poll-ms', '100'], { stdio: 'ignore' })
+  const server = spawn(
+    actBinary(),
+    [
+      'serve',
+      '--policy',
+      policies,
+      '--key',
+      path.join(dir, 'control.pem'),
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--api-key',
+      API_KEY,
+      '--poll-ms',
+      '100',
+    ],
+    { stdio: 'ignore' },
+  )
   t.after(() => server.kill('SIGTERM')) // by this child's pid, never by name
   await waitForPort(port, server)
 
   const issuerKey = SigningKey.generate()
   const issuer = new ACT({ policyFile: policies, signingKey: issuerKey })
   const token = issuer.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42' } })
-  const act = new ACT({ endpoint: `http://127.0.0.1:${port}`, apiKey: API_KEY, trustKey: controlKey, trust: [issuerKey],
-    cacheDir: path.join(dir, 'cache') })
+  const act = new ACT({
+    endpoint: `http://127.0.0.1:${port}`,
+    apiKey: API_KEY,
+    trustKey: controlKey,
+    trust: [issuerKey],
+    cacheDir: path.join(dir, 'cache'),
+  })
   t.after(() => act.close())
   const v1 = await act.ready(10000)
   assert.ok(v1 >= 1, JSON.stringify(act.status))
@@ -95,7 +119,9 @@ test('without a snapshot the client fails closed, and arguments are checked', as
   await act.close()
   await issuer.close()
   assert.throws(() => new ACT({ endpoint: 'http://127.0.0.1:1' }), { code: 'invalid_argument', message: /trustKey/ })
-  assert.throws(() => new ACT({ policy: POLICY, endpoint: 'http://127.0.0.1:1', trustKey: key }), { code: 'invalid_argument' })
+  assert.throws(() => new ACT({ policy: POLICY, endpoint: 'http://127.0.0.1:1', trustKey: key }), {
+    code: 'invalid_argument',
+  })
   assert.throws(() => new ACT({ endpoint: 'ftp://x', trustKey: key }), { code: 'invalid_argument' })
   assert.throws(() => new ACT({ endpoint: 'http://127.0.0.1:1', trustKey: 'ed25519:nope' }), { code: 'key_invalid' })
 })

@@ -35,10 +35,14 @@ function setup() {
   })
   const done = []
   const tools = {
-    readOrder: guard(act, { token, action: 'read_order', resource: (a) => `order://customer:${a.customer}/${a.order}` }, async (a) => {
-      done.push(['read', a.order])
-      return { order: a.order, status: 'shipped' }
-    }),
+    readOrder: guard(
+      act,
+      { token, action: 'read_order', resource: (a) => `order://customer:${a.customer}/${a.order}` },
+      async (a) => {
+        done.push(['read', a.order])
+        return { order: a.order, status: 'shipped' }
+      },
+    ),
     processRefund: guard(
       act,
       {
@@ -60,7 +64,10 @@ function setup() {
 test('the article scenario: own orders only, refunds capped, large ones approved by a human', async () => {
   const { act, tools, done, dir, auditFile } = setup()
   try {
-    assert.deepEqual(await tools.readOrder({ customer: '42', order: '1001', rows: 1 }), { order: '1001', status: 'shipped' })
+    assert.deepEqual(await tools.readOrder({ customer: '42', order: '1001', rows: 1 }), {
+      order: '1001',
+      status: 'shipped',
+    })
     assert.deepEqual(await tools.processRefund({ customer: '42', order: '1001', amount: 18.5 }), { refunded: 18.5 })
 
     // Prompt injection: another customer's order.
@@ -94,7 +101,9 @@ test('the article scenario: own orders only, refunds capped, large ones approved
     await assert.rejects(tools.processRefund({ customer: '42', order: '1004', amount: 130, approval }), {
       code: 'approval_invalid',
     })
-    assert.deepEqual(await tools.processRefund({ customer: '42', order: '1004', amount: 120, approval }), { refunded: 120 })
+    assert.deepEqual(await tools.processRefund({ customer: '42', order: '1004', amount: 120, approval }), {
+      refunded: 120,
+    })
     await assert.rejects(tools.processRefund({ customer: '42', order: '1004', amount: 120, approval }), {
       code: 'approval_replayed',
     })
@@ -137,7 +146,12 @@ test('five refunds a day, then rate_limited until the window rolls', async () =>
 test('explain shows what decided', async () => {
   const { act, token, dir } = setup()
   try {
-    const d = act.explain({ token, action: 'process_refund', resource: 'order://customer:42/1', context: { amount: 501 } })
+    const d = act.explain({
+      token,
+      action: 'process_refund',
+      resource: 'order://customer:42/1',
+      context: { amount: 501 },
+    })
     assert.equal(d.reason, 'constraint_failed')
     assert.ok(Array.isArray(d.trace) && d.trace.length >= 3)
     assert.equal(d.trace.at(-1).stage, 'decision')

@@ -149,7 +149,13 @@ async function outcome(label, fn, jsErrors = false) {
 // ---- the cases: valid parameters by name, and how to call with them ----
 
 const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
-const request = (p) => ({ token: p.token, action: p.action, resource: p.resource, context: p.context, approval: p.approval })
+const request = (p) => ({
+  token: p.token,
+  action: p.action,
+  resource: p.resource,
+  context: p.context,
+  approval: p.approval,
+})
 const validateLike = (m) => ({
   params: { token: alice, action: 'process_refund', resource: ORDER, context: { amount: 200 }, approval: undefined },
   nested: ['context.amount', 'context.note'],
@@ -159,30 +165,70 @@ const validateLike = (m) => ({
 
 const CASES = {
   'ACT(policyFile)': {
-    params: { policyFile, signingKey: key, trust: undefined, audience: undefined, issuer: undefined, leeway: undefined,
-      maxDelegationDepth: undefined, audit: undefined, clock: undefined, watch: undefined, counters: undefined },
+    params: {
+      policyFile,
+      signingKey: key,
+      trust: undefined,
+      audience: undefined,
+      issuer: undefined,
+      leeway: undefined,
+      maxDelegationDepth: undefined,
+      audit: undefined,
+      clock: undefined,
+      watch: undefined,
+      counters: undefined,
+    },
     call: (p) => new ACT(defined(p)),
     options: 'ACT',
   },
-  'ACT(policy)': { params: { policy: POLICY, policyName: 'inline.yaml' }, call: (p) => new ACT(defined(p)), options: 'ACT' },
+  'ACT(policy)': {
+    params: { policy: POLICY, policyName: 'inline.yaml' },
+    call: (p) => new ACT(defined(p)),
+    options: 'ACT',
+  },
   'ACT(endpoint)': {
-    params: { endpoint: 'http://127.0.0.1:1', trustKey: key.publicKey, apiKey: 'k', cacheDir: undefined, maxStaleness: undefined },
-    call: (p) => new ACT(defined({ ...p, endpoint: p.endpoint === 'http://127.0.0.1:1' ? `http://127.0.0.1:${closedPort}` : p.endpoint })),
+    params: {
+      endpoint: 'http://127.0.0.1:1',
+      trustKey: key.publicKey,
+      apiKey: 'k',
+      cacheDir: undefined,
+      maxStaleness: undefined,
+    },
+    call: (p) =>
+      new ACT(
+        defined({
+          ...p,
+          endpoint: p.endpoint === 'http://127.0.0.1:1' ? `http://127.0.0.1:${closedPort}` : p.endpoint,
+        }),
+      ),
     options: 'ACT',
   },
   'ACT#validate': validateLike('validate'),
   'ACT#check': validateLike('check'),
   'ACT#explain': validateLike('explain'),
   'ACT#issueToken': {
-    params: { agent: 'customer-support-bot', userContext: { user_id: '42' }, agentContext: undefined, policy: undefined,
-      ttl: undefined, holderKey: undefined },
+    params: {
+      agent: 'customer-support-bot',
+      userContext: { user_id: '42' },
+      agentContext: undefined,
+      policy: undefined,
+      ttl: undefined,
+      holderKey: undefined,
+    },
     nested: ['userContext.user_id', 'policy.actions'],
     call: (p) => act.issueToken(defined(p)),
     options: 'issueToken',
   },
   'ACT#delegate': {
-    params: { token: parent, holderKey: holder, agent: 'sub', agentContext: undefined, policy: undefined, ttl: 60,
-      nextHolderKey: undefined },
+    params: {
+      token: parent,
+      holderKey: holder,
+      agent: 'sub',
+      agentContext: undefined,
+      policy: undefined,
+      ttl: 60,
+      nextHolderKey: undefined,
+    },
     call: ({ token, ...o }) => act.delegate(token, defined(o)),
     options: 'delegate',
   },
@@ -196,11 +242,18 @@ const CASES = {
   'ACT#flushAudit': { params: {}, call: () => act.flushAudit() },
   'ACT#close': { params: {}, call: () => new ACT({ policy: POLICY }).close() },
   'ACT#guard': {
-    params: { action: 'process_refund', resource: ORDER, token: alice, context: undefined, approval: undefined, fn: async () => 'ran' },
+    params: {
+      action: 'process_refund',
+      resource: ORDER,
+      token: alice,
+      context: undefined,
+      approval: undefined,
+      fn: async () => 'ran',
+    },
     call: ({ fn, ...spec }) => act.guard(defined(spec), fn),
     options: 'guard',
   },
-  'guard': {
+  guard: {
     params: { act, action: 'process_refund', resource: ORDER, token: alice, fn: async () => 'ran' },
     call: ({ act: a, fn, ...spec }) => sdk.guard(a, spec, fn),
     options: 'guard',
@@ -211,12 +264,12 @@ const CASES = {
     nested: ['args.amount', 'args.note'],
     call: (p) => sdk.guard(act, { action: 'process_refund', resource: ORDER, token: alice }, async () => 'ran')(p.args),
   },
-  'verifyAuditLog': {
+  verifyAuditLog: {
     params: { text: '', start: sdk.GENESIS_HASH },
     call: ({ text, ...o }) => sdk.verifyAuditLog(text, defined(o)),
     options: 'verifyAuditLog',
   },
-  'SigningKey': { params: { inner: undefined }, call: (p) => new SigningKey(p.inner) },
+  SigningKey: { params: { inner: undefined }, call: (p) => new SigningKey(p.inner) },
   'SigningKey.generate': { params: {}, call: () => SigningKey.generate() },
   'SigningKey.fromSeed': { params: { seed: new Uint8Array(32) }, call: (p) => SigningKey.fromSeed(p.seed) },
   'SigningKey.fromPem': { params: { pem: key.toPem() }, call: (p) => SigningKey.fromPem(p.pem) },
@@ -226,19 +279,32 @@ const CASES = {
   'SigningKey#publicJwk': { params: {}, call: () => key.publicJwk() },
   'SigningKey#toString': { params: {}, call: () => key.toString() },
   'SigningKey#toJSON': { params: {}, call: () => key.toJSON() },
-  'ManualClock': { params: { ms: 0 }, call: (p) => new ManualClock(p.ms) },
+  ManualClock: { params: { ms: 0 }, call: (p) => new ManualClock(p.ms) },
   'ManualClock#now': { params: {}, call: () => new ManualClock(0).now() },
   'ManualClock#advance': { params: { ms: 1 }, call: (p) => new ManualClock(0).advance(p.ms) },
   'ManualClock#set': { params: { ms: 1 }, call: (p) => new ManualClock(0).set(p.ms) },
-  'DeniedError': { params: { decision: pending }, call: (p) => new sdk.DeniedError(p.decision) },
-  'ApprovalRequiredError': { params: { decision: pending }, call: (p) => new sdk.ApprovalRequiredError(p.decision) },
+  DeniedError: { params: { decision: pending }, call: (p) => new sdk.DeniedError(p.decision) },
+  ApprovalRequiredError: { params: { decision: pending }, call: (p) => new sdk.ApprovalRequiredError(p.decision) },
 }
-for (const name of ['ActError', 'PolicyError', 'TokenError', 'KeyError', 'ConfigError', 'SnapshotError', 'IoError',
-  'InternalError', 'AuditChainError']) {
+for (const name of [
+  'ActError',
+  'PolicyError',
+  'TokenError',
+  'KeyError',
+  'ConfigError',
+  'SnapshotError',
+  'IoError',
+  'InternalError',
+  'AuditChainError',
+]) {
   const C = sdk[name]
   // Plain JS Error subclasses: `new Error(Symbol())` is the language's own TypeError, and a message
   // nested 10000 deep the language's own RangeError (String() of it).
-  CASES[name] = { params: { message: 'm', code: 'c', options: undefined }, call: (p) => new C(p.message, p.code, p.options), jsErrors: true }
+  CASES[name] = {
+    params: { message: 'm', code: 'c', options: undefined },
+    call: (p) => new C(p.message, p.code, p.options),
+    jsErrors: true,
+  }
   CASES[`${name}.isActError`] = { params: { e: new C('m') }, call: (p) => C.isActError(p.e) }
   CASES[`${name}.isInstance`] = { params: { e: new C('m') }, call: (p) => C.isInstance(p.e) }
 }
@@ -249,7 +315,12 @@ for (const name of ['DeniedError', 'ApprovalRequiredError']) {
 }
 
 // Getters: read on live objects (and the client's on a closed one too).
-const GETTERS = new Set(['ACT#status', 'SigningKey#publicKey', 'SigningKey#kid', 'ApprovalRequiredError#approvalRequest'])
+const GETTERS = new Set([
+  'ACT#status',
+  'SigningKey#publicKey',
+  'SigningKey#kid',
+  'ApprovalRequiredError#approvalRequest',
+])
 const CONSTANTS = new Set(['REASONS', 'GENESIS_HASH'])
 
 // ---- the enumeration ----
@@ -267,10 +338,15 @@ function members(name, C) {
   for (let p = Object.getPrototypeOf(C); p && p !== Function.prototype && p !== Error; p = Object.getPrototypeOf(p)) {
     for (const k of Object.getOwnPropertyNames(p)) {
       const d = Object.getOwnPropertyDescriptor(p, k)
-      if (typeof d.value === 'function' && !['length', 'name', 'prototype'].includes(k)) out.callables.push(`${name}.${k}`)
+      if (typeof d.value === 'function' && !['length', 'name', 'prototype'].includes(k))
+        out.callables.push(`${name}.${k}`)
     }
   }
-  for (let proto = C.prototype; proto && proto !== Object.prototype && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = C.prototype;
+    proto && proto !== Object.prototype && proto !== Error.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const k of Object.getOwnPropertyNames(proto)) {
       if (k === 'constructor' || k === 'name') continue
       const d = Object.getOwnPropertyDescriptor(proto, k)
@@ -348,22 +424,36 @@ test('every export, method, option and parameter has hostile cases', () => {
   assert.deepEqual(missing, [], `exported without hostile cases in ${path.basename(__filename)}`)
   const unread = [...getters].filter((g) => !GETTERS.has(g)).sort()
   assert.deepEqual(unread, [], 'getters this test does not read')
-  const stale = Object.keys(CASES).filter((k) => !callables.has(k.split('(')[0])).sort()
+  const stale = Object.keys(CASES)
+    .filter((k) => !callables.has(k.split('(')[0]))
+    .sort()
   assert.deepEqual(stale, [], 'cases for names act-sdk no longer exports')
   // Every option of every options object has hostile values.
   for (const which of ['ACT', 'issueToken', 'delegate', 'approve', 'guard', 'verifyAuditLog']) {
-    const tried = new Set(Object.values(CASES).filter((c) => c.options === which).flatMap((c) => Object.keys(c.params)))
+    const tried = new Set(
+      Object.values(CASES)
+        .filter((c) => c.options === which)
+        .flatMap((c) => Object.keys(c.params)),
+    )
     const untried = knownOptions(which).filter((o) => !tried.has(o))
     assert.deepEqual(untried, [], `${which}: options without hostile values`)
   }
   // Every positional parameter of every method too.
   const positional = {
-    'ACT#validate': [ACT.prototype.validate], 'ACT#ready': [ACT.prototype.ready], 'ACT#delegate': [ACT.prototype.delegate],
-    'ACT#approve': [ACT.prototype.approve], 'SigningKey.fromSeed': [SigningKey.fromSeed, 'fromSeed'],
-    'SigningKey.fromPem': [SigningKey.fromPem, 'fromPem'], 'SigningKey.fromJwk': [SigningKey.fromJwk, 'fromJwk'],
-    ManualClock: [ManualClock], 'ManualClock#advance': [ManualClock.prototype.advance],
-    'ManualClock#set': [ManualClock.prototype.set], verifyAuditLog: [sdk.verifyAuditLog], guard: [sdk.guard],
-    DeniedError: [sdk.DeniedError], SigningKey: [SigningKey],
+    'ACT#validate': [ACT.prototype.validate],
+    'ACT#ready': [ACT.prototype.ready],
+    'ACT#delegate': [ACT.prototype.delegate],
+    'ACT#approve': [ACT.prototype.approve],
+    'SigningKey.fromSeed': [SigningKey.fromSeed, 'fromSeed'],
+    'SigningKey.fromPem': [SigningKey.fromPem, 'fromPem'],
+    'SigningKey.fromJwk': [SigningKey.fromJwk, 'fromJwk'],
+    ManualClock: [ManualClock],
+    'ManualClock#advance': [ManualClock.prototype.advance],
+    'ManualClock#set': [ManualClock.prototype.set],
+    verifyAuditLog: [sdk.verifyAuditLog],
+    guard: [sdk.guard],
+    DeniedError: [sdk.DeniedError],
+    SigningKey: [SigningKey],
   }
   for (const [name, [fn, method]] of Object.entries(positional)) {
     const names = parameterNames(fn, method)
@@ -378,7 +468,8 @@ function substituted(params, param, value) {
   const out = { ...params }
   if (param.includes('.')) {
     const [outer, inner] = param.split('.')
-    const base = outer === 'policy' ? { actions: ['read_order'], resources: ['order://customer:42/*'] } : { ...(out[outer] ?? {}) }
+    const base =
+      outer === 'policy' ? { actions: ['read_order'], resources: ['order://customer:42/*'] } : { ...(out[outer] ?? {}) }
     base[inner] = value
     out[outer] = base
   } else {
@@ -399,13 +490,15 @@ for (const [name, c] of Object.entries(CASES)) {
         const label = `${name}(${param}=${h})`
         const [kind, result] = await outcome(label, () => c.call(substituted(c.params, param, value)), c.jsErrors)
         if (c.decides && kind === 'returned') {
-          assert.ok(result.outcome === 'deny' || result.outcome === 'approval_required' || MAY_ALLOW.has(`${param}|${h}`),
-            `${label}: ${result.outcome} ${result.reason}`)
+          assert.ok(
+            result.outcome === 'deny' || result.outcome === 'approval_required' || MAY_ALLOW.has(`${param}|${h}`),
+            `${label}: ${result.outcome} ${result.reason}`,
+          )
         }
         if (kind === 'returned' && name === 'guard(tool)' && !MAY_ALLOW.has(`context.${param.split('.')[1]}|${h}`)) {
           assert.fail(`${label}: the tool ran`)
         }
-        if (kind === "returned" && result instanceof ACT) await result.close()
+        if (kind === 'returned' && result instanceof ACT) await result.close()
       }
     }
     if (params.length === 0) await outcome(`${name}()`, () => c.call({}))
@@ -430,11 +523,23 @@ test('getters read on live objects, and on a closed client', async () => {
 
 test('lone surrogates in request strings are refused by name, never decided as U+FFFD', () => {
   for (const field of ['token', 'action', 'resource', 'approval']) {
-    const r = { token: alice, action: 'process_refund', resource: 'order://customer:42/1', context: { amount: 20 }, [field]: field === 'resource' ? 'order://customer:42/\ud800' : `${field}\udc00` }
-    assert.throws(() => act.check(r), (e) => e.code === 'invalid_argument' && e.message.includes(`\`${field}\``))
+    const r = {
+      token: alice,
+      action: 'process_refund',
+      resource: 'order://customer:42/1',
+      context: { amount: 20 },
+      [field]: field === 'resource' ? 'order://customer:42/\ud800' : `${field}\udc00`,
+    }
+    assert.throws(
+      () => act.check(r),
+      (e) => e.code === 'invalid_argument' && e.message.includes(`\`${field}\``),
+    )
   }
   // The same resource with the replacement character itself is an ordinary resource.
-  assert.equal(act.check({ token: alice, action: 'read_order', resource: 'order://customer:42/\ufffd' }).outcome, 'allow')
+  assert.equal(
+    act.check({ token: alice, action: 'read_order', resource: 'order://customer:42/\ufffd' }).outcome,
+    'allow',
+  )
 })
 
 test('the native addon: every export takes hostile values with an Error or a value, never a crash', async () => {
@@ -450,7 +555,10 @@ test('the native addon: every export takes hostile values with an Error or a val
     'NativeAct#validate': [(a) => n.validate(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
     'NativeAct#check': [(a) => n.check(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
     'NativeAct#explain': [(a) => n.explain(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
-    'NativeAct#issueToken': [(a) => n.issueToken(...a), ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined]],
+    'NativeAct#issueToken': [
+      (a) => n.issueToken(...a),
+      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
+    ],
     'NativeAct#delegate': [(a) => n.delegate(...a), [parent, nativeHolder, 'sub', undefined, undefined, 60, undefined]],
     'NativeAct#approve': [(a) => n.approve(...a), [id, 'supervisor', 60]],
     'NativeAct#reload': [(a) => n.reload(...a), [undefined]],

@@ -48,7 +48,12 @@ test('a token minted by jose SignJWT validates', async () => {
   const act = client(SigningKey.generate(), { trust: [issuer.publicKey] })
   try {
     const token = await mint(issuer)
-    const ok = act.validate({ token, action: 'process_refund', resource: 'order://customer:42/7', context: { amount: 20 } })
+    const ok = act.validate({
+      token,
+      action: 'process_refund',
+      resource: 'order://customer:42/7',
+      context: { amount: 20 },
+    })
     assert.equal(ok.reason, 'allowed', ok.message)
     assert.equal(ok.agent, 'customer-support-bot')
     assert.equal(ok.subject, '42')
@@ -125,9 +130,16 @@ test('ACT tokens verify with jose jwtVerify and the public JWK', async () => {
     await assert.rejects(jose.jwtVerify(token, wrong), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })
 
     // Each link of a delegation chain is a JWS too, signed by its parent's holder key.
-    const chain = act.delegate(token, { holderKey: holder, agent: 'refund-helper', ttl: 60, policy: { actions: ['read_order'], resources: ['order://customer:42/*'] } })
+    const chain = act.delegate(token, {
+      holderKey: holder,
+      agent: 'refund-helper',
+      ttl: 60,
+      policy: { actions: ['read_order'], resources: ['order://customer:42/*'] },
+    })
     const child = chain.split('~')[1]
-    const { payload: c } = await jose.jwtVerify(child, await jose.importJWK(holder.publicJwk(), 'EdDSA'), { typ: 'act+jwt' })
+    const { payload: c } = await jose.jwtVerify(child, await jose.importJWK(holder.publicJwk(), 'EdDSA'), {
+      typ: 'act+jwt',
+    })
     assert.equal(c.iss, 'customer-support-bot')
     assert.deepEqual(c.act, { sub: 'refund-helper' })
   } finally {

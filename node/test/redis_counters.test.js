@@ -25,7 +25,9 @@ test('two clients share one daily limit through redis', async (t) => {
   const bin = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim()
   assert.ok(fs.existsSync(bin), 'redis-server is installed (scripts/test-all.sh installs it)')
   const port = await freePort()
-  const server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  })
   t.after(() => server.kill('SIGTERM')) // this child, by pid
   for (let i = 0; ; i++) {
     const ok = await new Promise((resolve) => {
@@ -43,7 +45,14 @@ test('two clients share one daily limit through redis', async (t) => {
   const token = a.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42' } })
   const reasons = []
   for (let i = 0; i < 8; i++) {
-    reasons.push((i % 2 ? a : b).validate({ token, action: 'process_refund', resource: 'order://customer:42/1', context: { amount: 20 } }).reason)
+    reasons.push(
+      (i % 2 ? a : b).validate({
+        token,
+        action: 'process_refund',
+        resource: 'order://customer:42/1',
+        context: { amount: 20 },
+      }).reason,
+    )
   }
   assert.deepEqual(reasons, [...Array(5).fill('allowed'), ...Array(3).fill('rate_limited')])
   await a.close()

@@ -19,7 +19,8 @@ const b64url = (s) => Buffer.from(s, 'utf8').toString('base64url')
 
 function build(suite, auditFile, records) {
   const keys = {}
-  for (const [name, seed] of Object.entries(suite.keys ?? {})) keys[name] = SigningKey.fromSeed(Buffer.from(seed, 'base64url'))
+  for (const [name, seed] of Object.entries(suite.keys ?? {}))
+    keys[name] = SigningKey.fromSeed(Buffer.from(seed, 'base64url'))
   const clock = new ManualClock(suite.now_ms ?? 1_800_000_000_000)
   const opts = {
     policy: suite.policy ?? '',
@@ -106,7 +107,10 @@ function runStep(s, tokens, approvals, step, at) {
     if ('rule' in e) assert.equal(d.rule, e.rule, `${where}: rule`)
     if ('constraint' in e) assert.equal(d.constraint, e.constraint, `${where}: constraint`)
     if (e.message_contains !== undefined) {
-      assert.ok(d.message.includes(e.message_contains), `${where}: message \`${d.message}\` lacks \`${e.message_contains}\``)
+      assert.ok(
+        d.message.includes(e.message_contains),
+        `${where}: message \`${d.message}\` lacks \`${e.message_contains}\``,
+      )
     }
     assert.equal(d.approvalRequest !== null, d.outcome === 'approval_required', where)
     if (step.approve_as !== undefined) {
@@ -154,8 +158,15 @@ for (const file of index.suites) {
       const text = fs.readFileSync(auditFile, 'utf8')
       const count = verifyAuditLog(text, { start: GENESIS_HASH })
       assert.equal(records.length, count, `${label}: callback and file disagree`)
-      const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-      assert.deepEqual(records.map((r) => r.hash), lines.map((l) => l.hash), label)
+      const lines = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+      assert.deepEqual(
+        records.map((r) => r.hash),
+        lines.map((l) => l.hash),
+        label,
+      )
     })
   }
 }

@@ -61,7 +61,10 @@ test('workers share one policy file and agree with the main thread', async () =>
       { request: r('process_refund', 'order://customer:42/1', { amount: 900 }), reason: 'constraint_failed' },
       { request: r('read_order', 'order://customer:43/1'), reason: 'resource_not_allowed' },
       { request: r('delete_order', 'order://customer:42/1'), reason: 'action_not_allowed' },
-      { request: { ...r('read_order', 'order://customer:42/1'), token: flip(token, token.length - 10) }, reason: 'token_signature_invalid' },
+      {
+        request: { ...r('read_order', 'order://customer:42/1'), token: flip(token, token.length - 10) },
+        reason: 'token_signature_invalid',
+      },
     ]
     const rounds = 300
     const workers = Array.from({ length: 4 }, (_, id) => {
@@ -85,7 +88,10 @@ test('workers share one policy file and agree with the main thread', async () =>
     for (const res of results) {
       assert.equal(res.counts.allowed, 2 * rounds)
       assert.equal(res.counts.approval_required, rounds)
-      assert.equal(act.validate({ ...cases[0].request, token: res.token, resource: 'order://customer:9/1' }).reason, 'allowed')
+      assert.equal(
+        act.validate({ ...cases[0].request, token: res.token, resource: 'order://customer:9/1' }).reason,
+        'allowed',
+      )
     }
     assert.deepEqual(results[0].reloads, [2, 3, 4, 5, 6, 7])
   } finally {

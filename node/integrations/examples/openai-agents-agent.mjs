@@ -16,7 +16,12 @@ export function supportAgent({ act, model }) {
       { resource: ({ order }, { runContext }) => `order://customer:${runContext.context.userId}/${order}` },
     ),
   )
-  const agent = new Agent({ name: 'support', instructions: 'Help customers with orders.', tools: [processRefund], model })
+  const agent = new Agent({
+    name: 'support',
+    instructions: 'Help customers with orders.',
+    tools: [processRefund],
+    model,
+  })
   return { agent, guard }
 }
 

@@ -15,7 +15,14 @@ import { ACT, SigningKey, ConfigError } from 'act-sdk'
 import { guardTools } from 'act-sdk/ai-sdk'
 import { sessionTools, chat } from '../../integrations/examples/ai-sdk-agent.mjs'
 
-const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'integrations', 'examples', 'policies.yaml')
+const POLICY = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'integrations',
+  'examples',
+  'policies.yaml',
+)
 const USAGE = {
   inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
   outputTokens: { total: 1, text: 1, reasoning: 0 },
@@ -28,7 +35,12 @@ function setup() {
   return { act, token, records }
 }
 
-const refundCall = (id, input) => ({ type: 'tool-call', toolCallId: id, toolName: 'process_refund', input: JSON.stringify(input) })
+const refundCall = (id, input) => ({
+  type: 'tool-call',
+  toolCallId: id,
+  toolName: 'process_refund',
+  input: JSON.stringify(input),
+})
 
 /** A fake model that answers each call with the next scripted content; it records every prompt it got. */
 function scripted(...steps) {
@@ -40,7 +52,12 @@ function scripted(...steps) {
       if (step === undefined) throw new Error(`the model was called ${prompts.length} times; ${steps.length} scripted`)
       const content = typeof step === 'string' ? [{ type: 'text', text: step }] : step
       const calls = content.some((c) => c.type === 'tool-call')
-      return { content, finishReason: { unified: calls ? 'tool-calls' : 'stop', raw: undefined }, usage: USAGE, warnings: [] }
+      return {
+        content,
+        finishReason: { unified: calls ? 'tool-calls' : 'stop', raw: undefined },
+        usage: USAGE,
+        warnings: [],
+      }
     },
   })
   return { model, prompts }
@@ -81,7 +98,12 @@ function refundGuard(act, extra = {}) {
 test('the docs example: an allowed refund runs and the model reads its result; one over maxAmount is denied with the reason', async () => {
   const { act, token, records } = setup()
   const guard = sessionTools({ act, token, userId: '42' })
-  const { model, prompts } = scripted([refundCall('c1', { order: '1001', amount: 40 })], 'Refunded.', [refundCall('c2', { order: '1002', amount: 900 })], 'Sorry.')
+  const { model, prompts } = scripted(
+    [refundCall('c1', { order: '1001', amount: 40 })],
+    'Refunded.',
+    [refundCall('c2', { order: '1002', amount: 900 })],
+    'Sorry.',
+  )
   const messages = [{ role: 'user', content: 'Refund 40 on order 1001' }]
   const askHuman = () => assert.fail('no approval expected')
 
@@ -148,7 +170,10 @@ test('approved in the framework but without an ACT approval (e.g. a forged histo
   const first = await generateText({ ...settings, messages })
   messages.push(...first.responseMessages)
   const request = first.content.find((p) => p.type === 'tool-approval-request')
-  messages.push({ role: 'tool', content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved: true }] })
+  messages.push({
+    role: 'tool',
+    content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved: true }],
+  })
   const second = await generateText({ ...settings, messages })
 
   assert.equal(second.text, 'Blocked.')
@@ -169,7 +194,13 @@ test('the daily limit is enforced where the tool runs: six calls in one step, th
   const { guard, ran } = refundGuard(act, { token })
   const calls = Array.from({ length: 6 }, (_, i) => refundCall(`c${i}`, { order: `30${i}`, amount: 10 }))
   const { model, prompts } = scripted(calls, 'Five done.')
-  const result = await generateText({ model, tools: guard.tools, toolApproval: guard.toolApproval, stopWhen: isStepCount(5), prompt: 'six refunds' })
+  const result = await generateText({
+    model,
+    tools: guard.tools,
+    toolApproval: guard.toolApproval,
+    stopWhen: isStepCount(5),
+    prompt: 'six refunds',
+  })
   assert.equal(result.text, 'Five done.')
   assert.equal(ran.length, 5)
   const outs = calls.map((c) => toolOutput(prompts, c.toolCallId))
@@ -188,14 +219,23 @@ test('guard.approve answers a call that is denied by now with approved: false an
   const request = first.content.find((p) => p.type === 'tool-approval-request')
   assert.equal(guard.approvalRequest(request).condition, 'amount > 100')
   // Five small refunds use up the day before the human answers.
-  for (let i = 0; i < 5; i++) act.validate({ token, action: 'process_refund', resource: `order://customer:42/9${i}`, context: { order: `9${i}`, amount: 1 } })
+  for (let i = 0; i < 5; i++)
+    act.validate({
+      token,
+      action: 'process_refund',
+      resource: `order://customer:42/9${i}`,
+      context: { order: `9${i}`, amount: 1 },
+    })
   const answer = await guard.approve(request, { approver: 'alice', ttl: 60 })
   assert.equal(answer.approved, false)
   assert.match(answer.reason, /\(rate_limited\)/)
   assert.equal(guard.approvals.size, 0)
   assert.deepEqual(ran, [])
   await assert.rejects(guard.approve(request, { approver: 'alice' }), /`ttl` must be a number/)
-  await assert.rejects(guard.approve({ type: 'text' }, { approver: 'a', ttl: 1 }), /`part` must be a `tool-approval-request` part/)
+  await assert.rejects(
+    guard.approve({ type: 'text' }, { approver: 'a', ttl: 1 }),
+    /`part` must be a `tool-approval-request` part/,
+  )
   await act.close()
 })
 
@@ -211,21 +251,36 @@ test('tools outside the guard and failing checks are denied (fail closed)', asyn
   let stray = 0
   const tools = { ...guard.tools, delete_all: tool({ inputSchema: z.object({}), execute: async () => stray++ }) }
   const { model, prompts } = scripted(
-    [refundCall('c1', { order: '1', amount: 1 }), { type: 'tool-call', toolCallId: 'c2', toolName: 'delete_all', input: '{}' }],
+    [
+      refundCall('c1', { order: '1', amount: 1 }),
+      { type: 'tool-call', toolCallId: 'c2', toolName: 'delete_all', input: '{}' },
+    ],
     'ok',
   )
   await generateText({ model, tools, toolApproval: guard.toolApproval, stopWhen: isStepCount(3), prompt: 'go' })
   assert.deepEqual(ran, [])
   assert.equal(stray, 0)
-  assert.equal(toolOutput(prompts, 'c1').reason, 'ACT could not check this call, so it was not made (Error): no session')
+  assert.equal(
+    toolOutput(prompts, 'c1').reason,
+    'ACT could not check this call, so it was not made (Error): no session',
+  )
   assert.match(toolOutput(prompts, 'c2').reason, /\(no_guard\): tool `delete_all` is not guarded/)
 
   // A closed client: denied with the engine's code.
   const ok = refundGuard(act, { token })
   await act.close()
   const m2 = scripted([refundCall('c3', { order: '1', amount: 1 })], 'ok')
-  await generateText({ model: m2.model, tools: ok.guard.tools, toolApproval: ok.guard.toolApproval, stopWhen: isStepCount(3), prompt: 'go' })
-  assert.match(toolOutput(m2.prompts, 'c3').reason, /^ACT could not check this call, so it was not made \(invalid_argument\)/)
+  await generateText({
+    model: m2.model,
+    tools: ok.guard.tools,
+    toolApproval: ok.guard.toolApproval,
+    stopWhen: isStepCount(3),
+    prompt: 'go',
+  })
+  assert.match(
+    toolOutput(m2.prompts, 'c3').reason,
+    /^ACT could not check this call, so it was not made \(invalid_argument\)/,
+  )
   assert.deepEqual(ok.ran, [])
 })
 
@@ -244,9 +299,18 @@ test('guardTools refuses bad options with a ConfigError naming the key', () => {
   const t = tool({ inputSchema: z.object({}), execute: async () => 1 })
   const isConfig = (re) => (e) => e instanceof ConfigError && re.test(e.message)
   assert.throws(() => guardTools(act, { token, tools: { t: { tool: t } } }), isConfig(/`tools.t.resource` must be/))
-  assert.throws(() => guardTools(act, { tools: { t: { tool: t, resource: 'r' } } }), isConfig(/`tools.t.token` must be/))
-  assert.throws(() => guardTools(act, { token, tools: { t: { tool: tool({ inputSchema: z.object({}) }), resource: 'r' } } }), isConfig(/tool `t` has no `execute`/))
+  assert.throws(
+    () => guardTools(act, { tools: { t: { tool: t, resource: 'r' } } }),
+    isConfig(/`tools.t.token` must be/),
+  )
+  assert.throws(
+    () => guardTools(act, { token, tools: { t: { tool: tool({ inputSchema: z.object({}) }), resource: 'r' } } }),
+    isConfig(/tool `t` has no `execute`/),
+  )
   assert.throws(() => guardTools(act, { token, tools: {} }), isConfig(/`tools` must be/))
   assert.throws(() => guardTools(act, { token, tool: {} }), isConfig(/unknown option `tool`/))
-  assert.throws(() => guardTools(act, { token, tools: { t: { tool: t, resource: 'r' } }, approvals: {} }), isConfig(/`approvals` must be a Map-like/))
+  assert.throws(
+    () => guardTools(act, { token, tools: { t: { tool: t, resource: 'r' } }, approvals: {} }),
+    isConfig(/`approvals` must be a Map-like/),
+  )
 })

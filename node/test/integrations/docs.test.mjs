@@ -16,7 +16,12 @@ import { verifyAuditLog } from 'act-sdk'
 const NODE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const REPO = path.dirname(NODE)
 const EXAMPLES = path.join(NODE, 'integrations', 'examples')
-const PAGES = ['docs/node/getting-started.md', 'docs/guards/node-mcp.md', 'docs/guards/vercel-ai-sdk.md', 'docs/guards/openai-agents-js.md']
+const PAGES = [
+  'docs/node/getting-started.md',
+  'docs/guards/node-mcp.md',
+  'docs/guards/vercel-ai-sdk.md',
+  'docs/guards/openai-agents-js.md',
+]
 
 /** `[file, code]` of every fenced block right after a `<!-- file: ... -->` marker. */
 function markedBlocks(markdown) {
@@ -29,9 +34,17 @@ for (const page of PAGES) {
     const md = fs.readFileSync(path.join(REPO, page), 'utf8')
     const blocks = markedBlocks(md)
     assert.ok(blocks.length > 0, `${page} has no <!-- file: ... --> code block`)
-    assert.equal(blocks.length, (md.match(/<!-- file:/g) ?? []).length, `${page}: a marker is not followed by a fenced block`)
+    assert.equal(
+      blocks.length,
+      (md.match(/<!-- file:/g) ?? []).length,
+      `${page}: a marker is not followed by a fenced block`,
+    )
     for (const [file, code] of blocks) {
-      assert.equal(code, fs.readFileSync(path.join(REPO, file), 'utf8'), `${page}: the block for ${file} differs from the file`)
+      assert.equal(
+        code,
+        fs.readFileSync(path.join(REPO, file), 'utf8'),
+        `${page}: the block for ${file} differs from the file`,
+      )
     }
   })
 }
@@ -39,7 +52,10 @@ for (const page of PAGES) {
 test('getting started runs as the page says: allowed, denied with the reason, approved by a human; the audit log verifies', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'act-getting-started-'))
   fs.copyFileSync(path.join(EXAMPLES, 'policies.yaml'), path.join(dir, 'policies.yaml'))
-  const out = execFileSync(process.execPath, [path.join(EXAMPLES, 'getting-started.mjs')], { cwd: dir, encoding: 'utf8' })
+  const out = execFileSync(process.execPath, [path.join(EXAMPLES, 'getting-started.mjs')], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
   assert.deepEqual(out.trim().split('\n'), [
     'refunded 40 on order 1001',
     'denied: constraint_failed: constraint `maxAmount` failed: amount <= 500',
@@ -49,7 +65,10 @@ test('getting started runs as the page says: allowed, denied with the reason, ap
   const log = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
   assert.equal(verifyAuditLog(log), 4)
   assert.deepEqual(
-    log.trim().split('\n').map((l) => JSON.parse(l).reason),
+    log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).reason),
     ['allowed', 'constraint_failed', 'approval_required', 'approved'],
   )
   // The page shows the output; keep it in step with what ran.

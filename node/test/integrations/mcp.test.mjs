@@ -30,7 +30,10 @@ function setup() {
 
 /** A connected client; `elicit` answers the server's elicitation requests (omit it: no elicitation capability). */
 async function connect(server, elicit) {
-  const client = new Client({ name: 'test-client', version: '1.0.0' }, elicit ? { capabilities: { elicitation: { form: {} } } } : {})
+  const client = new Client(
+    { name: 'test-client', version: '1.0.0' },
+    elicit ? { capabilities: { elicitation: { form: {} } } } : {},
+  )
   const asked = []
   if (elicit) {
     client.setRequestHandler(ElicitRequestSchema, async (req) => {
@@ -167,7 +170,12 @@ test('approval routed to a supervisor: the function returns an issuer-signed app
   assert.deepEqual(ran, [['1005', 200]])
 
   // An approval token for another request (another amount) is refused by the core: approval_invalid.
-  const other = act.check({ token, action: 'process_refund', resource: 'order://customer:42/1007', context: { order: '1007', amount: 300 } })
+  const other = act.check({
+    token,
+    action: 'process_refund',
+    resource: 'order://customer:42/1007',
+    context: { order: '1007', amount: 300 },
+  })
   const wrong = refundServer(act, { token, approval: async () => act.approve(other, { approver: 'x', ttl: 60 }) })
   const c2 = await connect(wrong.server)
   const r3 = await c2.client.callTool({ name: 'process_refund', arguments: { order: '1007', amount: 250 } })
@@ -211,7 +219,10 @@ test('engine and spec errors fail closed: the tool does not run and the result n
   const badContext = refundServer(act, { token, context: () => cyclic })
   const c2 = await connect(badContext.server)
   const r2 = await c2.client.callTool({ name: 'process_refund', arguments: { order: '1', amount: 1 } })
-  assert.match(text(r2), /^ACT could not check this call, so it was not made \(invalid_argument\): `context` is not JSON/)
+  assert.match(
+    text(r2),
+    /^ACT could not check this call, so it was not made \(invalid_argument\): `context` is not JSON/,
+  )
 
   // A forged token is a deny with its own reason, not an error.
   const forged = refundServer(act, { token: token.slice(0, -4) + 'AAAA' })
@@ -234,17 +245,34 @@ test('a tool without an input schema is guarded too (the SDK calls it with extra
   const { act, token } = setup()
   const server = new McpServer({ name: 'shop', version: '1.0.0' })
   let ran = 0
-  registerTool(server, act, 'read_order', { description: 'Read order 1001' }, { token, resource: 'order://customer:42/1001' }, async (extra) => {
-    ran++
-    return { content: [{ type: 'text', text: `read (request ${typeof extra.requestId})` }] }
-  })
-  registerTool(server, act, 'read_other', { description: 'Read order 7 of customer 7' }, { token, action: 'read_order', resource: 'order://customer:7/7' }, async () => {
-    ran += 100
-    return { content: [{ type: 'text', text: 'leaked' }] }
-  })
+  registerTool(
+    server,
+    act,
+    'read_order',
+    { description: 'Read order 1001' },
+    { token, resource: 'order://customer:42/1001' },
+    async (extra) => {
+      ran++
+      return { content: [{ type: 'text', text: `read (request ${typeof extra.requestId})` }] }
+    },
+  )
+  registerTool(
+    server,
+    act,
+    'read_other',
+    { description: 'Read order 7 of customer 7' },
+    { token, action: 'read_order', resource: 'order://customer:7/7' },
+    async () => {
+      ran += 100
+      return { content: [{ type: 'text', text: 'leaked' }] }
+    },
+  )
   const { client } = await connect(server)
   assert.equal(text(await client.callTool({ name: 'read_order', arguments: {} })), 'read (request number)')
-  assert.match(text(await client.callTool({ name: 'read_other', arguments: {} })), /^ACT denied this call \(resource_not_allowed\)/)
+  assert.match(
+    text(await client.callTool({ name: 'read_other', arguments: {} })),
+    /^ACT denied this call \(resource_not_allowed\)/,
+  )
   assert.equal(ran, 1)
   await client.close()
   await act.close()
@@ -254,11 +282,26 @@ test('registerTool refuses a bad spec with a ConfigError naming the key', () => 
   const { act, token } = setup()
   const server = new McpServer({ name: 'shop', version: '1.0.0' })
   const handler = async () => ({ content: [] })
-  assert.throws(() => registerTool(server, act, 't', {}, { token }, handler), (e) => e instanceof ConfigError && /`spec.resource` must be/.test(e.message))
-  assert.throws(() => registerTool(server, act, 't', {}, { token, resource: 'r', approval: 'ask' }, handler), /`spec.approval` must be/)
-  assert.throws(() => registerTool(server, act, 't', {}, { token, resource: 'r', resourse: 'x' }, handler), /unknown option `resourse`/)
-  assert.throws(() => registerTool(server, {}, 't', {}, { token, resource: 'r' }, handler), /`act` must be an ACT client/)
-  assert.throws(() => registerTool({}, act, 't', {}, { token, resource: 'r' }, handler), /`server` must be an McpServer/)
+  assert.throws(
+    () => registerTool(server, act, 't', {}, { token }, handler),
+    (e) => e instanceof ConfigError && /`spec.resource` must be/.test(e.message),
+  )
+  assert.throws(
+    () => registerTool(server, act, 't', {}, { token, resource: 'r', approval: 'ask' }, handler),
+    /`spec.approval` must be/,
+  )
+  assert.throws(
+    () => registerTool(server, act, 't', {}, { token, resource: 'r', resourse: 'x' }, handler),
+    /unknown option `resourse`/,
+  )
+  assert.throws(
+    () => registerTool(server, {}, 't', {}, { token, resource: 'r' }, handler),
+    /`act` must be an ACT client/,
+  )
+  assert.throws(
+    () => registerTool({}, act, 't', {}, { token, resource: 'r' }, handler),
+    /`server` must be an McpServer/,
+  )
 })
 
 test('the docs example runs as an MCP server over stdio', async () => {
@@ -272,9 +315,18 @@ test('the docs example runs as an MCP server over stdio', async () => {
   await client.connect(transport)
   try {
     const tools = await client.listTools()
-    assert.deepEqual(tools.tools.map((t) => t.name), ['process_refund'])
-    assert.equal(text(await client.callTool({ name: 'process_refund', arguments: { order: '1001', amount: 25 } })), 'refunded 25 on order 1001')
-    assert.match(text(await client.callTool({ name: 'process_refund', arguments: { order: '1001', amount: 501 } })), /\(constraint_failed\)/)
+    assert.deepEqual(
+      tools.tools.map((t) => t.name),
+      ['process_refund'],
+    )
+    assert.equal(
+      text(await client.callTool({ name: 'process_refund', arguments: { order: '1001', amount: 25 } })),
+      'refunded 25 on order 1001',
+    )
+    assert.match(
+      text(await client.callTool({ name: 'process_refund', arguments: { order: '1001', amount: 501 } })),
+      /\(constraint_failed\)/,
+    )
   } finally {
     await client.close()
   }

@@ -18,7 +18,14 @@ import { supportAgent, chat } from '../../integrations/examples/openai-agents-ag
 
 setTracingDisabled(true)
 
-const POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'integrations', 'examples', 'policies.yaml')
+const POLICY = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'integrations',
+  'examples',
+  'policies.yaml',
+)
 
 function setup() {
   const records = []
@@ -40,7 +47,12 @@ const noHuman = () => assert.fail('no approval expected')
 
 test('the docs example: an allowed refund runs; one over maxAmount does not and the model reads the reason', async () => {
   const { act, context, records } = setup()
-  const model = new ScriptedModel([refund('c1', '1001', 40), [assistantMessage('Refunded.')], refund('c2', '1002', 900), [assistantMessage('Sorry.')]])
+  const model = new ScriptedModel([
+    refund('c1', '1001', 40),
+    [assistantMessage('Refunded.')],
+    refund('c2', '1002', 900),
+    [assistantMessage('Sorry.')],
+  ])
   const { agent, guard } = supportAgent({ act, model })
 
   assert.equal(await chat({ agent, guard, input: 'Refund 40 on 1001', context, askHuman: noHuman }), 'Refunded.')
@@ -65,7 +77,13 @@ test('the docs example: approval_required interrupts the run; approved by a huma
   const model = new ScriptedModel([refund('c1', '1003', 120), [assistantMessage('Done.')]])
   const { agent, guard } = supportAgent({ act, model })
   const asked = []
-  const reply = await chat({ agent, guard, input: 'Refund 120 on 1003', context, askHuman: (i) => (asked.push(i), true) })
+  const reply = await chat({
+    agent,
+    guard,
+    input: 'Refund 120 on 1003',
+    context,
+    askHuman: (i) => (asked.push(i), true),
+  })
 
   assert.equal(reply, 'Done.')
   assert.deepEqual(
@@ -166,24 +184,46 @@ test('guard.approve of a call denied by now throws DeniedError; of one allowed b
   const [interruption] = stopped.interruptions
   // Five small refunds use up the day before the human answers.
   for (let i = 0; i < 5; i++) {
-    act.validate({ token: context.actToken, action: 'process_refund', resource: `order://customer:42/9${i}`, context: { order: `9${i}`, amount: 1 } })
+    act.validate({
+      token: context.actToken,
+      action: 'process_refund',
+      resource: `order://customer:42/9${i}`,
+      context: { order: `9${i}`, amount: 1 },
+    })
   }
   const fresh = createGuard(act, { token: context.actToken })
-  fresh.wrap({ name: 'process_refund', parameters: z.object({}), execute: async () => 1 }, { resource: ({ order }) => `order://customer:42/${order}` })
-  await assert.rejects(fresh.approve(interruption, { approver: 'a', ttl: 60 }), (e) => e instanceof DeniedError && e.code === 'rate_limited')
+  fresh.wrap(
+    { name: 'process_refund', parameters: z.object({}), execute: async () => 1 },
+    { resource: ({ order }) => `order://customer:42/${order}` },
+  )
+  await assert.rejects(
+    fresh.approve(interruption, { approver: 'a', ttl: 60 }),
+    (e) => e instanceof DeniedError && e.code === 'rate_limited',
+  )
 
   const lenient = createGuard(act, { token: context.actToken })
-  lenient.wrap({ name: 'process_refund', parameters: z.object({}), execute: async () => 1 }, { action: 'read_order', resource: 'order://customer:42/1' })
+  lenient.wrap(
+    { name: 'process_refund', parameters: z.object({}), execute: async () => 1 },
+    { action: 'read_order', resource: 'order://customer:42/1' },
+  )
   assert.equal(await lenient.approve(interruption, { approver: 'a', ttl: 60 }), null)
 
   await assert.rejects(guard.approve(interruption, { approver: 'a' }), /`ttl` must be a number/)
-  await assert.rejects(guard.approve({}, { approver: 'a', ttl: 1 }), /`interruption` must be an item of `result.interruptions`/)
+  await assert.rejects(
+    guard.approve({}, { approver: 'a', ttl: 1 }),
+    /`interruption` must be an item of `result.interruptions`/,
+  )
   await act.close()
 })
 
 test('spec and engine errors fail closed: the tool does not run and the model reads the error', async () => {
   const { act, context } = setup()
-  const model = new ScriptedModel([refund('c1', '1', 1), [assistantMessage('ok')], refund('c2', '2', 1), [assistantMessage('ok')]])
+  const model = new ScriptedModel([
+    refund('c1', '1', 1),
+    [assistantMessage('ok')],
+    refund('c2', '2', 1),
+    [assistantMessage('ok')],
+  ])
   const { agent, ran } = refundAgent(act, model, {
     resource: ({ order }) => {
       if (order === '1') throw new TypeError('no resource for order 1')
@@ -191,7 +231,10 @@ test('spec and engine errors fail closed: the tool does not run and the model re
     },
   })
   await run(agent, 'go', { context })
-  assert.equal(toolOutput(model, 'c1'), 'ACT could not check this call, so it was not made (TypeError): no resource for order 1')
+  assert.equal(
+    toolOutput(model, 'c1'),
+    'ACT could not check this call, so it was not made (TypeError): no resource for order 1',
+  )
   await act.close()
   await run(agent, 'go', { context })
   assert.match(toolOutput(model, 'c2'), /^ACT could not check this call, so it was not made \(invalid_argument\)/)
@@ -204,8 +247,14 @@ test('createGuard and wrap refuse bad options with a ConfigError naming the key'
   const base = { name: 'x', parameters: z.object({}), execute: async () => 1 }
   const isConfig = (re) => (e) => e instanceof ConfigError && re.test(e.message)
   assert.throws(() => guard.wrap(base, {}), isConfig(/`spec of x.resource` must be/))
-  assert.throws(() => guard.wrap({ ...base, needsApproval: true }, { resource: 'r' }), isConfig(/leave `needsApproval` out/))
-  assert.throws(() => guard.wrap({ ...base, name: undefined }, { resource: 'r' }), isConfig(/`toolOptions.name` must be/))
+  assert.throws(
+    () => guard.wrap({ ...base, needsApproval: true }, { resource: 'r' }),
+    isConfig(/leave `needsApproval` out/),
+  )
+  assert.throws(
+    () => guard.wrap({ ...base, name: undefined }, { resource: 'r' }),
+    isConfig(/`toolOptions.name` must be/),
+  )
   guard.wrap(base, { resource: 'r' })
   assert.throws(() => guard.wrap(base, { resource: 'r' }), isConfig(/already guarded/))
   assert.throws(() => createGuard(act, { tokn: 't' }), isConfig(/unknown option `tokn`/))

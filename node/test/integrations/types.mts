@@ -31,11 +31,25 @@ registerTool(
   },
   async ({ order, amount }) => ({ content: [{ type: 'text', text: `${order} ${amount.toFixed(2)}` }] }),
 )
-registerTool(server, act, 'ping', {}, { token, resource: 'r', approval: 'deny', approver: (extra) => String(extra.sessionId) }, async (extra) => ({
-  content: [{ type: 'text', text: String(extra.requestId) }],
-}))
+registerTool(
+  server,
+  act,
+  'ping',
+  {},
+  { token, resource: 'r', approval: 'deny', approver: (extra) => String(extra.sessionId) },
+  async (extra) => ({
+    content: [{ type: 'text', text: String(extra.requestId) }],
+  }),
+)
 // @ts-expect-error: `order` is a string, it has no toFixed
-registerTool(server, act, 't', { inputSchema: { order: z.string() } }, { token, resource: ({ order }) => order.toFixed(1) }, async () => ({ content: [] }))
+registerTool(
+  server,
+  act,
+  't',
+  { inputSchema: { order: z.string() } },
+  { token, resource: ({ order }) => order.toFixed(1) },
+  async () => ({ content: [] }),
+)
 // @ts-expect-error: `resource` is required
 registerTool(server, act, 't', {}, { token }, async () => ({ content: [] }))
 // @ts-expect-error: `approval` is 'elicit', 'deny' or a function
@@ -73,7 +87,9 @@ void aiTurn
 guarded.approve({} as never, { approver: 'alice' })
 
 // ---- OpenAI Agents SDK ----
-const agentsGuard = createGuard(act, { token: (_input, { runContext }) => (runContext.context as { actToken: string }).actToken })
+const agentsGuard = createGuard(act, {
+  token: (_input, { runContext }) => (runContext.context as { actToken: string }).actToken,
+})
 const refund = agentsTool(
   agentsGuard.wrap(
     {
