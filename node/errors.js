@@ -13,7 +13,7 @@ function isBranded(e) {
 
 function hasClassNamed(e, name) {
   for (let p = Object.getPrototypeOf(e); p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-    if (Object.prototype.hasOwnProperty.call(p, 'constructor') && p.constructor.name === name) return true
+    if (Object.hasOwn(p, 'constructor') && p.constructor.name === name) return true
   }
   return false
 }

@@ -296,8 +296,9 @@ function auditSinks(audit) {
       }
     } else throw bad(name, 'a function, a file path, { file, callback } or an array of them', a)
   }
-  if (Array.isArray(audit)) audit.forEach((a, i) => add(a, `audit[${i}]`))
-  else if (audit !== undefined && audit !== null) add(audit, 'audit')
+  if (Array.isArray(audit)) {
+    for (const [i, a] of audit.entries()) add(a, `audit[${i}]`)
+  } else if (audit !== undefined && audit !== null) add(audit, 'audit')
   return { files, callbacks }
 }
 
@@ -353,7 +354,7 @@ class ACT {
               } catch (e) {
                 // Warn once per client; `status.auditCallbackErrors` counts them all.
                 if (state.callbackErrors++ === 0) {
-                  process.emitWarning(`act-sdk: an audit callback threw: ${e && e.message}`, 'ActAuditWarning')
+                  process.emitWarning(`act-sdk: an audit callback threw: ${e?.message}`, 'ActAuditWarning')
                 }
               }
             }
@@ -550,7 +551,7 @@ function guard(act, spec, fn) {
       throw bad(k, 'a string or a function of the arguments', o[k])
   }
   const guarded = async function (...args) {
-    let context = o.context === undefined ? (isPlainObject(args[0]) ? args[0] : undefined) : resolve(o.context, args)
+    const context = o.context === undefined ? (isPlainObject(args[0]) ? args[0] : undefined) : resolve(o.context, args)
     const decision = act.validate({
       token: resolve(o.token, args),
       action: resolve(o.action, args),

@@ -35,7 +35,7 @@ const {
   isPlainObject,
 } = require('./common.js')
 
-const own = (o, k) => (o != null && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined)
+const own = (o, k) => (o != null && Object.hasOwn(o, k) ? o[k] : undefined)
 
 /** The error a guarded `execute` throws when the call is not allowed; the model reads its message. */
 /** True when `messages` already hold an approval request for this tool call (the SDK is re-evaluating it). */
@@ -96,8 +96,8 @@ function guardTools(act, opts) {
     tools[name] = {
       ...tool,
       execute: async function guardedExecute(input, options) {
-        const toolCallId = options && options.toolCallId
-        const info = { toolName: name, toolCallId, toolContext: options && options.context }
+        const toolCallId = options?.toolCallId
+        const info = { toolName: name, toolCallId, toolContext: options?.context }
         const approval = toolCallId === undefined ? undefined : await approvals.get(toolCallId)
         const r = decide(act, 'validate', s, input, info, approval)
         if (approval !== undefined && approval !== null) await approvals.delete(toolCallId)

@@ -51,17 +51,17 @@ function elicitation(request) {
  * token, or to `{ refused }` saying why there is none.
  */
 async function elicitApproval(server, act, spec, decision, extra) {
-  const low = server && server.server
+  const low = server?.server
   if (!low || typeof low.elicitInput !== 'function') {
     return { refused: 'the server object cannot send elicitation requests' }
   }
   const caps = typeof low.getClientCapabilities === 'function' ? low.getClientCapabilities() : undefined
-  if (!caps || !caps.elicitation || !caps.elicitation.form) {
+  if (!caps?.elicitation?.form) {
     return { refused: 'the MCP client cannot ask its user (no form elicitation capability)' }
   }
   const result = await low.elicitInput(elicitation(decision.approvalRequest), {
-    relatedRequestId: extra && extra.requestId,
-    signal: extra && extra.signal,
+    relatedRequestId: extra?.requestId,
+    signal: extra?.signal,
   })
   if (result.action !== 'accept' || !result.content || result.content.approve !== true) {
     return { refused: `the user did not approve (${result.action === 'accept' ? 'approve: false' : result.action})` }

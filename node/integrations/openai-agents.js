@@ -81,7 +81,7 @@ function createGuard(act, opts) {
     }
 
     const guardedExecute = async function (input, runContext, details) {
-      const callId = details && details.toolCall ? details.toolCall.callId : undefined
+      const callId = details?.toolCall ? details.toolCall.callId : undefined
       const info = { toolName: name, callId, runContext }
       const approval = callId === undefined ? undefined : await approvals.get(callId)
       const r = decide(act, 'validate', s, input, info, approval)
@@ -110,7 +110,7 @@ function createGuard(act, opts) {
   async function approve(interruption, approveOpts) {
     const { context, ...rest } = approveOpts ?? {}
     const ao = approveOptions(rest)
-    const raw = interruption && interruption.rawItem
+    const raw = interruption?.rawItem
     if (!raw || interruption.type !== 'tool_approval_item' || typeof raw.callId !== 'string') {
       throw bad('interruption', 'an item of `result.interruptions`', interruption)
     }

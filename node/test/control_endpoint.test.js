@@ -43,7 +43,10 @@ async function waitForPort(port, child) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`act serve exited with ${child.exitCode}`)
     const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true)))
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end()
+        resolve(true)
+      })
       c.on('error', () => resolve(false))
     })
     if (ok) return

@@ -137,7 +137,7 @@ async function outcome(label, fn, jsErrors = false) {
   } catch (e) {
     if (e instanceof EvilError) return ['evil', e]
     if (jsErrors && (e instanceof TypeError || e instanceof RangeError) && !ActError.isActError(e)) return [e.name, e]
-    assert.ok(ActError.isActError(e), `${label}: threw ${e && e.constructor && e.constructor.name}: ${e && e.message}`)
+    assert.ok(ActError.isActError(e), `${label}: threw ${e?.constructor?.name}: ${e?.message}`)
     assert.ok(typeof e.code === 'string' && e.code.length > 0, `${label}: no code`)
     assert.notEqual(e.code, 'internal', `${label}: ${e.message}`)
     assert.ok(typeof e.message === 'string' && e.message.length > 0, `${label}: no message`)
@@ -366,8 +366,8 @@ function surface() {
     assert.equal(typeof v, 'function', `${name}: an export that is neither a constant nor a function`)
     const m = members(name, v)
     if (!m.callables.includes(name)) callables.add(name)
-    m.callables.forEach((c) => callables.add(c))
-    m.getters.forEach((g) => getters.add(g))
+    for (const c of m.callables) callables.add(c)
+    for (const g of m.getters) getters.add(g)
   }
   return { callables, getters }
 }

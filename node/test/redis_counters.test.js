@@ -31,7 +31,10 @@ test('two clients share one daily limit through redis', async (t) => {
   t.after(() => server.kill('SIGTERM')) // this child, by pid
   for (let i = 0; ; i++) {
     const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true)))
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end()
+        resolve(true)
+      })
       c.on('error', () => resolve(false))
     })
     if (ok) break

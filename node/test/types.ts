@@ -117,7 +117,7 @@ function handle(d: Decision): string {
 }
 handle(d)
 if (d.allowed) {
-  const a: AllowDecision = d
+  const _allowed: AllowDecision = d
 }
 const reason: Reason = d.reason
 // @ts-expect-error not a reason code

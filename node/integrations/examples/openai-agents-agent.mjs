@@ -4,7 +4,7 @@ import { createGuard } from 'act-sdk/openai-agents'
 
 // The run's context carries the user's ACT token and id, set by your login, never by the model.
 export function supportAgent({ act, model }) {
-  const guard = createGuard(act, { token: (input, { runContext }) => runContext.context.actToken })
+  const guard = createGuard(act, { token: (_input, { runContext }) => runContext.context.actToken })
   const processRefund = tool(
     guard.wrap(
       {

@@ -133,7 +133,15 @@ test('the docs example: approval_required goes to the human as a tool-approval-r
   const { model, prompts } = scripted([refundCall('c1', { order: '1003', amount: 120 })], 'Done.')
   const asked = []
   const messages = [{ role: 'user', content: 'Refund 120 on order 1003' }]
-  const reply = await chat({ model, guard, messages, askHuman: (part) => (asked.push(part), true) })
+  const reply = await chat({
+    model,
+    guard,
+    messages,
+    askHuman: (part) => {
+      asked.push(part)
+      return true
+    },
+  })
 
   assert.equal(reply, 'Done.')
   assert.equal(asked.length, 1)

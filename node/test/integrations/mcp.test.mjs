@@ -225,7 +225,7 @@ test('engine and spec errors fail closed: the tool does not run and the result n
   )
 
   // A forged token is a deny with its own reason, not an error.
-  const forged = refundServer(act, { token: token.slice(0, -4) + 'AAAA' })
+  const forged = refundServer(act, { token: `${token.slice(0, -4)}AAAA` })
   const c3 = await connect(forged.server)
   const r3 = await c3.client.callTool({ name: 'process_refund', arguments: { order: '1', amount: 1 } })
   assert.match(text(r3), /^ACT denied this call \(token_signature_invalid\)/)

@@ -82,7 +82,10 @@ test('the docs example: approval_required interrupts the run; approved by a huma
     guard,
     input: 'Refund 120 on 1003',
     context,
-    askHuman: (i) => (asked.push(i), true),
+    askHuman: (i) => {
+      asked.push(i)
+      return true
+    },
   })
 
   assert.equal(reply, 'Done.')
@@ -103,7 +106,7 @@ test('the docs example: approval_required interrupts the run; approved by a huma
 /** A guard and agent whose process_refund records what ran. */
 function refundAgent(act, model, spec = {}) {
   const ran = []
-  const guard = createGuard(act, { token: (input, { runContext }) => runContext.context.actToken })
+  const guard = createGuard(act, { token: (_input, { runContext }) => runContext.context.actToken })
   const t = tool(
     guard.wrap(
       {
