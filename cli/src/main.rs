@@ -1,5 +1,6 @@
 //! `act`: keys, tokens, policy checks and tests, signed snapshots, audit logs,
 //! and `act serve`, the development control endpoint.
+#![forbid(unsafe_code)]
 
 mod audit;
 mod exit;

@@ -99,15 +99,21 @@ pub fn request_id(token_id: &str, agent: &str, subject: &str, action: &str, reso
 }
 
 /// Signs an approval for `request_id` by `approver`, valid `ttl_secs` from `now`.
-pub fn sign_approval(key: &SigningKey, request_id: &str, approver: &str, now: i64, ttl_secs: u64) -> String {
+pub fn sign_approval(
+    key: &SigningKey,
+    request_id: &str,
+    approver: &str,
+    now: i64,
+    ttl_secs: u64,
+) -> crate::Result<String> {
     let claims = serde_json::json!({
         "iss": approver,
-        "jti": token::new_jti(),
+        "jti": token::new_jti()?,
         "iat": now,
         "exp": now + ttl_secs.min(MAX_APPROVAL_TTL_SECS) as i64,
         "req": request_id,
     });
-    token::sign_jws(key, APPROVAL_TYP, &claims)
+    Ok(token::sign_jws(key, APPROVAL_TYP, &claims))
 }
 
 /// A verified approval.
@@ -133,7 +139,7 @@ pub fn verify_approval(
         return Err("the approval is too large".into());
     }
     let (kid, claims, input, sig) =
-        crate::token::decode_approval(approval).map_err(|(_, m)| format!("malformed approval: {m}"))?;
+        token::decode_approval(approval).map_err(|(_, m)| format!("malformed approval: {m}"))?;
     let key = key_for(&kid).ok_or_else(|| "the approval is not signed by a trusted issuer key".to_string())?;
     if !key.verify(input.as_bytes(), &sig) {
         return Err("the approval's signature does not verify".into());

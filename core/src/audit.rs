@@ -65,6 +65,10 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// SHA-256 (hex) of `prev_hash`, a newline, and this record serialized with an empty `hash`.
+    #[expect(
+        clippy::expect_used,
+        reason = "a record is strings, numbers and JSON values: serde_json cannot fail on it"
+    )]
     pub fn compute_hash(&self) -> String {
         let mut copy = self.clone();
         copy.hash = String::new();
@@ -390,7 +394,7 @@ pub struct Auditor {
 
 impl Auditor {
     /// Starts the writer thread over `sinks`, with a queue of `capacity` records.
-    pub fn start(sinks: Vec<Box<dyn AuditSink>>, capacity: usize) -> Self {
+    pub fn start(sinks: Vec<Box<dyn AuditSink>>, capacity: usize) -> Result<Self> {
         let shared = Arc::new(Shared {
             queue: ArrayQueue::new(capacity.max(16)),
             recycle: ArrayQueue::new(1024),
@@ -409,11 +413,11 @@ impl Auditor {
         let thread = std::thread::Builder::new()
             .name("act-audit".into())
             .spawn(move || run(&s2, sinks, prev))
-            .expect("the audit thread starts");
-        Auditor {
+            .map_err(|e| Error::Internal(format!("the audit writer thread could not start: {e}")))?;
+        Ok(Auditor {
             shared,
             thread: Some(thread),
-        }
+        })
     }
 
     /// Pipeline counters.
@@ -475,6 +479,10 @@ impl Drop for Auditor {
     }
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "a record is strings, numbers and JSON values: serde_json cannot fail on it"
+)]
 fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
     let mut context: Map<String, Value> = serde_json::from_slice(&p.context_json).unwrap_or_default();
     if let Some(fields) = &p.redact {

@@ -57,7 +57,10 @@
 //! by our own 100-line matcher because templates differ per token and a glob
 //! library would compile a regex per token (see `policy::pattern`).
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+// Library code reports failures as `Error`s or denials; a panic here would cross FFI or kill a host.
+// Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod error;
 pub mod json;

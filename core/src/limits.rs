@@ -153,7 +153,8 @@ impl CounterStore for MemoryCounterStore {
         for i in &order {
             guards.push(self.lock(*i)?);
         }
-        let pos = |k: usize| order.binary_search(&shard_of[k]).expect("locked above");
+        // Index of key k's shard among the locked ones (`order` is sorted and holds every shard).
+        let pos = |k: usize| order.partition_point(|&o| o < shard_of[k]);
         for (i, k) in keys.iter().enumerate() {
             let shard = &mut guards[pos(i)];
             let live = match shard.windows.get_mut(&k.key) {

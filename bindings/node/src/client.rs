@@ -241,7 +241,10 @@ impl NativeAct {
         self.engine.load_full().ok_or_else(closed)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     fn decide(
         &self,
         env: &Env,
@@ -324,7 +327,10 @@ impl NativeAct {
 
     /// Issues a token; the three objects come as JSON text.
     #[napi]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn issue_token(
         &self,
         env: &Env,
@@ -350,7 +356,10 @@ impl NativeAct {
 
     /// Delegates a narrower token to a sub-agent, signed by `holder`; objects come as JSON text.
     #[napi]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn delegate(
         &self,
         env: &Env,
@@ -522,13 +531,13 @@ impl Task for Work {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(f)) => {
                 self.failure = Some(f);
-                Err(napi::Error::from_reason("failed"))
+                Err(Error::from_reason("failed"))
             }
             Err(_) => {
                 self.failure = Some(Failure::Core(act_core::Error::Internal(
                     "a bug in ACT: a background task panicked".into(),
                 )));
-                Err(napi::Error::from_reason("panicked"))
+                Err(Error::from_reason("panicked"))
             }
         }
     }
@@ -537,7 +546,7 @@ impl Task for Work {
         Ok(output)
     }
 
-    fn reject(&mut self, env: Env, err: napi::Error) -> Result<f64> {
+    fn reject(&mut self, env: Env, err: Error) -> Result<f64> {
         match self.failure.take() {
             Some(f) => Err(shield_env(&env, |_| Err::<(), _>(f)).unwrap_err()),
             None => Err(err),

@@ -77,7 +77,10 @@ impl PyEngine {
             .ok_or_else(|| errors::config(py, "this ACT instance was closed"))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     fn decide(
         &self,
         py: Python<'_>,
@@ -128,7 +131,10 @@ impl PyEngine {
     #[pyo3(signature = (policy_file=None, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None,
                         issuer=None, clock=None, endpoint=None, api_key=None, trust_key=None, cache_dir=None,
                         max_staleness=None, watch=false, initial_sync=None, counters=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     fn new(
         py: Python<'_>,
         policy_file: Option<PathBuf>,
@@ -177,8 +183,10 @@ impl PyEngine {
             }
             let staleness = seconds(py, max_staleness, "max_staleness")?;
             let initial_wait = seconds(py, initial_sync, "initial_sync")?.unwrap_or(5);
-            let mut options = EngineOptions::default();
-            options.max_staleness_ms = staleness.map(|s| s as i64 * 1000);
+            let mut options = EngineOptions {
+                max_staleness_ms: staleness.map(|s| s as i64 * 1000),
+                ..Default::default()
+            };
             if let Some(aud) = audience {
                 options.audience = Some(aud);
             }
@@ -303,7 +311,10 @@ impl PyEngine {
 
     /// Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
     #[pyo3(signature = (*, agent, user_context, agent_context=None, policy=None, ttl=None, holder_key=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     fn issue_token(
         &self,
         py: Python<'_>,
@@ -343,7 +354,10 @@ impl PyEngine {
     /// Appends a narrower child token for sub-agent `agent`, signed by `holder_key`
     /// (the private key whose public half the parent names in `cnf`).
     #[pyo3(signature = (token, *, holder_key, agent, ttl, policy=None, agent_context=None, next_holder_key=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     fn delegate(
         &self,
         py: Python<'_>,

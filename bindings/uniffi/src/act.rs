@@ -132,7 +132,10 @@ impl Act {
         clock = None,
         counters = None
     ))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn new(
         policy_file: String,
         signing_key: Option<Arc<SigningKey>>,
@@ -195,6 +198,10 @@ impl Act {
         audit_files = [],
         counters = None
     ))]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the named arguments of the Kotlin/Swift constructor, one parameter each"
+    )]
     pub fn connect(
         endpoint: String,
         trust_key: Arc<VerifyingKey>,
@@ -323,7 +330,10 @@ impl Act {
     /// Appends a narrower child token for sub-agent `agent`, signed by `holder_key`
     /// (the private key whose public half the parent names as its holder key).
     #[uniffi::method(default(policy = None, next_holder_key = None, agent_context))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn delegate(
         &self,
         token: String,

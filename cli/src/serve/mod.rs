@@ -54,7 +54,10 @@ pub fn run(a: ServeArgs) -> CmdResult {
         None => SigningKey::generate()?,
     };
     let generated_api_key = a.api_key.is_none();
-    let api_key = a.api_key.clone().unwrap_or_else(act_core::token::new_jti);
+    let api_key = match a.api_key.clone() {
+        Some(k) => k,
+        None => act_core::token::new_jti()?,
+    };
     if api_key.trim().is_empty() || api_key.contains(char::is_whitespace) {
         return Err(Failure::usage("--api-key must be non-empty and without spaces"));
     }

@@ -1,6 +1,8 @@
 //! The HTTP routes of `act serve` (protocol v1, `docs/protocol.md`).
-// A ready-to-send `Response` is the natural error of a handler helper; boxing it buys nothing here.
-#![allow(clippy::result_large_err)]
+#![allow(
+    clippy::result_large_err,
+    reason = "a ready-to-send `Response` is the natural error of a handler helper; boxing it buys nothing"
+)]
 
 use super::state::{App, ApprovalEntry, RevocationBody};
 use act_core::approval::ApprovalRequest;

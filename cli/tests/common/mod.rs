@@ -1,5 +1,5 @@
 //! Helpers for running the built `act` binary, and `act serve` on loopback.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part of these shared helpers")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

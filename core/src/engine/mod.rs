@@ -193,7 +193,7 @@ impl EngineBuilder {
             caps: quick_cache::sync::Cache::new(1024),
             counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
             clock: self.clock,
-            auditor: Auditor::start(self.sinks, self.options.audit_queue),
+            auditor: Auditor::start(self.sinks, self.options.audit_queue)?,
             breakers: Breakers::default(),
             audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
@@ -364,13 +364,7 @@ impl Engine {
                 approval::MAX_APPROVAL_TTL_SECS
             )));
         }
-        Ok(approval::sign_approval(
-            key,
-            request_id,
-            approver,
-            self.clock.now_ms() / 1000,
-            ttl_secs,
-        ))
+        approval::sign_approval(key, request_id, approver, self.clock.now_ms() / 1000, ttl_secs)
     }
 
     fn key_lookup(snap: &Snapshot) -> impl Fn(&str) -> Option<VerifyingKey> + '_ {
@@ -543,7 +537,10 @@ impl Engine {
         });
     }
 
-    #[allow(clippy::too_many_lines)]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one decision, read top to bottom in the documented order"
+    )]
     fn evaluate(
         &self,
         req: &Request<'_>,
@@ -723,7 +720,14 @@ impl Engine {
         // `rule` and `limit_ids` borrow the snapshot's ids; cloning those shared `Arc`s on
         // every decision made threads contend on their reference counts (2 threads ran at
         // half the speed of 1). Denials clone them; an allow copies the id once.
-        let rule: &Arc<str> = rule.expect("at least one layer covered the request");
+        let Some(rule): Option<&Arc<str>> = rule else {
+            // Unreachable: `layers` is not empty and every layer either covered the request or
+            // returned its denial above. Fail closed all the same.
+            return Err(deny(
+                Reason::UnknownAgent,
+                "no policy layer covered the request".to_string(),
+            ));
+        };
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
             message: format!(

@@ -166,11 +166,10 @@ impl Parser<'_> {
                 _ => self.err_at(list, "policies", "expected a list of {agent, policy} documents"),
             }
         }
-        if let Some(keys) = get("trustedIssuers") {
-            let keys = self.strings(keys, "trustedIssuers");
+        if let Some(node) = get("trustedIssuers") {
+            let keys = self.strings(node, "trustedIssuers");
             for k in &keys {
                 if let Err(e) = crate::keys::VerifyingKey::parse(k) {
-                    let node = get("trustedIssuers").expect("present");
                     self.err_at(node, "trustedIssuers", e.to_string());
                 }
             }

@@ -112,7 +112,7 @@ fn parse_segment(seg: &str, wildcards: &mut usize) -> Result<Seg, String> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut rest = seg;
-    while !rest.is_empty() {
+    while let Some(c) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("{{") {
             let end = after.find("}}").ok_or_else(|| format!("unclosed `{{{{` in `{seg}`"))?;
             if !lit.is_empty() {
@@ -131,7 +131,6 @@ fn parse_segment(seg: &str, wildcards: &mut usize) -> Result<Seg, String> {
             *wildcards += 1;
             rest = after;
         } else {
-            let c = rest.chars().next().expect("non-empty");
             if c == '}' && rest.starts_with("}}") {
                 return Err(format!("`}}}}` without `{{{{` in `{seg}`"));
             }

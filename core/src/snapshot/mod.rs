@@ -112,6 +112,10 @@ impl Snapshot {
     }
 
     /// The empty snapshot of version 0: every validation against it denies `no_snapshot`.
+    #[expect(
+        clippy::expect_used,
+        reason = "an empty policy set has nothing that can fail to compile"
+    )]
     pub fn empty(issued_at_ms: i64) -> Snapshot {
         Snapshot::compile(PolicySet::default(), 0, issued_at_ms, &[]).expect("an empty policy set compiles")
     }

@@ -246,6 +246,10 @@ impl SyncHandle {
             // may never be released, so only raise the flag and forget the handle.
             self.stop.flag.store(true, Ordering::SeqCst);
             if let Some(t) = self.thread.take() {
+                #[expect(
+                    clippy::mem_forget,
+                    reason = "a forked child has no such thread: dropping the handle would detach a thread id that is not ours"
+                )]
                 std::mem::forget(t);
             }
             return;

@@ -66,11 +66,11 @@ pub struct DelegationSpec {
 }
 
 /// A fresh random token id (128 bits, base64url).
-pub fn new_jti() -> String {
+pub fn new_jti() -> Result<String> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .expect("the system random source is available");
-    URL_SAFE_NO_PAD.encode(bytes)
+        .map_err(|_| Error::Internal("the system random source failed".into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Signs `claims` as a compact JWS with `key`, with the given `typ`.
@@ -126,7 +126,7 @@ pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
         iat: now,
         nbf: Some(now),
         exp: now + spec.ttl_secs as i64,
-        jti: new_jti(),
+        jti: new_jti()?,
         ctx,
         cap: spec.capability.clone(),
         cnf: spec.holder_key.clone(),
@@ -181,7 +181,7 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         iat: now,
         nbf: Some(now),
         exp: (now + spec.ttl_secs as i64).min(leaf.exp),
-        jti: new_jti(),
+        jti: new_jti()?,
         ctx: Map::new(),
         cap: spec.capability.clone(),
         cnf: spec.holder_key.clone(),

@@ -26,7 +26,7 @@ fn verify(token: &str, key: &SigningKey) -> Result<VerifiedChain, (Reason, Strin
     )
 }
 
-fn forge(header: serde_json::Value, claims: serde_json::Value, key: &SigningKey) -> String {
+fn forge(header: Value, claims: Value, key: &SigningKey) -> String {
     let mut t = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -38,7 +38,7 @@ fn forge(header: serde_json::Value, claims: serde_json::Value, key: &SigningKey)
     t
 }
 
-fn good_claims() -> serde_json::Value {
+fn good_claims() -> Value {
     json!({"iss":"t","sub":"42","act":{"sub":"bot"},"iat":NOW,"exp":NOW+60,"jti":"j1"})
 }
 
@@ -87,7 +87,7 @@ fn tampering_is_detected() {
     let k = SigningKey::generate().unwrap();
     let t = issue(&k, &spec(), NOW).unwrap();
     let parts: Vec<&str> = t.split('.').collect();
-    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("43");
     let tampered = format!(
         "{}.{}.{}",

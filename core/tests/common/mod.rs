@@ -1,6 +1,6 @@
 //! A real HTTP/1.1 server on 127.0.0.1 whose answers a test scripts (no HTTP mocking:
 //! requests cross a real socket). Stopped and joined by its handle on drop.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part of these shared helpers")]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,6 +1,6 @@
 //! A real `redis-server` for tests: started on a free loopback port with no
 //! persistence, and stopped by its own pid (never by name) when dropped.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part of these shared helpers")]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -458,6 +458,10 @@ impl Drop for HttpAuditSink {
     fn drop(&mut self) {
         if std::process::id() != self.pid {
             if let Some(t) = self.thread.take() {
+                #[expect(
+                    clippy::mem_forget,
+                    reason = "a forked child has no such thread: dropping the handle would detach a thread id that is not ours"
+                )]
                 std::mem::forget(t);
             }
             return;

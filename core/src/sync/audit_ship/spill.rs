@@ -37,7 +37,7 @@ pub(super) fn write_offset(spill: &Path, offset: u64) -> std::io::Result<()> {
 /// oldest undelivered records, and a crash can only lose the newest) and by `flush` (so every
 /// record written before it is durable). Only called while not spilling, when the file holds
 /// nothing undelivered, so appending keeps decision order.
-pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> std::result::Result<(), String> {
+pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> Result<(), String> {
     if s.queue.is_empty() {
         return Ok(());
     }
@@ -66,7 +66,7 @@ pub(super) fn queue_to_disk(s: &mut State, opts: &HttpAuditOptions) -> std::resu
 }
 
 /// Appends one record line; an error says why it could not be kept.
-pub(super) fn spill(s: &mut State, opts: &HttpAuditOptions, line: &str) -> std::result::Result<(), String> {
+pub(super) fn spill(s: &mut State, opts: &HttpAuditOptions, line: &str) -> Result<(), String> {
     let Some(f) = s.spill.as_mut() else {
         return Err("the queue is full and no spill file is configured".into());
     };
@@ -85,11 +85,7 @@ pub(super) fn spill(s: &mut State, opts: &HttpAuditOptions, line: &str) -> std::
 /// At shutdown: writes the queued records (older than anything spilled) before the undelivered
 /// part of the spill file, so the next process replays them in decision order. This may exceed
 /// `max_spill_bytes` by at most the queue's contents: nothing in memory is given up for the cap.
-pub(super) fn save_in_front(
-    s: &mut State,
-    opts: &HttpAuditOptions,
-    lines: &[String],
-) -> std::result::Result<(), String> {
+pub(super) fn save_in_front(s: &mut State, opts: &HttpAuditOptions, lines: &[String]) -> Result<(), String> {
     let path = opts.spill_path.as_ref().ok_or("no spill file is configured")?;
     let pending = if s.spilling && s.spill_len > s.spill_offset {
         let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
