@@ -1,7 +1,7 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need the Rust toolchain and python3 (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python test-node test-kotlin lint bench bench-core
+.PHONY: demo test test-rust test-python test-node test-kotlin lint fuzz bench bench-core
 
 # The article's customer-support bot in Python (examples/customer_support/agent.py) on the
 # embedded policy file; first builds act_sdk into python/.venv (scripts/python-env.sh).
@@ -25,14 +25,19 @@ test-node:
 test-kotlin:
 	bindings/run_kotlin_tests.sh
 
+# Formatters in check mode and linters for Rust, Python and JS/TS (scripts/lint.sh); CI runs it before `make test`.
 lint:
-	cargo clippy --workspace --all-targets --locked -- -D warnings
-	cargo fmt --all --check
+	scripts/lint.sh
+
+# The fuzz targets under libFuzzer (nightly, installed when missing), 25 s each (FUZZ_SECONDS);
+# `make test` runs only their stable replay.
+fuzz:
+	scripts/fuzz-smoke.sh --libfuzzer
 
 # One run of every benchmark, then BENCHMARKS.md (see scripts/bench_report.py).
 bench:
 	mkdir -p target
-	cargo run --release --manifest-path bench/peers/Cargo.toml > target/bench-rust.json
+	cargo run --profile profiling --manifest-path bench/peers/Cargo.toml > target/bench-rust.json
 	-python/.venv/bin/pip install --quiet --disable-pip-version-check cedarpy casbin pyjwt cryptography
 	-python/.venv/bin/python python/benchmarks/bench_validate.py > target/bench-python.txt
 	-node node/benchmarks/bench.mjs > target/bench-node.txt

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# The README's test command: every suite, each installing what it needs, then
-# one plain closing line "total: N passed, M failed" over all of them.
+# The README's test command: every suite, each installing what it needs, then a table of
+# each suite's counts and wall time, and one plain closing line "total: N passed, M failed".
+# CI's budget is 25 minutes on 2 cores (.ci/run); the table shows where the time goes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 total_pass=0
 total_fail=0
 failed_suites=()
+timings=()
+started_all=$SECONDS
 
 # run NAME COMMAND...: runs a suite, tees its output, adds its counts.
 run() {
   local name=$1; shift
   local log; log=$(mktemp)
+  local started=$SECONDS
   echo "=== $name: $*"
   "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
+  local secs=$((SECONDS - started))
   # The counts this suite printed last: "N passed[, M failed]" (cargo, pytest)
   # or "# pass N" / "# fail M" (node --test).
   local summary; summary=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
@@ -26,10 +31,13 @@ run() {
   rm -f "$log"
   total_pass=$((total_pass + ${p:-0}))
   total_fail=$((total_fail + ${f:-0}))
+  local verdict=ok
   if [ "$status" -ne 0 ] || [ "${p:-0}" -eq 0 ]; then
     failed_suites+=("$name")
     [ "${f:-0}" -eq 0 ] && total_fail=$((total_fail + 1))
+    verdict=FAILED
   fi
+  timings+=("$(printf '%-10s %7s %7s %6ss  %s' "$name" "${p:-0}" "${f:-0}" "$secs" "$verdict")")
 }
 
 # Servers the tests start themselves (on loopback, stopped by pid) must be installed.
@@ -43,12 +51,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 run rust scripts/test-rust.sh
+# The stable replay of every fuzz seed and saved regression; the libFuzzer run is `make fuzz`.
 run fuzz scripts/fuzz-smoke.sh
 run python python/run_tests.sh
 run examples examples/run_all.sh
 run node node/run_tests.sh
 run kotlin bindings/run_kotlin_tests.sh
 
+echo
+echo "=== per-suite timings"
+printf '%-10s %7s %7s %7s  %s\n' suite passed failed time result
+printf '%s\n' "${timings[@]}"
+printf '%-10s %23s\n' all "$((SECONDS - started_all))s"
+echo
 if [ ${#failed_suites[@]} -ne 0 ]; then
   echo "failed suites: ${failed_suites[*]}"
 fi
