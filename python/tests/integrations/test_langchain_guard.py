@@ -2,7 +2,7 @@
 chat model (no network, no model calls) and LangGraph's in-memory checkpointer."""
 
 import asyncio
-from typing import Any, ClassVar, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import pytest
 
@@ -22,7 +22,8 @@ from langgraph.types import Command
 class ScriptedChatModel(GenericFakeChatModel):
     """GenericFakeChatModel that accepts bind_tools (create_agent binds the tools) and records what it saw."""
 
-    seen: ClassVar[List[List[Any]]] = []
+    # A pydantic field, not class data: pydantic copies the default, so each model records its own calls.
+    seen: List[List[Any]] = []  # noqa: RUF012
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ScriptedChatModel":
         return self
