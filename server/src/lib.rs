@@ -14,6 +14,7 @@
 pub mod approvals;
 pub mod auth;
 mod error;
+pub mod fleet;
 pub mod revocations;
 mod routes;
 pub mod state;

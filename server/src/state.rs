@@ -3,6 +3,7 @@
 
 use crate::approvals::Approvals;
 use crate::auth::Credentials;
+use crate::fleet::Fleet;
 use crate::revocations::RevocationState;
 use act_core::policy::PolicySet;
 use act_core::snapshot::{encode_snapshot, SnapshotDocument};
@@ -54,6 +55,8 @@ pub struct Inner {
     pub audit: Option<(std::fs::File, HashSet<String>)>,
     /// The last policy load error printed (printed once).
     pub last_error: Option<String>,
+    /// SDK instances and the versions they serve.
+    pub fleet: Fleet,
 }
 
 /// Shared by every handler.
@@ -129,6 +132,7 @@ impl App {
                 approvals: Approvals::default(),
                 audit,
                 last_error: None,
+                fleet: Fleet::default(),
             }),
             current,
             approvals_changed: watch::channel(0).0,

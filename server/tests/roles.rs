@@ -26,6 +26,8 @@ fn no_route_but_health_answers_without_a_known_key() {
         ("GET", "/v1/revocations"),
         ("POST", "/v1/kill-switches"),
         ("GET", "/v1/kill-switches"),
+        ("POST", "/v1/status"),
+        ("GET", "/v1/fleet"),
     ];
     for (method, path) in routes {
         for key in [None, Some("not-a-key"), Some("")] {

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod fleet;
 mod revocations;
 mod snapshot;
 mod tokens;
@@ -54,6 +55,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/kill-switches",
             post(revocations::kill_switch).get(revocations::list).layer(small),
         )
+        .route("/v1/status", post(fleet::status).layer(small))
+        .route("/v1/fleet", get(fleet::fleet))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

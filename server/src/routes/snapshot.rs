@@ -2,6 +2,8 @@
 
 use super::{stopping, wait_secs, Shared};
 use crate::auth::{authorize, Role};
+use crate::fleet::valid_instance_id;
+use crate::state::now_ms;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +15,17 @@ pub(super) struct WaitQuery {
 }
 
 pub(super) async fn get_snapshot(State(app): Shared, headers: HeaderMap, Query(q): Query<WaitQuery>) -> Response {
-    if let Err(r) = authorize(&app.credentials, &headers, &[Role::Agent, Role::Admin]) {
-        return r;
+    let caller = match authorize(&app.credentials, &headers, &[Role::Agent, Role::Admin]) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if let Some(id) = super::fleet::instance_header(&headers).filter(|id| valid_instance_id(id)) {
+        let serving = headers
+            .get("x-act-snapshot-version")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let ua = super::fleet::user_agent(&headers);
+        app.lock().fleet.polled(id, &caller.identity, ua, serving, now_ms());
     }
     let wait = match wait_secs(q.wait.as_deref()) {
         Ok(w) => w,

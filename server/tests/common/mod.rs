@@ -132,6 +132,17 @@ impl Drop for Server {
 }
 
 pub fn http(method: &str, url: &str, bearer: Option<&str>, body: Option<&str>) -> (u16, String) {
+    http_with(method, url, bearer, &[], body)
+}
+
+/// Like [`http`], with extra request headers.
+pub fn http_with(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest
         .split_once('/')
@@ -143,8 +154,9 @@ pub fn http(method: &str, url: &str, bearer: Option<&str>, body: Option<&str>) -
     let auth = bearer
         .map(|b| format!("authorization: Bearer {b}\r\n"))
         .unwrap_or_default();
+    let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {host}\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\n{auth}{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
