@@ -4,7 +4,8 @@
 //! (`act_core::approval::verify_request`) and, when it carries the argument `context` the
 //! approver is shown, after that context hashes to its `context_hash`: the approver sees exactly
 //! the values the approval will be bound to. Requests expire, are decided once, and record who
-//! asked, who decided, when and why.
+//! asked, who decided, when and why. With a state folder every change is written to SQLite
+//! ([`crate::store`]) before it is kept in memory.
 
 use act_core::approval::{context_hash, verify_request, ApprovalRequest};
 use serde::{Deserialize, Serialize};
@@ -42,7 +43,7 @@ pub struct RequestBody {
 }
 
 /// A stored request and its decision.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     /// The request's members.
     #[serde(flatten)]
@@ -94,9 +95,10 @@ pub struct Approvals {
 }
 
 impl Approvals {
-    /// Checks and stores a request; `Ok((true, entry))` when new, `Ok((false, existing))` for an id
-    /// already asked (an expired one is asked afresh).
-    pub fn create(&mut self, body: RequestBody, by: &str, now_ms: i64, ttl_ms: i64) -> Result<(bool, Entry), Refusal> {
+    /// Checks a request and prepares its entry without storing it: `Ok((true, entry))` when new
+    /// (store it, then [`Approvals::put`] it), `Ok((false, existing))` for an id already asked (an
+    /// expired one is asked afresh).
+    pub fn prepare(&mut self, body: RequestBody, by: &str, now_ms: i64, ttl_ms: i64) -> Result<(bool, Entry), Refusal> {
         verify_request(&body.request).map_err(|e| Refusal::Mismatch(e.to_string()))?;
         if let Some(ctx) = &body.context {
             let actual = context_hash(ctx);
@@ -111,7 +113,10 @@ impl Approvals {
                 return Ok((false, e));
             }
         }
-        self.make_room(now_ms)?;
+        self.expire(now_ms);
+        if self.by_id.len() >= MAX_ENTRIES && self.by_id.values().all(|e| e.status == Status::Pending) {
+            return Err(Refusal::Full);
+        }
         let entry = Entry {
             request: body.request,
             context: body.context,
@@ -124,28 +129,23 @@ impl Approvals {
             reason: None,
             approval: None,
         };
-        self.by_id.insert(entry.request.id.clone(), entry.clone());
         Ok((true, entry))
     }
 
-    fn make_room(&mut self, now_ms: i64) -> Result<(), Refusal> {
-        if self.by_id.len() < MAX_ENTRIES {
-            return Ok(());
-        }
-        self.expire(now_ms);
-        let oldest = self
-            .by_id
-            .values()
-            .filter(|e| e.status != Status::Pending)
-            .min_by_key(|e| e.decided_at_ms.unwrap_or(e.expires_at_ms))
-            .map(|e| e.request.id.clone());
-        match oldest {
-            Some(id) => {
+    /// Keeps an entry (new or changed), forgetting the oldest decided one when full.
+    pub fn put(&mut self, entry: Entry) {
+        if !self.by_id.contains_key(&entry.request.id) && self.by_id.len() >= MAX_ENTRIES {
+            let oldest = self
+                .by_id
+                .values()
+                .filter(|e| e.status != Status::Pending)
+                .min_by_key(|e| e.decided_at_ms.unwrap_or(e.expires_at_ms))
+                .map(|e| e.request.id.clone());
+            if let Some(id) = oldest {
                 self.by_id.remove(&id);
-                Ok(())
             }
-            None => Err(Refusal::Full),
         }
+        self.by_id.insert(entry.request.id.clone(), entry);
     }
 
     fn expire(&mut self, now_ms: i64) {
@@ -190,16 +190,10 @@ impl Approvals {
         Ok(())
     }
 
-    /// Records a decision checked with [`Approvals::check_decidable`] under the same lock.
-    pub fn decide(
-        &mut self,
-        id: &str,
-        by: &str,
-        reason: String,
-        approval: Option<String>,
-        now_ms: i64,
-    ) -> Option<Entry> {
-        let e = self.by_id.get_mut(id)?;
+    /// The entry as decided (checked with [`Approvals::check_decidable`]), not yet kept: store it,
+    /// then [`Approvals::put`] it.
+    pub fn decided(&self, id: &str, by: &str, reason: String, approval: Option<String>, now_ms: i64) -> Option<Entry> {
+        let mut e = self.by_id.get(id)?.clone();
         e.status = if approval.is_some() {
             Status::Granted
         } else {
@@ -209,6 +203,6 @@ impl Approvals {
         e.decided_at_ms = Some(now_ms);
         e.reason = Some(reason);
         e.approval = approval;
-        Some(e.clone())
+        Some(e)
     }
 }

@@ -6,9 +6,9 @@
 //! Every route but `/healthz` needs an API key, and every key has one role ([`Role`]):
 //! an agent's key can read snapshots and ask for approvals but never grant, revoke or mint.
 //!
-//! Built on axum/tokio (already the CLI's HTTP stack) and sha2 for key digests. Storage today is
-//! memory plus one JSON file for revocations; see `docs/server.md` for the planned SQLite /
-//! PostgreSQL store.
+//! Built on axum/tokio (already the CLI's HTTP stack), sha2 for key digests and sqlx for storage.
+//! With a state folder, approvals live in SQLite ([`store`]) and revocations in one JSON file;
+//! see `docs/server.md` for what is planned (PostgreSQL for replicas).
 #![forbid(unsafe_code)]
 
 pub mod approvals;
@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod revocations;
 mod routes;
 pub mod state;
+pub mod store;
 
 pub use auth::{Credentials, Principal, Role};
 pub use routes::{router, MAX_WAIT_SECS};

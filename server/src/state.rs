@@ -5,6 +5,7 @@ use crate::approvals::Approvals;
 use crate::auth::Credentials;
 use crate::fleet::Fleet;
 use crate::revocations::RevocationState;
+use crate::store::Store;
 use act_core::policy::PolicySet;
 use act_core::snapshot::{encode_snapshot, SnapshotDocument};
 use act_core::{Engine, SigningKey};
@@ -23,7 +24,8 @@ pub struct Config {
     pub policies: PolicySet,
     /// Who may call, with which role.
     pub credentials: Credentials,
-    /// Where revocations and kill switches survive restarts (none = memory only).
+    /// Where revocations and kill switches (`revocations.json`) and approvals (`act.sqlite`)
+    /// survive restarts (none = memory only).
     pub state_dir: Option<PathBuf>,
     /// Append ingested audit records (de-duplicated by id) to this JSON Lines file.
     pub audit_log: Option<PathBuf>,
@@ -71,6 +73,11 @@ pub struct App {
     pub state_dir: Option<PathBuf>,
     /// See [`Config::approval_ttl`].
     pub approval_ttl: Duration,
+    /// The database (with a state folder).
+    pub store: Option<Store>,
+    /// Held by every approval change from its check to its commit, so a check stays true until
+    /// the change is stored and kept (reads never wait for it).
+    pub approval_writes: tokio::sync::Mutex<()>,
     inner: Mutex<Inner>,
     /// The snapshot serving; long polls wait on it.
     pub current: watch::Sender<Arc<Current>>,
@@ -95,15 +102,24 @@ pub fn now_ms() -> i64 {
 }
 
 impl App {
-    /// Loads persisted state, opens the audit file and signs the first snapshot version.
-    pub fn new(c: Config) -> Result<Arc<App>, String> {
-        let revocations = match &c.state_dir {
+    /// Loads persisted state, opens the database and the audit file, and signs the first snapshot version.
+    pub async fn new(c: Config) -> Result<Arc<App>, String> {
+        let (revocations, store) = match &c.state_dir {
             Some(d) => {
                 std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-                RevocationState::load(d)?
+                (
+                    RevocationState::load(d)?,
+                    Some(Store::open(&d.join("act.sqlite")).await?),
+                )
             }
-            None => RevocationState::default(),
+            None => (RevocationState::default(), None),
         };
+        let mut approvals = Approvals::default();
+        if let Some(store) = &store {
+            for e in store.approvals().await? {
+                approvals.put(e);
+            }
+        }
         let audit = match &c.audit_log {
             Some(p) => Some(open_audit(p).map_err(|e| format!("{}: {e}", p.display()))?),
             None => None,
@@ -125,11 +141,13 @@ impl App {
             credentials: c.credentials,
             state_dir: c.state_dir,
             approval_ttl: c.approval_ttl,
+            store,
+            approval_writes: tokio::sync::Mutex::new(()),
             inner: Mutex::new(Inner {
                 files: c.policies,
                 revocations,
                 version: 0,
-                approvals: Approvals::default(),
+                approvals,
                 audit,
                 last_error: None,
                 fleet: Fleet::default(),

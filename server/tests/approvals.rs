@@ -185,3 +185,49 @@ fn a_request_nobody_decides_expires_and_can_no_longer_be_granted() {
     let (status, b) = s.call(Some(AGENT), "POST", "/v1/approvals", Some(&req.to_string()));
     assert_eq!((status, b["status"].as_str()), (201, Some("pending")));
 }
+
+#[test]
+fn with_a_state_folder_requests_and_decisions_survive_a_restart_in_sqlite() {
+    let dir = TempDir::new("approvals-db");
+    let decided = approval_request("42", "jti-1", 900);
+    let waiting = approval_request("42", "jti-2", 300);
+    {
+        let s = Server::start(Some(&dir.0), Duration::from_secs(60));
+        for r in [&decided, &waiting] {
+            assert_eq!(
+                s.call(Some(AGENT), "POST", "/v1/approvals", Some(&r.to_string())).0,
+                201
+            );
+        }
+        let grant = format!("/v1/approvals/{}/grant", id(&decided));
+        assert_eq!(
+            s.call(Some(APPROVER), "POST", &grant, Some(r#"{"reason":"verified"}"#))
+                .0,
+            200
+        );
+    }
+    assert!(dir.0.join("act.sqlite").exists());
+    let s = Server::start(Some(&dir.0), Duration::from_secs(60));
+    let (_, b) = s.call(Some(AGENT), "GET", &format!("/v1/approvals/{}", id(&decided)), None);
+    assert_eq!(
+        (b["status"].as_str(), b["decided_by"].as_str(), b["reason"].as_str()),
+        (Some("granted"), Some("alice"), Some("verified"))
+    );
+    assert!(b["approval"].as_str().is_some());
+    // Decided once, across restarts too; the pending one can still be decided.
+    let again = format!("/v1/approvals/{}/deny", id(&decided));
+    assert_eq!(
+        s.call(Some(APPROVER_BOB), "POST", &again, Some(r#"{"reason":"no"}"#)).0,
+        409
+    );
+    let (_, b) = s.call(Some(AGENT), "GET", &format!("/v1/approvals/{}", id(&waiting)), None);
+    assert_eq!(
+        (b["status"].as_str(), b["requested_by"].as_str()),
+        (Some("pending"), Some("bot-host"))
+    );
+    let deny = format!("/v1/approvals/{}/deny", id(&waiting));
+    assert_eq!(
+        s.call(Some(APPROVER_BOB), "POST", &deny, Some(r#"{"reason":"no"}"#)).0,
+        200
+    );
+}

@@ -173,13 +173,13 @@ pub fn run_server(a: ServerArgs) -> CmdResult {
 }
 
 fn start(name: &str, config: Config, addr: SocketAddr, policy: PathBuf, poll_ms: u64, lines: Vec<String>) -> CmdResult {
-    let app = App::new(config).map_err(|m| Failure::new(crate::exit::POLICY_INVALID, m))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
+        let app = App::new(config).await.map_err(|m| Failure::new(IO, m))?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Failure::new(USAGE, format!("cannot listen on {addr}: {e}")))?;

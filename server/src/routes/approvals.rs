@@ -53,7 +53,18 @@ pub(super) async fn create(State(app): Shared, headers: HeaderMap, bytes: axum::
         Err(r) => return r,
     };
     let ttl = app.approval_ttl.as_millis() as i64;
-    let created = app.lock().approvals.create(body, &agent.identity, now_ms(), ttl);
+    let _writing = app.approval_writes.lock().await;
+    let prepared = app.lock().approvals.prepare(body, &agent.identity, now_ms(), ttl);
+    let created = match prepared {
+        Ok((true, e)) => match store(&app, &e).await {
+            Ok(()) => {
+                app.lock().approvals.put(e.clone());
+                Ok((true, e))
+            }
+            Err(r) => return r,
+        },
+        other => other,
+    };
     match created {
         Ok((true, e)) => {
             eprintln!(
@@ -152,7 +163,7 @@ pub(super) async fn grant(
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Response {
-    decide(app, headers, id, bytes, true)
+    decide(app, headers, id, bytes, true).await
 }
 
 pub(super) async fn deny(
@@ -161,10 +172,21 @@ pub(super) async fn deny(
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Response {
-    decide(app, headers, id, bytes, false)
+    decide(app, headers, id, bytes, false).await
 }
 
-fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Bytes, grant: bool) -> Response {
+/// Writes an entry to the database, if there is one (`503 storage_failed` otherwise; nothing changed).
+async fn store(app: &App, e: &crate::approvals::Entry) -> Result<(), Response> {
+    match &app.store {
+        Some(s) => s
+            .put_approval(e)
+            .await
+            .map_err(|m| error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m)),
+        None => Ok(()),
+    }
+}
+
+async fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Bytes, grant: bool) -> Response {
     let approver: Principal = match authorize(&app.credentials, &headers, &[Role::Approver]) {
         Ok(p) => p,
         Err(r) => return r,
@@ -180,9 +202,9 @@ fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Byte
         Ok(r) => r,
         Err(r) => return r,
     };
-    let mut inner = app.lock();
+    let _writing = app.approval_writes.lock().await;
     let now = now_ms();
-    if let Err(r) = inner.approvals.check_decidable(&id, &approver.identity, now) {
+    if let Err(r) = app.lock().approvals.check_decidable(&id, &approver.identity, now) {
         return refusal(r, &id);
     }
     let approval = if grant {
@@ -193,10 +215,18 @@ fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Byte
     } else {
         None
     };
-    let Some(entry) = inner.approvals.decide(&id, &approver.identity, why, approval, now) else {
+    let decided = app
+        .lock()
+        .approvals
+        .decided(&id, &approver.identity, why, approval, now);
+    let Some(entry) = decided else {
         return refusal(Refusal::NotFound, &id);
     };
-    drop(inner);
+    // Stored first: an approval token is only ever handed out for a decision that is on disk.
+    if let Err(r) = store(&app, &entry).await {
+        return r;
+    }
+    app.lock().approvals.put(entry.clone());
     app.approvals_changed.send_modify(|n| *n += 1);
     eprintln!(
         "approval {}: {id} by {}",
