@@ -57,9 +57,12 @@ enum Command {
     /// Works with hash-chained audit logs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Runs the development control endpoint (snapshots, audit ingest, tokens, approvals, revocations).
+    /// Runs the control endpoint in development mode (generated keys, one per role, printed at start).
     #[command(after_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
+    /// Runs the control plane: per-role credentials from a file, persistent key and state.
+    #[command(after_help = EXIT_CODES)]
+    Server(serve::ServerArgs),
 }
 
 fn main() {
@@ -72,6 +75,7 @@ fn main() {
         Command::Validate(a) => validate::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Serve(a) => serve::run(a),
+        Command::Server(a) => serve::run_server(a),
     };
     match result {
         Ok(()) => {}

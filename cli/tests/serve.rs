@@ -5,7 +5,7 @@ mod common;
 
 use act_core::sync::{start_http, HttpAuditOptions, HttpAuditSink, HttpSyncOptions};
 use act_core::{Engine, Outcome, Reason, Request, VerifyingKey};
-use common::{Serve, TempDir, SUPPORT};
+use common::{Serve, TempDir, ADMIN_KEY, APPROVER_KEY, ISSUER_KEY, SUPPORT};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,8 @@ fn client(serve: &Serve) -> (Arc<Engine>, act_core::sync::SyncHandle) {
 }
 
 fn token(serve: &Serve) -> String {
-    let (status, body) = serve.call(
+    let (status, body) = serve.call_as(
+        ISSUER_KEY,
         "POST",
         "/v1/tokens",
         Some(r#"{"agent":"customer-support-bot","user_context":{"user_id":"42"}}"#),
@@ -98,7 +99,12 @@ fn policy_changes_and_revocations_reach_a_running_client_within_two_seconds() {
 
     // Revoking the token through the endpoint reaches the client within 2 s.
     let jti = act_core::token::decode_unverified(&t).unwrap()[0].jti.clone();
-    let (status, body) = serve.call("POST", "/v1/revocations", Some(&json!({"tokens": [jti]}).to_string()));
+    let (status, body) = serve.call_as(
+        ADMIN_KEY,
+        "POST",
+        "/v1/revocations",
+        Some(&json!({"tokens": [jti], "reason": "test"}).to_string()),
+    );
     assert_eq!(status, 200, "{body}");
     let took = within("the revocation", || req("read_order", 0).reason == Reason::TokenRevoked);
     assert!(took < Duration::from_secs(2), "took {took:?}");
@@ -126,13 +132,17 @@ fn approvals_are_requested_granted_by_a_human_and_used_once() {
     let request = serde_json::to_string(d.approval_request.as_ref().unwrap()).unwrap();
     let (status, _) = serve.call("POST", "/v1/approvals", Some(&request));
     assert_eq!(status, 201);
-    let (_, pending) = serve.call("GET", "/v1/approvals?status=pending", None);
+    let (_, pending) = serve.call_as(APPROVER_KEY, "GET", "/v1/approvals?status=pending", None);
     let id = d.approval_request.as_ref().unwrap().id.clone();
     assert!(pending.contains(&id));
-    let (status, granted) = serve.call(
+    // The agent's key cannot grant its own request; the approver's can.
+    let (status, _) = serve.call("POST", &format!("/v1/approvals/{id}/grant"), Some(r#"{"reason":"me"}"#));
+    assert_eq!(status, 403);
+    let (status, granted) = serve.call_as(
+        APPROVER_KEY,
         "POST",
         &format!("/v1/approvals/{id}/grant"),
-        Some(r#"{"approver":"alice@example.com"}"#),
+        Some(r#"{"reason":"customer verified"}"#),
     );
     assert_eq!(status, 200, "{granted}");
     let approval = serde_json::from_str::<Value>(&granted).unwrap()["approval"]
@@ -142,10 +152,11 @@ fn approvals_are_requested_granted_by_a_human_and_used_once() {
     r.approval = Some(&approval);
     assert_eq!(engine.validate(&r).reason, Reason::Approved);
     assert_eq!(engine.validate(&r).reason, Reason::ApprovalReplayed);
-    let (status, _) = serve.call(
+    let (status, _) = serve.call_as(
+        APPROVER_KEY,
         "POST",
         &format!("/v1/approvals/{id}/grant"),
-        Some(r#"{"approver":"bob"}"#),
+        Some(r#"{"reason":"again"}"#),
     );
     assert_eq!(status, 409);
 }
@@ -322,4 +333,139 @@ fn a_spill_left_by_a_stopped_process_is_delivered_by_the_next_one() {
         })
         .collect();
     assert_eq!(got, ids);
+}
+
+/// Reads `act serve`/`act server` start-up lines until the snapshot version line.
+fn startup_lines(child: &mut std::process::Child) -> Vec<String> {
+    use std::io::BufRead;
+    let out = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("snapshot version");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    lines
+}
+
+#[test]
+fn dev_mode_prints_one_key_per_role_and_each_key_keeps_its_role() {
+    let dir = TempDir::new("serve-roles");
+    std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
+    let mut child = common::act()
+        .args(["serve", "--policy", &dir.s("support.yaml"), "--addr", "127.0.0.1:0"])
+        .env_remove("ACT_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = startup_lines(&mut child);
+    let value = |prefix: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in {lines:?}"))
+            .to_string()
+    };
+    let url = value("act serve: listening on ");
+    let (agent, issuer, admin) = (value("api key: "), value("issuer key: "), value("admin key: "));
+    value("approver key: ");
+    let body = r#"{"agent":"customer-support-bot","user_context":{"user_id":"42"}}"#;
+    let tokens = format!("{url}/v1/tokens");
+    let (status, b) = common::http("POST", &tokens, Some(&agent), Some(body));
+    assert_eq!(status, 403, "the agent key cannot mint: {b}");
+    assert!(b.contains("forbidden_role"), "{b}");
+    assert_eq!(common::http("POST", &tokens, Some(&issuer), Some(body)).0, 201);
+    assert_eq!(common::http("POST", &tokens, Some(&admin), Some(body)).0, 403);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn act_server_takes_hashed_credentials_and_refuses_a_public_address_without_tls() {
+    let dir = TempDir::new("server-creds");
+    std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
+    assert!(common::run(&["keygen", "--out", &dir.s("cp.pem")]).status.success());
+    // sha256("ops-admin-secret") and sha256("host-agent-secret"), computed by the shell's sha256sum.
+    let sha = |s: &str| {
+        let out = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(s.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    let creds = json!({"credentials": [
+        {"identity": "ops@example.com", "role": "admin", "key_sha256": sha("ops-admin-secret")},
+        {"identity": "host-1", "role": "agent", "key_sha256": sha("host-agent-secret")},
+    ]});
+    std::fs::write(dir.join("creds.json"), creds.to_string()).unwrap();
+    let args = |addr: &str| {
+        vec![
+            "server".to_string(),
+            "--policy".into(),
+            dir.s("support.yaml"),
+            "--key".into(),
+            dir.s("cp.pem"),
+            "--credentials".into(),
+            dir.s("creds.json"),
+            "--state-dir".into(),
+            dir.s("state"),
+            "--addr".into(),
+            addr.into(),
+        ]
+    };
+    let public = common::act().args(args("0.0.0.0:0")).output().unwrap();
+    assert_eq!(public.status.code(), Some(2));
+    assert!(
+        common::text(&public).1.contains("without TLS"),
+        "{:?}",
+        common::text(&public)
+    );
+
+    let mut child = common::act()
+        .args(args("127.0.0.1:0"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = startup_lines(&mut child);
+    let url = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("act server: listening on "))
+        .unwrap()
+        .to_string();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "credentials: 1 agent, 0 issuer, 0 approver, 1 admin"),
+        "{lines:?}"
+    );
+    let snap = format!("{url}/v1/snapshot");
+    assert_eq!(common::http("GET", &snap, Some("host-agent-secret"), None).0, 200);
+    assert_eq!(
+        common::http("GET", &snap, Some(&sha("host-agent-secret")), None).0,
+        401,
+        "the digest is not a key"
+    );
+    let revoke = format!("{url}/v1/revocations");
+    let body = r#"{"agents":["customer-support-bot"],"reason":"drill"}"#;
+    assert_eq!(
+        common::http("POST", &revoke, Some("host-agent-secret"), Some(body)).0,
+        403
+    );
+    assert_eq!(
+        common::http("POST", &revoke, Some("ops-admin-secret"), Some(body)).0,
+        200
+    );
+    let saved = std::fs::read_to_string(dir.join("state/revocations.json")).unwrap();
+    assert!(saved.contains("ops@example.com") && saved.contains("drill"), "{saved}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

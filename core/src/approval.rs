@@ -98,6 +98,29 @@ pub fn request_id(token_id: &str, agent: &str, subject: &str, action: &str, reso
     b64_sha256(&["act-approval-v1", token_id, agent, subject, action, resource, ctx_hash])
 }
 
+/// Checks that a request's `id` is the binding id of its own fields, so a request posted to a
+/// control plane cannot show an approver one thing and bind the approval to another.
+///
+/// Minimal version (contract C3, added by `server`); the owner of this module extends it to the
+/// request's `context` values once requests carry them.
+pub fn verify_request(request: &ApprovalRequest) -> crate::Result<()> {
+    let expected = request_id(
+        &request.token_id,
+        &request.agent,
+        &request.subject,
+        &request.action,
+        &request.resource,
+        &request.context_hash,
+    );
+    if expected != request.id {
+        return Err(crate::Error::Config(format!(
+            "approval request id `{}` is not the id of its fields (expected `{expected}`)",
+            crate::keys::truncate(&request.id, 60)
+        )));
+    }
+    Ok(())
+}
+
 /// Signs an approval for `request_id` by `approver`, valid `ttl_secs` from `now`.
 pub fn sign_approval(
     key: &SigningKey,
@@ -158,4 +181,42 @@ pub fn verify_approval(
         approver: field("iss").unwrap_or_default(),
         exp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> ApprovalRequest {
+        let hash = context_hash(serde_json::json!({"amount": 5000}).as_object().unwrap());
+        ApprovalRequest {
+            id: request_id("jti-1", "bot", "42", "process_refund", "order://1", &hash),
+            agent: "bot".into(),
+            subject: "42".into(),
+            action: "process_refund".into(),
+            resource: "order://1".into(),
+            constraint: "bot/process_refund/requireSecondApproval".into(),
+            condition: "amount > 100".into(),
+            token_id: "jti-1".into(),
+            context_hash: hash,
+        }
+    }
+
+    #[test]
+    fn verify_request_accepts_its_own_id_and_refuses_any_changed_bound_field() {
+        assert!(verify_request(&request()).is_ok());
+        let edits: [fn(&mut ApprovalRequest); 6] = [
+            |r| r.token_id.push('x'),
+            |r| r.agent.push('x'),
+            |r| r.subject.push('x'),
+            |r| r.action.push('x'),
+            |r| r.resource.push('x'),
+            |r| r.context_hash = context_hash(serde_json::json!({"amount": 5}).as_object().unwrap()),
+        ];
+        for edit in edits {
+            let mut r = request();
+            edit(&mut r);
+            assert!(verify_request(&r).is_err(), "{r:?}");
+        }
+    }
 }

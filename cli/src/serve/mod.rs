@@ -1,22 +1,13 @@
-//! `act serve`: the development control endpoint.
-//!
-//! Compiles and signs a policy folder as a snapshot, re-signs it with a higher
-//! version when a file changes (polled) or a revocation is posted, and answers
-//! protocol v1: `GET /v1/snapshot` (ETag, 304, long poll), `POST /v1/audit`,
-//! `POST /v1/tokens`, `/v1/approvals`, `POST /v1/revocations`. For development
-//! and tests; state other than the audit log and revocations lives in memory.
-
-mod routes;
-mod state;
+//! `act serve` (development mode) and `act server` (the control plane): thin fronts over the
+//! `act-server` crate, which holds the one implementation of the routes and their state.
 
 use crate::exit::{CmdResult, Failure, IO, USAGE};
 use crate::keys::load_signing;
-use act_core::{Engine, SigningKey};
-use state::{App, Current, Inner};
+use act_core::SigningKey;
+use act_server::{App, Config, Credentials, Principal, Role};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Arguments of `act serve`.
@@ -32,103 +23,182 @@ pub struct ServeArgs {
     /// Address to listen on. Loopback by default: this is a development server.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
-    /// The API key every request must present as `Authorization: Bearer <key>`
+    /// The agent key (snapshot, audit, approval requests) as `Authorization: Bearer <key>`
     /// (default: $ACT_API_KEY, else a random key printed at start).
     #[arg(long, env = "ACT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// The issuer key (`POST /v1/tokens`, any agent); default: random, printed at start.
+    #[arg(long)]
+    pub issuer_api_key: Option<String>,
+    /// The approver key (grant/deny, identity `dev-approver`); default: random, printed at start.
+    #[arg(long)]
+    pub approver_api_key: Option<String>,
+    /// The admin key (revocations, kill switches, approval list); default: random, printed at start.
+    #[arg(long)]
+    pub admin_api_key: Option<String>,
     /// Append ingested audit records (de-duplicated by id) to this JSON Lines file.
     #[arg(long)]
     pub audit_log: Option<PathBuf>,
-    /// Keep posted revocations here across restarts.
+    /// Keep revocations and kill switches (with their history) here across restarts.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// How long an approval request waits for a decision, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub approval_ttl: u64,
     /// How often to look for policy file changes, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
 }
 
-/// Starts the server and runs until Ctrl-C / SIGTERM.
+/// Arguments of `act server`.
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// Policy file or folder to serve (re-signed when it changes).
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// The control plane's private key (PKCS#8 PEM from `act keygen`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// JSON file `{"credentials": [{"identity", "role", "key_sha256", "agents"?}]}` (keys stored hashed).
+    #[arg(long)]
+    pub credentials: PathBuf,
+    /// Where revocations and kill switches (with their history) are kept.
+    #[arg(long)]
+    pub state_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// Allow a non-loopback address without TLS because a TLS-terminating proxy sits in front.
+    #[arg(long)]
+    pub behind_proxy: bool,
+    /// Append ingested audit records (de-duplicated by id) to this JSON Lines file.
+    #[arg(long)]
+    pub audit_log: Option<PathBuf>,
+    /// How long an approval request waits for a decision, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub approval_ttl: u64,
+    /// How often to look for policy file changes, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+}
+
+fn dev_credentials(a: &ServeArgs) -> Result<(Credentials, Vec<(Role, String)>), Failure> {
+    let mut c = Credentials::default();
+    let mut generated = Vec::new();
+    let given = [&a.api_key, &a.issuer_api_key, &a.approver_api_key, &a.admin_api_key];
+    for (role, key) in Role::ALL.into_iter().zip(given) {
+        let key = match key {
+            Some(k) => k.clone(),
+            None => {
+                let k = act_core::token::new_jti()?;
+                generated.push((role, k.clone()));
+                k
+            }
+        };
+        let principal = Principal {
+            identity: format!("dev-{}", role.name()),
+            role,
+            agents: vec!["*".into()],
+        };
+        c.add_key(&key, principal)
+            .map_err(|m| Failure::usage(format!("--{}: {m}", flag(role))))?;
+    }
+    Ok((c, generated))
+}
+
+fn flag(role: Role) -> &'static str {
+    match role {
+        Role::Agent => "api-key",
+        Role::Issuer => "issuer-api-key",
+        Role::Approver => "approver-api-key",
+        Role::Admin => "admin-api-key",
+    }
+}
+
+/// `act serve`: development mode (generated keys, one per role, printed at start).
 pub fn run(a: ServeArgs) -> CmdResult {
     let key = match &a.key {
         Some(p) => load_signing(p)?,
         None => SigningKey::generate()?,
     };
-    let generated_api_key = a.api_key.is_none();
-    let api_key = match a.api_key.clone() {
-        Some(k) => k,
-        None => act_core::token::new_jti()?,
-    };
-    if api_key.trim().is_empty() || api_key.contains(char::is_whitespace) {
-        return Err(Failure::usage("--api-key must be non-empty and without spaces"));
+    let (credentials, generated) = dev_credentials(&a)?;
+    let mut lines = Vec::new();
+    for (role, k) in &generated {
+        // `api key:` is what scripts read since before roles existed: it stays the agent key.
+        let label = if *role == Role::Agent {
+            "api key".to_string()
+        } else {
+            format!("{} key", role.name())
+        };
+        lines.push(format!("{label}: {k}"));
     }
-    let files = act_core::policy::load_path(&a.policy).map_err(crate::policy::report)?;
-    let api = match &a.state_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| Failure::new(IO, format!("{}: {e}", d.display())))?;
-            state::load_revocations(d).map_err(|m| Failure::new(IO, m))?
-        }
-        None => Default::default(),
-    };
-    let audit = match &a.audit_log {
-        Some(p) => Some(state::open_audit(p).map_err(|e| Failure::new(IO, format!("{}: {e}", p.display())))?),
-        None => None,
-    };
-    let engine_key = SigningKey::from_pkcs8_der(&key.to_pkcs8_der())?;
-    let engine = Engine::builder()
-        .policies(files.clone())
-        .signing_key(engine_key)
-        .build()?;
-    let (tx, _) = tokio::sync::watch::channel(Arc::new(Current {
-        version: 0,
-        etag: String::new(),
-        jws: String::new(),
-    }));
-    let app = Arc::new(App {
+    let config = Config {
         key,
-        api_key: api_key.clone(),
-        engine,
+        policies: act_core::policy::load_path(&a.policy).map_err(crate::policy::report)?,
+        credentials,
         state_dir: a.state_dir.clone(),
-        inner: Mutex::new(Inner {
-            files,
-            api,
-            version: 0,
-            approvals: Default::default(),
-            audit,
-            last_error: None,
-        }),
-        current: tx,
-    });
-    let version = {
-        let mut inner = app.lock();
-        app.publish(&mut inner)
-            .map_err(|m| Failure::new(crate::exit::POLICY_INVALID, m))?
+        audit_log: a.audit_log.clone(),
+        approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
     };
+    start("act serve", config, a.addr, a.policy.clone(), a.poll_ms, lines)
+}
+
+/// `act server`: credentials from a file, a persistent key and state folder, loopback unless behind a proxy.
+pub fn run_server(a: ServerArgs) -> CmdResult {
+    if !a.addr.ip().is_loopback() && !a.behind_proxy {
+        return Err(Failure::usage(format!(
+            "refusing to listen on {} without TLS: this build serves plain HTTP, so put a TLS-terminating \
+             proxy in front and pass --behind-proxy, or listen on loopback",
+            a.addr
+        )));
+    }
+    let text = std::fs::read_to_string(&a.credentials)
+        .map_err(|e| Failure::new(IO, format!("{}: {e}", a.credentials.display())))?;
+    let credentials =
+        Credentials::from_json(&text).map_err(|m| Failure::usage(format!("{}: {m}", a.credentials.display())))?;
+    let counts: Vec<String> = Role::ALL
+        .iter()
+        .map(|r| format!("{} {}", credentials.count(*r), r.name()))
+        .collect();
+    let config = Config {
+        key: load_signing(&a.key)?,
+        policies: act_core::policy::load_path(&a.policy).map_err(crate::policy::report)?,
+        credentials,
+        state_dir: Some(a.state_dir.clone()),
+        audit_log: a.audit_log.clone(),
+        approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
+    };
+    let lines = vec![format!("credentials: {}", counts.join(", "))];
+    start("act server", config, a.addr, a.policy.clone(), a.poll_ms, lines)
+}
+
+fn start(name: &str, config: Config, addr: SocketAddr, policy: PathBuf, poll_ms: u64, lines: Vec<String>) -> CmdResult {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(a.addr)
+        let app = App::new(config).await.map_err(|m| Failure::new(IO, m))?;
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Failure::new(USAGE, format!("cannot listen on {}: {e}", a.addr)))?;
+            .map_err(|e| Failure::new(USAGE, format!("cannot listen on {addr}: {e}")))?;
         let local = listener.local_addr().map_err(|e| Failure::new(IO, e.to_string()))?;
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "act serve: listening on http://{local}");
+        let _ = writeln!(out, "{name}: listening on http://{local}");
         let _ = writeln!(out, "snapshot key: {}", app.key.verifying_key());
-        if generated_api_key {
-            let _ = writeln!(out, "api key: {api_key}");
+        for l in &lines {
+            let _ = writeln!(out, "{l}");
         }
-        let _ = writeln!(out, "snapshot version {version}");
+        let _ = writeln!(out, "snapshot version {}", app.current.borrow().version);
         let _ = out.flush();
         drop(out);
-        tokio::spawn(watch(
+        tokio::spawn(act_server::watch(
             app.clone(),
-            a.policy.clone(),
-            Duration::from_millis(a.poll_ms.max(50)),
+            policy,
+            Duration::from_millis(poll_ms.max(50)),
         ));
-        axum::serve(listener, routes::router(app))
-            .with_graceful_shutdown(shutdown())
+        act_server::serve(listener, app, shutdown())
             .await
             .map_err(|e| Failure::new(IO, format!("server failed: {e}")))
     })
@@ -149,51 +219,5 @@ async fn shutdown() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Re-signs when the policy files change; a broken edit is reported and the last good version keeps serving.
-async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let p = path.clone();
-        let loaded = match tokio::task::spawn_blocking(move || act_core::policy::load_path(&p)).await {
-            Ok(r) => r,
-            Err(_) => continue,
-        };
-        let mut inner = app.lock();
-        match loaded {
-            Ok(set) if set != inner.files => {
-                if let Err(e) = app.engine.reload(set.clone()) {
-                    report(&mut inner, format!("policy change rejected: {e}"));
-                    continue;
-                }
-                inner.files = set;
-                match app.publish(&mut inner) {
-                    Ok(v) => {
-                        inner.last_error = None;
-                        eprintln!("policy change: snapshot version {v}");
-                    }
-                    Err(m) => report(&mut inner, format!("policy change rejected: {m}")),
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let serving = inner.version;
-                report(
-                    &mut inner,
-                    format!("policy change rejected (still serving version {serving}):\n{e}"),
-                );
-            }
-        }
-    }
-}
-
-fn report(inner: &mut Inner, message: String) {
-    if inner.last_error.as_deref() != Some(message.as_str()) {
-        eprintln!("{message}");
-        inner.last_error = Some(message);
     }
 }

@@ -66,6 +66,11 @@ pub struct Serve {
     pub api_key: String,
 }
 
+/// The dev-mode keys of the other roles (`act serve --issuer-api-key ...`).
+pub const ISSUER_KEY: &str = "test-issuer-key";
+pub const APPROVER_KEY: &str = "test-approver-key";
+pub const ADMIN_KEY: &str = "test-admin-key";
+
 impl Serve {
     pub fn start(policy: &Path, addr: &str, extra: &[&str]) -> Serve {
         let api_key = "test-api-key".to_string();
@@ -80,6 +85,12 @@ impl Serve {
                 &api_key,
                 "--poll-ms",
                 "100",
+                "--issuer-api-key",
+                ISSUER_KEY,
+                "--approver-api-key",
+                APPROVER_KEY,
+                "--admin-api-key",
+                ADMIN_KEY,
             ])
             .args(extra)
             .stdout(Stdio::piped())
@@ -106,9 +117,14 @@ impl Serve {
         }
     }
 
-    /// A request with the API key; returns (status, body).
+    /// A request with the (agent) API key; returns (status, body).
     pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        http(method, &format!("{}{path}", self.url), Some(&self.api_key), body)
+        self.call_as(&self.api_key, method, path, body)
+    }
+
+    /// A request with `key`; returns (status, body).
+    pub fn call_as(&self, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        http(method, &format!("{}{path}", self.url), Some(key), body)
     }
 }
 

@@ -1,0 +1,91 @@
+//! `act-server`: the ACT control plane behind `act server` and its development mode `act serve`.
+//!
+//! It signs the policy folder as snapshots (re-signed when a file changes or an admin revokes),
+//! serves them with ETag and long poll, ingests audit records, mints tokens, keeps approval
+//! requests and their decisions, and records revocations and kill switches with who and why.
+//! Every route but `/healthz` needs an API key, and every key has one role ([`Role`]):
+//! an agent's key can read snapshots and ask for approvals but never grant, revoke or mint.
+//!
+//! Built on axum/tokio (already the CLI's HTTP stack), sha2 for key digests and sqlx for storage.
+//! With a state folder, approvals live in SQLite ([`store`]) and revocations in one JSON file;
+//! see `docs/server.md` for what is planned (PostgreSQL for replicas).
+#![forbid(unsafe_code)]
+
+pub mod approvals;
+pub mod auth;
+mod error;
+pub mod fleet;
+pub mod revocations;
+mod routes;
+pub mod state;
+pub mod store;
+
+pub use auth::{Credentials, Principal, Role};
+pub use routes::{router, MAX_WAIT_SECS};
+pub use state::{App, Config};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Serves `app` on `listener` until `shutdown` resolves; then long polls answer at once and the
+/// server stops after the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopping = app.clone();
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.stopping.send_replace(true);
+        })
+        .await
+}
+
+/// Re-signs when the policy files change; a broken edit is reported and the last good version keeps serving.
+pub async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let p = path.clone();
+        let loaded = match tokio::task::spawn_blocking(move || act_core::policy::load_path(&p)).await {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        let mut inner = app.lock();
+        match loaded {
+            Ok(set) if set != inner.files => {
+                if let Err(e) = app.engine.reload(set.clone()) {
+                    report(&mut inner, format!("policy change rejected: {e}"));
+                    continue;
+                }
+                inner.files = set;
+                match app.publish(&mut inner) {
+                    Ok(v) => {
+                        inner.last_error = None;
+                        eprintln!("policy change: snapshot version {v}");
+                    }
+                    Err(m) => report(&mut inner, format!("policy change rejected: {m}")),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let serving = inner.version;
+                report(
+                    &mut inner,
+                    format!("policy change rejected (still serving version {serving}):\n{e}"),
+                );
+            }
+        }
+    }
+}
+
+fn report(inner: &mut state::Inner, message: String) {
+    if inner.last_error.as_deref() != Some(message.as_str()) {
+        eprintln!("{message}");
+        inner.last_error = Some(message);
+    }
+}
