@@ -71,7 +71,7 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
 }
 
 fn applies(c: &CompiledConstraint, action: &str) -> bool {
-    c.action.as_deref().is_none_or(|a| a == action)
+    c.applies_to(action)
 }
 
 /// Evaluates `policy` for the request in `vars`.

@@ -146,6 +146,8 @@ pub struct CompiledConstraint {
     pub key: String,
     /// The action it applies to, `None` for all.
     pub action: Option<String>,
+    /// `action` compiled when it is a glob (`refund_*`): the constraint applies to every action it matches.
+    pub(crate) action_glob: Option<Pattern>,
     /// What it does.
     pub kind: CompiledKind,
     /// Where it was written.
@@ -165,6 +167,17 @@ pub struct CompiledGrant {
     pub excludes: Vec<Pattern>,
     /// Constraints in source order.
     pub constraints: Vec<CompiledConstraint>,
+}
+
+impl CompiledConstraint {
+    /// True when this constraint applies to a request for `action`.
+    pub fn applies_to(&self, action: &str) -> bool {
+        match (&self.action_glob, &self.action) {
+            (Some(glob), _) => glob.matches_name(action),
+            (None, Some(a)) => a == action,
+            (None, None) => true,
+        }
+    }
 }
 
 impl CompiledGrant {
@@ -228,11 +241,20 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
                     scope: *scope,
                 }),
             };
+            let action_glob = match c.action.as_deref().filter(|a| a.contains('*')).map(Pattern::compile) {
+                Some(Ok(p)) => Some(p),
+                Some(Err(e)) => {
+                    diag(&c.source, &c.key, e);
+                    None
+                }
+                None => None,
+            };
             match kind {
                 Ok(kind) => constraints.push(CompiledConstraint {
                     id: c.id.as_str().into(),
                     key: c.key.clone(),
                     action: c.action.clone(),
+                    action_glob,
                     kind,
                     source: c.source.clone(),
                 }),

@@ -405,9 +405,16 @@ impl Parser<'_> {
     }
 
     /// A group name (`refunds`) to the one action it names (`process_refund`).
+    ///
+    /// The result may be a glob (`refund_*`, when the group names a glob action or is written as
+    /// one); the engine then applies the group to every request action the glob matches, so a group
+    /// is never compared literally with a name no request can have.
     fn group_action(&mut self, key: &Key, path: &str, actions: &[String]) -> Option<String> {
         if actions.iter().any(|a| a == &key.name) {
             return Some(key.name.clone());
+        }
+        if key.name.contains('*') {
+            return self.glob_group(key, path, actions);
         }
         let stem = singular(&key.name.to_lowercase());
         let matches: Vec<&String> = actions
@@ -441,6 +448,32 @@ impl Parser<'_> {
                 None
             }
         }
+    }
+
+    /// A group written as a glob (`refund_*:`) must overlap an action the grant allows: it covers a
+    /// listed action, or a listed glob covers it. Otherwise its constraints could never apply.
+    fn glob_group(&mut self, key: &Key, path: &str, actions: &[String]) -> Option<String> {
+        let group = match super::pattern::Pattern::compile(&key.name) {
+            Ok(p) => p,
+            Err(e) => {
+                self.err_key(key, path, e);
+                return None;
+            }
+        };
+        let overlaps = |a: &String| {
+            group.matches_name(a) || super::pattern::Pattern::compile(a).is_ok_and(|p| p.matches_name(&key.name))
+        };
+        if actions.iter().any(overlaps) {
+            return Some(key.name.clone());
+        }
+        let msg = format!(
+            "constraint group `{}` covers no action of this policy ({}), so its constraints would never apply; \
+             name the group after an allowed action or a glob that matches one",
+            key.name,
+            actions.join(", ")
+        );
+        self.err_key(key, path, msg);
+        None
     }
 
     fn audit(&mut self, node: &Node, path: &str) -> AuditSettings {
