@@ -278,27 +278,33 @@ impl Parser<'_> {
         if let Some((k, node)) = constraints_node {
             let p = join(path, &k.name);
             let only_own = self.constraints(node, &p, &mut grant, policy);
-            if let Some(at) = only_own {
-                let user_scoped = |r: &String| {
-                    ["{{authenticated_user_id}}", "{{user.id}}", "{{user.user_id}}"]
-                        .iter()
-                        .any(|t| r.replace(' ', "").contains(t))
-                };
-                if let Some(r) = grant.resources.iter().find(|r| !user_scoped(r)) {
-                    let r = r.clone();
-                    self.err_at(
-                        &at,
-                        &p,
-                        format!("`onlyOwn…: true` needs every resource pattern scoped by {{{{authenticated_user_id}}}} or {{{{user.id}}}}; `{r}` is not"),
-                    );
+            if let Some((at, key_path, key)) = only_own {
+                for r in &grant.resources {
+                    if let Err(why) = user_scoped(r) {
+                        self.err_at(
+                            &at,
+                            &key_path,
+                            format!(
+                                "`{key}: true` needs every resource pattern to pin the user id to one whole path \
+                                 segment (`.../{{{{authenticated_user_id}}}}/...`, or ending one after fixed text \
+                                 as in `customer:{{{{authenticated_user_id}}}}`); `{r}` does not: {why}"
+                            ),
+                        );
+                    }
                 }
             }
         }
         Some(grant)
     }
 
-    /// Returns the node of an `onlyOwn…: true` flag, checked by the caller against the resources.
-    fn constraints(&mut self, node: &Node, path: &str, grant: &mut Grant, policy: &mut AgentPolicy) -> Option<Node> {
+    /// Returns the `onlyOwn…: true` flag (value, key path, key), checked by the caller against the resources.
+    fn constraints(
+        &mut self,
+        node: &Node,
+        path: &str,
+        grant: &mut Grant,
+        policy: &mut AgentPolicy,
+    ) -> Option<(Node, String, String)> {
         let mut only_own = None;
         match &node.value {
             NodeValue::Seq(items) => {
@@ -369,7 +375,7 @@ impl Parser<'_> {
         action: Option<&str>,
         path: &str,
         grant: &mut Grant,
-        only_own: &mut Option<Node>,
+        only_own: &mut Option<(Node, String, String)>,
     ) {
         if key.name == "audit" || key.name == "circuitBreaker" {
             self.err_key(
@@ -391,7 +397,7 @@ impl Parser<'_> {
                     });
                 }
             }
-            Ok(Meaning::OnlyOwn) => *only_own = Some(value.clone()),
+            Ok(Meaning::OnlyOwn) => *only_own = Some((value.clone(), path.to_string(), key.name.clone())),
             Ok(Meaning::Nothing) => {}
             Err(message) => {
                 let at = if message.starts_with("unknown key") {
@@ -562,6 +568,54 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// `Ok` when `pattern` pins the token's user id: the first segment holding `{{authenticated_user_id}}`
+/// (or `{{user.id}}`) is fixed text followed by the template and nothing else, and no segment before it
+/// has a wildcard. Otherwise a sentence saying what lets another user's resource match.
+fn user_scoped(pattern: &str) -> Result<(), String> {
+    const USER_ID: [&str; 4] = ["authenticated_user_id", "user.id", "user.user_id", "user_id"];
+    let is_user = |inner: &str| USER_ID.contains(&inner.trim());
+    for seg in pattern.split('/') {
+        let Some(open) = seg.find("{{") else {
+            if seg.contains('*') {
+                return Err(format!(
+                    "the wildcard segment `{seg}` before the user id lets the user id sit anywhere"
+                ));
+            }
+            continue;
+        };
+        let (prefix, rest) = seg.split_at(open);
+        let Some(close) = rest.find("}}") else {
+            return Err(format!("unclosed template in `{seg}`"));
+        };
+        if !is_user(&rest[2..close]) {
+            if seg.contains('*') {
+                return Err(format!(
+                    "the wildcard in `{seg}` before the user id lets the user id sit anywhere"
+                ));
+            }
+            continue;
+        }
+        if prefix.contains('*') || prefix.contains("{{") {
+            return Err(format!(
+                "the wildcard before the user id in `{seg}` lets `x42` match user 2"
+            ));
+        }
+        let after = &rest[close + 2..];
+        if after.contains('*') {
+            return Err(format!(
+                "the wildcard after the user id in `{seg}` lets user 4 match user 42's resources"
+            ));
+        }
+        if !after.is_empty() {
+            return Err(format!(
+                "the user id must end its segment; `{after}` follows it in `{seg}`"
+            ));
+        }
+        return Ok(());
+    }
+    Err("it has no {{authenticated_user_id}} or {{user.id}} segment".into())
 }
 
 fn join(path: &str, key: &str) -> String {
