@@ -141,6 +141,12 @@ fn policy_check_refuses_inert_constructs() {
             ":6:22: policy.constraints[0].onlyOwnOrders:",
             "wildcard after the user id",
         ),
+        (
+            "empty_segment.yaml",
+            "agent: x\npolicy:\n  actions: [read_file]\n  resources: [\"repo://a//b/**\"]\n",
+            ":4:",
+            "can never match",
+        ),
     ];
     for (file, policy, at, sentence) in cases {
         std::fs::write(d.join(file), policy).unwrap();

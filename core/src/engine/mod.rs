@@ -1,5 +1,6 @@
 //! The decision engine: tokens in, decisions out, everything recorded.
 
+pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
 mod request;

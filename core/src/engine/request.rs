@@ -70,6 +70,8 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
             (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c'))
         )
     };
+    // `%25` is an encoded `%`: a second decoding would turn `%252e` into `.`.
+    let double = |i: usize| b.get(i + 1) == Some(&b'2') && b.get(i + 2) == Some(&b'5');
     let mut segments: Vec<&str> = Vec::with_capacity(8);
     let mut start = 0;
     for (i, c) in b.iter().enumerate() {
@@ -82,12 +84,20 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
             b'*' => return Err("the resource contains `*`; resources name one concrete thing".into()),
             b'\\' => return Err("the resource contains a backslash".into()),
             b'%' if encoded(i) => return Err("the resource contains an encoded `/`, `\\` or `.`".into()),
+            b'%' if double(i) => {
+                return Err(
+                    "the resource contains `%25` (an encoded `%`); decode it once, to its canonical form".into(),
+                )
+            }
             _ => {}
         }
     }
     segments.push(&resource[start..]);
-    if !resource.is_ascii() && resource.chars().any(char::is_control) {
-        return Err("the resource contains control characters".into());
+    if !resource.is_ascii() {
+        if resource.chars().any(char::is_control) {
+            return Err("the resource contains control characters".into());
+        }
+        super::canonical::check_text(resource)?;
     }
     if segments.len() > MAX_SEGMENTS {
         return Err(format!("the resource has more than {MAX_SEGMENTS} segments"));
@@ -95,6 +105,7 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
     if segments.iter().any(|s| *s == ".." || *s == ".") {
         return Err("the resource contains a `.` or `..` segment".into());
     }
+    super::canonical::check_segments(&segments)?;
     Ok(segments)
 }
 
@@ -117,6 +128,10 @@ mod tests {
             "a\\b",
             "a\nb",
             "a/*",
+            "a//b",
+            "a/b/",
+            "a/%252e%252e/b",
+            "a/\u{200B}b",
             &"x".repeat(3000),
         ] {
             assert!(validate_resource(bad).is_err(), "{bad:?}");

@@ -204,6 +204,35 @@ pub struct CompiledPolicy {
     pub canonical: AgentPolicy,
 }
 
+/// The patterns an exclusion is matched as: letter case folded outside templates (the engine folds
+/// the request's resource the same way), and both a folder and what is inside it, so `secrets/**`
+/// also excludes `secrets` and `.env` also excludes `.env/prod`.
+fn exclusion_forms(text: &str) -> Vec<String> {
+    let folded = fold_case(text);
+    match folded.strip_suffix("/**") {
+        Some(dir) if !dir.is_empty() => vec![dir.to_string(), folded],
+        _ if folded.ends_with("**") => vec![folded],
+        _ => {
+            let inside = format!("{folded}/**");
+            vec![folded, inside]
+        }
+    }
+}
+
+/// Lowercases a pattern outside its `{{...}}` templates (template names are case-sensitive).
+pub(crate) fn fold_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open].to_lowercase());
+        let close = rest[open..].find("}}").map_or(rest.len(), |c| open + c + 2);
+        out.push_str(&rest[open..close]);
+        rest = &rest[close..];
+    }
+    out.push_str(&rest.to_lowercase());
+    out
+}
+
 /// Compiles one agent policy; every problem found is reported with its location.
 pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
     let mut diagnostics = Vec::new();
@@ -225,7 +254,8 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
         };
         let actions = compile_all(&g.actions, "actions");
         let resources = compile_all(&g.resources, "resources");
-        let excludes = compile_all(&g.exclude_resources, "excludeResources");
+        let exclusions: Vec<String> = g.exclude_resources.iter().flat_map(|e| exclusion_forms(e)).collect();
+        let excludes = compile_all(&exclusions, "excludeResources");
         let mut constraints = Vec::new();
         for c in &g.constraints {
             let kind = match &c.kind {

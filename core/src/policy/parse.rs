@@ -137,6 +137,15 @@ impl Parser<'_> {
 
     /// Strings that must compile as patterns; errors point at the item.
     fn patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
+        self.patterns_of(node, path, false)
+    }
+
+    /// Resource patterns: they must also be in the one canonical form requests are held to.
+    fn resource_patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
+        self.patterns_of(node, path, true)
+    }
+
+    fn patterns_of(&mut self, node: &Node, path: &str, resource: bool) -> Vec<String> {
         let items: Vec<&Node> = match &node.value {
             NodeValue::Seq(items) => items.iter().collect(),
             _ => vec![node],
@@ -144,7 +153,12 @@ impl Parser<'_> {
         let mut out = Vec::new();
         for item in items {
             if let Some(text) = self.string(item, path) {
-                match super::pattern::Pattern::compile(text.strip_prefix('!').unwrap_or(&text)) {
+                let bare = text.strip_prefix('!').unwrap_or(&text);
+                let canonical = match resource {
+                    true => crate::engine::canonical::check_pattern(bare),
+                    false => Ok(()),
+                };
+                match canonical.and_then(|()| super::pattern::Pattern::compile(bare)) {
                     Ok(_) => out.push(text),
                     Err(e) => self.err_at(item, path, e),
                 }
@@ -251,14 +265,14 @@ impl Parser<'_> {
             match k.name.as_str() {
                 "actions" | "action" => grant.actions.extend(self.patterns(v, &p)),
                 "resources" | "resource" => {
-                    for r in self.patterns(v, &p) {
+                    for r in self.resource_patterns(v, &p) {
                         match r.strip_prefix('!') {
                             Some(ex) => grant.exclude_resources.push(ex.to_string()),
                             None => grant.resources.push(r),
                         }
                     }
                 }
-                "excludeResources" => grant.exclude_resources.extend(self.patterns(v, &p)),
+                "excludeResources" => grant.exclude_resources.extend(self.resource_patterns(v, &p)),
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),

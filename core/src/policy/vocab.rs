@@ -256,6 +256,25 @@ fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
     })
 }
 
+/// `excludeFolders`: a folder is excluded with everything under it, in any ASCII letter case, with
+/// or without a leading or trailing `/`, and also under `INBOX/` (IMAP's personal root).
+fn exclude_folders(list: &[String]) -> Result<Meaning, String> {
+    let mut folders = Vec::with_capacity(list.len());
+    for f in list {
+        let f = f.trim_matches('/').to_ascii_lowercase();
+        if f.is_empty() {
+            return Err("`/` is not a folder name; list the folders to exclude".into());
+        }
+        folders.push(f);
+    }
+    let g = "(\"/\" + folder.lowerAscii() + \"/\")";
+    Ok(require(format!(
+        "!({}.exists(f, {g}.startsWith(\"/\" + f + \"/\") || {g}.startsWith(\"//\" + f + \"/\") \
+         || {g}.startsWith(\"/inbox/\" + f + \"/\")))",
+        cel_str_list(&folders)
+    )))
+}
+
 /// Compiles one constraint key. Errors are sentences without location; the caller adds it.
 pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
     match key {
@@ -306,7 +325,7 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
         }
         "onlyUnread" => flag(node, "unread == true"),
         "noAttachments" => flag(node, "has_attachments == false"),
-        "excludeFolders" => Ok(require(format!("!(folder in {})", cel_str_list(&string_list(node)?)))),
+        "excludeFolders" => exclude_folders(&string_list(node)?),
         "requireKeywords" => {
             let words: Vec<String> = string_list(node)?.into_iter().map(|w| w.to_lowercase()).collect();
             Ok(require(format!(

@@ -324,7 +324,7 @@ recipients = [
 
 
 def main():
-    out = {"suites": groups + only_own}
+    out = {"suites": groups + only_own + canonical}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
