@@ -147,6 +147,12 @@ fn policy_check_refuses_inert_constructs() {
             ":4:",
             "can never match",
         ),
+        (
+            "action_case.yaml",
+            "agent: x\npolicy:\n  actions: [Send_Email]\n  resources: [\"mail://**\"]\n",
+            ":3:13: policy.actions:",
+            "write `send_email`",
+        ),
     ];
     for (file, policy, at, sentence) in cases {
         std::fs::write(d.join(file), policy).unwrap();

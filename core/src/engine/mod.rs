@@ -3,7 +3,7 @@
 pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
-mod request;
+pub(crate) mod request;
 pub(crate) mod vars;
 
 pub use issue::IssueRequest;

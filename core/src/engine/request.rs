@@ -33,19 +33,45 @@ pub fn empty_context() -> &'static Map<String, Value> {
     &EMPTY
 }
 
+/// The characters of an action name: lower-case ASCII letters, digits and `_ . : -`. One spelling per
+/// action, so a kill switch, a revocation or an exclusion of `send_email` cannot be dodged by
+/// `Send_Email`, a Cyrillic `е` or a zero-width space.
+pub const ACTION_CHARS: &str = "a-z 0-9 _ . : -";
+
+fn action_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b':' | b'-')
+}
+
+/// Checks a request's action (never a glob).
 pub(crate) fn check_action(action: &str) -> Result<(), String> {
-    if action.is_empty() {
-        return Err("the action is empty".into());
+    check_action_name(action, false).map_err(|e| format!("the action {e}"))
+}
+
+/// Checks an action name; `glob` also accepts `*`. The error starts with the name, for a prefix.
+pub(crate) fn check_action_name(name: &str, glob: bool) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("name is empty".into());
     }
-    if action.len() > MAX_ACTION_BYTES {
-        return Err(format!("the action is over {MAX_ACTION_BYTES} bytes"));
+    if name.len() > MAX_ACTION_BYTES {
+        return Err(format!("name is over {MAX_ACTION_BYTES} bytes"));
     }
-    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '*';
-    let ascii_bad = |b: &u8| *b <= b' ' || *b == 0x7f || *b == b'*';
-    if action.bytes().any(|b| ascii_bad(&b)) || (!action.is_ascii() && action.chars().any(bad)) {
-        return Err("the action contains whitespace, control characters or `*`".into());
-    }
-    Ok(())
+    let ok = |c: char| c.is_ascii() && (action_byte(c as u8) || (glob && c == '*'));
+    let Some(bad) = name.chars().find(|c| !ok(*c)) else {
+        return Ok(());
+    };
+    let shown: String = name.chars().take(64).collect::<String>().escape_debug().to_string();
+    let lower = name.to_ascii_lowercase();
+    let hint = if lower != name && lower.chars().all(ok) {
+        format!("; write `{lower}`")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "`{shown}` has the character {:?} (U+{:04X}); action names use only {ACTION_CHARS}{}{hint}",
+        bad,
+        bad as u32,
+        if glob { " and `*`" } else { "" }
+    ))
 }
 
 /// Splits a resource into segments, refusing what could confuse matching:
@@ -141,7 +167,16 @@ mod tests {
     #[test]
     fn actions() {
         assert!(check_action("process_refund").is_ok());
-        for bad in ["", "a b", "read_*", "x\u{0}"] {
+        for bad in [
+            "",
+            "a b",
+            "read_*",
+            "x\u{0}",
+            "Send_Email",
+            "s\u{435}nd",
+            "a\u{200B}b",
+            "a/b",
+        ] {
             assert!(check_action(bad).is_err(), "{bad:?}");
         }
     }

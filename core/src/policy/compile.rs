@@ -247,6 +247,13 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
     };
     let mut grants = Vec::new();
     for g in &policy.grants {
+        for bad in g
+            .actions
+            .iter()
+            .filter_map(|a| crate::engine::request::check_action_name(a, true).err())
+        {
+            diag(&policy.source, "actions", format!("the action {bad}"));
+        }
         let mut compile_all = |list: &[String], what: &str| -> Vec<Pattern> {
             list.iter()
                 .filter_map(|p| Pattern::compile(p).map_err(|e| diag(&policy.source, what, e)).ok())

@@ -135,9 +135,22 @@ impl Parser<'_> {
         }
     }
 
-    /// Strings that must compile as patterns; errors point at the item.
-    fn patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
-        self.patterns_of(node, path, false)
+    /// Action names or globs (`read_*`); errors point at the item.
+    fn actions(&mut self, node: &Node, path: &str) -> Vec<String> {
+        let items: Vec<&Node> = match &node.value {
+            NodeValue::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if let Some(name) = self.string(item, path) {
+                match crate::engine::request::check_action_name(&name, true) {
+                    Ok(()) => out.push(name),
+                    Err(e) => self.err_at(item, path, format!("the action {e}")),
+                }
+            }
+        }
+        out
     }
 
     /// Resource patterns: they must also be in the one canonical form requests are held to.
@@ -263,7 +276,7 @@ impl Parser<'_> {
         for (k, v) in entries {
             let p = join(path, &k.name);
             match k.name.as_str() {
-                "actions" | "action" => grant.actions.extend(self.patterns(v, &p)),
+                "actions" | "action" => grant.actions.extend(self.actions(v, &p)),
                 "resources" | "resource" => {
                     for r in self.resource_patterns(v, &p) {
                         match r.strip_prefix('!') {
@@ -560,7 +573,15 @@ impl Parser<'_> {
                 "agents" => out.agents.extend(self.strings(v, &p)),
                 "subjects" => out.subjects.extend(self.strings(v, &p)),
                 "grants" => match serde_json::from_value::<Vec<GrantRevocation>>(v.to_json()) {
-                    Ok(g) => out.grants.extend(g),
+                    Ok(g) => {
+                        for bad in g
+                            .iter()
+                            .filter_map(|g| crate::engine::request::check_action_name(&g.action, false).err())
+                        {
+                            self.err_at(v, &p, format!("the revoked action {bad}"));
+                        }
+                        out.grants.extend(g)
+                    }
                     Err(e) => self.err_at(v, &p, format!("expected a list of {{agent, action, subject?}}: {e}")),
                 },
                 _ => {}
@@ -577,7 +598,20 @@ impl Parser<'_> {
                 ("all", NodeValue::Bool(b)) => out.all = *b,
                 ("all", _) => self.err_at(v, &p, "expected true or false"),
                 ("agents", _) => out.agents.extend(self.strings(v, &p)),
-                ("actions", _) => out.actions.extend(self.strings(v, &p)),
+                ("actions", _) => {
+                    let items: Vec<&Node> = match &v.value {
+                        NodeValue::Seq(items) => items.iter().collect(),
+                        _ => vec![v],
+                    };
+                    for item in items {
+                        if let Some(name) = self.string(item, &p) {
+                            match crate::engine::request::check_action_name(&name, false) {
+                                Ok(()) => out.actions.push(name),
+                                Err(e) => self.err_at(item, &p, format!("the kill switch action {e}")),
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }

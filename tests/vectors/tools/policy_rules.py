@@ -18,7 +18,11 @@ BOT = "bot"
 def step(name, action, resource, outcome, reason, context=None, token="alice", **expect):
     e = {"outcome": outcome, "reason": reason}
     e.update(expect)
-    return {"name": name, "token": token, "action": action, "resource": resource, "context": context or {}, "expect": e}
+    s = {"name": name, "token": token, "action": action, "resource": resource, "context": context or {}, "expect": e}
+    if token is None:  # a literal token string instead of a named one
+        del s["token"]
+        s["token_raw"] = "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln"
+    return s
 
 
 def suite(name, description, policy, steps):
@@ -323,8 +327,45 @@ recipients = [
 ]
 
 
+# ---- 6. errors a policy author understands ------------------------------------------------------
+
+messages = [
+    suite(
+        "a type mismatch says so in words",
+        "a string where a number is compared names the field, the type it needs and the value it got",
+        """agent: bot
+policy:
+  actions: [process_refund]
+  resources: ["order://**"]
+  constraints:
+    - maxAmount: 500
+""",
+        [
+            deny("a string amount", "process_refund", "order://1", "context_invalid", {"amount": "120"},
+                 message_contains='`amount` must be a number; got the string "120"'),
+            step("a Bearer prefix on the token", "process_refund", "order://1", "deny", "token_malformed",
+                 {"amount": 1}, token=None, message_contains="drop the `Bearer ` prefix"),
+        ],
+    ),
+    perr(
+        "the article's quoted rate followed by text shows the two accepted spellings",
+        "`ifRateLimit: \"100/hour\" not exceeded` is not YAML; the error says how to write it",
+        """agent: bot
+policy:
+  actions: [read_order]
+  resources: ["order://**"]
+  constraints:
+    - ifRateLimit: "100/hour" not exceeded
+""",
+        "policy.yaml:6:",
+        'ifRateLimit: "100/hour"',
+        "ifRateLimit: 100/hour not exceeded",
+    ),
+]
+
+
 def main():
-    out = {"suites": groups + only_own + canonical}
+    out = {"suites": groups + only_own + canonical + actions}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
