@@ -71,6 +71,9 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
         )),
         Err(ExecutionError::NoSuchKey(name)) => Err(format!("field `{name}` is missing (needed by `{}`)", cel.source)),
         Err(e) => {
+            if let Some(m) = cel.fast.as_ref().and_then(|f| not_a_number(&f.field, vars.context)) {
+                return Err(format!("{m} (needed by `{}`)", cel.source));
+            }
             let fields: Vec<&str> = cel.fields.iter().map(String::as_str).collect();
             Err(format!(
                 "condition `{}` cannot be evaluated on this request ({e}); check the type of {}",
@@ -79,6 +82,21 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
             ))
         }
     }
+}
+
+/// "`amount` must be a number; got the string \"120\"" when a compared field holds something else.
+fn not_a_number(field: &str, context: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    let got = match context.get(field)? {
+        Value::Number(_) => return None,
+        Value::String(s) if s.chars().count() <= 40 => format!("the string {}", Value::from(s.as_str())),
+        Value::String(_) => "a long string".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Null => "null".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    };
+    Some(format!("`{field}` must be a number; got {got}"))
 }
 
 fn applies(c: &CompiledConstraint, action: &str) -> bool {

@@ -594,7 +594,8 @@ impl Engine {
             Ok(c) => c,
             Err((reason, message)) => {
                 trace(t, "token", || format!("rejected: {message}"));
-                return Err(deny(*reason, message.clone()));
+                let message = request::token_hint(req.token).map_or_else(|| message.clone(), str::to_string);
+                return Err(deny(*reason, message));
             }
         };
         check_time(chain, now_ms.div_euclid(1000), self.options.leeway_secs).map_err(|(r, m)| deny(r, m))?;

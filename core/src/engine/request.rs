@@ -74,6 +74,14 @@ pub(crate) fn check_action_name(name: &str, glob: bool) -> Result<(), String> {
     ))
 }
 
+/// One sentence for a token passed with its HTTP header prefix, instead of a decoding error.
+pub(crate) fn token_hint(token: &str) -> Option<&'static str> {
+    token
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+        .then_some("the token starts with `Bearer `: drop the `Bearer ` prefix and pass the token itself")
+}
+
 /// Splits a resource into segments, refusing what could confuse matching:
 /// `.`/`..` segments (also percent-encoded), encoded slashes, control characters,
 /// `*` (a resource is concrete, never a pattern) and oversized input.

@@ -365,7 +365,7 @@ policy:
 
 
 def main():
-    out = {"suites": groups + only_own + canonical + actions + recipients}
+    out = {"suites": groups + only_own + canonical + actions + recipients + messages}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
