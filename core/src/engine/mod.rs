@@ -758,7 +758,8 @@ impl Engine {
 
         let mut reason = Reason::Allowed;
         if let Some(first) = approvals.first() {
-            let request = self.approval_request(req, chain, first);
+            let redact = snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone());
+            let request = self.approval_request(req, chain, first, redact.as_deref().unwrap_or_default());
             match req.approval {
                 None => {
                     let cel = condition_text(first);
@@ -855,9 +856,11 @@ impl Engine {
         req: &Request<'_>,
         chain: &VerifiedChain,
         c: &crate::policy::CompiledConstraint,
+        redact: &[String],
     ) -> ApprovalRequest {
         let leaf = chain.leaf();
-        let ctx_hash = approval::context_hash(req.context);
+        let context = approval::approver_context(req.context, redact, &leaf.jti);
+        let ctx_hash = approval::context_hash(&context);
         let id = approval::request_id(
             &leaf.jti,
             &leaf.agent,
@@ -876,6 +879,7 @@ impl Engine {
             condition: condition_text(c),
             token_id: leaf.jti.clone(),
             context_hash: ctx_hash,
+            context,
         }
     }
 }
