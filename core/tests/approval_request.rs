@@ -85,3 +85,26 @@ fn the_request_carries_redacted_values_and_verifies() {
     let ok = engine.validate(&request(&token, &c, Some(&approval)));
     assert_eq!((ok.outcome, ok.reason), (Outcome::Allow, Reason::Approved), "{ok:?}");
 }
+
+#[test]
+fn audit_records_redact_nested_fields() {
+    let sink = act_core::audit::MemorySink::default();
+    let engine = Engine::builder()
+        .policies(parse_source("p.yaml", POLICY).unwrap())
+        .signing_key(SigningKey::generate().unwrap())
+        .audit_sink(Box::new(sink.clone()))
+        .build()
+        .unwrap();
+    let token = engine
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: ctx(json!({"user_id": "42"})),
+            ..Default::default()
+        })
+        .unwrap();
+    let c = ctx(json!({"amount": 5, "customer": {"ssn": "123-45-6789", "name": "Ann"}}));
+    assert_eq!(engine.validate(&request(&token, &c, None)).outcome, Outcome::Allow);
+    engine.flush_audit();
+    let records = serde_json::to_string(&sink.records()).unwrap();
+    assert!(!records.contains("6789") && records.contains("[redacted]") && records.contains("Ann"), "{records}");
+}
