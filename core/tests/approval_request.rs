@@ -106,5 +106,8 @@ fn audit_records_redact_nested_fields() {
     assert_eq!(engine.validate(&request(&token, &c, None)).outcome, Outcome::Allow);
     engine.flush_audit();
     let records = serde_json::to_string(&sink.records()).unwrap();
-    assert!(!records.contains("6789") && records.contains("[redacted]") && records.contains("Ann"), "{records}");
+    assert!(
+        !records.contains("6789") && records.contains("[redacted]") && records.contains("Ann"),
+        "{records}"
+    );
 }
