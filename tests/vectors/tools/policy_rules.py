@@ -85,10 +85,23 @@ groups = [
         "`refunds` names the glob action `refund_*`; its cap and approval apply to refund_full, refund_x, ...",
         GLOB_ACTION,
         [
-            deny("refund_full over the cap", "refund_full", "order://1", "constraint_failed", {"amount": 600},
-                 constraint="bot/refund_*/maxAmount"),
-            step("refund_partial over 100 needs approval", "refund_partial", "order://1", "approval_required",
-                 "approval_required", {"amount": 200}, constraint="bot/refund_*/requireApproval"),
+            deny(
+                "refund_full over the cap",
+                "refund_full",
+                "order://1",
+                "constraint_failed",
+                {"amount": 600},
+                constraint="bot/refund_*/maxAmount",
+            ),
+            step(
+                "refund_partial over 100 needs approval",
+                "refund_partial",
+                "order://1",
+                "approval_required",
+                "approval_required",
+                {"amount": 200},
+                constraint="bot/refund_*/requireApproval",
+            ),
             allow("a small refund", "refund_full", "order://1", {"amount": 50}),
             allow("read_order is not a refund", "read_order", "order://1", {}),
         ],
@@ -98,8 +111,14 @@ groups = [
         "`refund_*:` as a group covers refund_full and refund_partial, not read_order",
         GLOB_GROUP,
         [
-            deny("refund_full over the cap", "refund_full", "order://1", "constraint_failed", {"amount": 600},
-                 constraint="bot/refund_*/maxAmount"),
+            deny(
+                "refund_full over the cap",
+                "refund_full",
+                "order://1",
+                "constraint_failed",
+                {"amount": 600},
+                constraint="bot/refund_*/maxAmount",
+            ),
             deny("refund_partial over the cap", "refund_partial", "order://1", "constraint_failed", {"amount": 501}),
             allow("read_order has no cap", "read_order", "order://1", {"amount": 600}),
         ],
@@ -161,7 +180,8 @@ only_own = [
         "onlyOwnOrders accepts the user id filling a segment or ending one after a fixed prefix",
         "the accepted shapes compile and scope requests to the token's user",
         own("order://customer:{{authenticated_user_id}}/*").replace(
-            '    - "order://customer', '    - "order://users/{{ user.id }}/**"\n    - "order://customer'),
+            '    - "order://customer', '    - "order://users/{{ user.id }}/**"\n    - "order://customer'
+        ),
         [
             allow("alice reads her own order", "read_order", "order://customer:42/1001"),
             allow("alice reads under her user folder", "read_order", "order://users/42/a/b"),
@@ -341,10 +361,24 @@ policy:
     - maxAmount: 500
 """,
         [
-            deny("a string amount", "process_refund", "order://1", "context_invalid", {"amount": "120"},
-                 message_contains='`amount` must be a number; got the string "120"'),
-            step("a Bearer prefix on the token", "process_refund", "order://1", "deny", "token_malformed",
-                 {"amount": 1}, token=None, message_contains="drop the `Bearer ` prefix"),
+            deny(
+                "a string amount",
+                "process_refund",
+                "order://1",
+                "context_invalid",
+                {"amount": "120"},
+                message_contains='`amount` must be a number; got the string "120"',
+            ),
+            step(
+                "a Bearer prefix on the token",
+                "process_refund",
+                "order://1",
+                "deny",
+                "token_malformed",
+                {"amount": 1},
+                token=None,
+                message_contains="drop the `Bearer ` prefix",
+            ),
         ],
     ),
     perr(
