@@ -398,8 +398,29 @@ policy:
 ]
 
 
+# ---- time zone abbreviations that name several zones are refused -----------------------------
+
+zones = [
+    perr(
+        "an ambiguous time zone abbreviation is refused with the IANA names it may mean",
+        "IST is India, Ireland or Israel; CST is US Central, China or Cuba",
+        """agent: bot
+policy:
+  actions: [read_order]
+  resources: ["order://**"]
+  constraints:
+    - ifTime: between 9am-5pm IST
+""",
+        "policy.yaml:6:",
+        "ambiguous",
+        "Asia/Kolkata",
+        "Europe/Dublin",
+    ),
+]
+
+
 def main():
-    out = {"suites": groups + only_own + canonical + actions + recipients + messages}
+    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
