@@ -124,6 +124,49 @@ fn policy_check_prints_every_diagnostic_with_distinct_exit_codes() {
     assert_eq!(code(&run(&["policy", "check", &d.s("missing.yaml")])), 5);
 }
 
+/// Each construct the engine could not enforce as written is refused: exit 4, `file:line:col: `key`: sentence`.
+#[test]
+fn policy_check_refuses_inert_constructs() {
+    let d = TempDir::new("inert");
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "glob_group.yaml",
+            "agent: x\npolicy:\n  actions: [read_order]\n  resources: [\"r://**\"]\n  constraints:\n    \"refund_*\":\n      maxAmount: 5\n",
+            ":6:5: policy.constraints.refund_*:",
+            "covers no action",
+        ),
+        (
+            "only_own.yaml",
+            "agent: x\npolicy:\n  actions: [read_order]\n  resources: [\"order://customer:{{authenticated_user_id}}*/*\"]\n  constraints:\n    - onlyOwnOrders: true\n",
+            ":6:22: policy.constraints[0].onlyOwnOrders:",
+            "wildcard after the user id",
+        ),
+        (
+            "empty_segment.yaml",
+            "agent: x\npolicy:\n  actions: [read_file]\n  resources: [\"repo://a//b/**\"]\n",
+            ":4:",
+            "can never match",
+        ),
+        (
+            "action_case.yaml",
+            "agent: x\npolicy:\n  actions: [Send_Email]\n  resources: [\"mail://**\"]\n",
+            ":3:13: policy.actions:",
+            "write `send_email`",
+        ),
+    ];
+    for (file, policy, at, sentence) in cases {
+        std::fs::write(d.join(file), policy).unwrap();
+        let o = run(&["policy", "check", &d.s(file)]);
+        let (out, _) = text(&o);
+        assert_eq!(code(&o), 4, "{file}: {out}");
+        let line = out.lines().next().unwrap_or_default();
+        assert!(
+            line.starts_with(&format!("{}{at}", d.s(file))) && line.contains(sentence),
+            "{file}: {line}"
+        );
+    }
+}
+
 #[test]
 fn policy_test_suites_pass_fail_and_reject_bad_suites() {
     let d = TempDir::new("suite");

@@ -39,6 +39,11 @@ pub struct ApprovalRequest {
     pub token_id: String,
     /// SHA-256 of the canonical context (base64url).
     pub context_hash: String,
+    /// The argument values the approver sees: the request's context after the policy's
+    /// redaction (`audit.redact`), a redacted value shown as `[redacted:<digest>]`.
+    /// `context_hash` is over exactly these values (RFC 8785), so what is approved is what was seen.
+    #[serde(default)]
+    pub context: Map<String, Value>,
 }
 
 /// Writes JSON with sorted keys and integral floats as integers, so the same
@@ -86,39 +91,54 @@ fn b64_sha256(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(h.finalize())
 }
 
-/// The hash of a context, as carried in [`ApprovalRequest::context_hash`].
+/// The hash of a context, as carried in [`ApprovalRequest::context_hash`]: SHA-256 over its
+/// RFC 8785 (JSON Canonicalization Scheme) form, computed by `serde_json_canonicalizer`, so every
+/// language and the server compute the same hash from the same values.
 pub fn context_hash(context: &Map<String, Value>) -> String {
-    let mut s = String::new();
-    canonical_json(&Value::Object(context.clone()), &mut s);
-    b64_sha256(&[&s])
+    let canonical = serde_json_canonicalizer::to_string(context).unwrap_or_else(|_| {
+        // Unreachable for JSON values; the fallback still hashes deterministically.
+        let mut s = String::new();
+        canonical_json(&Value::Object(context.clone()), &mut s);
+        s
+    });
+    b64_sha256(&["act-context-jcs-v1", &canonical])
+}
+
+/// The context an approver sees: `context` with the fields `redact` names (dotted paths, `*`)
+/// replaced by `[redacted:<digest>]`. The digest (SHA-256 of the token id and the value's RFC 8785
+/// form, 128 bits) keeps the approval bound to the exact value without showing it; a value with
+/// little entropy (a 4-digit PIN) can still be guessed from it by whoever sees the request.
+pub fn approver_context(context: &Map<String, Value>, redact: &[String], token_id: &str) -> Map<String, Value> {
+    let mut out = context.clone();
+    crate::policy::redact::redact_with(&mut out, redact, &mut |v| {
+        let canonical = serde_json_canonicalizer::to_string(v).unwrap_or_default();
+        let digest = b64_sha256(&["act-redacted-v1", token_id, &canonical]);
+        Value::String(format!("[redacted:{}]", &digest[..22]))
+    });
+    out
+}
+
+/// Checks an approval request received from elsewhere (contract C3): `context_hash` must be the
+/// hash of `context`, and `id` the binding id of its members. An error names which does not match.
+pub fn verify_request(r: &ApprovalRequest) -> crate::Result<()> {
+    let hash = context_hash(&r.context);
+    if hash != r.context_hash {
+        return Err(crate::Error::Config(
+            "approval request mismatch: `context_hash` is not the hash of `context`".into(),
+        ));
+    }
+    let id = request_id(&r.token_id, &r.agent, &r.subject, &r.action, &r.resource, &hash);
+    if id != r.id {
+        return Err(crate::Error::Config(
+            "approval request mismatch: `id` is not the binding id of the request's members".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The binding id of (token id, agent, subject, action, resource, context hash).
 pub fn request_id(token_id: &str, agent: &str, subject: &str, action: &str, resource: &str, ctx_hash: &str) -> String {
     b64_sha256(&["act-approval-v1", token_id, agent, subject, action, resource, ctx_hash])
-}
-
-/// Checks that a request's `id` is the binding id of its own fields, so a request posted to a
-/// control plane cannot show an approver one thing and bind the approval to another.
-///
-/// Minimal version (contract C3, added by `server`); the owner of this module extends it to the
-/// request's `context` values once requests carry them.
-pub fn verify_request(request: &ApprovalRequest) -> crate::Result<()> {
-    let expected = request_id(
-        &request.token_id,
-        &request.agent,
-        &request.subject,
-        &request.action,
-        &request.resource,
-        &request.context_hash,
-    );
-    if expected != request.id {
-        return Err(crate::Error::Config(format!(
-            "approval request id `{}` is not the id of its fields (expected `{expected}`)",
-            crate::keys::truncate(&request.id, 60)
-        )));
-    }
-    Ok(())
 }
 
 /// Signs an approval for `request_id` by `approver`, valid `ttl_secs` from `now`.
@@ -199,6 +219,7 @@ mod tests {
             condition: "amount > 100".into(),
             token_id: "jti-1".into(),
             context_hash: hash,
+            context: serde_json::json!({"amount": 5000}).as_object().unwrap().clone(),
         }
     }
 

@@ -486,11 +486,7 @@ impl Drop for Auditor {
 fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
     let mut context: Map<String, Value> = serde_json::from_slice(&p.context_json).unwrap_or_default();
     if let Some(fields) = &p.redact {
-        for f in fields.iter() {
-            if let Some(v) = context.get_mut(f) {
-                *v = Value::String(REDACTED.into());
-            }
-        }
+        crate::policy::redact::redact_with(&mut context, fields, &mut |_| Value::String(REDACTED.into()));
     }
     let time = chrono::DateTime::from_timestamp_millis(p.time_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))

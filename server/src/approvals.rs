@@ -7,9 +7,8 @@
 //! asked, who decided, when and why. With a state folder every change is written to SQLite
 //! ([`crate::store`]) before it is kept in memory.
 
-use act_core::approval::{context_hash, verify_request, ApprovalRequest};
+use act_core::approval::{verify_request, ApprovalRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Most requests kept; beyond it the oldest decided or expired ones are forgotten, and when all
@@ -30,27 +29,22 @@ pub enum Status {
     Expired,
 }
 
-/// The body of `POST /v1/approvals`: the decision's `approval_request`, with the argument values
-/// the approver is shown when the SDK sends them.
+/// The body of `POST /v1/approvals`: the decision's `approval_request` as core serialises it,
+/// including `context`, the (redacted) argument values the approver is shown, which must hash to
+/// `context_hash` (checked by `verify_request`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct RequestBody {
     /// The request as core serialises it.
     #[serde(flatten)]
     pub request: ApprovalRequest,
-    /// The (redacted) argument values; must hash to `context_hash`.
-    #[serde(default)]
-    pub context: Option<Map<String, Value>>,
 }
 
 /// A stored request and its decision.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
-    /// The request's members.
+    /// The request's members, `context` (the values the approver is shown) included.
     #[serde(flatten)]
     pub request: ApprovalRequest,
-    /// The values the approver is shown (checked against `context_hash`), when sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<Map<String, Value>>,
     /// Where it stands.
     pub status: Status,
     /// The identity of the agent credential that asked.
@@ -100,14 +94,6 @@ impl Approvals {
     /// expired one is asked afresh).
     pub fn prepare(&mut self, body: RequestBody, by: &str, now_ms: i64, ttl_ms: i64) -> Result<(bool, Entry), Refusal> {
         verify_request(&body.request).map_err(|e| Refusal::Mismatch(e.to_string()))?;
-        if let Some(ctx) = &body.context {
-            let actual = context_hash(ctx);
-            if actual != body.request.context_hash {
-                return Err(Refusal::Mismatch(format!(
-                    "`context` hashes to `{actual}`, not to the request's `context_hash`: the values shown would not be the values approved"
-                )));
-            }
-        }
         if let Some(e) = self.get(&body.request.id, now_ms) {
             if e.status != Status::Expired {
                 return Ok((false, e));
@@ -119,7 +105,6 @@ impl Approvals {
         }
         let entry = Entry {
             request: body.request,
-            context: body.context,
             status: Status::Pending,
             requested_by: by.to_string(),
             created_at_ms: now_ms,

@@ -36,8 +36,7 @@ fn a_request_whose_id_or_context_does_not_match_its_fields_is_refused() {
     let (_, list) = s.call(Some(APPROVER), "GET", "/v1/approvals", None);
     assert_eq!(list["approvals"], json!([]), "nothing stored");
 
-    let mut honest = approval_request("42", "jti-1", 5000);
-    honest["context"] = json!({"amount": 5000});
+    let honest = approval_request("42", "jti-1", 5000);
     let (status, b) = s.call(Some(AGENT), "POST", "/v1/approvals", Some(&honest.to_string()));
     assert_eq!(status, 201, "{b}");
     assert_eq!(

@@ -4,10 +4,21 @@ use super::vars::Vars;
 use crate::decision::TraceStep;
 use crate::limits::LimitKey;
 use crate::policy::pattern::Match;
+use crate::policy::pattern::{TemplateRef, TemplateValues};
 use crate::policy::{Cel, CompiledConstraint, CompiledKind, CompiledPolicy, LimitScope};
 use crate::reason::Reason;
 use cel::{ExecutionError, Value as CelValue};
+use std::borrow::Cow;
 use std::sync::Arc;
+
+/// Template values with letter case folded, for matching exclusions against the folded resource.
+struct Folded<'a>(&'a dyn TemplateValues);
+
+impl TemplateValues for Folded<'_> {
+    fn value(&self, t: &TemplateRef) -> Option<Cow<'_, str>> {
+        self.0.value(t).map(|v| Cow::Owned(v.to_lowercase()))
+    }
+}
 
 /// A denial found while evaluating.
 #[derive(Debug)]
@@ -60,6 +71,9 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
         )),
         Err(ExecutionError::NoSuchKey(name)) => Err(format!("field `{name}` is missing (needed by `{}`)", cel.source)),
         Err(e) => {
+            if let Some(m) = cel.fast.as_ref().and_then(|f| not_a_number(&f.field, vars.context)) {
+                return Err(format!("{m} (needed by `{}`)", cel.source));
+            }
             let fields: Vec<&str> = cel.fields.iter().map(String::as_str).collect();
             Err(format!(
                 "condition `{}` cannot be evaluated on this request ({e}); check the type of {}",
@@ -70,8 +84,23 @@ pub(crate) fn eval_cel_only(cel: &Cel, vars: &Vars<'_>) -> Result<bool, String> 
     }
 }
 
+/// "`amount` must be a number; got the string \"120\"" when a compared field holds something else.
+fn not_a_number(field: &str, context: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    let got = match context.get(field)? {
+        Value::Number(_) => return None,
+        Value::String(s) if s.chars().count() <= 40 => format!("the string {}", Value::from(s.as_str())),
+        Value::String(_) => "a long string".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Null => "null".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    };
+    Some(format!("`{field}` must be a number; got {got}"))
+}
+
 fn applies(c: &CompiledConstraint, action: &str) -> bool {
-    c.action.as_deref().is_none_or(|a| a == action)
+    c.applies_to(action)
 }
 
 /// Evaluates `policy` for the request in `vars`.
@@ -88,6 +117,18 @@ pub(crate) fn evaluate<'p>(
     let mut excluded: Option<(&Arc<str>, &str)> = None;
     let mut unresolved: Option<String> = None;
     let mut covered: Option<Covered<'p>> = None;
+    // Exclusions are matched case-insensitively (`SECRETS/key` stays excluded): against the resource
+    // folded to lower case, computed only when it has upper-case letters.
+    let folded: Cow<'_, str> = if resource.bytes().any(|b| b.is_ascii_uppercase()) || !resource.is_ascii() {
+        Cow::Owned(resource.to_lowercase())
+    } else {
+        Cow::Borrowed(resource)
+    };
+    let folded_segments: Cow<'_, [&str]> = match &folded {
+        Cow::Borrowed(_) => Cow::Borrowed(segments),
+        Cow::Owned(f) => Cow::Owned(f.split('/').collect()),
+    };
+    let folded_vars = Folded(vars);
     for g in &policy.grants {
         if !g.covers_action(action) {
             continue;
@@ -96,7 +137,8 @@ pub(crate) fn evaluate<'p>(
         if let Some(p) = g
             .excludes
             .iter()
-            .find(|p| p.matches(resource, segments, vars) == Match::Yes)
+            // An exclusion whose template cannot be resolved excludes too: fail closed.
+            .find(|p| p.matches(&folded, &folded_segments, &folded_vars) != Match::No)
         {
             trace(t, "grant", || {
                 format!("rule `{}`: resource matches exclusion `{}`", g.id, p.as_str())

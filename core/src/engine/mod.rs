@@ -1,8 +1,9 @@
 //! The decision engine: tokens in, decisions out, everything recorded.
 
+pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
-mod request;
+pub(crate) mod request;
 pub(crate) mod vars;
 
 pub use issue::IssueRequest;
@@ -593,7 +594,8 @@ impl Engine {
             Ok(c) => c,
             Err((reason, message)) => {
                 trace(t, "token", || format!("rejected: {message}"));
-                return Err(deny(*reason, message.clone()));
+                let message = request::token_hint(req.token).map_or_else(|| message.clone(), str::to_string);
+                return Err(deny(*reason, message));
             }
         };
         check_time(chain, now_ms.div_euclid(1000), self.options.leeway_secs).map_err(|(r, m)| deny(r, m))?;
@@ -756,7 +758,8 @@ impl Engine {
 
         let mut reason = Reason::Allowed;
         if let Some(first) = approvals.first() {
-            let request = self.approval_request(req, chain, first);
+            let redact = snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone());
+            let request = self.approval_request(req, chain, first, redact.as_deref().unwrap_or_default());
             match req.approval {
                 None => {
                     let cel = condition_text(first);
@@ -853,9 +856,11 @@ impl Engine {
         req: &Request<'_>,
         chain: &VerifiedChain,
         c: &crate::policy::CompiledConstraint,
+        redact: &[String],
     ) -> ApprovalRequest {
         let leaf = chain.leaf();
-        let ctx_hash = approval::context_hash(req.context);
+        let context = approval::approver_context(req.context, redact, &leaf.jti);
+        let ctx_hash = approval::context_hash(&context);
         let id = approval::request_id(
             &leaf.jti,
             &leaf.agent,
@@ -874,6 +879,7 @@ impl Engine {
             condition: condition_text(c),
             token_id: leaf.jti.clone(),
             context_hash: ctx_hash,
+            context,
         }
     }
 }

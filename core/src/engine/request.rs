@@ -33,19 +33,53 @@ pub fn empty_context() -> &'static Map<String, Value> {
     &EMPTY
 }
 
+/// The characters of an action name: lower-case ASCII letters, digits and `_ . : -`. One spelling per
+/// action, so a kill switch, a revocation or an exclusion of `send_email` cannot be dodged by
+/// `Send_Email`, a Cyrillic `е` or a zero-width space.
+pub const ACTION_CHARS: &str = "a-z 0-9 _ . : -";
+
+fn action_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b':' | b'-')
+}
+
+/// Checks a request's action (never a glob).
 pub(crate) fn check_action(action: &str) -> Result<(), String> {
-    if action.is_empty() {
-        return Err("the action is empty".into());
+    check_action_name(action, false).map_err(|e| format!("the action {e}"))
+}
+
+/// Checks an action name; `glob` also accepts `*`. The error starts with the name, for a prefix.
+pub(crate) fn check_action_name(name: &str, glob: bool) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("name is empty".into());
     }
-    if action.len() > MAX_ACTION_BYTES {
-        return Err(format!("the action is over {MAX_ACTION_BYTES} bytes"));
+    if name.len() > MAX_ACTION_BYTES {
+        return Err(format!("name is over {MAX_ACTION_BYTES} bytes"));
     }
-    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '*';
-    let ascii_bad = |b: &u8| *b <= b' ' || *b == 0x7f || *b == b'*';
-    if action.bytes().any(|b| ascii_bad(&b)) || (!action.is_ascii() && action.chars().any(bad)) {
-        return Err("the action contains whitespace, control characters or `*`".into());
-    }
-    Ok(())
+    let ok = |c: char| c.is_ascii() && (action_byte(c as u8) || (glob && c == '*'));
+    let Some(bad) = name.chars().find(|c| !ok(*c)) else {
+        return Ok(());
+    };
+    let shown: String = name.chars().take(64).collect::<String>().escape_debug().to_string();
+    let lower = name.to_ascii_lowercase();
+    let hint = if lower != name && lower.chars().all(ok) {
+        format!("; write `{lower}`")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "`{shown}` has the character {:?} (U+{:04X}); action names use only {ACTION_CHARS}{}{hint}",
+        bad,
+        bad as u32,
+        if glob { " and `*`" } else { "" }
+    ))
+}
+
+/// One sentence for a token passed with its HTTP header prefix, instead of a decoding error.
+pub(crate) fn token_hint(token: &str) -> Option<&'static str> {
+    token
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+        .then_some("the token starts with `Bearer `: drop the `Bearer ` prefix and pass the token itself")
 }
 
 /// Splits a resource into segments, refusing what could confuse matching:
@@ -70,6 +104,8 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
             (Some(b'2'), Some(b'f' | b'e')) | (Some(b'5'), Some(b'c'))
         )
     };
+    // `%25` is an encoded `%`: a second decoding would turn `%252e` into `.`.
+    let double = |i: usize| b.get(i + 1) == Some(&b'2') && b.get(i + 2) == Some(&b'5');
     let mut segments: Vec<&str> = Vec::with_capacity(8);
     let mut start = 0;
     for (i, c) in b.iter().enumerate() {
@@ -82,12 +118,20 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
             b'*' => return Err("the resource contains `*`; resources name one concrete thing".into()),
             b'\\' => return Err("the resource contains a backslash".into()),
             b'%' if encoded(i) => return Err("the resource contains an encoded `/`, `\\` or `.`".into()),
+            b'%' if double(i) => {
+                return Err(
+                    "the resource contains `%25` (an encoded `%`); decode it once, to its canonical form".into(),
+                )
+            }
             _ => {}
         }
     }
     segments.push(&resource[start..]);
-    if !resource.is_ascii() && resource.chars().any(char::is_control) {
-        return Err("the resource contains control characters".into());
+    if !resource.is_ascii() {
+        if resource.chars().any(char::is_control) {
+            return Err("the resource contains control characters".into());
+        }
+        super::canonical::check_text(resource)?;
     }
     if segments.len() > MAX_SEGMENTS {
         return Err(format!("the resource has more than {MAX_SEGMENTS} segments"));
@@ -95,6 +139,7 @@ pub fn validate_resource(resource: &str) -> Result<Vec<&str>, String> {
     if segments.iter().any(|s| *s == ".." || *s == ".") {
         return Err("the resource contains a `.` or `..` segment".into());
     }
+    super::canonical::check_segments(&segments)?;
     Ok(segments)
 }
 
@@ -117,6 +162,10 @@ mod tests {
             "a\\b",
             "a\nb",
             "a/*",
+            "a//b",
+            "a/b/",
+            "a/%252e%252e/b",
+            "a/\u{200B}b",
             &"x".repeat(3000),
         ] {
             assert!(validate_resource(bad).is_err(), "{bad:?}");
@@ -126,7 +175,16 @@ mod tests {
     #[test]
     fn actions() {
         assert!(check_action("process_refund").is_ok());
-        for bad in ["", "a b", "read_*", "x\u{0}"] {
+        for bad in [
+            "",
+            "a b",
+            "read_*",
+            "x\u{0}",
+            "Send_Email",
+            "s\u{435}nd",
+            "a\u{200B}b",
+            "a/b",
+        ] {
             assert!(check_action(bad).is_err(), "{bad:?}");
         }
     }

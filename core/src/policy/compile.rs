@@ -146,6 +146,8 @@ pub struct CompiledConstraint {
     pub key: String,
     /// The action it applies to, `None` for all.
     pub action: Option<String>,
+    /// `action` compiled when it is a glob (`refund_*`): the constraint applies to every action it matches.
+    pub(crate) action_glob: Option<Pattern>,
     /// What it does.
     pub kind: CompiledKind,
     /// Where it was written.
@@ -165,6 +167,17 @@ pub struct CompiledGrant {
     pub excludes: Vec<Pattern>,
     /// Constraints in source order.
     pub constraints: Vec<CompiledConstraint>,
+}
+
+impl CompiledConstraint {
+    /// True when this constraint applies to a request for `action`.
+    pub fn applies_to(&self, action: &str) -> bool {
+        match (&self.action_glob, &self.action) {
+            (Some(glob), _) => glob.matches_name(action),
+            (None, Some(a)) => a == action,
+            (None, None) => true,
+        }
+    }
 }
 
 impl CompiledGrant {
@@ -191,6 +204,35 @@ pub struct CompiledPolicy {
     pub canonical: AgentPolicy,
 }
 
+/// The patterns an exclusion is matched as: letter case folded outside templates (the engine folds
+/// the request's resource the same way), and both a folder and what is inside it, so `secrets/**`
+/// also excludes `secrets` and `.env` also excludes `.env/prod`.
+fn exclusion_forms(text: &str) -> Vec<String> {
+    let folded = fold_case(text);
+    match folded.strip_suffix("/**") {
+        Some(dir) if !dir.is_empty() => vec![dir.to_string(), folded],
+        _ if folded.ends_with("**") => vec![folded],
+        _ => {
+            let inside = format!("{folded}/**");
+            vec![folded, inside]
+        }
+    }
+}
+
+/// Lowercases a pattern outside its `{{...}}` templates (template names are case-sensitive).
+pub(crate) fn fold_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open].to_lowercase());
+        let close = rest[open..].find("}}").map_or(rest.len(), |c| open + c + 2);
+        out.push_str(&rest[open..close]);
+        rest = &rest[close..];
+    }
+    out.push_str(&rest.to_lowercase());
+    out
+}
+
 /// Compiles one agent policy; every problem found is reported with its location.
 pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
     let mut diagnostics = Vec::new();
@@ -205,6 +247,13 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
     };
     let mut grants = Vec::new();
     for g in &policy.grants {
+        for bad in g
+            .actions
+            .iter()
+            .filter_map(|a| crate::engine::request::check_action_name(a, true).err())
+        {
+            diag(&policy.source, "actions", format!("the action {bad}"));
+        }
         let mut compile_all = |list: &[String], what: &str| -> Vec<Pattern> {
             list.iter()
                 .filter_map(|p| Pattern::compile(p).map_err(|e| diag(&policy.source, what, e)).ok())
@@ -212,7 +261,8 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
         };
         let actions = compile_all(&g.actions, "actions");
         let resources = compile_all(&g.resources, "resources");
-        let excludes = compile_all(&g.exclude_resources, "excludeResources");
+        let exclusions: Vec<String> = g.exclude_resources.iter().flat_map(|e| exclusion_forms(e)).collect();
+        let excludes = compile_all(&exclusions, "excludeResources");
         let mut constraints = Vec::new();
         for c in &g.constraints {
             let kind = match &c.kind {
@@ -228,11 +278,20 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
                     scope: *scope,
                 }),
             };
+            let action_glob = match c.action.as_deref().filter(|a| a.contains('*')).map(Pattern::compile) {
+                Some(Ok(p)) => Some(p),
+                Some(Err(e)) => {
+                    diag(&c.source, &c.key, e);
+                    None
+                }
+                None => None,
+            };
             match kind {
                 Ok(kind) => constraints.push(CompiledConstraint {
                     id: c.id.as_str().into(),
                     key: c.key.clone(),
                     action: c.action.clone(),
+                    action_glob,
                     kind,
                     source: c.source.clone(),
                 }),

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod model;
 pub mod parse;
 pub mod pattern;
+pub mod redact;
 pub mod source;
 pub mod timeexpr;
 pub mod vocab;

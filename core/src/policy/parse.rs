@@ -135,8 +135,30 @@ impl Parser<'_> {
         }
     }
 
-    /// Strings that must compile as patterns; errors point at the item.
-    fn patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
+    /// Action names or globs (`read_*`); errors point at the item.
+    fn actions(&mut self, node: &Node, path: &str) -> Vec<String> {
+        let items: Vec<&Node> = match &node.value {
+            NodeValue::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if let Some(name) = self.string(item, path) {
+                match crate::engine::request::check_action_name(&name, true) {
+                    Ok(()) => out.push(name),
+                    Err(e) => self.err_at(item, path, format!("the action {e}")),
+                }
+            }
+        }
+        out
+    }
+
+    /// Resource patterns: they must also be in the one canonical form requests are held to.
+    fn resource_patterns(&mut self, node: &Node, path: &str) -> Vec<String> {
+        self.patterns_of(node, path, true)
+    }
+
+    fn patterns_of(&mut self, node: &Node, path: &str, resource: bool) -> Vec<String> {
         let items: Vec<&Node> = match &node.value {
             NodeValue::Seq(items) => items.iter().collect(),
             _ => vec![node],
@@ -144,7 +166,12 @@ impl Parser<'_> {
         let mut out = Vec::new();
         for item in items {
             if let Some(text) = self.string(item, path) {
-                match super::pattern::Pattern::compile(text.strip_prefix('!').unwrap_or(&text)) {
+                let bare = text.strip_prefix('!').unwrap_or(&text);
+                let canonical = match resource {
+                    true => crate::engine::canonical::check_pattern(bare),
+                    false => Ok(()),
+                };
+                match canonical.and_then(|()| super::pattern::Pattern::compile(bare)) {
                     Ok(_) => out.push(text),
                     Err(e) => self.err_at(item, path, e),
                 }
@@ -249,16 +276,16 @@ impl Parser<'_> {
         for (k, v) in entries {
             let p = join(path, &k.name);
             match k.name.as_str() {
-                "actions" | "action" => grant.actions.extend(self.patterns(v, &p)),
+                "actions" | "action" => grant.actions.extend(self.actions(v, &p)),
                 "resources" | "resource" => {
-                    for r in self.patterns(v, &p) {
+                    for r in self.resource_patterns(v, &p) {
                         match r.strip_prefix('!') {
                             Some(ex) => grant.exclude_resources.push(ex.to_string()),
                             None => grant.resources.push(r),
                         }
                     }
                 }
-                "excludeResources" => grant.exclude_resources.extend(self.patterns(v, &p)),
+                "excludeResources" => grant.exclude_resources.extend(self.resource_patterns(v, &p)),
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
@@ -278,27 +305,33 @@ impl Parser<'_> {
         if let Some((k, node)) = constraints_node {
             let p = join(path, &k.name);
             let only_own = self.constraints(node, &p, &mut grant, policy);
-            if let Some(at) = only_own {
-                let user_scoped = |r: &String| {
-                    ["{{authenticated_user_id}}", "{{user.id}}", "{{user.user_id}}"]
-                        .iter()
-                        .any(|t| r.replace(' ', "").contains(t))
-                };
-                if let Some(r) = grant.resources.iter().find(|r| !user_scoped(r)) {
-                    let r = r.clone();
-                    self.err_at(
-                        &at,
-                        &p,
-                        format!("`onlyOwn…: true` needs every resource pattern scoped by {{{{authenticated_user_id}}}} or {{{{user.id}}}}; `{r}` is not"),
-                    );
+            if let Some((at, key_path, key)) = only_own {
+                for r in &grant.resources {
+                    if let Err(why) = user_scoped(r) {
+                        self.err_at(
+                            &at,
+                            &key_path,
+                            format!(
+                                "`{key}: true` needs every resource pattern to pin the user id to one whole path \
+                                 segment (`.../{{{{authenticated_user_id}}}}/...`, or ending one after fixed text \
+                                 as in `customer:{{{{authenticated_user_id}}}}`); `{r}` does not: {why}"
+                            ),
+                        );
+                    }
                 }
             }
         }
         Some(grant)
     }
 
-    /// Returns the node of an `onlyOwn…: true` flag, checked by the caller against the resources.
-    fn constraints(&mut self, node: &Node, path: &str, grant: &mut Grant, policy: &mut AgentPolicy) -> Option<Node> {
+    /// Returns the `onlyOwn…: true` flag (value, key path, key), checked by the caller against the resources.
+    fn constraints(
+        &mut self,
+        node: &Node,
+        path: &str,
+        grant: &mut Grant,
+        policy: &mut AgentPolicy,
+    ) -> Option<(Node, String, String)> {
         let mut only_own = None;
         match &node.value {
             NodeValue::Seq(items) => {
@@ -369,7 +402,7 @@ impl Parser<'_> {
         action: Option<&str>,
         path: &str,
         grant: &mut Grant,
-        only_own: &mut Option<Node>,
+        only_own: &mut Option<(Node, String, String)>,
     ) {
         if key.name == "audit" || key.name == "circuitBreaker" {
             self.err_key(
@@ -391,7 +424,7 @@ impl Parser<'_> {
                     });
                 }
             }
-            Ok(Meaning::OnlyOwn) => *only_own = Some(value.clone()),
+            Ok(Meaning::OnlyOwn) => *only_own = Some((value.clone(), path.to_string(), key.name.clone())),
             Ok(Meaning::Nothing) => {}
             Err(message) => {
                 let at = if message.starts_with("unknown key") {
@@ -405,9 +438,16 @@ impl Parser<'_> {
     }
 
     /// A group name (`refunds`) to the one action it names (`process_refund`).
+    ///
+    /// The result may be a glob (`refund_*`, when the group names a glob action or is written as
+    /// one); the engine then applies the group to every request action the glob matches, so a group
+    /// is never compared literally with a name no request can have.
     fn group_action(&mut self, key: &Key, path: &str, actions: &[String]) -> Option<String> {
         if actions.iter().any(|a| a == &key.name) {
             return Some(key.name.clone());
+        }
+        if key.name.contains('*') {
+            return self.glob_group(key, path, actions);
         }
         let stem = singular(&key.name.to_lowercase());
         let matches: Vec<&String> = actions
@@ -441,6 +481,32 @@ impl Parser<'_> {
                 None
             }
         }
+    }
+
+    /// A group written as a glob (`refund_*:`) must overlap an action the grant allows: it covers a
+    /// listed action, or a listed glob covers it. Otherwise its constraints could never apply.
+    fn glob_group(&mut self, key: &Key, path: &str, actions: &[String]) -> Option<String> {
+        let group = match super::pattern::Pattern::compile(&key.name) {
+            Ok(p) => p,
+            Err(e) => {
+                self.err_key(key, path, e);
+                return None;
+            }
+        };
+        let overlaps = |a: &String| {
+            group.matches_name(a) || super::pattern::Pattern::compile(a).is_ok_and(|p| p.matches_name(&key.name))
+        };
+        if actions.iter().any(overlaps) {
+            return Some(key.name.clone());
+        }
+        let msg = format!(
+            "constraint group `{}` covers no action of this policy ({}), so its constraints would never apply; \
+             name the group after an allowed action or a glob that matches one",
+            key.name,
+            actions.join(", ")
+        );
+        self.err_key(key, path, msg);
+        None
     }
 
     fn audit(&mut self, node: &Node, path: &str) -> AuditSettings {
@@ -507,7 +573,15 @@ impl Parser<'_> {
                 "agents" => out.agents.extend(self.strings(v, &p)),
                 "subjects" => out.subjects.extend(self.strings(v, &p)),
                 "grants" => match serde_json::from_value::<Vec<GrantRevocation>>(v.to_json()) {
-                    Ok(g) => out.grants.extend(g),
+                    Ok(g) => {
+                        for bad in g
+                            .iter()
+                            .filter_map(|g| crate::engine::request::check_action_name(&g.action, false).err())
+                        {
+                            self.err_at(v, &p, format!("the revoked action {bad}"));
+                        }
+                        out.grants.extend(g)
+                    }
                     Err(e) => self.err_at(v, &p, format!("expected a list of {{agent, action, subject?}}: {e}")),
                 },
                 _ => {}
@@ -524,11 +598,72 @@ impl Parser<'_> {
                 ("all", NodeValue::Bool(b)) => out.all = *b,
                 ("all", _) => self.err_at(v, &p, "expected true or false"),
                 ("agents", _) => out.agents.extend(self.strings(v, &p)),
-                ("actions", _) => out.actions.extend(self.strings(v, &p)),
+                ("actions", _) => {
+                    let items: Vec<&Node> = match &v.value {
+                        NodeValue::Seq(items) => items.iter().collect(),
+                        _ => vec![v],
+                    };
+                    for item in items {
+                        if let Some(name) = self.string(item, &p) {
+                            match crate::engine::request::check_action_name(&name, false) {
+                                Ok(()) => out.actions.push(name),
+                                Err(e) => self.err_at(item, &p, format!("the kill switch action {e}")),
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
     }
+}
+
+/// `Ok` when `pattern` pins the token's user id: the first segment holding `{{authenticated_user_id}}`
+/// (or `{{user.id}}`) is fixed text followed by the template and nothing else, and no segment before it
+/// has a wildcard. Otherwise a sentence saying what lets another user's resource match.
+fn user_scoped(pattern: &str) -> Result<(), String> {
+    const USER_ID: [&str; 4] = ["authenticated_user_id", "user.id", "user.user_id", "user_id"];
+    let is_user = |inner: &str| USER_ID.contains(&inner.trim());
+    for seg in pattern.split('/') {
+        let Some(open) = seg.find("{{") else {
+            if seg.contains('*') {
+                return Err(format!(
+                    "the wildcard segment `{seg}` before the user id lets the user id sit anywhere"
+                ));
+            }
+            continue;
+        };
+        let (prefix, rest) = seg.split_at(open);
+        let Some(close) = rest.find("}}") else {
+            return Err(format!("unclosed template in `{seg}`"));
+        };
+        if !is_user(&rest[2..close]) {
+            if seg.contains('*') {
+                return Err(format!(
+                    "the wildcard in `{seg}` before the user id lets the user id sit anywhere"
+                ));
+            }
+            continue;
+        }
+        if prefix.contains('*') || prefix.contains("{{") {
+            return Err(format!(
+                "the wildcard before the user id in `{seg}` lets `x42` match user 2"
+            ));
+        }
+        let after = &rest[close + 2..];
+        if after.contains('*') {
+            return Err(format!(
+                "the wildcard after the user id in `{seg}` lets user 4 match user 42's resources"
+            ));
+        }
+        if !after.is_empty() {
+            return Err(format!(
+                "the user id must end its segment; `{after}` follows it in `{seg}`"
+            ));
+        }
+        return Ok(());
+    }
+    Err("it has no {{authenticated_user_id}} or {{user.id}} segment".into())
 }
 
 fn join(path: &str, key: &str) -> String {

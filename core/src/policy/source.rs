@@ -281,6 +281,26 @@ impl MarkedEventReceiver for Builder<'_> {
     }
 }
 
+/// The likely cause of a YAML error at `line` (or the line before): a quoted value followed by more
+/// text, as in the article's `ifRateLimit: "100/hour" not exceeded`; names both valid spellings.
+fn quoted_then_text(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    [line, line.saturating_sub(1)].into_iter().find_map(|n| {
+        let l = *lines.get(n.checked_sub(1)?)?;
+        let (key, value) = l.trim_start().trim_start_matches("- ").split_once(": ")?;
+        let value = value.trim();
+        let q = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let end = value[1..].find(q)? + 1;
+        let (quoted, rest) = (&value[1..end], value[end + 1..].trim());
+        (!rest.is_empty() && !rest.starts_with('#')).then(|| {
+            format!(
+                "; a quoted value cannot be followed by more text (`{rest}`): write `{key}: {q}{quoted}{q}` \
+                 or `{key}: {quoted} {rest}`"
+            )
+        })
+    })
+}
+
 /// Parses YAML or JSON source into one node per document.
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
     let diag = |line, column, message: String| Diagnostic {
@@ -312,7 +332,12 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnost
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
-        return Err(vec![diag(m.line(), m.col() + 1, format!("invalid YAML: {}", e.info()))]);
+        let hint = quoted_then_text(text, m.line()).unwrap_or_default();
+        return Err(vec![diag(
+            m.line(),
+            m.col() + 1,
+            format!("invalid YAML: {}{hint}", e.info()),
+        )]);
     }
     if builder.errors.is_empty() {
         Ok(builder.docs)

@@ -46,17 +46,30 @@ pub fn last_window(text: &str) -> Result<u64, String> {
 pub fn zone(name: &str) -> Option<&'static str> {
     let z = match name.trim().to_ascii_uppercase().as_str() {
         "EST" | "EDT" | "ET" => "America/New_York",
-        "CST" | "CDT" | "CT" => "America/Chicago",
+        "CT" => "America/Chicago",
         "MST" | "MDT" | "MT" => "America/Denver",
         "PST" | "PDT" | "PT" => "America/Los_Angeles",
         "UTC" | "GMT" | "Z" => "UTC",
         "CET" | "CEST" => "Europe/Paris",
-        "BST" => "Europe/London",
-        "IST" => "Asia/Kolkata",
         "JST" => "Asia/Tokyo",
         _ => return Tz::from_str(name.trim()).ok().map(|tz| tz.name()),
     };
     Some(z)
+}
+
+/// Abbreviations that name several zones, with the IANA names they may mean: refused, so a
+/// policy never runs on a guess (`IST` is India, Ireland or Israel).
+pub fn ambiguous_zone(name: &str) -> Option<&'static str> {
+    Some(match name.trim().to_ascii_uppercase().as_str() {
+        "CST" => "US Central (America/Chicago), China (Asia/Shanghai) or Cuba (America/Havana)",
+        "CDT" => "US Central (America/Chicago) or Cuba (America/Havana)",
+        "IST" => "India (Asia/Kolkata), Ireland (Europe/Dublin) or Israel (Asia/Jerusalem)",
+        "BST" => "British Summer Time (Europe/London) or Bangladesh (Asia/Dhaka)",
+        "AST" => "Atlantic (America/Halifax) or Arabia (Asia/Riyadh)",
+        "ADT" => "Atlantic (America/Halifax)",
+        "EET" | "EEST" => "Eastern Europe (Europe/Athens, Europe/Kyiv, ...)",
+        _ => return None,
+    })
 }
 
 /// Minutes after midnight for `9am`, `5pm`, `9:30am`, `17:00`, `12am`.
@@ -98,6 +111,11 @@ pub fn time_of_day(text: &str) -> Result<String, String> {
     }
     let t = t.strip_prefix("between").unwrap_or(&t).trim();
     let (range, tz_name) = t.rsplit_once(' ').ok_or_else(bad)?;
+    if let Some(meanings) = ambiguous_zone(tz_name) {
+        return Err(format!(
+            "the time zone `{tz_name}` is ambiguous: it may mean {meanings}; write the IANA name"
+        ));
+    }
     let tz = zone(tz_name).ok_or_else(|| {
         format!("unknown time zone `{tz_name}` in `{text}`; use an IANA name such as America/New_York")
     })?;

@@ -256,6 +256,49 @@ fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
     })
 }
 
+/// `excludeFolders`: a folder is excluded with everything under it, in any ASCII letter case, with
+/// or without a leading or trailing `/`, and also under `INBOX/` (IMAP's personal root).
+fn exclude_folders(list: &[String]) -> Result<Meaning, String> {
+    let mut folders = Vec::with_capacity(list.len());
+    for f in list {
+        let f = f.trim_matches('/').to_ascii_lowercase();
+        if f.is_empty() {
+            return Err("`/` is not a folder name; list the folders to exclude".into());
+        }
+        folders.push(f);
+    }
+    let g = "(\"/\" + folder.lowerAscii() + \"/\")";
+    Ok(require(format!(
+        "!({}.exists(f, {g}.startsWith(\"/\" + f + \"/\") || {g}.startsWith(\"//\" + f + \"/\") \
+         || {g}.startsWith(\"/inbox/\" + f + \"/\")))",
+        cel_str_list(&folders)
+    )))
+}
+
+/// The context fields `allowedDomains` reads recipients from; each may be one address or a list.
+pub const RECIPIENT_FIELDS: [&str; 3] = ["to", "cc", "bcc"];
+
+/// One plain `local@domain` address: no second `@`, no list separators (`,` `;`), no display name
+/// or `<...>`, no quotes, comments, brackets, whitespace (CR/LF), control or format characters.
+/// Anything else is refused rather than parsed: no RFC 5322 parser decides what a mail server
+/// will do with a display name or a group, so the only safe reading is "exactly one address".
+const PLAIN_ADDRESS: &str = r#"^[^@\s\p{Cc}\p{Cf},;:<>"'()\[\]\\]+@[^@\s\p{Cc}\p{Cf},;:<>"'()\[\]\\]+$"#;
+
+/// `allowedDomains`: every recipient in `to`, `cc` and `bcc` is a plain address ending in
+/// `@domain` (case-insensitively), and there is at least one recipient.
+fn allowed_domains(domains: &[String]) -> String {
+    let all: Vec<String> = RECIPIENT_FIELDS
+        .iter()
+        .map(|f| format!("(has(context.{f}) ? (type(context.{f}) == list ? context.{f} : [context.{f}]) : [])"))
+        .collect();
+    let all = all.join(" + ");
+    format!(
+        "size({all}) > 0 && ({all}).all(r, type(r) == string && r.matches({}) && {}.exists(d, r.lowerAscii().endsWith(d)))",
+        cel_str(PLAIN_ADDRESS),
+        cel_str_list(domains)
+    )
+}
+
 /// Compiles one constraint key. Errors are sentences without location; the caller adds it.
 pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
     match key {
@@ -298,15 +341,11 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
                     }
                 })
                 .collect();
-            let list = cel_str_list(&domains);
-            // `to` may be one address or a list of them; every recipient must be allowed.
-            Ok(require(format!(
-                "(type(to) == list ? to : [to]).all(r, {list}.exists(d, r.lowerAscii().endsWith(d)))"
-            )))
+            Ok(require(allowed_domains(&domains)))
         }
         "onlyUnread" => flag(node, "unread == true"),
         "noAttachments" => flag(node, "has_attachments == false"),
-        "excludeFolders" => Ok(require(format!("!(folder in {})", cel_str_list(&string_list(node)?)))),
+        "excludeFolders" => exclude_folders(&string_list(node)?),
         "requireKeywords" => {
             let words: Vec<String> = string_list(node)?.into_iter().map(|w| w.to_lowercase()).collect();
             Ok(require(format!(

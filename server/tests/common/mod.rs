@@ -186,6 +186,6 @@ pub fn approval_request(subject: &str, token_id: &str, amount: i64) -> Value {
     serde_json::json!({
         "id": id, "agent": "customer-support-bot", "subject": subject, "action": "process_refund",
         "resource": resource, "constraint": "customer-support-bot/process_refund/requireSecondApproval",
-        "condition": "amount > 100", "token_id": token_id, "context_hash": hash
+        "condition": "amount > 100", "token_id": token_id, "context_hash": hash, "context": ctx
     })
 }
