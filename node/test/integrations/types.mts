@@ -41,12 +41,12 @@ registerTool(
     content: [{ type: 'text', text: String(extra.requestId) }],
   }),
 )
-// @ts-expect-error: `order` is a string, it has no toFixed
 registerTool(
   server,
   act,
   't',
   { inputSchema: { order: z.string() } },
+  // @ts-expect-error: `order` is a string, it has no toFixed
   { token, resource: ({ order }) => order.toFixed(1) },
   async () => ({ content: [] }),
 )
