@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod approvals;
+pub mod audit_chains;
 pub mod auth;
 mod error;
 pub mod fleet;
