@@ -6,12 +6,14 @@
 //! Every route but `/healthz` needs an API key, and every key has one role ([`Role`]):
 //! an agent's key can read snapshots and ask for approvals but never grant, revoke or mint.
 //!
-//! Built on axum/tokio (already the CLI's HTTP stack), sha2 for key digests and sqlx for storage.
+//! Built on axum/tokio (already the CLI's HTTP stack), rustls/tokio-rustls for HTTPS ([`tls`]),
+//! sha2 for key digests and sqlx for storage.
 //! With a state folder, approvals live in SQLite ([`store`]) and revocations in one JSON file;
 //! see `docs/server.md` for what is planned (PostgreSQL for replicas).
 #![forbid(unsafe_code)]
 
 pub mod approvals;
+pub mod audit_chains;
 pub mod auth;
 mod error;
 pub mod fleet;
@@ -19,6 +21,7 @@ pub mod revocations;
 mod routes;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use auth::{Credentials, Principal, Role};
 pub use routes::{router, MAX_WAIT_SECS};
@@ -35,6 +38,28 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(listener, app, shutdown).await
+}
+
+/// Like [`serve`], over HTTPS with `tls` (see [`tls::load_config`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    tls: tls::TlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_on(tls::TlsListener::new(listener, tls)?, app, shutdown).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let stopping = app.clone();
     axum::serve(listener, router(app))
         .with_graceful_shutdown(async move {

@@ -2,6 +2,7 @@
 //! snapshot serving now, approval requests, and the audit ingest file.
 
 use crate::approvals::Approvals;
+use crate::audit_chains::{AuditChains, ChainKey, IngestError, Ingested};
 use crate::auth::Credentials;
 use crate::fleet::Fleet;
 use crate::revocations::RevocationState;
@@ -9,8 +10,6 @@ use crate::store::Store;
 use act_core::policy::PolicySet;
 use act_core::snapshot::{encode_snapshot, SnapshotDocument};
 use act_core::{Engine, SigningKey};
-use std::collections::HashSet;
-use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,7 +26,8 @@ pub struct Config {
     /// Where revocations and kill switches (`revocations.json`) and approvals (`act.sqlite`)
     /// survive restarts (none = memory only).
     pub state_dir: Option<PathBuf>,
-    /// Append ingested audit records (de-duplicated by id) to this JSON Lines file.
+    /// Append ingested audit records (checked per chain, de-duplicated by id) to this JSON Lines
+    /// file (none = chains checked in memory only, records not kept).
     pub audit_log: Option<PathBuf>,
     /// How long an approval request waits for a decision.
     pub approval_ttl: Duration,
@@ -53,8 +53,8 @@ pub struct Inner {
     pub version: u64,
     /// Approval requests.
     pub approvals: Approvals,
-    /// The audit file and the ids it holds.
-    pub audit: Option<(std::fs::File, HashSet<String>)>,
+    /// The audit chains, the ids stored and their file.
+    pub audit: AuditChains,
     /// The last policy load error printed (printed once).
     pub last_error: Option<String>,
     /// SDK instances and the versions they serve.
@@ -121,8 +121,8 @@ impl App {
             }
         }
         let audit = match &c.audit_log {
-            Some(p) => Some(open_audit(p).map_err(|e| format!("{}: {e}", p.display()))?),
-            None => None,
+            Some(p) => AuditChains::open(p)?,
+            None => AuditChains::default(),
         };
         let engine_key = SigningKey::from_pkcs8_der(&c.key.to_pkcs8_der()).map_err(|e| e.to_string())?;
         let engine = Engine::builder()
@@ -212,44 +212,8 @@ impl App {
         self.publish(&mut inner).map_err(ChangeError::Failed)
     }
 
-    /// Appends records whose id was not seen yet; returns (accepted, duplicates).
-    pub fn ingest(&self, records: &[serde_json::Value]) -> Result<(usize, usize), String> {
-        let mut inner = self.lock();
-        let Some((file, seen)) = inner.audit.as_mut() else {
-            return Ok((0, records.len()));
-        };
-        let mut fresh = Vec::new();
-        let mut out = String::new();
-        for r in records {
-            let id = r.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-            if !seen.contains(id) && !fresh.contains(&id) {
-                fresh.push(id);
-                out.push_str(&r.to_string());
-                out.push('\n');
-            }
-        }
-        file.write_all(out.as_bytes())
-            .and_then(|_| file.flush())
-            .map_err(|e| format!("cannot append to the audit log: {e}"))?;
-        let accepted = fresh.len();
-        seen.extend(fresh.into_iter().map(str::to_string));
-        Ok((accepted, records.len() - accepted))
+    /// Checks and stores an audit batch posted for `chain` (see [`crate::audit_chains`]).
+    pub fn ingest(&self, chain: &ChainKey, records: &[serde_json::Value]) -> Result<Ingested, IngestError> {
+        self.lock().audit.ingest(chain, records)
     }
-}
-
-/// Opens the audit ingest file and reads the ids it already holds (for de-duplication).
-pub fn open_audit(path: &std::path::Path) -> std::io::Result<(std::fs::File, HashSet<String>)> {
-    let mut seen = HashSet::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        for line in std::io::BufReader::new(f).lines() {
-            let line = line?;
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if let Some(id) = v.get("id").and_then(|i| i.as_str()) {
-                    seen.insert(id.to_string());
-                }
-            }
-        }
-    }
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    Ok((file, seen))
 }

@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Address to listen on. Loopback by default: this is a development server.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The agent key (snapshot, audit, approval requests) as `Authorization: Bearer <key>`
     /// (default: $ACT_API_KEY, else a random key printed at start).
     #[arg(long, env = "ACT_API_KEY", hide_env_values = true)]
@@ -68,6 +74,12 @@ pub struct ServerArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Allow a non-loopback address without TLS because a TLS-terminating proxy sits in front.
     #[arg(long)]
     pub behind_proxy: bool,
@@ -140,14 +152,16 @@ pub fn run(a: ServeArgs) -> CmdResult {
         audit_log: a.audit_log.clone(),
         approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
     };
-    start("act serve", config, a.addr, a.policy.clone(), a.poll_ms, lines)
+    let tls = tls_config(a.tls_cert.as_deref(), a.tls_key.as_deref())?;
+    start("act serve", config, a.addr, tls, a.policy.clone(), a.poll_ms, lines)
 }
 
 /// `act server`: credentials from a file, a persistent key and state folder, loopback unless behind a proxy.
 pub fn run_server(a: ServerArgs) -> CmdResult {
-    if !a.addr.ip().is_loopback() && !a.behind_proxy {
+    let tls = tls_config(a.tls_cert.as_deref(), a.tls_key.as_deref())?;
+    if !a.addr.ip().is_loopback() && !a.behind_proxy && tls.is_none() {
         return Err(Failure::usage(format!(
-            "refusing to listen on {} without TLS: this build serves plain HTTP, so put a TLS-terminating \
+            "refusing to listen on {} without TLS: pass --tls-cert and --tls-key, or put a TLS-terminating \
              proxy in front and pass --behind-proxy, or listen on loopback",
             a.addr
         )));
@@ -169,10 +183,29 @@ pub fn run_server(a: ServerArgs) -> CmdResult {
         approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
     };
     let lines = vec![format!("credentials: {}", counts.join(", "))];
-    start("act server", config, a.addr, a.policy.clone(), a.poll_ms, lines)
+    start("act server", config, a.addr, tls, a.policy.clone(), a.poll_ms, lines)
 }
 
-fn start(name: &str, config: Config, addr: SocketAddr, policy: PathBuf, poll_ms: u64, lines: Vec<String>) -> CmdResult {
+fn tls_config(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Option<act_server::tls::TlsConfig>, Failure> {
+    match (cert, key) {
+        (Some(c), Some(k)) => act_server::tls::load_config(c, k).map(Some).map_err(Failure::usage),
+        (None, None) => Ok(None),
+        _ => Err(Failure::usage("--tls-cert and --tls-key go together")),
+    }
+}
+
+fn start(
+    name: &str,
+    config: Config,
+    addr: SocketAddr,
+    tls: Option<act_server::tls::TlsConfig>,
+    policy: PathBuf,
+    poll_ms: u64,
+    lines: Vec<String>,
+) -> CmdResult {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -185,7 +218,8 @@ fn start(name: &str, config: Config, addr: SocketAddr, policy: PathBuf, poll_ms:
             .map_err(|e| Failure::new(USAGE, format!("cannot listen on {addr}: {e}")))?;
         let local = listener.local_addr().map_err(|e| Failure::new(IO, e.to_string()))?;
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{name}: listening on http://{local}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(out, "{name}: listening on {scheme}://{local}");
         let _ = writeln!(out, "snapshot key: {}", app.key.verifying_key());
         for l in &lines {
             let _ = writeln!(out, "{l}");
@@ -198,9 +232,11 @@ fn start(name: &str, config: Config, addr: SocketAddr, policy: PathBuf, poll_ms:
             policy,
             Duration::from_millis(poll_ms.max(50)),
         ));
-        act_server::serve(listener, app, shutdown())
-            .await
-            .map_err(|e| Failure::new(IO, format!("server failed: {e}")))
+        let served = match tls {
+            Some(tls) => act_server::serve_tls(listener, app, tls, shutdown()).await,
+            None => act_server::serve(listener, app, shutdown()).await,
+        };
+        served.map_err(|e| Failure::new(IO, format!("server failed: {e}")))
     })
 }
 

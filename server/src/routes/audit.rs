@@ -1,6 +1,8 @@
-//! `POST /v1/audit` (role agent): a batch of audit records, de-duplicated by id.
+//! `POST /v1/audit` (role agent): a batch of audit records, checked per SDK instance chain
+//! (`crate::audit_chains`); `GET /v1/audit/chains` (role admin): every chain and its breaks.
 
 use super::Shared;
+use crate::audit_chains::{ChainKey, IngestError, MAX_INSTANCE_CHARS, UNKNOWN_INSTANCE};
 use crate::auth::{authorize, Role};
 use crate::error::{error, parse};
 use axum::extract::State;
@@ -9,27 +11,69 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+/// The header naming the SDK instance whose chain a batch extends (contract C2).
+pub const INSTANCE_HEADER: &str = "x-act-instance";
+
 pub(super) async fn ingest(State(app): Shared, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
-    if let Err(r) = authorize(&app.credentials, &headers, &[Role::Agent]) {
-        return r;
-    }
+    let principal = match authorize(&app.credentials, &headers, &[Role::Agent]) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let instance = match headers.get(INSTANCE_HEADER).map(|v| v.to_str()) {
+        None => UNKNOWN_INSTANCE.to_string(),
+        Some(Ok(s)) if valid_instance(s) => s.to_string(),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("`X-Act-Instance` must be 1 to {MAX_INSTANCE_CHARS} characters of [A-Za-z0-9_-]"),
+            )
+        }
+    };
     let records: Vec<Value> = match parse(&bytes) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Some(i) = records.iter().position(|r| !r.get("id").is_some_and(Value::is_string)) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("record {i} has no string `id`"),
-        );
+    let key = ChainKey {
+        credential: principal.identity,
+        instance,
+    };
+    match app.ingest(&key, &records) {
+        Ok(done) => (StatusCode::OK, Json(json!(done))).into_response(),
+        Err(IngestError::Invalid(m)) => error(StatusCode::BAD_REQUEST, "audit_record_invalid", m),
+        Err(IngestError::Conflict(m)) => error(StatusCode::CONFLICT, "audit_id_conflict", m),
+        Err(IngestError::Failed(m)) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
     }
-    match app.ingest(&records) {
-        Ok((accepted, duplicates)) => (
-            StatusCode::OK,
-            Json(json!({"accepted": accepted, "duplicates": duplicates})),
-        )
-            .into_response(),
-        Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
+}
+
+fn valid_instance(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_INSTANCE_CHARS
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub(super) async fn chains(State(app): Shared, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&app.credentials, &headers, &[Role::Admin]) {
+        return r;
     }
+    let inner = app.lock();
+    let list: Vec<Value> = inner
+        .audit
+        .chains()
+        .iter()
+        .map(|(k, c)| {
+            json!({
+                "credential": k.credential,
+                "instance": k.instance,
+                "records": c.records,
+                "last_id": c.last.as_ref().map(|(id, _)| id),
+                "last_hash": c.last.as_ref().map(|(_, h)| h),
+                "gaps": c.gaps,
+                "forks": c.forks,
+                "flagged": c.gaps + c.forks > 0,
+                "breaks": c.breaks,
+            })
+        })
+        .collect();
+    Json(json!({"chains": list})).into_response()
 }

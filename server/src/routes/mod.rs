@@ -39,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/audit",
             post(audit::ingest).layer(DefaultBodyLimit::max(MAX_AUDIT_BODY)),
         )
+        .route("/v1/audit/chains", get(audit::chains))
         .route("/v1/tokens", post(tokens::mint).layer(small))
         .route(
             "/v1/approvals",

@@ -75,12 +75,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(state_dir: Option<&Path>, approval_ttl: Duration) -> Server {
+        Server::start_with(state_dir, approval_ttl, None)
+    }
+
+    /// Like [`Server::start`], appending ingested audit records to `audit_log`.
+    pub fn start_with(state_dir: Option<&Path>, approval_ttl: Duration, audit_log: Option<&Path>) -> Server {
         let config = Config {
             key: act_core::SigningKey::generate().unwrap(),
             policies: act_core::policy::parse_source("support.yaml", SUPPORT).unwrap(),
             credentials: credentials(),
             state_dir: state_dir.map(Path::to_path_buf),
-            audit_log: None,
+            audit_log: audit_log.map(Path::to_path_buf),
             approval_ttl,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -115,6 +120,20 @@ impl Server {
     /// A request with `key` (or none); returns (status, body as JSON or a string).
     pub fn call(&self, key: Option<&str>, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let (status, text) = http(method, &format!("{}{path}", self.url), key, body);
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    /// Like [`Server::call`], with extra request headers.
+    pub fn call_with(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let (status, text) = http_with(method, &format!("{}{path}", self.url), key, headers, body);
         let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, v)
     }
