@@ -123,3 +123,104 @@ fn globstars_against_many_segments_are_linear() {
     let long = format!("log://{}", vec!["-".repeat(30); 60].join("/"));
     assert_linear("log://**/x", &["log://**/*-*-*x/**/*-*-*x"], &long);
 }
+
+/// Distinct bogus 16 KiB tokens (a trusted `kid`, a claims part of padding, a stolen
+/// signature) are each rejected, and none is kept among the verified tokens: the verified cache
+/// stays empty and the rejections stay under their own small byte bound. (The old cache kept
+/// every one, keyed by its full text: 1.6 GB.)
+#[test]
+fn a_flood_of_bogus_tokens_does_not_grow_the_token_cache() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let (e, good) = engine("log://app/*");
+    let header = good.split('.').next().unwrap();
+    let sig = good.rsplit('.').next().unwrap();
+    // `{"pad":"x` is 9 bytes, so the 9-byte counter after it encodes to its own 12 characters.
+    let pad_len = (act_core::token::MAX_TOKEN_BYTES - header.len() - sig.len() - 2) / 4 * 3 - 9 - 9 - 3;
+    let claims = format!("{{\"pad\":\"x{:09}{}\"}}", 0, "y".repeat(pad_len));
+    let mut token = format!("{header}.{}.{sig}", URL_SAFE_NO_PAD.encode(&claims));
+    assert!(
+        token.len() <= act_core::token::MAX_TOKEN_BYTES && token.len() > 16_000,
+        "{}",
+        token.len()
+    );
+    let at = header.len() + 1 + 12;
+    let ctx = Map::new();
+    let read = |t: &str| {
+        e.validate(&Request {
+            token: t,
+            action: "read",
+            resource: "log://app/x",
+            context: &ctx,
+            approval: None,
+        })
+    };
+    assert_eq!(read(&good).outcome, Outcome::Allow);
+    let mut counter = [0u8; 12];
+    // 25,000 by default (400 MB of token text, 400 times the rejection bound) to keep CI
+    // quick in debug builds; ACT_HOSTILE_TOKENS=100000 runs the full flood.
+    let count: u32 = std::env::var("ACT_HOSTILE_TOKENS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25_000);
+    for i in 0..count {
+        URL_SAFE_NO_PAD.encode_slice(format!("{i:09}"), &mut counter).unwrap();
+        token.replace_range(at..at + 12, std::str::from_utf8(&counter).unwrap());
+        let d = read(&token);
+        assert_eq!(d.outcome, Outcome::Deny, "{d:?}");
+    }
+    let stats = e.token_cache_stats();
+    eprintln!("{stats:?}");
+    assert_eq!(stats.verified_entries, 1, "only the good token is kept: {stats:?}");
+    assert!(stats.verified_bytes <= stats.verified_capacity_bytes, "{stats:?}");
+    assert!(stats.rejected_bytes <= stats.rejected_capacity_bytes, "{stats:?}");
+    assert!(stats.rejected_capacity_bytes <= 2 * 1024 * 1024, "{stats:?}");
+    assert!(stats.rejected_entries < 10_000, "{stats:?}");
+    assert_eq!(read(&good).outcome, Outcome::Allow);
+}
+
+/// Verified tokens are held within the configured bytes, and an evicted one verifies again.
+#[test]
+fn verified_tokens_stay_within_their_byte_bound() {
+    let key = SigningKey::generate().unwrap();
+    let policy = "agent: a\npolicy:\n  actions: [read]\n  resources: [\"log://app/*\"]\n";
+    let e = Engine::builder()
+        .policies(parse_source("p.yaml", policy).unwrap())
+        .signing_key(key)
+        .options(act_core::EngineOptions {
+            token_cache_bytes: 256 * 1024,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let ctx = Map::new();
+    let tokens: Vec<String> = (0..3000)
+        .map(|i| {
+            let user = json!({"user_id": format!("user-{i}")}).as_object().unwrap().clone();
+            e.issue_token(&IssueRequest {
+                agent: "a".into(),
+                user_context: user,
+                ..Default::default()
+            })
+            .unwrap()
+        })
+        .collect();
+    for t in tokens.iter().chain(&tokens) {
+        let d = e.validate(&Request {
+            token: t,
+            action: "read",
+            resource: "log://app/x",
+            context: &ctx,
+            approval: None,
+        });
+        assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+    }
+    let stats = e.token_cache_stats();
+    assert!(stats.verified_capacity_bytes <= 256 * 1024, "{stats:?}");
+    assert!(stats.verified_bytes <= stats.verified_capacity_bytes, "{stats:?}");
+    assert!(
+        stats.verified_entries > 10 && stats.verified_entries < 3000,
+        "{stats:?}"
+    );
+    assert_eq!(stats.rejected_entries, 0, "{stats:?}");
+}

@@ -3,10 +3,12 @@
 pub(crate) mod eval;
 mod issue;
 mod request;
+mod token_cache;
 pub(crate) mod vars;
 
 pub use issue::IssueRequest;
 pub use request::{empty_context, validate_resource, Request};
+pub use token_cache::TokenCacheStats;
 pub use vars::{to_cel, RESERVED};
 
 use crate::approval::{self, ApprovalRequest};
@@ -45,8 +47,11 @@ pub struct EngineOptions {
     pub leeway_secs: i64,
     /// Longest delegation chain, root included (default 4).
     pub max_delegation_depth: usize,
-    /// Verified tokens kept in the cache (default 100 000).
+    /// Verified tokens the cache expects to hold (default 100 000; sizes its index only).
     pub token_cache_capacity: usize,
+    /// Bytes the verified-token cache may hold, by an estimate of each entry's memory
+    /// (default 128 MiB). Rejected tokens are kept apart, in at most 1 MiB.
+    pub token_cache_bytes: u64,
     /// Audit queue length before `validate` waits for the writer (default 65 536).
     pub audit_queue: usize,
     /// Time without a fresh snapshot after which every validation denies `snapshot_stale`
@@ -63,6 +68,7 @@ impl Default for EngineOptions {
             leeway_secs: 30,
             max_delegation_depth: 4,
             token_cache_capacity: 100_000,
+            token_cache_bytes: 128 * 1024 * 1024,
             audit_queue: 65_536,
             max_staleness_ms: None,
         }
@@ -96,6 +102,8 @@ impl EngineOptions {
 /// A token as verified once and reused from the cache.
 struct CachedToken {
     keys_epoch: u64,
+    /// Estimated bytes held, charged against the cache's byte bound.
+    weight: u64,
     result: std::result::Result<Arc<VerifiedChain>, (Reason, String)>,
     /// Compiled inline capabilities, one per link (`None`: the link has none).
     caps: Vec<Option<Arc<CompiledPolicy>>>,
@@ -189,7 +197,8 @@ impl EngineBuilder {
             snapshot: ArcSwap::from_pointee(snapshot),
             local_keys: keys,
             signing_key: self.signing_key,
-            tokens: quick_cache::sync::Cache::new(self.options.token_cache_capacity.max(16)),
+            tokens: token_cache::new_cache(self.options.token_cache_capacity, self.options.token_cache_bytes),
+            rejected: token_cache::new_cache(1024, token_cache::REJECTED_BYTES),
             caps: quick_cache::sync::Cache::new(1024),
             counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
             clock: self.clock,
@@ -215,7 +224,10 @@ pub struct Engine {
     snapshot: ArcSwap<Snapshot>,
     local_keys: Vec<VerifyingKey>,
     signing_key: Option<SigningKey>,
-    tokens: quick_cache::sync::Cache<Box<str>, Arc<CachedToken>>,
+    /// Tokens that verified, by digest.
+    tokens: token_cache::TokenCache<CachedToken>,
+    /// Tokens that did not, by digest (a small set of its own, so a flood cannot evict good ones).
+    rejected: token_cache::TokenCache<CachedToken>,
     caps: quick_cache::sync::Cache<String, Arc<CompiledPolicy>>,
     counters: Arc<dyn CounterStore>,
     clock: Arc<dyn Clock>,
@@ -238,6 +250,12 @@ struct Who {
     agent: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
+}
+
+impl token_cache::Weighed for CachedToken {
+    fn weight(&self) -> u64 {
+        self.weight
+    }
 }
 
 impl Engine {
@@ -384,20 +402,47 @@ impl Engine {
         Ok(compiled)
     }
 
-    fn token(&self, token: &str, snap: &Snapshot) -> Arc<CachedToken> {
-        if let Some(hit) = self.tokens.get(token) {
-            if hit.keys_epoch == snap.keys_epoch {
-                return hit;
-            }
+    /// Sizes of the token caches (for monitoring, and for tests of their bounds).
+    pub fn token_cache_stats(&self) -> TokenCacheStats {
+        TokenCacheStats {
+            verified_entries: self.tokens.len(),
+            verified_bytes: self.tokens.weight(),
+            verified_capacity_bytes: self.tokens.capacity(),
+            rejected_entries: self.rejected.len(),
+            rejected_bytes: self.rejected.weight(),
+            rejected_capacity_bytes: self.rejected.capacity(),
         }
+    }
+
+    fn token(&self, token: &str, snap: &Snapshot) -> Arc<CachedToken> {
         let opts = VerifyOptions {
             audience: self.options.audience.clone(),
             max_depth: self.options.max_delegation_depth,
         };
+        if token.len() > crate::token::MAX_TOKEN_BYTES {
+            // Refused on its length alone: neither hashed nor cached.
+            let refused = verify_chain(token, &Self::key_lookup(snap), &opts).err();
+            return Arc::new(CachedToken {
+                keys_epoch: snap.keys_epoch,
+                weight: 0,
+                result: Err(refused.unwrap_or((Reason::TokenTooLarge, String::new()))),
+                caps: Vec::new(),
+                agent: None,
+                subject: None,
+                jti: None,
+            });
+        }
+        let digest = token_cache::digest(token);
+        if let Some(hit) = self.tokens.get(&digest).or_else(|| self.rejected.get(&digest)) {
+            if hit.keys_epoch == snap.keys_epoch {
+                return hit;
+            }
+        }
         let lookup = Self::key_lookup(snap);
         let result = verify_chain(token, &lookup, &opts);
         let mut entry = CachedToken {
             keys_epoch: snap.keys_epoch,
+            weight: 0,
             result: Err((Reason::TokenMalformed, String::new())),
             caps: Vec::new(),
             agent: None,
@@ -434,11 +479,22 @@ impl Engine {
             }
             Err(e) => entry.result = Err(e),
         }
-        let entry = Arc::new(entry);
-        if token.len() <= crate::token::MAX_TOKEN_BYTES {
-            self.tokens.insert(token.into(), entry.clone());
+        match &entry.result {
+            Ok(_) => {
+                entry.weight = token_cache::verified_weight(token.len());
+                let entry = Arc::new(entry);
+                self.rejected.remove(&digest);
+                self.tokens.insert(digest, entry.clone());
+                entry
+            }
+            Err((_, message)) => {
+                entry.weight = token_cache::rejected_weight(message.len());
+                let entry = Arc::new(entry);
+                self.tokens.remove(&digest);
+                self.rejected.insert(digest, entry.clone());
+                entry
+            }
         }
-        entry
     }
 
     fn decide(&self, req: &Request<'_>, mode: Mode) -> Decision {
