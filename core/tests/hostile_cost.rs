@@ -224,3 +224,101 @@ fn verified_tokens_stay_within_their_byte_bound() {
     );
     assert_eq!(stats.rejected_entries, 0, "{stats:?}");
 }
+
+/// `[1..n].all(a, [1..n].all(b, ...))` nested `depth` times.
+fn nested_all(depth: usize, n: usize) -> String {
+    let list = format!("[{}]", (1..=n).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    let vars: Vec<String> = (0..depth).map(|i| format!("v{i}")).collect();
+    let mut expr = format!("{} > 0", vars.join(" + "));
+    for v in vars.iter().rev() {
+        expr = format!("{list}.all({v}, {expr})");
+    }
+    expr
+}
+
+/// A capability carried in a token with four nested comprehensions over 20-element lists
+/// (160,000 steps, seconds per `validate` in a debug build) is refused when the token is first
+/// seen, with an error naming the bound; it is never evaluated.
+#[test]
+fn a_token_capability_beyond_the_cel_budget_is_refused() {
+    use act_core::token::{issue, TokenSpec};
+    let key = SigningKey::generate().unwrap();
+    let policy = "agent: a\npolicy:\n  actions: [read]\n  resources: [\"log://app/*\"]\n";
+    let e = Engine::builder()
+        .policies(parse_source("p.yaml", policy).unwrap())
+        .signing_key(key.clone())
+        .build()
+        .unwrap();
+    let cap = |cel: &str| json!({"actions": ["read"], "resources": ["log://app/*"], "constraints": {"reads": {"condition": cel}}});
+    let token = |cel: &str| {
+        let spec = TokenSpec {
+            issuer: "act".into(),
+            agent: "a".into(),
+            user_context: json!({"user_id": "u1"}).as_object().unwrap().clone(),
+            ttl_secs: 600,
+            capability: Some(cap(cel)),
+            ..Default::default()
+        };
+        issue(
+            &key,
+            &spec,
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
+        )
+        .unwrap()
+    };
+    let ctx = Map::new();
+    let run = |t: &str| {
+        let start = Instant::now();
+        let d = e.validate(&Request {
+            token: t,
+            action: "read",
+            resource: "log://app/x",
+            context: &ctx,
+            approval: None,
+        });
+        (d, start.elapsed())
+    };
+    let (d, took) = run(&token(&nested_all(4, 20)));
+    eprintln!("nested capability: {:?} {:?} in {took:?}", d.outcome, d.reason);
+    assert_eq!(d.outcome, Outcome::Deny, "{d:?}");
+    assert_eq!(d.reason, act_core::Reason::TokenClaimInvalid, "{d:?}");
+    assert!(d.message.contains("nests 4 comprehensions"), "{}", d.message);
+    // One level is within a token's budget and still works.
+    let (d, _) = run(&token(&nested_all(1, 20)));
+    assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+    // A huge flat expression is refused by size.
+    let big = (0..300).map(|i| format!("{i} >= 0")).collect::<Vec<_>>().join(" && ");
+    let (d, _) = run(&token(&big));
+    assert_eq!(d.reason, act_core::Reason::TokenClaimInvalid, "{d:?}");
+    assert!(d.message.contains("too large"), "{}", d.message);
+    // The issuer refuses to mint such a capability in the first place.
+    let err = e
+        .issue_token(&IssueRequest {
+            agent: "a".into(),
+            user_context: json!({"user_id": "u1"}).as_object().unwrap().clone(),
+            policy: Some(cap(&nested_all(2, 3))),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("nests 2 comprehensions"), "{err}");
+}
+
+/// Policy files get a looser budget, still with a compile error that names the bound.
+#[test]
+fn a_policy_beyond_the_cel_budget_does_not_compile() {
+    let policy = |cel: &str| {
+        format!("agent: a\npolicy:\n  actions: [read]\n  resources: [\"log://app/*\"]\n  constraints:\n    reads:\n      condition: \"{cel}\"\n")
+    };
+    assert!(parse_source("p.yaml", &policy(&nested_all(2, 3)))
+        .map_err(act_core::Error::from)
+        .and_then(|set| Engine::builder().policies(set).build().map(|_| ()))
+        .is_ok());
+    let err = parse_source("p.yaml", &policy(&nested_all(3, 3)))
+        .map_err(act_core::Error::from)
+        .and_then(|set| Engine::builder().policies(set).build().map(|_| ()))
+        .unwrap_err();
+    assert!(err.to_string().contains("nests 3 comprehensions"), "{err}");
+}

@@ -19,7 +19,7 @@ use crate::decision::{Decision, Outcome, TraceStep};
 use crate::error::{Error, Result};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::limits::{CounterStore, LimitKey, MemoryCounterStore};
-use crate::policy::{compile_agent, parse_capability, CompiledPolicy, PolicySet};
+use crate::policy::{compile_capability, parse_capability, CompiledPolicy, PolicySet};
 use crate::reason::Reason;
 use crate::snapshot::Snapshot;
 use crate::token::{check_time, verify_chain, VerifiedChain, VerifyOptions};
@@ -397,7 +397,7 @@ impl Engine {
             return Ok(c);
         }
         let policy = parse_capability(agent, cap).map_err(|e| e.to_string())?;
-        let compiled = Arc::new(compile_agent(&policy).map_err(|e| e.to_string())?);
+        let compiled = Arc::new(compile_capability(&policy).map_err(|e| e.to_string())?);
         self.caps.insert(key, compiled.clone());
         Ok(compiled)
     }
