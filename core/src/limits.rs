@@ -12,10 +12,40 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
+/// Joins the parts of a counter key unambiguously: each part is written as its byte length,
+/// `:`, then the part, so no choice of parts (a user id holding `|` or `:seq`, say) spells the
+/// key of other parts.
+pub fn encode_key(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for part in parts {
+        push_decimal(&mut key, part.len());
+        key.push(':');
+        key.push_str(part);
+    }
+    key
+}
+
+/// Appends `n` in decimal (without `format!`, which costs more on this per-request path).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+}
+
 /// One counter to check or consume.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitKey {
-    /// The counter's key: constraint id, agent and subject (or token).
+    /// The counter's key: constraint id, agent and subject (or token), joined by [`encode_key`].
     pub key: String,
     /// Allowed in the window.
     pub limit: u64,
@@ -243,6 +273,28 @@ mod tests {
         assert_eq!(s.try_acquire(&k, 1000).unwrap(), None);
         assert_eq!(s.try_acquire(&k, 1499).unwrap(), Some(0));
         assert_eq!(s.try_acquire(&k, 1500).unwrap(), None);
+    }
+
+    #[test]
+    fn encoded_keys_are_unambiguous() {
+        assert_eq!(encode_key(&["c", "bot", "42"]), "1:c3:bot2:42");
+        let keys = [
+            encode_key(&["c", "bot", "42:seq"]),
+            encode_key(&["c", "bot", "42"]),
+            encode_key(&["c", "bot|42", ""]),
+            encode_key(&["c|bot", "42"]),
+            encode_key(&["c", "bot", "4", "2"]),
+            encode_key(&["c", "3:bot2:42"]),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            encode_key(&["x".repeat(1234).as_str()]),
+            format!("1234:{}", "x".repeat(1234))
+        );
     }
 
     #[test]
