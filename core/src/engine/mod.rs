@@ -108,6 +108,7 @@ struct CachedToken {
     /// Compiled inline capabilities, one per link (`None`: the link has none).
     caps: Vec<Option<Arc<CompiledPolicy>>>,
     agent: Option<Arc<str>>,
+    root_agent: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -248,6 +249,8 @@ static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 #[derive(Default)]
 struct Who {
     agent: Option<Arc<str>>,
+    /// The chain's root agent (the one the issuer named), whose breaker counts denials.
+    root_agent: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -402,6 +405,11 @@ impl Engine {
         Ok(compiled)
     }
 
+    /// The circuit breakers open now: (root agent, user; `None` for an agent-wide breaker).
+    pub fn open_breakers(&self) -> Vec<(String, Option<String>)> {
+        self.breakers.open_breakers(self.clock.now_ms())
+    }
+
     /// Sizes of the token caches (for monitoring, and for tests of their bounds).
     pub fn token_cache_stats(&self) -> TokenCacheStats {
         TokenCacheStats {
@@ -428,6 +436,7 @@ impl Engine {
                 result: Err(refused.unwrap_or((Reason::TokenTooLarge, String::new()))),
                 caps: Vec::new(),
                 agent: None,
+                root_agent: None,
                 subject: None,
                 jti: None,
             });
@@ -446,6 +455,7 @@ impl Engine {
             result: Err((Reason::TokenMalformed, String::new())),
             caps: Vec::new(),
             agent: None,
+            root_agent: None,
             subject: None,
             jti: None,
         };
@@ -466,6 +476,7 @@ impl Engine {
                     }
                 }
                 entry.agent = Some(chain.leaf().agent.as_str().into());
+                entry.root_agent = Some(chain.root().agent.as_str().into());
                 entry.subject = Some(chain.root().sub.as_str().into());
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
@@ -554,8 +565,12 @@ impl Engine {
     ) {
         let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
         if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
-            if let (Some(p), Some(b)) = (policy, policy.and_then(|p| p.breaker.as_ref())) {
-                self.breakers.record_denial(&p.agent, b, now_ms);
+            // The breaker is the root agent's (named by the issuer), never the one a
+            // sub-agent names itself after.
+            let root = who.root_agent.as_deref().and_then(|a| snap.agent(a));
+            if let (Some(p), Some(b), Some(sub)) = (root, root.and_then(|p| p.breaker.as_ref()), who.subject.as_deref())
+            {
+                self.breakers.record_denial(&p.agent, sub, b, now_ms);
             }
         }
         if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
@@ -643,6 +658,7 @@ impl Engine {
         // Token: verified once, then served from the cache; times are checked on every call.
         let cached = self.token(req.token, snap);
         who.agent = cached.agent.clone();
+        who.root_agent = cached.root_agent.clone();
         who.subject = cached.subject.clone();
         who.jti = cached.jti.clone();
         let chain = match &cached.result {
@@ -706,12 +722,15 @@ impl Engine {
         if let Some(p) = root_policy {
             if let Some(b) = &p.breaker {
                 if mode == Mode::Enforce || mode == Mode::DryRun {
-                    if let Some(ms) = self.breakers.open_for(&p.agent, now_ms) {
-                        let _ = b;
+                    if let Some(ms) = self.breakers.open_for(&p.agent, &root.sub, b, now_ms) {
+                        let whom = match b.scope {
+                            crate::policy::BreakerScope::Subject => format!(" for user `{}`", root.sub),
+                            crate::policy::BreakerScope::Agent => String::new(),
+                        };
                         return Err(deny(
                             Reason::CircuitOpen,
                             format!(
-                                "agent `{}` is paused for {}s after too many denials",
+                                "agent `{}` is paused{whom} for {}s after too many denials",
                                 p.agent,
                                 (ms + 999) / 1000
                             ),
