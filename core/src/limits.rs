@@ -68,11 +68,16 @@ const SHARDS: usize = 32;
 /// Marks are kept at least this long past their expiry (longer than any approval lives).
 const MARK_GRACE_MS: i64 = 8 * 86_400_000;
 
+/// Fewest windows in a shard before emptied ones are swept out.
+const MIN_SWEEP: usize = 256;
+
 /// Allowed requests in one window: (millisecond, count) in time order, and their total.
 #[derive(Default)]
 struct Window {
     events: VecDeque<(i64, u64)>,
     total: u64,
+    /// The window length it was last used with (for sweeping it once it has emptied).
+    window_ms: u64,
 }
 
 impl Window {
@@ -105,6 +110,19 @@ impl Window {
 struct Shard {
     windows: HashMap<String, Window, foldhash::fast::RandomState>,
     marks: HashMap<String, i64, foldhash::fast::RandomState>,
+    /// Window count at which the next sweep runs: twice what the last one kept, so sweeping
+    /// costs amortised O(1) per new key while memory stays within twice the live windows.
+    sweep_at: usize,
+}
+
+impl Shard {
+    /// Called before a new window is added: sweeps out emptied windows when due.
+    fn make_room(&mut self, now_ms: i64) {
+        if self.windows.len() >= self.sweep_at.max(MIN_SWEEP) {
+            self.windows.retain(|_, w| w.live(now_ms, w.window_ms) > 0);
+            self.sweep_at = 2 * self.windows.len();
+        }
+    }
 }
 
 /// Exact in-memory counters, sharded so threads touching different keys do not contend.
@@ -165,8 +183,12 @@ impl CounterStore for MemoryCounterStore {
             let mut shard = self.lock(self.shard_of(&k.key))?;
             let w = match shard.windows.get_mut(&k.key) {
                 Some(w) => w,
-                None => shard.windows.entry(k.key.clone()).or_default(),
+                None => {
+                    shard.make_room(now_ms);
+                    shard.windows.entry(k.key.clone()).or_default()
+                }
             };
+            w.window_ms = k.window_ms;
             if w.live(now_ms, k.window_ms) >= k.limit {
                 return Ok(Some(0));
             }
@@ -197,10 +219,15 @@ impl CounterStore for MemoryCounterStore {
         }
         for (i, k) in keys.iter().enumerate() {
             let shard = &mut guards[pos(i)];
-            match shard.windows.get_mut(&k.key) {
-                Some(w) => w.push(now_ms),
-                None => shard.windows.entry(k.key.clone()).or_default().push(now_ms),
-            }
+            let w = match shard.windows.get_mut(&k.key) {
+                Some(w) => w,
+                None => {
+                    shard.make_room(now_ms);
+                    shard.windows.entry(k.key.clone()).or_default()
+                }
+            };
+            w.window_ms = k.window_ms;
+            w.push(now_ms);
         }
         Ok(None)
     }
@@ -295,6 +322,40 @@ mod tests {
             encode_key(&["x".repeat(1234).as_str()]),
             format!("1234:{}", "x".repeat(1234))
         );
+    }
+
+    fn windows_held(s: &MemoryCounterStore) -> usize {
+        s.shards.iter().map(|m| m.lock().unwrap().windows.len()).sum()
+    }
+
+    /// Every token (`scope: token`) or user gets a window; once it has emptied it is dropped,
+    /// so memory follows the live windows, not every key ever seen.
+    #[test]
+    fn emptied_windows_are_evicted() {
+        let s = MemoryCounterStore::new();
+        let short = |name: String| LimitKey {
+            key: name,
+            limit: 5,
+            window_ms: 1000,
+        };
+        let daily = LimitKey {
+            key: "daily".into(),
+            limit: 2,
+            window_ms: 86_400_000,
+        };
+        for _ in 0..2 {
+            assert_eq!(s.try_acquire(std::slice::from_ref(&daily), 0).unwrap(), None);
+        }
+        for i in 0..20_000 {
+            assert_eq!(s.try_acquire(&[short(format!("a-{i}"))], 0).unwrap(), None);
+        }
+        for i in 0..20_000 {
+            assert_eq!(s.try_acquire(&[short(format!("b-{i}"))], 10_000 + i).unwrap(), None);
+        }
+        let held = windows_held(&s);
+        assert!(held < 12_000, "{held} windows held; at most ~1,000 are live");
+        // A live window keeps its count through the sweeps.
+        assert_eq!(s.exhausted(std::slice::from_ref(&daily), 40_000).unwrap(), Some(0));
     }
 
     #[test]
