@@ -194,7 +194,7 @@ fn verified_tokens_stay_within_their_byte_bound() {
         .build()
         .unwrap();
     let ctx = Map::new();
-    let tokens: Vec<String> = (0..3000)
+    let tokens: Vec<String> = (0..1500)
         .map(|i| {
             let user = json!({"user_id": format!("user-{i}")}).as_object().unwrap().clone();
             e.issue_token(&IssueRequest {
@@ -223,6 +223,37 @@ fn verified_tokens_stay_within_their_byte_bound() {
         "{stats:?}"
     );
     assert_eq!(stats.rejected_entries, 0, "{stats:?}");
+
+    // `token_cache_capacity` still bounds the entries (benchmarks rely on a tiny cache).
+    let small = Engine::builder()
+        .policies(parse_source("p.yaml", policy).unwrap())
+        .signing_key(SigningKey::generate().unwrap())
+        .options(act_core::EngineOptions {
+            token_cache_capacity: 16,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    for i in 0..200 {
+        let user = json!({"user_id": format!("user-{i}")}).as_object().unwrap().clone();
+        let t = small
+            .issue_token(&IssueRequest {
+                agent: "a".into(),
+                user_context: user,
+                ..Default::default()
+            })
+            .unwrap();
+        let d = small.validate(&Request {
+            token: &t,
+            action: "read",
+            resource: "log://app/x",
+            context: &ctx,
+            approval: None,
+        });
+        assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+    }
+    let stats = small.token_cache_stats();
+    assert!(stats.verified_entries <= 16, "{stats:?}");
 }
 
 /// `[1..n].all(a, [1..n].all(b, ...))` nested `depth` times.

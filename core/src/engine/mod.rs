@@ -47,10 +47,11 @@ pub struct EngineOptions {
     pub leeway_secs: i64,
     /// Longest delegation chain, root included (default 4).
     pub max_delegation_depth: usize,
-    /// Verified tokens the cache expects to hold (default 100 000; sizes its index only).
+    /// Most verified tokens kept in the cache (default 100 000).
     pub token_cache_capacity: usize,
     /// Bytes the verified-token cache may hold, by an estimate of each entry's memory
-    /// (default 128 MiB). Rejected tokens are kept apart, in at most 1 MiB.
+    /// (default 128 MiB); each entry is charged at least `token_cache_bytes /
+    /// token_cache_capacity`, so both bounds hold. Rejected tokens are kept apart, in at most 1 MiB.
     pub token_cache_bytes: u64,
     /// Audit queue length before `validate` waits for the writer (default 65 536).
     pub audit_queue: usize,
@@ -91,6 +92,9 @@ impl EngineOptions {
                 "leeway must be between 0 and 86400 seconds, got {}",
                 self.leeway_secs
             )));
+        }
+        if self.token_cache_bytes < 64 * 1024 {
+            return Err(Error::Config("token_cache_bytes must be at least 65536".into()));
         }
         if self.max_delegation_depth == 0 {
             return Err(Error::Config("max_delegation_depth must be at least 1".into()));
@@ -492,7 +496,9 @@ impl Engine {
         }
         match &entry.result {
             Ok(_) => {
-                entry.weight = token_cache::verified_weight(token.len());
+                // The floor makes `token_cache_capacity` an entry bound as well.
+                let floor = self.options.token_cache_bytes / self.options.token_cache_capacity.max(1) as u64;
+                entry.weight = token_cache::verified_weight(token.len()).max(floor);
                 let entry = Arc::new(entry);
                 self.rejected.remove(&digest);
                 self.tokens.insert(digest, entry.clone());
