@@ -285,6 +285,29 @@ fn match_pieces(pieces: &[Piece], s: &str, vals: &dyn TemplateValues, unresolved
     if let [Piece::Lit(l)] = pieces {
         return s == l;
     }
+    if !pieces.iter().any(|p| matches!(p, Piece::Star)) {
+        // No `*` (the common `customer:{{user}}`): strip each piece in turn, no allocation.
+        let mut rest = s;
+        for piece in pieces {
+            let text = match piece {
+                Piece::Lit(l) => Cow::Borrowed(l.as_str()),
+                Piece::Tpl(t) => match vals.value(t) {
+                    Some(v) if !v.is_empty() => v,
+                    _ => {
+                        // Reached: every piece before it matched a prefix.
+                        unresolved.get_or_insert_with(|| t.to_string());
+                        return false;
+                    }
+                },
+                Piece::Star => return false,
+            };
+            match rest.strip_prefix(text.as_ref()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        return rest.is_empty();
+    }
     let mut chunks: Vec<Cow<'_, str>> = vec![Cow::Borrowed("")];
     for (k, piece) in pieces.iter().enumerate() {
         let text = match piece {
