@@ -1,8 +1,17 @@
-//! Per-agent circuit breakers: too many denials in a window stop the agent for a cool-down.
+//! Circuit breakers: too many denials in a window stop an agent for a cool-down.
+//!
+//! A breaker belongs to the agent a token was issued to (the chain's root, named by the
+//! issuer) and, by default, to one user of it: one user's denials pause only that user's
+//! use of the agent, and a sub-agent's denials count against its own chain, never against
+//! an agent it names itself after. `scope: agent` in the policy makes it agent-wide.
 
-use crate::policy::BreakerSettings;
+use crate::policy::{BreakerScope, BreakerSettings};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+
+/// Breakers held before closed, idle ones are dropped; the next sweep waits until the map has
+/// doubled again, so sweeping stays amortised O(1) per denial.
+const PRUNE_AT: usize = 4096;
 
 #[derive(Default)]
 struct State {
@@ -10,27 +19,52 @@ struct State {
     open_until: i64,
 }
 
-/// Breaker state for every agent that has one configured.
+/// Which breaker: the root agent, and the user unless the breaker is agent-wide.
+type Key = (String, Option<String>);
+
+fn key(agent: &str, subject: &str, settings: &BreakerSettings) -> Key {
+    let subject = (settings.scope == BreakerScope::Subject).then(|| subject.to_string());
+    (agent.to_string(), subject)
+}
+
+#[derive(Default)]
+struct Inner {
+    states: HashMap<Key, State>,
+    /// Size at which the next sweep runs.
+    sweep_at: usize,
+}
+
+/// Breaker state for every (agent, user) that has one configured.
 #[derive(Default)]
 pub struct Breakers {
-    states: Mutex<HashMap<String, State>>,
+    inner: Mutex<Inner>,
 }
 
 impl Breakers {
-    /// Milliseconds until the breaker of `agent` closes, when it is open.
-    pub fn open_for(&self, agent: &str, now_ms: i64) -> Option<i64> {
-        let states = self.states.lock().ok()?;
-        let s = states.get(agent)?;
+    /// Milliseconds until the breaker of `agent` for `subject` (or agent-wide, as `settings`
+    /// say) closes, when it is open.
+    pub fn open_for(&self, agent: &str, subject: &str, settings: &BreakerSettings, now_ms: i64) -> Option<i64> {
+        let inner = self.inner.lock().ok()?;
+        let s = inner.states.get(&key(agent, subject, settings))?;
         (s.open_until > now_ms).then(|| s.open_until - now_ms)
     }
 
-    /// Records a denial; returns true when it opened the breaker.
-    pub fn record_denial(&self, agent: &str, settings: &BreakerSettings, now_ms: i64) -> bool {
-        let Ok(mut states) = self.states.lock() else {
+    /// Records a denial of `agent` acting for `subject`; returns true when it opened the breaker.
+    pub fn record_denial(&self, agent: &str, subject: &str, settings: &BreakerSettings, now_ms: i64) -> bool {
+        let Ok(mut inner) = self.inner.lock() else {
             return false;
         };
-        let s = states.entry(agent.to_string()).or_default();
-        let floor = now_ms - (settings.window_secs * 1000) as i64;
+        let window_ms = (settings.window_secs * 1000) as i64;
+        let k = key(agent, subject, settings);
+        if inner.states.len() >= inner.sweep_at.max(PRUNE_AT) && !inner.states.contains_key(&k) {
+            // Emptied, closed breakers hold nothing worth keeping.
+            inner
+                .states
+                .retain(|_, s| s.open_until > now_ms || s.denials.back().is_some_and(|t| *t > now_ms - window_ms));
+            inner.sweep_at = 2 * inner.states.len();
+        }
+        let s = inner.states.entry(k).or_default();
+        let floor = now_ms - window_ms;
         while s.denials.front().is_some_and(|t| *t <= floor) {
             s.denials.pop_front();
         }
@@ -42,30 +76,69 @@ impl Breakers {
         }
         false
     }
+
+    /// The breakers open at `now_ms`: (agent, user; `None` when agent-wide).
+    pub fn open_breakers(&self, now_ms: i64) -> Vec<(String, Option<String>)> {
+        let Ok(inner) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let mut open: Vec<_> = inner
+            .states
+            .iter()
+            .filter(|(_, s)| s.open_until > now_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        open.sort();
+        open
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn opens_after_max_denials_and_closes_after_cool_down() {
-        let b = Breakers::default();
-        let s = BreakerSettings {
+    fn settings(scope: BreakerScope) -> BreakerSettings {
+        BreakerSettings {
+            scope,
             max_denials: 3,
             window_secs: 60,
             cool_down_secs: 300,
-        };
-        assert!(!b.record_denial("bot", &s, 0));
-        assert!(!b.record_denial("bot", &s, 1000));
-        assert_eq!(b.open_for("bot", 1000), None);
-        assert!(b.record_denial("bot", &s, 2000));
-        assert_eq!(b.open_for("bot", 2000), Some(300_000));
-        assert_eq!(b.open_for("other", 2000), None);
-        assert_eq!(b.open_for("bot", 302_000), None);
+        }
+    }
+
+    #[test]
+    fn opens_after_max_denials_and_closes_after_cool_down() {
+        let b = Breakers::default();
+        let s = settings(BreakerScope::Agent);
+        assert!(!b.record_denial("bot", "u1", &s, 0));
+        assert!(!b.record_denial("bot", "u2", &s, 1000));
+        assert_eq!(b.open_for("bot", "u1", &s, 1000), None);
+        assert!(b.record_denial("bot", "u3", &s, 2000));
+        assert_eq!(b.open_for("bot", "u9", &s, 2000), Some(300_000));
+        assert_eq!(b.open_breakers(2000), vec![("bot".to_string(), None)]);
+        assert_eq!(b.open_for("other", "u1", &s, 2000), None);
+        assert_eq!(b.open_for("bot", "u1", &s, 302_000), None);
         // Denials outside the window do not accumulate.
-        assert!(!b.record_denial("bot", &s, 400_000));
-        assert!(!b.record_denial("bot", &s, 470_000));
-        assert!(!b.record_denial("bot", &s, 540_000));
+        assert!(!b.record_denial("bot", "u1", &s, 400_000));
+        assert!(!b.record_denial("bot", "u1", &s, 470_000));
+        assert!(!b.record_denial("bot", "u1", &s, 540_000));
+    }
+
+    #[test]
+    fn per_user_breakers_are_separate_and_idle_ones_are_dropped() {
+        let b = Breakers::default();
+        let s = settings(BreakerScope::Subject);
+        for t in 0..3 {
+            b.record_denial("bot", "mallory", &s, t);
+        }
+        assert!(b.open_for("bot", "mallory", &s, 10).is_some());
+        assert_eq!(b.open_for("bot", "alice", &s, 10), None);
+        for i in 0..PRUNE_AT - 1 {
+            b.record_denial("bot", &format!("u{i}"), &s, 100);
+        }
+        // A window later, the one-denial breakers are idle; mallory's is still open.
+        b.record_denial("bot", "late", &s, 200_000);
+        assert_eq!(b.inner.lock().unwrap().states.len(), 2);
+        assert!(b.open_for("bot", "mallory", &s, 200_000).is_some());
     }
 }

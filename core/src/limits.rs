@@ -12,10 +12,40 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
+/// Joins the parts of a counter key unambiguously: each part is written as its byte length,
+/// `:`, then the part, so no choice of parts (a user id holding `|` or `:seq`, say) spells the
+/// key of other parts.
+pub fn encode_key(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for part in parts {
+        push_decimal(&mut key, part.len());
+        key.push(':');
+        key.push_str(part);
+    }
+    key
+}
+
+/// Appends `n` in decimal (without `format!`, which costs more on this per-request path).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+}
+
 /// One counter to check or consume.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitKey {
-    /// The counter's key: constraint id, agent and subject (or token).
+    /// The counter's key: constraint id, agent and subject (or token), joined by [`encode_key`].
     pub key: String,
     /// Allowed in the window.
     pub limit: u64,
@@ -38,11 +68,16 @@ const SHARDS: usize = 32;
 /// Marks are kept at least this long past their expiry (longer than any approval lives).
 const MARK_GRACE_MS: i64 = 8 * 86_400_000;
 
+/// Fewest windows in a shard before emptied ones are swept out.
+const MIN_SWEEP: usize = 256;
+
 /// Allowed requests in one window: (millisecond, count) in time order, and their total.
 #[derive(Default)]
 struct Window {
     events: VecDeque<(i64, u64)>,
     total: u64,
+    /// The window length it was last used with (for sweeping it once it has emptied).
+    window_ms: u64,
 }
 
 impl Window {
@@ -75,6 +110,19 @@ impl Window {
 struct Shard {
     windows: HashMap<String, Window, foldhash::fast::RandomState>,
     marks: HashMap<String, i64, foldhash::fast::RandomState>,
+    /// Window count at which the next sweep runs: twice what the last one kept, so sweeping
+    /// costs amortised O(1) per new key while memory stays within twice the live windows.
+    sweep_at: usize,
+}
+
+impl Shard {
+    /// Called before a new window is added: sweeps out emptied windows when due.
+    fn make_room(&mut self, now_ms: i64) {
+        if self.windows.len() >= self.sweep_at.max(MIN_SWEEP) {
+            self.windows.retain(|_, w| w.live(now_ms, w.window_ms) > 0);
+            self.sweep_at = 2 * self.windows.len();
+        }
+    }
 }
 
 /// Exact in-memory counters, sharded so threads touching different keys do not contend.
@@ -135,8 +183,12 @@ impl CounterStore for MemoryCounterStore {
             let mut shard = self.lock(self.shard_of(&k.key))?;
             let w = match shard.windows.get_mut(&k.key) {
                 Some(w) => w,
-                None => shard.windows.entry(k.key.clone()).or_default(),
+                None => {
+                    shard.make_room(now_ms);
+                    shard.windows.entry(k.key.clone()).or_default()
+                }
             };
+            w.window_ms = k.window_ms;
             if w.live(now_ms, k.window_ms) >= k.limit {
                 return Ok(Some(0));
             }
@@ -167,10 +219,15 @@ impl CounterStore for MemoryCounterStore {
         }
         for (i, k) in keys.iter().enumerate() {
             let shard = &mut guards[pos(i)];
-            match shard.windows.get_mut(&k.key) {
-                Some(w) => w.push(now_ms),
-                None => shard.windows.entry(k.key.clone()).or_default().push(now_ms),
-            }
+            let w = match shard.windows.get_mut(&k.key) {
+                Some(w) => w,
+                None => {
+                    shard.make_room(now_ms);
+                    shard.windows.entry(k.key.clone()).or_default()
+                }
+            };
+            w.window_ms = k.window_ms;
+            w.push(now_ms);
         }
         Ok(None)
     }
@@ -243,6 +300,62 @@ mod tests {
         assert_eq!(s.try_acquire(&k, 1000).unwrap(), None);
         assert_eq!(s.try_acquire(&k, 1499).unwrap(), Some(0));
         assert_eq!(s.try_acquire(&k, 1500).unwrap(), None);
+    }
+
+    #[test]
+    fn encoded_keys_are_unambiguous() {
+        assert_eq!(encode_key(&["c", "bot", "42"]), "1:c3:bot2:42");
+        let keys = [
+            encode_key(&["c", "bot", "42:seq"]),
+            encode_key(&["c", "bot", "42"]),
+            encode_key(&["c", "bot|42", ""]),
+            encode_key(&["c|bot", "42"]),
+            encode_key(&["c", "bot", "4", "2"]),
+            encode_key(&["c", "3:bot2:42"]),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            encode_key(&["x".repeat(1234).as_str()]),
+            format!("1234:{}", "x".repeat(1234))
+        );
+    }
+
+    fn windows_held(s: &MemoryCounterStore) -> usize {
+        s.shards.iter().map(|m| m.lock().unwrap().windows.len()).sum()
+    }
+
+    /// Every token (`scope: token`) or user gets a window; once it has emptied it is dropped,
+    /// so memory follows the live windows, not every key ever seen.
+    #[test]
+    fn emptied_windows_are_evicted() {
+        let s = MemoryCounterStore::new();
+        let short = |name: String| LimitKey {
+            key: name,
+            limit: 5,
+            window_ms: 1000,
+        };
+        let daily = LimitKey {
+            key: "daily".into(),
+            limit: 2,
+            window_ms: 86_400_000,
+        };
+        for _ in 0..2 {
+            assert_eq!(s.try_acquire(std::slice::from_ref(&daily), 0).unwrap(), None);
+        }
+        for i in 0..20_000 {
+            assert_eq!(s.try_acquire(&[short(format!("a-{i}"))], 0).unwrap(), None);
+        }
+        for i in 0..20_000 {
+            assert_eq!(s.try_acquire(&[short(format!("b-{i}"))], 10_000 + i).unwrap(), None);
+        }
+        let held = windows_held(&s);
+        assert!(held < 12_000, "{held} windows held; at most ~1,000 are live");
+        // A live window keeps its count through the sweeps.
+        assert_eq!(s.exhausted(std::slice::from_ref(&daily), 40_000).unwrap(), Some(0));
     }
 
     #[test]

@@ -17,14 +17,16 @@ use crate::limits::{CounterStore, LimitKey};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// KEYS: the limit keys. ARGV: now_ms, consume (0/1), then (limit, window_ms) per key.
-/// Returns 0 when every key has room (and records the request if consume=1),
-/// else the 1-based index of the first full key.
+/// KEYS: per limit, its window (a sorted set) then its sequence (a string), in separate
+/// namespaces (`win:`, `seq:`) so neither can ever be the other's key. ARGV: now_ms,
+/// consume (0/1), then (limit, window_ms) per limit. Returns 0 when every limit has room
+/// (and records the request if consume=1), else the 1-based index of the first full one.
 const WINDOW_SCRIPT: &str = r#"
 local now = tonumber(ARGV[1])
 local consume = ARGV[2] == "1"
 local times = {}
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS / 2 do
+  local key = KEYS[2 * i - 1]
   local limit = tonumber(ARGV[1 + 2 * i])
   local window = tonumber(ARGV[2 + 2 * i])
   local t = now
@@ -35,11 +37,12 @@ for i, key in ipairs(KEYS) do
   times[i] = t
 end
 if consume then
-  for i, key in ipairs(KEYS) do
-    local seq = redis.call("INCR", key .. ":seq")
+  for i = 1, #KEYS / 2 do
+    local key, seq_key = KEYS[2 * i - 1], KEYS[2 * i]
+    local seq = redis.call("INCR", seq_key)
     redis.call("ZADD", key, times[i], times[i] .. ":" .. seq)
     redis.call("PEXPIRE", key, tonumber(ARGV[2 + 2 * i]))
-    redis.call("PEXPIRE", key .. ":seq", tonumber(ARGV[2 + 2 * i]))
+    redis.call("PEXPIRE", seq_key, tonumber(ARGV[2 + 2 * i]))
   end
 end
 return 0
@@ -236,6 +239,7 @@ impl RedisCounterStore {
             let mut inv = self.script.prepare_invoke();
             for k in keys {
                 inv.key(format!("{}win:{}", self.options.prefix, k.key));
+                inv.key(format!("{}seq:{}", self.options.prefix, k.key));
             }
             inv.arg(now_ms).arg(if consume { "1" } else { "0" });
             for k in keys {

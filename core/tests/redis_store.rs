@@ -169,3 +169,52 @@ fn unreachable_redis_fails_closed_for_limited_actions_only() {
         Some("invalid_argument")
     );
 }
+
+/// A user id chosen to spell another user's internal key (`42:seq` was the sequence key
+/// beside user 42's window) neither breaks that user's limits nor shares them: each key part
+/// is length-prefixed and windows and sequences live in separate namespaces.
+#[test]
+fn a_crafted_user_id_cannot_collide_with_another_users_keys() {
+    let redis = Redis::start();
+    let key = SigningKey::generate().unwrap();
+    let e = engine(&redis.url(), &key, "t4:", None);
+    let token = |user: &str| {
+        e.issue_token(&IssueRequest {
+            agent: "customer-support-bot".into(),
+            user_context: json!({ "user_id": user }).as_object().unwrap().clone(),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let refund_as = |t: &str, user: &str| {
+        let c = ctx(10);
+        let resource = format!("order://customer:{user}/1");
+        e.validate(&Request {
+            token: t,
+            action: "process_refund",
+            resource: &resource,
+            context: &c,
+            approval: None,
+        })
+    };
+    let victim = token("42");
+    let d = refund_as(&victim, "42");
+    assert!(d.allowed(), "{d:?}");
+    for crafted in ["42:seq", "42|x", "x|42"] {
+        let t = token(crafted);
+        let d = refund_as(&t, crafted);
+        assert!(d.allowed(), "{crafted}: {d:?}");
+    }
+    // The victim still has exactly 4 refunds left today, unaffected by the crafted ids.
+    for i in 0..4 {
+        let d = refund_as(&victim, "42");
+        assert!(d.allowed(), "victim refund {i}: {d:?}");
+    }
+    assert_eq!(refund_as(&victim, "42").reason, Reason::RateLimited);
+    // And a crafted id acting first does not break the victim's key either.
+    let t = token("7:seq");
+    assert!(refund_as(&t, "7:seq").allowed());
+    let v7 = token("7");
+    let d = refund_as(&v7, "7");
+    assert!(d.allowed(), "{d:?}");
+}

@@ -2,7 +2,7 @@
 
 use super::vars::Vars;
 use crate::decision::TraceStep;
-use crate::limits::LimitKey;
+use crate::limits::{encode_key, LimitKey};
 use crate::policy::pattern::Match;
 use crate::policy::pattern::{TemplateRef, TemplateValues};
 use crate::policy::{Cel, CompiledConstraint, CompiledKind, CompiledPolicy, LimitScope};
@@ -212,15 +212,13 @@ pub(crate) fn evaluate<'p>(
                     window_ms,
                     scope,
                 } => {
-                    // Built by hand: this runs on every limited request and `format!` costs twice as much.
-                    let (a, b) = match scope {
-                        LimitScope::Subject => (vars.agent.agent.as_str(), limit_subject),
-                        LimitScope::Token => ("jti:", vars.user.jti.as_str()),
+                    // Length-prefixed parts: no subject or agent id can spell another key.
+                    let key = match scope {
+                        LimitScope::Subject => {
+                            encode_key(&[&c.id, "subject", vars.agent.agent.as_str(), limit_subject])
+                        }
+                        LimitScope::Token => encode_key(&[&c.id, "token", vars.user.jti.as_str()]),
                     };
-                    let mut key = String::with_capacity(c.id.len() + a.len() + b.len() + 2);
-                    for part in [&*c.id, "|", a, "|", b] {
-                        key.push_str(part);
-                    }
                     entry.limits.push((
                         c,
                         LimitKey {

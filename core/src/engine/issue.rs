@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::keys::{SigningKey, VerifyingKey};
-use crate::policy::{compile_agent, parse_capability};
+use crate::policy::{compile_capability, parse_capability};
 use crate::token::{self, DelegationSpec, TokenSpec};
 use serde_json::{Map, Value};
 
@@ -44,7 +44,7 @@ impl Engine {
                         "policy must be a map such as {\"actions\": [...], \"resources\": [...]}".into(),
                     ));
                 }
-                compile_agent(&parse_capability(&req.agent, cap)?)?;
+                compile_capability(&parse_capability(&req.agent, cap)?)?;
             }
             None => {
                 if self.snapshot().agent(&req.agent).is_none() {
@@ -72,7 +72,7 @@ impl Engine {
     /// Delegates a narrower token to a sub-agent, signed by `holder` (the key in the parent's `cnf`).
     pub fn delegate(&self, parent: &str, holder: &SigningKey, spec: &DelegationSpec) -> Result<String> {
         if let Some(cap) = &spec.capability {
-            compile_agent(&parse_capability(&spec.agent, cap)?)?;
+            compile_capability(&parse_capability(&spec.agent, cap)?)?;
         }
         token::delegate(parent, holder, spec, self.now_ms() / 1000)
     }

@@ -4,10 +4,12 @@ pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
 pub(crate) mod request;
+mod token_cache;
 pub(crate) mod vars;
 
 pub use issue::IssueRequest;
 pub use request::{empty_context, validate_resource, Request};
+pub use token_cache::TokenCacheStats;
 pub use vars::{to_cel, RESERVED};
 
 use crate::approval::{self, ApprovalRequest};
@@ -18,7 +20,7 @@ use crate::decision::{Decision, Outcome, TraceStep};
 use crate::error::{Error, Result};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::limits::{CounterStore, LimitKey, MemoryCounterStore};
-use crate::policy::{compile_agent, parse_capability, CompiledPolicy, PolicySet};
+use crate::policy::{compile_capability, parse_capability, CompiledPolicy, PolicySet};
 use crate::reason::Reason;
 use crate::snapshot::Snapshot;
 use crate::token::{check_time, verify_chain, VerifiedChain, VerifyOptions};
@@ -46,8 +48,12 @@ pub struct EngineOptions {
     pub leeway_secs: i64,
     /// Longest delegation chain, root included (default 4).
     pub max_delegation_depth: usize,
-    /// Verified tokens kept in the cache (default 100 000).
+    /// Most verified tokens kept in the cache (default 100 000).
     pub token_cache_capacity: usize,
+    /// Bytes the verified-token cache may hold, by an estimate of each entry's memory
+    /// (default 128 MiB); each entry is charged at least `token_cache_bytes /
+    /// token_cache_capacity`, so both bounds hold. Rejected tokens are kept apart, in at most 1 MiB.
+    pub token_cache_bytes: u64,
     /// Audit queue length before `validate` waits for the writer (default 65 536).
     pub audit_queue: usize,
     /// Time without a fresh snapshot after which every validation denies `snapshot_stale`
@@ -64,6 +70,7 @@ impl Default for EngineOptions {
             leeway_secs: 30,
             max_delegation_depth: 4,
             token_cache_capacity: 100_000,
+            token_cache_bytes: 128 * 1024 * 1024,
             audit_queue: 65_536,
             max_staleness_ms: None,
         }
@@ -87,6 +94,9 @@ impl EngineOptions {
                 self.leeway_secs
             )));
         }
+        if self.token_cache_bytes < 64 * 1024 {
+            return Err(Error::Config("token_cache_bytes must be at least 65536".into()));
+        }
         if self.max_delegation_depth == 0 {
             return Err(Error::Config("max_delegation_depth must be at least 1".into()));
         }
@@ -97,10 +107,13 @@ impl EngineOptions {
 /// A token as verified once and reused from the cache.
 struct CachedToken {
     keys_epoch: u64,
+    /// Estimated bytes held, charged against the cache's byte bound.
+    weight: u64,
     result: std::result::Result<Arc<VerifiedChain>, (Reason, String)>,
     /// Compiled inline capabilities, one per link (`None`: the link has none).
     caps: Vec<Option<Arc<CompiledPolicy>>>,
     agent: Option<Arc<str>>,
+    root_agent: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -190,7 +203,8 @@ impl EngineBuilder {
             snapshot: ArcSwap::from_pointee(snapshot),
             local_keys: keys,
             signing_key: self.signing_key,
-            tokens: quick_cache::sync::Cache::new(self.options.token_cache_capacity.max(16)),
+            tokens: token_cache::new_cache(self.options.token_cache_capacity, self.options.token_cache_bytes),
+            rejected: token_cache::new_cache(1024, token_cache::REJECTED_BYTES),
             caps: quick_cache::sync::Cache::new(1024),
             counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
             clock: self.clock,
@@ -216,7 +230,10 @@ pub struct Engine {
     snapshot: ArcSwap<Snapshot>,
     local_keys: Vec<VerifyingKey>,
     signing_key: Option<SigningKey>,
-    tokens: quick_cache::sync::Cache<Box<str>, Arc<CachedToken>>,
+    /// Tokens that verified, by digest.
+    tokens: token_cache::TokenCache<CachedToken>,
+    /// Tokens that did not, by digest (a small set of its own, so a flood cannot evict good ones).
+    rejected: token_cache::TokenCache<CachedToken>,
     caps: quick_cache::sync::Cache<String, Arc<CompiledPolicy>>,
     counters: Arc<dyn CounterStore>,
     clock: Arc<dyn Clock>,
@@ -237,8 +254,16 @@ static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 #[derive(Default)]
 struct Who {
     agent: Option<Arc<str>>,
+    /// The chain's root agent (the one the issuer named), whose breaker counts denials.
+    root_agent: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
+}
+
+impl token_cache::Weighed for CachedToken {
+    fn weight(&self) -> u64 {
+        self.weight
+    }
 }
 
 impl Engine {
@@ -380,28 +405,62 @@ impl Engine {
             return Ok(c);
         }
         let policy = parse_capability(agent, cap).map_err(|e| e.to_string())?;
-        let compiled = Arc::new(compile_agent(&policy).map_err(|e| e.to_string())?);
+        let compiled = Arc::new(compile_capability(&policy).map_err(|e| e.to_string())?);
         self.caps.insert(key, compiled.clone());
         Ok(compiled)
     }
 
-    fn token(&self, token: &str, snap: &Snapshot) -> Arc<CachedToken> {
-        if let Some(hit) = self.tokens.get(token) {
-            if hit.keys_epoch == snap.keys_epoch {
-                return hit;
-            }
+    /// The circuit breakers open now: (root agent, user; `None` for an agent-wide breaker).
+    pub fn open_breakers(&self) -> Vec<(String, Option<String>)> {
+        self.breakers.open_breakers(self.clock.now_ms())
+    }
+
+    /// Sizes of the token caches (for monitoring, and for tests of their bounds).
+    pub fn token_cache_stats(&self) -> TokenCacheStats {
+        TokenCacheStats {
+            verified_entries: self.tokens.len(),
+            verified_bytes: self.tokens.weight(),
+            verified_capacity_bytes: self.tokens.capacity(),
+            rejected_entries: self.rejected.len(),
+            rejected_bytes: self.rejected.weight(),
+            rejected_capacity_bytes: self.rejected.capacity(),
         }
+    }
+
+    fn token(&self, token: &str, snap: &Snapshot) -> Arc<CachedToken> {
         let opts = VerifyOptions {
             audience: self.options.audience.clone(),
             max_depth: self.options.max_delegation_depth,
         };
+        if token.len() > crate::token::MAX_TOKEN_BYTES {
+            // Refused on its length alone: neither hashed nor cached.
+            let refused = verify_chain(token, &Self::key_lookup(snap), &opts).err();
+            return Arc::new(CachedToken {
+                keys_epoch: snap.keys_epoch,
+                weight: 0,
+                result: Err(refused.unwrap_or((Reason::TokenTooLarge, String::new()))),
+                caps: Vec::new(),
+                agent: None,
+                root_agent: None,
+                subject: None,
+                jti: None,
+            });
+        }
+        let digest = token_cache::digest(token);
+        if let Some(hit) = self.tokens.get(&digest).or_else(|| self.rejected.get(&digest)) {
+            if hit.keys_epoch == snap.keys_epoch {
+                return hit;
+            }
+        }
         let lookup = Self::key_lookup(snap);
         let result = verify_chain(token, &lookup, &opts);
         let mut entry = CachedToken {
             keys_epoch: snap.keys_epoch,
+            weight: 0,
             result: Err((Reason::TokenMalformed, String::new())),
             caps: Vec::new(),
             agent: None,
+            root_agent: None,
             subject: None,
             jti: None,
         };
@@ -422,6 +481,7 @@ impl Engine {
                     }
                 }
                 entry.agent = Some(chain.leaf().agent.as_str().into());
+                entry.root_agent = Some(chain.root().agent.as_str().into());
                 entry.subject = Some(chain.root().sub.as_str().into());
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
@@ -435,11 +495,24 @@ impl Engine {
             }
             Err(e) => entry.result = Err(e),
         }
-        let entry = Arc::new(entry);
-        if token.len() <= crate::token::MAX_TOKEN_BYTES {
-            self.tokens.insert(token.into(), entry.clone());
+        match &entry.result {
+            Ok(_) => {
+                // The floor makes `token_cache_capacity` an entry bound as well.
+                let floor = self.options.token_cache_bytes / self.options.token_cache_capacity.max(1) as u64;
+                entry.weight = token_cache::verified_weight(token.len()).max(floor);
+                let entry = Arc::new(entry);
+                self.rejected.remove(&digest);
+                self.tokens.insert(digest, entry.clone());
+                entry
+            }
+            Err((_, message)) => {
+                entry.weight = token_cache::rejected_weight(message.len());
+                let entry = Arc::new(entry);
+                self.tokens.remove(&digest);
+                self.rejected.insert(digest, entry.clone());
+                entry
+            }
         }
-        entry
     }
 
     fn decide(&self, req: &Request<'_>, mode: Mode) -> Decision {
@@ -499,8 +572,12 @@ impl Engine {
     ) {
         let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
         if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
-            if let (Some(p), Some(b)) = (policy, policy.and_then(|p| p.breaker.as_ref())) {
-                self.breakers.record_denial(&p.agent, b, now_ms);
+            // The breaker is the root agent's (named by the issuer), never the one a
+            // sub-agent names itself after.
+            let root = who.root_agent.as_deref().and_then(|a| snap.agent(a));
+            if let (Some(p), Some(b), Some(sub)) = (root, root.and_then(|p| p.breaker.as_ref()), who.subject.as_deref())
+            {
+                self.breakers.record_denial(&p.agent, sub, b, now_ms);
             }
         }
         if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
@@ -588,6 +665,7 @@ impl Engine {
         // Token: verified once, then served from the cache; times are checked on every call.
         let cached = self.token(req.token, snap);
         who.agent = cached.agent.clone();
+        who.root_agent = cached.root_agent.clone();
         who.subject = cached.subject.clone();
         who.jti = cached.jti.clone();
         let chain = match &cached.result {
@@ -652,12 +730,15 @@ impl Engine {
         if let Some(p) = root_policy {
             if let Some(b) = &p.breaker {
                 if mode == Mode::Enforce || mode == Mode::DryRun {
-                    if let Some(ms) = self.breakers.open_for(&p.agent, now_ms) {
-                        let _ = b;
+                    if let Some(ms) = self.breakers.open_for(&p.agent, &root.sub, b, now_ms) {
+                        let whom = match b.scope {
+                            crate::policy::BreakerScope::Subject => format!(" for user `{}`", root.sub),
+                            crate::policy::BreakerScope::Agent => String::new(),
+                        };
                         return Err(deny(
                             Reason::CircuitOpen,
                             format!(
-                                "agent `{}` is paused for {}s after too many denials",
+                                "agent `{}` is paused{whom} for {}s after too many denials",
                                 p.agent,
                                 (ms + 999) / 1000
                             ),

@@ -1,5 +1,6 @@
 //! Canonical policies to executable form: CEL programs and patterns, built once.
 
+use super::cel_budget::CelBudget;
 use super::model::*;
 use super::pattern::Pattern;
 use crate::error::{Diagnostic, PolicyError};
@@ -98,11 +99,17 @@ impl std::fmt::Debug for Cel {
 }
 
 impl Cel {
-    /// Compiles `source` in ACT's CEL environment.
+    /// Compiles `source` in ACT's CEL environment, within the policy budget.
     pub fn compile(source: &str) -> Result<Cel, String> {
+        Cel::compile_with(source, &CelBudget::POLICY)
+    }
+
+    /// Compiles `source` in ACT's CEL environment, refusing it beyond `budget`.
+    pub fn compile_with(source: &str, budget: &CelBudget) -> Result<Cel, String> {
         let program = CEL_ENV
             .compile(source)
             .map_err(|e| format!("invalid CEL condition `{source}`: {e}"))?;
+        budget.check(program.expression(), source)?;
         let mut fields: Vec<String> = program
             .references()
             .variables()
@@ -235,6 +242,16 @@ pub(crate) fn fold_case(text: &str) -> String {
 
 /// Compiles one agent policy; every problem found is reported with its location.
 pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
+    compile_agent_with(policy, &CelBudget::POLICY)
+}
+
+/// Compiles a capability carried in a token, under the tighter [`CelBudget::TOKEN`].
+pub fn compile_capability(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError> {
+    compile_agent_with(policy, &CelBudget::TOKEN)
+}
+
+/// Compiles one agent policy with CEL conditions bounded by `budget`.
+pub fn compile_agent_with(policy: &AgentPolicy, budget: &CelBudget) -> Result<CompiledPolicy, PolicyError> {
     let mut diagnostics = Vec::new();
     let mut diag = |loc: &Location, key: &str, message: String| {
         diagnostics.push(Diagnostic {
@@ -266,8 +283,8 @@ pub fn compile_agent(policy: &AgentPolicy) -> Result<CompiledPolicy, PolicyError
         let mut constraints = Vec::new();
         for c in &g.constraints {
             let kind = match &c.kind {
-                ConstraintKind::Require { cel } => Cel::compile(cel).map(CompiledKind::Require),
-                ConstraintKind::ApprovalIf { cel } => Cel::compile(cel).map(CompiledKind::ApprovalIf),
+                ConstraintKind::Require { cel } => Cel::compile_with(cel, budget).map(CompiledKind::Require),
+                ConstraintKind::ApprovalIf { cel } => Cel::compile_with(cel, budget).map(CompiledKind::ApprovalIf),
                 ConstraintKind::RateLimit {
                     limit,
                     window_secs,

@@ -4,6 +4,7 @@
 //! article's vocabulary to the canonical [`model`]) → [`compile`] (CEL
 //! programs and resource patterns, once per snapshot).
 
+pub mod cel_budget;
 pub mod compile;
 pub mod model;
 pub mod parse;
@@ -13,7 +14,11 @@ pub mod source;
 pub mod timeexpr;
 pub mod vocab;
 
-pub use compile::{compile_agent, Cel, CompiledConstraint, CompiledGrant, CompiledKind, CompiledPolicy};
+pub use cel_budget::CelBudget;
+pub use compile::{
+    compile_agent, compile_agent_with, compile_capability, Cel, CompiledConstraint, CompiledGrant, CompiledKind,
+    CompiledPolicy,
+};
 pub use model::*;
 pub use parse::{parse_capability, parse_source};
 

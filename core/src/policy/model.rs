@@ -141,9 +141,25 @@ impl Default for AuditSettings {
     }
 }
 
-/// A per-agent circuit breaker: `max_denials` denials within `window_secs` open it for `cool_down_secs`.
+/// Who shares one circuit breaker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerScope {
+    /// One breaker per (root agent, user): one user's denials pause only that user's use of
+    /// the agent. The default.
+    #[default]
+    Subject,
+    /// One breaker per root agent: any user's denials pause it for everyone.
+    Agent,
+}
+
+/// A circuit breaker of the agent a token was issued to (the chain's root): `max_denials`
+/// denials within `window_secs` open it for `cool_down_secs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BreakerSettings {
+    /// Who shares it (default: per user).
+    #[serde(default)]
+    pub scope: BreakerScope,
     /// Denials that open the breaker.
     pub max_denials: u64,
     /// Window over which denials are counted.

@@ -27,7 +27,7 @@ const BODY_KEYS: &[&str] = &[
     "description",
 ];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
-const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown"];
+const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown", "scope"];
 
 struct Parser<'f> {
     file: &'f str,
@@ -536,6 +536,7 @@ impl Parser<'_> {
         let entries = self.map(node, path);
         self.check_keys(entries, BREAKER_KEYS, path);
         let mut b = BreakerSettings {
+            scope: BreakerScope::Subject,
             max_denials: 0,
             window_secs: 60,
             cool_down_secs: 300,
@@ -543,6 +544,15 @@ impl Parser<'_> {
         for (k, v) in entries {
             let p = join(path, &k.name);
             match k.name.as_str() {
+                "scope" => match v.scalar_text().as_deref() {
+                    Some("user" | "subject") => b.scope = BreakerScope::Subject,
+                    Some("agent") => b.scope = BreakerScope::Agent,
+                    _ => self.err_at(
+                        v,
+                        &p,
+                        "expected `user` (one breaker per user, the default) or `agent` (one for all users)",
+                    ),
+                },
                 "maxDenials" => match v.value {
                     NodeValue::Int(n) if n > 0 => b.max_denials = n as u64,
                     _ => self.err_at(v, &p, "expected a positive whole number"),
