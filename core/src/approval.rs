@@ -118,7 +118,7 @@ pub fn approver_context(context: &Map<String, Value>, redact: &[String], token_i
     out
 }
 
-/// Checks an approval request received from elsewhere (contract C3): `context_hash` must be the
+/// Checks an approval request received from elsewhere (protocol: approvals): `context_hash` must be the
 /// hash of `context`, and `id` the binding id of its members. An error names which does not match.
 pub fn verify_request(r: &ApprovalRequest) -> crate::Result<()> {
     let hash = context_hash(&r.context);

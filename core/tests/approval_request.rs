@@ -1,6 +1,6 @@
 //! What the approver sees is what gets approved: an approval request carries the (redacted)
 //! argument values, its `context_hash` is over exactly those values, and `verify_request`
-//! refuses a request whose values, hash or id do not match (contract C3).
+//! refuses a request whose values, hash or id do not match (protocol: approvals).
 
 use act_core::approval::verify_request;
 use act_core::policy::parse_source;

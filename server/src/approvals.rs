@@ -1,4 +1,4 @@
-//! Approval requests and their decisions (contract C3), in memory for now.
+//! Approval requests and their decisions (protocol: approvals), in memory for now.
 //!
 //! A request is stored only after its id is recomputed from its fields
 //! (`act_core::approval::verify_request`) and, when it carries the argument `context` the

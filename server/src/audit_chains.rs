@@ -1,4 +1,4 @@
-//! Audit ingest that checks what it stores: one hash chain per SDK instance (contract C2: the
+//! Audit ingest that checks what it stores: one hash chain per SDK instance (protocol: SDK instance identity: the
 //! `X-Act-Instance` header of the POST, per credential, so one host cannot extend another's
 //! chain), every record's hash verified with core's [`AuditRecord::compute_hash`], and a record
 //! id stored once with one content.

@@ -1,4 +1,4 @@
-//! Credentials with roles (contract C5): every API key has exactly one role and names an
+//! Credentials with roles (protocol: roles): every API key has exactly one role and names an
 //! identity; the server keeps only the keys' SHA-256, and every route names the roles it admits.
 //!
 //! Keys are random 128-bit strings (or operator-chosen), so an unsalted SHA-256 is enough to make a

@@ -1,4 +1,4 @@
-//! Fleet status (contract C2): which SDK instances run which snapshot version, from the headers of
+//! Fleet status (protocol: SDK instance identity): which SDK instances run which snapshot version, from the headers of
 //! snapshot polls (`X-Act-Instance`, `X-Act-Snapshot-Version`, `User-Agent`) and from
 //! `POST /v1/status`. In memory; bounded.
 

@@ -1,4 +1,4 @@
-//! Approvals (contract C3): `POST /v1/approvals` (agent), `GET /v1/approvals` (approver, admin),
+//! Approvals (protocol: approvals): `POST /v1/approvals` (agent), `GET /v1/approvals` (approver, admin),
 //! `GET /v1/approvals/{id}?wait=S` (the agent that asked; approver, admin),
 //! `POST /v1/approvals/{id}/grant|deny` (approver; identity from the credential).
 

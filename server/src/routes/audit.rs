@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-/// The header naming the SDK instance whose chain a batch extends (contract C2).
+/// The header naming the SDK instance whose chain a batch extends (protocol: SDK instance identity).
 pub const INSTANCE_HEADER: &str = "x-act-instance";
 
 pub(super) async fn ingest(State(app): Shared, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {

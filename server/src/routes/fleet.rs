@@ -1,4 +1,4 @@
-//! `POST /v1/status` (role agent; contract C2) and `GET /v1/fleet` (admin): which SDK instances
+//! `POST /v1/status` (role agent; protocol: SDK instance identity) and `GET /v1/fleet` (admin): which SDK instances
 //! run which snapshot version.
 
 use super::Shared;

@@ -65,7 +65,7 @@ pub(super) async fn get_snapshot(State(app): Shared, headers: HeaderMap, Query(q
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jose"));
     h.insert("x-act-snapshot-version", HeaderValue::from(current.version));
-    // contract C1: `X-Act-Freshness: act_core::snapshot::sign_freshness(&app.key, current.version, now_ms())`
+    // protocol: signed freshness: `X-Act-Freshness: act_core::snapshot::sign_freshness(&app.key, current.version, now_ms())`
     // goes here once `sec`'s function is on this branch (the lead reconciles at merge).
     r
 }

@@ -1,4 +1,4 @@
-//! `POST /v1/tokens` (role issuer, for the agents that credential may mint for; contract C4).
+//! `POST /v1/tokens` (role issuer, for the agents that credential may mint for; protocol: tokens).
 
 use super::Shared;
 use crate::auth::{authorize, Role};
