@@ -107,9 +107,17 @@ impl Parser<'_> {
     }
 
     fn check_keys(&mut self, entries: &[(Key, Node)], known: &[&str], path: &str) {
-        for (k, _) in entries {
+        for (i, (k, _)) in entries.iter().enumerate() {
             if !known.contains(&k.name.as_str()) {
-                self.err_key(k, &join(path, &k.name), vocab::unknown_key_message(&k.name, known));
+                let message = match i.checked_sub(1).and_then(|p| indent_hint(&entries[p], k)) {
+                    Some(hint) => format!(
+                        "unknown key `{}` here: {hint} (keys accepted here: {})",
+                        k.name,
+                        known.join(", ")
+                    ),
+                    None => vocab::unknown_key_message(&k.name, known),
+                };
+                self.err_key(k, &join(path, &k.name), message);
             }
         }
     }
@@ -349,6 +357,9 @@ impl Parser<'_> {
                     match (k.name.as_str(), &v.value) {
                         ("audit", _) => policy.audit = self.audit(v, &p),
                         ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
+                        (name, NodeValue::Null) if is_empty_group(name) => {
+                            self.err_key(k, &p, empty_group_message(name, entries, k));
+                        }
                         (_, NodeValue::Map(group)) => {
                             let Some(action) = self.group_action(k, &p, &grant.actions) else {
                                 continue;
@@ -674,6 +685,43 @@ fn user_scoped(pattern: &str) -> Result<(), String> {
         return Ok(());
     }
     Err("it has no {{authenticated_user_id}} or {{user.id}} segment".into())
+}
+
+/// Whether a key with nothing under it reads as a constraint group the author left empty (rather
+/// than a misspelt constraint key, which gets the usual "did you mean" message).
+fn is_empty_group(name: &str) -> bool {
+    !vocab::KEYS.contains(&name) && vocab::suggest(name, vocab::KEYS).is_none()
+}
+
+/// An empty constraint group, naming the keys after it that were probably meant to sit under it.
+fn empty_group_message(name: &str, siblings: &[(Key, Node)], group: &Key) -> String {
+    let after: Vec<String> = siblings
+        .iter()
+        .skip_while(|(k, _)| k.line != group.line || k.name != group.name)
+        .skip(1)
+        .take_while(|(k, _)| vocab::KEYS.contains(&k.name.as_str()))
+        .map(|(k, _)| format!("`{}`", k.name))
+        .collect();
+    if after.is_empty() {
+        format!("constraint group `{name}` has no constraints under it")
+    } else {
+        format!(
+            "constraint group `{name}` has no constraints under it, and the keys after it ({}) sit at its \
+             indentation, so they would apply to every action; indent them under `{name}:` to make them the group's",
+            after.join(", ")
+        )
+    }
+}
+
+/// The likely cause of an unknown key that follows a key with nothing under it: an indentation slip.
+fn indent_hint((prev, value): &(Key, Node), key: &Key) -> Option<String> {
+    (value.value == NodeValue::Null && key.column == prev.column).then(|| {
+        format!(
+            "`{}:` on line {} has nothing under it; if `{}` belongs to it, indent it (and the lines after it) under \
+             `{}:`",
+            prev.name, prev.line, key.name, prev.name
+        )
+    })
 }
 
 fn join(path: &str, key: &str) -> String {

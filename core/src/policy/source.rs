@@ -301,6 +301,42 @@ fn quoted_then_text(text: &str, line: usize) -> Option<String> {
     })
 }
 
+/// The likely cause of a YAML structure error on `line` (1-based): a tab in the indentation, or an
+/// indentation that lines up with none of the blocks around it.
+fn indentation_hint(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let lead = &here[..here.len() - here.trim_start().len()];
+    if lead.contains('\t') {
+        return Some(format!(
+            "; line {line} is indented with a tab: YAML indentation must be spaces"
+        ));
+    }
+    let indent = lead.len();
+    let code = |l: &&&str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let mut above = lines[..line - 1].iter().rev().filter(code);
+    let prev = above.next()?;
+    let prev_indent = prev.len() - prev.trim_start().len();
+    // The blocks this line could belong to: the previous line's, then each shallower one above it.
+    let mut levels = vec![prev_indent];
+    for l in above {
+        let i = l.len() - l.trim_start().len();
+        if i < levels[levels.len() - 1] {
+            levels.push(i);
+        }
+    }
+    let opens_block = prev.trim_end().ends_with(':') || prev.trim_start().starts_with("- ");
+    if levels.contains(&indent) || (indent > prev_indent && opens_block) {
+        return None;
+    }
+    let levels: Vec<String> = levels.iter().map(usize::to_string).collect();
+    Some(format!(
+        "; line {line} is indented by {indent} spaces, which lines up with no block around it (those are at {} \
+         spaces): align it with the key it belongs beside",
+        levels.join(", ")
+    ))
+}
+
 /// Parses YAML or JSON source into one node per document.
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
     let diag = |line, column, message: String| Diagnostic {
@@ -332,7 +368,9 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Vec<Diagnost
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
-        let hint = quoted_then_text(text, m.line()).unwrap_or_default();
+        let hint = quoted_then_text(text, m.line())
+            .or_else(|| indentation_hint(text, m.line()))
+            .unwrap_or_default();
         return Err(vec![diag(
             m.line(),
             m.col() + 1,

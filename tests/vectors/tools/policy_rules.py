@@ -419,8 +419,70 @@ policy:
 ]
 
 
+# ---- indentation slips and YAML structure errors name the likely cause -----------------------
+
+indentation = [
+    perr(
+        "an empty constraint group followed by constraint keys suggests indenting them",
+        "the keys after `refunds:` sit at its indentation, so they would apply to every action",
+        """agent: bot
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://**"]
+  constraints:
+    refunds:
+    maxAmount: 500
+    maxPerDay: 5
+""",
+        "policy.yaml:6:",
+        "`refunds` has no constraints under it",
+        "`maxAmount`, `maxPerDay`",
+        "indent them under `refunds:`",
+    ),
+    perr(
+        "a group at the indentation of an empty `constraints:` suggests indenting it",
+        "`process_refund:` was meant under `constraints:`",
+        """agent: bot
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://**"]
+  constraints:
+  process_refund:
+    maxAmount: 500
+""",
+        "policy.yaml:6:",
+        "unknown key `process_refund`",
+        "`constraints:` on line 5 has nothing under it",
+    ),
+    perr(
+        "a line indented to no enclosing block names the levels it could align with",
+        "`maxPerDay` is one space short of the group's other keys",
+        """agent: bot
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://**"]
+  constraints:
+    process_refund:
+      maxAmount: 500
+     maxPerDay: 5
+""",
+        "policy.yaml:8:",
+        "invalid YAML",
+        "line 8 is indented by 5 spaces",
+        "6, 4, 2, 0",
+    ),
+    perr(
+        "a tab in the indentation is named as the cause",
+        "YAML indentation must be spaces",
+        "agent: bot\npolicy:\n  actions: [read_order]\n\tresources: [\"order://**\"]\n",
+        "policy.yaml:4:",
+        "line 4 is indented with a tab",
+    ),
+]
+
+
 def main():
-    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones}
+    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
