@@ -6,6 +6,7 @@ mod audit;
 mod exit;
 mod keys;
 mod policy;
+mod replay;
 mod serve;
 mod snapshot;
 mod suite;
@@ -57,6 +58,8 @@ enum Command {
     /// Works with hash-chained audit logs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Replays an audit log against candidate policies and prints what would change.
+    Replay(replay::ReplayArgs),
     /// Runs the control endpoint in development mode (generated keys, one per role, printed at start).
     #[command(after_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
@@ -74,6 +77,7 @@ fn main() {
         Command::Snapshot(c) => snapshot::run(c),
         Command::Validate(a) => validate::run(a),
         Command::Audit(c) => audit::run(c),
+        Command::Replay(a) => replay::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Server(a) => serve::run_server(a),
     };

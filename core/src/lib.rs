@@ -81,6 +81,7 @@ pub mod limits;
 pub mod policy;
 #[cfg(feature = "redis")]
 pub mod redis_store;
+pub mod replay;
 pub mod snapshot;
 pub mod sync;
 
