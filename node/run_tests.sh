@@ -44,5 +44,21 @@ if [ "$rc" -ne 0 ]; then
   fi
 fi
 
-echo "== node --test"
+# The machine's Node may be past its end of life; the package is also tested on the LTS lines
+# users run today (package.json `engines`), with runtimes from the npm registry. The core suites
+# run there (vectors, API, bad input, hostile input); the framework guards run on the host Node.
+# First, so that the last counts printed are the whole suite's.
+lts_versions="22.23.5 24.22.3"
+if [ "${ACT_SKIP_NODE_LTS:-0}" != 1 ] && [ "$(uname -s)" = Linux ]; then
+  runtimes=$(../scripts/node-runtimes.sh $lts_versions)
+  for node_bin in $runtimes; do
+    echo "== node $("$node_bin" --version) --test (core suites)"
+    "$node_bin" --test --test-concurrency=1 test/vectors.test.js test/api.test.js test/bad_input.test.js \
+      test/hostile.test.js
+  done
+else
+  echo "== LTS runtimes skipped (ACT_SKIP_NODE_LTS=1, or not Linux)"
+fi
+
+echo "== node $(node --version) --test"
 node --test --test-concurrency=1 test/
