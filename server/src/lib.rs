@@ -14,6 +14,7 @@
 
 pub mod approvals;
 pub mod audit_chains;
+pub mod audit_index;
 pub mod auth;
 mod error;
 pub mod fleet;

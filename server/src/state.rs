@@ -2,6 +2,7 @@
 //! snapshot serving now, approval requests, and the audit ingest file.
 
 use crate::approvals::Approvals;
+use crate::audit_index::AuditIndex;
 use crate::audit_chains::{AuditChains, ChainKey, IngestError, Ingested};
 use crate::auth::Credentials;
 use crate::fleet::Fleet;
@@ -75,6 +76,8 @@ pub struct App {
     pub approval_ttl: Duration,
     /// The database (with a state folder).
     pub store: Option<Store>,
+    /// Ingested audit records, queryable (in the database, or in memory without a state folder).
+    pub audit_index: AuditIndex,
     /// Held by every approval change from its check to its commit, so a check stays true until
     /// the change is stored and kept (reads never wait for it).
     pub approval_writes: tokio::sync::Mutex<()>,
@@ -120,6 +123,10 @@ impl App {
                 approvals.put(e);
             }
         }
+        let audit_index = match &store {
+            Some(s) => AuditIndex::in_pool(s.pool()),
+            None => AuditIndex::in_memory().await?,
+        };
         let audit = match &c.audit_log {
             Some(p) => AuditChains::open(p)?,
             None => AuditChains::default(),
@@ -142,6 +149,7 @@ impl App {
             state_dir: c.state_dir,
             approval_ttl: c.approval_ttl,
             store,
+            audit_index,
             approval_writes: tokio::sync::Mutex::new(()),
             inner: Mutex::new(Inner {
                 files: c.policies,

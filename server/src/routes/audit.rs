@@ -1,5 +1,5 @@
 //! `POST /v1/audit` (role agent): a batch of audit records, checked per SDK instance chain
-//! (`crate::audit_chains`); `GET /v1/audit/chains` (role admin): every chain and its breaks.
+//! (`crate::audit_chains`), then indexed for queries (`crate::audit_index`); `GET /v1/audit/chains` (role admin): every chain and its breaks.
 
 use super::Shared;
 use crate::audit_chains::{ChainKey, IngestError, MAX_INSTANCE_CHARS, UNKNOWN_INSTANCE};
@@ -39,7 +39,12 @@ pub(super) async fn ingest(State(app): Shared, headers: HeaderMap, bytes: axum::
         instance,
     };
     match app.ingest(&key, &records) {
-        Ok(done) => (StatusCode::OK, Json(json!(done))).into_response(),
+        // Indexed for queries after the log and the chains took them; duplicates are indexed
+        // too, so a batch retried after a failed index write is indexed whole.
+        Ok(done) => match app.audit_index.insert(&key, &records).await {
+            Ok(()) => (StatusCode::OK, Json(json!(done))).into_response(),
+            Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
+        },
         Err(IngestError::Invalid(m)) => error(StatusCode::BAD_REQUEST, "audit_record_invalid", m),
         Err(IngestError::Conflict(m)) => error(StatusCode::CONFLICT, "audit_id_conflict", m),
         Err(IngestError::Failed(m)) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),

@@ -1,0 +1,182 @@
+//! A bounded, indexed copy of the ingested audit records, for queries (the console's audit
+//! explorer and its JSONL export). The audit log file stays the append-only evidence and the
+//! chains ([`crate::audit_chains`]) are still checked from it; this index only answers "which
+//! records match": by agent, subject, outcome, reason, action and time.
+//!
+//! It lives in the server's SQLite database (`<state-dir>/act.sqlite`, table `audit_records`,
+//! migration `0002`) when there is a state folder, and in an in-memory SQLite database otherwise
+//! (`act serve` without `--state-dir`: gone at exit, like its approvals). At most
+//! [`MAX_INDEXED`] records are kept; the oldest by arrival are deleted beyond it.
+
+use crate::audit_chains::ChainKey;
+use act_core::audit::AuditRecord;
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// Most records kept in the index.
+pub const MAX_INDEXED: i64 = 1_000_000;
+
+/// Most records one query returns.
+pub const MAX_RESULTS: i64 = 10_000;
+
+/// The index.
+#[derive(Clone, Debug)]
+pub struct AuditIndex {
+    pool: SqlitePool,
+    max: i64,
+}
+
+/// What to look for; every member set must match (text members match exactly).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Agent id.
+    pub agent: Option<String>,
+    /// Subject (user id).
+    pub subject: Option<String>,
+    /// `allow`, `deny` or `approval_required`.
+    pub outcome: Option<String>,
+    /// Reason code, e.g. `constraint_failed`.
+    pub reason: Option<String>,
+    /// Action.
+    pub action: Option<String>,
+    /// Decided at or after, ms.
+    pub from_ms: Option<i64>,
+    /// Decided before, ms.
+    pub to_ms: Option<i64>,
+    /// Most records (capped at [`MAX_RESULTS`]).
+    pub limit: i64,
+}
+
+/// One indexed record.
+#[derive(Clone, Debug)]
+pub struct Indexed {
+    /// The chain it was posted on.
+    pub chain: ChainKey,
+    /// The record as posted (hash-verified at ingest).
+    pub record: Value,
+}
+
+impl AuditIndex {
+    /// The index in an open (already migrated) database.
+    pub fn in_pool(pool: SqlitePool) -> AuditIndex {
+        AuditIndex { pool, max: MAX_INDEXED }
+    }
+
+    /// An in-memory database of its own: one connection that never closes (closing it would
+    /// drop the database).
+    pub async fn in_memory() -> Result<AuditIndex, String> {
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(SqliteConnectOptions::new().in_memory(true))
+            .await
+            .map_err(|e| format!("cannot open the in-memory audit index: {e}"))?;
+        crate::store::migrate(&pool).await?;
+        Ok(AuditIndex::in_pool(pool))
+    }
+
+    /// Keeps at most `max` records (tests use a small bound).
+    pub fn with_max(mut self, max: i64) -> AuditIndex {
+        self.max = max.max(1);
+        self
+    }
+
+    /// Indexes records posted on `chain` (already checked by the ingest). A record id already
+    /// indexed is skipped, so a batch retried after a failure here is indexed whole.
+    pub async fn insert(&self, chain: &ChainKey, records: &[Value]) -> Result<(), String> {
+        let mut tx = self.pool.begin().await.map_err(|e| format!("cannot index audit records: {e}"))?;
+        for v in records {
+            let Ok(r) = serde_json::from_value::<AuditRecord>(v.clone()) else {
+                continue;
+            };
+            let at_ms = chrono::DateTime::parse_from_rfc3339(&r.time)
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(0);
+            sqlx::query(
+                "INSERT OR IGNORE INTO audit_records
+                   (id, at_ms, credential, instance, agent, subject, action, outcome, reason, record)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&r.id)
+            .bind(at_ms)
+            .bind(&chain.credential)
+            .bind(&chain.instance)
+            .bind(&r.agent)
+            .bind(&r.subject)
+            .bind(&r.action)
+            .bind(r.outcome.as_str())
+            .bind(r.reason.as_str())
+            .bind(v.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("cannot index audit records: {e}"))?;
+        }
+        sqlx::query("DELETE FROM audit_records WHERE seq <= (SELECT MAX(seq) FROM audit_records) - ?")
+            .bind(self.max)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("cannot bound the audit index: {e}"))?;
+        tx.commit().await.map_err(|e| format!("cannot index audit records: {e}"))
+    }
+
+    /// The matching records, newest first.
+    pub async fn search(&self, f: &Filter) -> Result<Vec<Indexed>, String> {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT credential, instance, record FROM audit_records WHERE 1 = 1");
+        for (column, value) in [
+            ("agent", &f.agent),
+            ("subject", &f.subject),
+            ("outcome", &f.outcome),
+            ("reason", &f.reason),
+            ("action", &f.action),
+        ] {
+            if let Some(v) = value {
+                q.push(format_args!(" AND {column} = ")).push_bind(v.clone());
+            }
+        }
+        if let Some(t) = f.from_ms {
+            q.push(" AND at_ms >= ").push_bind(t);
+        }
+        if let Some(t) = f.to_ms {
+            q.push(" AND at_ms < ").push_bind(t);
+        }
+        q.push(" ORDER BY at_ms DESC, seq DESC LIMIT ")
+            .push_bind(f.limit.clamp(1, MAX_RESULTS));
+        let rows: Vec<(String, String, String)> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| format!("cannot search audit records: {e}"))?;
+        Ok(rows.into_iter().filter_map(row).collect())
+    }
+
+    /// One record by id.
+    pub async fn get(&self, id: &str) -> Result<Option<Indexed>, String> {
+        let r: Option<(String, String, String)> =
+            sqlx::query_as("SELECT credential, instance, record FROM audit_records WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| format!("cannot read the audit record: {e}"))?;
+        Ok(r.and_then(row))
+    }
+
+    /// How many records the index holds.
+    pub async fn count(&self) -> Result<i64, String> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_records")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| format!("cannot count audit records: {e}"))?;
+        Ok(n)
+    }
+}
+
+fn row((credential, instance, record): (String, String, String)) -> Option<Indexed> {
+    Some(Indexed {
+        chain: ChainKey { credential, instance },
+        record: serde_json::from_str(&record).ok()?,
+    })
+}
