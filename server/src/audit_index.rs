@@ -87,7 +87,11 @@ impl AuditIndex {
     /// Indexes records posted on `chain` (already checked by the ingest). A record id already
     /// indexed is skipped, so a batch retried after a failure here is indexed whole.
     pub async fn insert(&self, chain: &ChainKey, records: &[Value]) -> Result<(), String> {
-        let mut tx = self.pool.begin().await.map_err(|e| format!("cannot index audit records: {e}"))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| format!("cannot index audit records: {e}"))?;
         for v in records {
             let Ok(r) = serde_json::from_value::<AuditRecord>(v.clone()) else {
                 continue;
@@ -119,7 +123,9 @@ impl AuditIndex {
             .execute(&mut *tx)
             .await
             .map_err(|e| format!("cannot bound the audit index: {e}"))?;
-        tx.commit().await.map_err(|e| format!("cannot index audit records: {e}"))
+        tx.commit()
+            .await
+            .map_err(|e| format!("cannot index audit records: {e}"))
     }
 
     /// The matching records, newest first.

@@ -2,8 +2,8 @@
 //! snapshot serving now, approval requests, and the audit ingest file.
 
 use crate::approvals::Approvals;
-use crate::audit_index::AuditIndex;
 use crate::audit_chains::{AuditChains, ChainKey, IngestError, Ingested};
+use crate::audit_index::AuditIndex;
 use crate::auth::Credentials;
 use crate::fleet::Fleet;
 use crate::revocations::RevocationState;
@@ -12,6 +12,7 @@ use act_core::policy::PolicySet;
 use act_core::snapshot::{encode_snapshot, SnapshotDocument};
 use act_core::{Engine, SigningKey};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -78,6 +79,8 @@ pub struct App {
     pub store: Option<Store>,
     /// Ingested audit records, queryable (in the database, or in memory without a state folder).
     pub audit_index: AuditIndex,
+    /// Whether the server answers over HTTPS (set by [`crate::serve_tls`]; console cookies are then `Secure`).
+    pub tls: AtomicBool,
     /// Held by every approval change from its check to its commit, so a check stays true until
     /// the change is stored and kept (reads never wait for it).
     pub approval_writes: tokio::sync::Mutex<()>,
@@ -150,6 +153,7 @@ impl App {
             approval_ttl: c.approval_ttl,
             store,
             audit_index,
+            tls: AtomicBool::new(false),
             approval_writes: tokio::sync::Mutex::new(()),
             inner: Mutex::new(Inner {
                 files: c.policies,

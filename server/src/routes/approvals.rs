@@ -223,7 +223,11 @@ pub(crate) async fn decide_as(
         ));
     }
     if !grant && ttl.is_some() {
-        return Err(error(StatusCode::BAD_REQUEST, "bad_request", "`ttl` applies to grants only"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "`ttl` applies to grants only",
+        ));
     }
     let why = reason(reason_given)?;
     let _writing = app.approval_writes.lock().await;
