@@ -153,7 +153,7 @@ mod tests {
         let (id, _) = s.open(approver(), 0);
         assert!(s.touch(&id, IDLE_MS - 1).is_some());
         assert!(
-            s.touch(&id, 2 * IDLE_MS - 1).is_some(),
+            s.touch(&id, 2 * IDLE_MS - 2).is_some(),
             "each request extends the idle limit"
         );
         assert!(s.touch(&id, 4 * IDLE_MS).is_none(), "idle too long");
