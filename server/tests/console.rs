@@ -328,6 +328,34 @@ fn an_approver_cannot_decide_a_request_made_under_their_identity() {
 }
 
 #[test]
+fn a_condition_the_agent_misstates_is_flagged_against_the_policy() {
+    let s = Server::start(None, Duration::from_secs(60));
+    // The id does not bind `condition`: an agent could make a big refund look routine.
+    let mut r = approval_request("42", "jti-c", 400);
+    r["condition"] = json!("amount > 100000");
+    assert_eq!(
+        s.call(Some(AGENT), "POST", "/v1/approvals", Some(&r.to_string())).0,
+        201
+    );
+    let mut r = approval_request("42", "jti-d", 410);
+    r["constraint"] = json!("made-up/rule");
+    assert_eq!(
+        s.call(Some(AGENT), "POST", "/v1/approvals", Some(&r.to_string())).0,
+        201
+    );
+    let (alice, _) = login(&s, APPROVER);
+    let page = req(&s, "GET", "/console/approvals", &alice, &[], None);
+    assert!(
+        page.body.contains("the policy serving now says `amount &#62; 100`")
+            || page.body.contains("the policy serving now says `amount &gt; 100`"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("no such rule in the policy files"));
+    assert!(!page.body.contains("matches the policy serving now"));
+}
+
+#[test]
 fn argument_values_are_escaped() {
     let s = Server::start(None, Duration::from_secs(60));
     let ctx = json!({"amount": 200, "note": "<script>alert(1)</script>"});

@@ -9,6 +9,7 @@ use crate::approvals::{Entry, Status};
 use crate::auth::Role;
 use crate::routes::approvals::decide_as;
 use crate::state::now_ms;
+use act_core::policy::{ConstraintKind, PolicySet};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,6 +31,10 @@ pub(crate) struct Card {
     pub age: String,
     pub expires_in: String,
     pub expires_at: String,
+    /// Whether the rule and condition shown match the policy serving now.
+    pub rule_ok: bool,
+    /// What that check found, in words.
+    pub rule_check: String,
 }
 
 /// A decided (or expired) request as shown.
@@ -77,9 +82,41 @@ fn status_name(s: Status) -> &'static str {
     }
 }
 
-fn card(e: &Entry, now: i64) -> Card {
+/// The constraint and condition of a request are display members the agent sends (the request
+/// id does not bind them), so the console checks them against the policy files serving now.
+fn check_rule(files: &PolicySet, constraint: &str, condition: &str) -> (bool, String) {
+    let found = files
+        .agents
+        .iter()
+        .flat_map(|a| a.grants.iter())
+        .flat_map(|g| g.constraints.iter())
+        .find(|c| c.id == constraint);
+    match found.map(|c| &c.kind) {
+        Some(ConstraintKind::ApprovalIf { cel }) if cel == condition => {
+            (true, "matches the policy serving now".to_string())
+        }
+        Some(ConstraintKind::ApprovalIf { cel }) => (
+            false,
+            format!("the agent sent this condition; the policy serving now says `{cel}`"),
+        ),
+        Some(_) => (
+            false,
+            "the agent sent this; in the policy serving now that rule does not ask for approval".to_string(),
+        ),
+        None => (
+            false,
+            "the agent sent this; no such rule in the policy files (it may come from a token's inline capabilities)"
+                .to_string(),
+        ),
+    }
+}
+
+fn card(e: &Entry, now: i64, files: &PolicySet) -> Card {
     let r = &e.request;
+    let (rule_ok, rule_check) = check_rule(files, &r.constraint, &r.condition);
     Card {
+        rule_ok,
+        rule_check,
         id: r.id.clone(),
         agent: r.agent.clone(),
         subject: r.subject.clone(),
@@ -145,9 +182,10 @@ const DECIDED_SHOWN: usize = 200;
 
 fn pending_cards(c: &super::Console) -> Vec<Card> {
     let now = now_ms();
-    let list = c.app.lock().approvals.list(Some(Status::Pending), now);
+    let mut inner = c.app.lock();
+    let list = inner.approvals.list(Some(Status::Pending), now);
     // Oldest first: the request closest to expiring is on top.
-    list.iter().map(|e| card(e, now)).collect()
+    list.iter().map(|e| card(e, now, &inner.files)).collect()
 }
 
 #[derive(Deserialize)]
