@@ -8,11 +8,13 @@
 //! (`act serve` without `--state-dir`: gone at exit, like its approvals). At most
 //! [`MAX_INDEXED`] records are kept; the oldest by arrival are deleted beyond it.
 
-use crate::audit_chains::ChainKey;
+use crate::audit_chains::{ChainKey, UNKNOWN_INSTANCE};
 use act_core::audit::AuditRecord;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::io::BufRead;
+use std::path::Path;
 
 /// Most records kept in the index.
 pub const MAX_INDEXED: i64 = 1_000_000;
@@ -126,6 +128,46 @@ impl AuditIndex {
         tx.commit()
             .await
             .map_err(|e| format!("cannot index audit records: {e}"))
+    }
+
+    /// Fills an empty index from an audit log file written by the ingest (each line a record with
+    /// its `ingest` note naming the chain): records ingested before the index existed, or by an
+    /// `act serve` whose index was in memory, become searchable. Returns how many were indexed.
+    pub async fn backfill(&self, log: &Path) -> Result<usize, String> {
+        if self.count().await? > 0 {
+            return Ok(0);
+        }
+        let Ok(file) = std::fs::File::open(log) else {
+            return Ok(0);
+        };
+        let mut batch: Vec<Value> = Vec::new();
+        let mut key: Option<ChainKey> = None;
+        let mut done = 0;
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| format!("{}: {e}", log.display()))?;
+            let Ok(mut v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let note = v.as_object_mut().and_then(|o| o.remove("ingest")).unwrap_or_default();
+            let k = ChainKey {
+                credential: note["credential"].as_str().unwrap_or_default().to_string(),
+                instance: note["instance"].as_str().unwrap_or(UNKNOWN_INSTANCE).to_string(),
+            };
+            if key.as_ref() != Some(&k) || batch.len() >= 1000 {
+                if let Some(prev) = &key {
+                    done += batch.len();
+                    self.insert(prev, &batch).await?;
+                }
+                batch.clear();
+                key = Some(k);
+            }
+            batch.push(v);
+        }
+        if let Some(k) = &key {
+            done += batch.len();
+            self.insert(k, &batch).await?;
+        }
+        Ok(done)
     }
 
     /// The matching records, newest first.

@@ -131,7 +131,14 @@ impl App {
             None => AuditIndex::in_memory().await?,
         };
         let audit = match &c.audit_log {
-            Some(p) => AuditChains::open(p)?,
+            Some(p) => {
+                let chains = AuditChains::open(p)?;
+                let n = audit_index.backfill(p).await?;
+                if n > 0 {
+                    eprintln!("audit index: {n} records from {} made searchable", p.display());
+                }
+                chains
+            }
             None => AuditChains::default(),
         };
         let engine_key = SigningKey::from_pkcs8_der(&c.key.to_pkcs8_der()).map_err(|e| e.to_string())?;

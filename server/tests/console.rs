@@ -571,3 +571,40 @@ fn the_audit_index_is_bounded_and_kept_with_a_state_folder() {
     rt.block_on(small.insert(&key, &recs)).unwrap();
     assert_eq!(rt.block_on(small.count()).unwrap(), 2, "only the newest are kept");
 }
+
+#[test]
+fn records_in_the_audit_log_are_searchable_after_a_restart_without_a_state_folder() {
+    let dir = TempDir::new("console-backfill");
+    let log = dir.0.join("audit.jsonl");
+    let a = record(0, GENESIS_HASH, "allowed", "allowed");
+    let b = record(1, &a.hash, "constraint_failed", "too much");
+    {
+        let s = Server::start_with(None, Duration::from_secs(60), Some(&log));
+        let body = serde_json::to_string(&[a, b]).unwrap();
+        let headers = [("x-act-instance", "instance-backfill-1")];
+        assert_eq!(
+            s.call_with(Some(AGENT), "POST", "/v1/audit", &headers, Some(&body)).0,
+            200
+        );
+    }
+    // The index was in memory; the log file is what remains.
+    let s = Server::start_with(None, Duration::from_secs(60), Some(&log));
+    let (root, _) = login(&s, ADMIN);
+    let page = req(&s, "GET", "/console/audit?reason=constraint_failed", &root, &[], None);
+    assert!(
+        page.body.contains("record/rec-1") && !page.body.contains("record/rec-0"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("instance-backfill-1"), "the chain is kept");
+    let export = req(&s, "GET", "/console/audit/export", &root, &[], None);
+    for l in export.body.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert!(
+            v.get("ingest").is_none(),
+            "the ingest note is not part of the record: {l}"
+        );
+        let r: AuditRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(r.compute_hash(), r.hash);
+    }
+}
