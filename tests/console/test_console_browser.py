@@ -321,3 +321,26 @@ def test_an_audit_search_finds_a_denied_call_and_shows_its_reason(
     page.get_by_role("link", name="Back to the search").click()
     expect(page.locator("#chains")).to_contain_text("browser-test-instance-1")
     ctx.close()
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+    .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map((el) => el.name || el.id)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_labels_its_controls_and_fits_the_screen(browser: Browser, server: Server, width: int) -> None:
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    page.goto(server.url + "/console/login")
+    assert page.evaluate(UNLABELLED) == []
+    page.get_by_label("API key").fill(KEYS["admin"])
+    page.keyboard.press("Enter")  # the keyboard alone logs in
+    expect(page.get_by_role("heading", name="Approvals", exact=True)).to_be_visible()
+    for path in ["/console/approvals", "/console/switches", "/console/audit", "/console/fleet", "/console/policies"]:
+        page.goto(server.url + path)
+        assert page.evaluate(UNLABELLED) == [], path
+        # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than a {width}px screen"
+    ctx.close()
