@@ -57,6 +57,7 @@ pub(super) async fn submit(State(c): St, headers: HeaderMap, bytes: axum::body::
     }
     let key = form.get("key").unwrap_or_default();
     let Some(principal) = c.app.credentials.lookup(&key).cloned() else {
+        eprintln!("console login refused: unknown key");
         return login_page(
             &c,
             &headers,
@@ -65,6 +66,11 @@ pub(super) async fn submit(State(c): St, headers: HeaderMap, bytes: axum::body::
         );
     };
     if !CONSOLE_ROLES.contains(&principal.role) {
+        eprintln!(
+            "console login refused: {} has the role {}",
+            principal.identity,
+            principal.role.name()
+        );
         return login_page(
             &c,
             &headers,
