@@ -6,7 +6,10 @@
 //! the binary and served from `/console/assets/`: no CDN, no build step, nothing to download at
 //! run time. askama is maintained, checks templates at compile time (a typo in a template is a
 //! build error, not a 500), and escapes every value by default, which matters for a page that
-//! shows agent-chosen argument values. No JavaScript framework: every page and every action works
+//! shows agent-chosen argument values. Over maud (markup as Rust macros): askama keeps the HTML
+//! in plain `.html` files anyone can read and review, and it is already in our dependency tree
+//! (uniffi-bindgen, which generates the Kotlin and Swift bindings, renders with it), so the
+//! console adds no new template engine to audit. No JavaScript framework: every page and every action works
 //! with plain forms (keyboard and screen readers get native controls); the script only adds
 //! polling so new approval requests appear without a reload. A strict Content-Security-Policy
 //! (`default-src 'self'`, no inline script) keeps injected markup inert even if escaping failed.
