@@ -1,7 +1,7 @@
 // ACT console: the only script. It adds one thing to pages that work without it: a region
 // marked data-poll="URL" is refreshed every 2 s from that URL (an HTML fragment). Items are
 // merged by their data-id, so an item being read or typed into is never replaced; new items
-// appear, decided ones go. When the session has ended (401) the page reloads to the login.
+// appear, decided ones go, and the page title counts them. When the session has ended (401) the page reloads to the login.
 "use strict";
 (function () {
   const EVERY_MS = 2000;
@@ -25,6 +25,10 @@
       }
       before = el;
     }
+    // "(2) Approvals · ACT console": a waiting request shows in a background tab too.
+    const waiting = region.querySelectorAll("article[data-id]").length;
+    document.title = document.title.replace(/^\(\d+\) /, "");
+    if (waiting > 0) document.title = `(${waiting}) ${document.title}`;
   }
   function poll(region) {
     const url = region.dataset.poll;

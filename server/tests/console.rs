@@ -525,6 +525,8 @@ fn the_audit_explorer_finds_records_shows_their_detail_and_exports_the_filtered_
     let detail = req(&s, "GET", "/console/audit/record/rec-1", &root, &[], None);
     assert!(detail.body.contains("amount 901 exceeds maxAmount 500"));
     assert!(detail.body.contains("customer-support-bot/process_refund/maxAmount"));
+    // From the record straight to revoking its token: the form posts to the revocation handler.
+    assert!(detail.body.contains("action=\"/console/switches/revoke\"") && detail.body.contains("value=\"t1\""));
     let export = req(&s, "GET", "/console/audit/export?outcome=allow", &root, &[], None);
     assert_eq!(export.status, 200);
     assert!(export

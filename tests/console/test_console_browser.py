@@ -214,6 +214,7 @@ def test_a_request_is_approved_in_the_browser_and_used_exactly_once(
     card = page.locator(f'article[data-id="{request_id}"]')
     expect(card).to_be_visible(timeout=6000)
     expect(card.locator(".arg-value")).to_have_text("300")
+    expect(page).to_have_title("(1) Approvals · ACT console")
     expect(card).to_contain_text("customer-support-bot/process_refund/requireSecondApproval")
     expect(card).to_contain_text("amount > 100")
     card.get_by_label("Reason").fill("customer called, refund checked")

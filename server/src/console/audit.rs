@@ -109,6 +109,9 @@ struct AuditPage {
 #[template(path = "console/audit_detail.html")]
 struct DetailPage {
     nav: Option<Nav>,
+    csrf: String,
+    jti: String,
+    agent: String,
     id: String,
     facts: Vec<(&'static str, String)>,
     args: Vec<(String, String)>,
@@ -260,6 +263,9 @@ pub(super) async fn detail(State(c): St, headers: HeaderMap, Path(id): Path<Stri
         StatusCode::OK,
         &DetailPage {
             nav: Nav::page(&s, "audit"),
+            csrf: s.csrf.clone(),
+            jti: text(r, "jti"),
+            agent: text(r, "agent"),
             id,
             facts,
             args,
