@@ -610,3 +610,20 @@ fn records_in_the_audit_log_are_searchable_after_a_restart_without_a_state_folde
         assert_eq!(r.compute_hash(), r.hash);
     }
 }
+
+#[test]
+fn a_record_id_with_url_characters_still_links_to_its_detail() {
+    let s = Server::start(None, Duration::from_secs(60));
+    let mut r = record(0, GENESIS_HASH, "constraint_failed", "odd id");
+    r.id = "odd/../id?x=1#frag".into();
+    r.hash = r.compute_hash();
+    let body = serde_json::to_string(&[r]).unwrap();
+    assert_eq!(s.call(Some(AGENT), "POST", "/v1/audit", Some(&body)).0, 200);
+    let (root, _) = login(&s, ADMIN);
+    let page = req(&s, "GET", "/console/audit", &root, &[], None);
+    let link = "/console/audit/record/odd%2F..%2Fid%3Fx%3D1%23frag";
+    assert!(page.body.contains(link), "{}", page.body);
+    let detail = req(&s, "GET", link, &root, &[], None);
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    assert!(detail.body.contains("odd id"));
+}
