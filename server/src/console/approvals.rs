@@ -234,12 +234,14 @@ fn show(
         "expired" => Some(Status::Expired),
         _ => None,
     };
-    let all = c.app.lock().approvals.list(None, now_ms());
-    let decided: Vec<Row> = all
+    let decided: Vec<Row> = c
+        .app
+        .lock()
+        .approvals
+        .newest(now_ms(), DECIDED_SHOWN, |e| {
+            e.status != Status::Pending && wanted.is_none_or(|w| w == e.status) && matches(e, q)
+        })
         .iter()
-        .rev()
-        .filter(|e| e.status != Status::Pending && wanted.is_none_or(|w| w == e.status) && matches(e, q))
-        .take(DECIDED_SHOWN)
         .map(row)
         .collect();
     render(
@@ -260,7 +262,9 @@ fn show(
 
 /// The pending list alone, for the page's polling script (`401` once the session ended).
 pub(super) async fn pending(State(c): St, headers: HeaderMap) -> Response {
-    let Some(s) = super::current(&c, &headers) else {
+    // Polling is not activity: an unattended inbox still logs out after the idle limit.
+    let polled = super::session::cookie(&headers, super::session::COOKIE).and_then(|id| c.sessions.peek(id, now_ms()));
+    let Some(s) = polled else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     if super::check_role(&s, &CONSOLE_ROLES).is_err() {

@@ -101,6 +101,13 @@ impl Sessions {
         }
     }
 
+    /// Like [`Sessions::touch`] without counting as activity: background polling does not keep
+    /// an unattended console logged in.
+    pub fn peek(&self, id: &str, now_ms: i64) -> Option<Session> {
+        let map = self.lock();
+        map.get(&hash_key(id)).filter(|s| live(s, now_ms)).cloned()
+    }
+
     /// Ends the session with this id.
     pub fn close(&self, id: &str) {
         self.lock().remove(&hash_key(id));
@@ -164,6 +171,12 @@ mod tests {
             assert!(s.touch(&id, t).is_some());
         }
         assert!(s.touch(&id, MAX_AGE_MS).is_none(), "older than the maximum age");
+        let (id, _) = s.open(approver(), 0);
+        assert!(s.peek(&id, IDLE_MS - 1).is_some());
+        assert!(
+            s.peek(&id, IDLE_MS).is_none(),
+            "peeking (polling) does not extend the session"
+        );
         let (id, _) = s.open(approver(), 0);
         s.close(&id);
         assert!(s.touch(&id, 1).is_none());
