@@ -102,6 +102,9 @@ fn pages_need_a_session_and_logout_ends_it() {
         assert_eq!(a.status, 303, "{path} with an unknown session");
     }
     assert_eq!(req(&s, "GET", "/console/approvals/pending", "", &[], None).status, 401);
+    let missing = req(&s, "GET", "/console/nothing/here", "", &[], None);
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("No such page"));
     let (cookie, csrf) = login(&s, APPROVER);
     // Logout is a state change: without the token it is refused and the session lives on.
     assert_eq!(req(&s, "POST", "/console/logout", &cookie, &[], Some("")).status, 403);

@@ -31,6 +31,7 @@ mod view;
 
 use crate::auth::Role;
 use crate::state::App;
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -45,7 +46,7 @@ pub(crate) struct Console {
     sessions: Arc<Sessions>,
 }
 
-type St = axum::extract::State<Console>;
+type St = State<Console>;
 
 /// The console's routes, all under `/console`.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
@@ -68,11 +69,22 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<
         .route("/console/audit/record/{id}", get(audit::detail))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/policies", get(fleet::policies))
+        .route("/console/{*rest}", get(not_found))
         .layer(small)
         .with_state(Console {
             app,
             sessions: Arc::new(Sessions::default()),
         })
+}
+
+async fn not_found(State(c): St, headers: HeaderMap) -> Response {
+    let s = current(&c, &headers);
+    message(
+        StatusCode::NOT_FOUND,
+        s.as_ref(),
+        "No such page",
+        "The console has no page at this address.",
+    )
 }
 
 async fn css() -> Response {

@@ -1,6 +1,7 @@
 //! Console sessions: a login with an approver or admin key opens a server-side session; the
 //! browser holds only a random session id in a cookie (`HttpOnly`, `SameSite=Strict`, `Secure`
-//! under TLS, `Path=/console`). Sessions end at logout, after [`IDLE_MS`] without a request, or
+//! under TLS, `Path=/console`). Sessions end at logout, after [`IDLE_MS`] without a page or form
+//! (background polling does not count), or
 //! [`MAX_AGE_MS`] after login, whichever comes first.
 //!
 //! Every state-changing request (every `POST`) carries the session's CSRF token as the form field
@@ -20,7 +21,7 @@ use std::sync::Mutex;
 pub const COOKIE: &str = "act_console";
 /// The pre-login cookie that binds the login form's CSRF token.
 pub const LOGIN_COOKIE: &str = "act_console_login";
-/// A session ends after this long without a request.
+/// A session ends after this long without a page or form (polling does not count).
 pub const IDLE_MS: i64 = 30 * 60 * 1000;
 /// A session ends this long after login, however active.
 pub const MAX_AGE_MS: i64 = 12 * 60 * 60 * 1000;
