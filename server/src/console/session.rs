@@ -1,8 +1,7 @@
 //! Console sessions: a login with an approver or admin key opens a server-side session; the
 //! browser holds only a random session id in a cookie (`HttpOnly`, `SameSite=Strict`, `Secure`
 //! under TLS, `Path=/console`). Sessions end at logout, after [`IDLE_MS`] without a page or form
-//! (background polling does not count), or
-//! [`MAX_AGE_MS`] after login, whichever comes first.
+//! (background polling does not count), or [`MAX_AGE_MS`] after login, whichever comes first.
 //!
 //! Every state-changing request (every `POST`) carries the session's CSRF token as the form field
 //! `csrf`, compared with the one the server keeps; the login form carries one too, bound to a
