@@ -214,6 +214,15 @@ fn an_approver_cannot_decide_a_request_made_under_their_identity() {
     let s = Server::start(None, Duration::from_secs(60));
     let id = pending_request(&s, AGENT_ALICE, 250);
     let (alice, csrf) = login(&s, APPROVER);
+    let page = req(&s, "GET", "/console/approvals", &alice, &[], None);
+    assert!(page.body.contains("another approver must decide it"), "{}", page.body);
+    assert!(
+        !page
+            .body
+            .contains(&format!("action=\"/console/approvals/{id}/decide\"")),
+        "no buttons for your own"
+    );
+    // The server refuses even when the form is sent anyway.
     let form = format!("decision=grant&reason=mine&csrf={}", enc(&csrf));
     let a = req(
         &s,

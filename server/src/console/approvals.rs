@@ -31,6 +31,8 @@ pub(crate) struct Card {
     pub age: String,
     pub expires_in: String,
     pub expires_at: String,
+    /// Asked under the viewer's identity or on their behalf: another approver must decide it.
+    pub own: bool,
     /// Whether the rule and condition shown match the policy serving now.
     pub rule_ok: bool,
     /// What that check found, in words.
@@ -111,10 +113,12 @@ fn check_rule(files: &PolicySet, constraint: &str, condition: &str) -> (bool, St
     }
 }
 
-fn card(e: &Entry, now: i64, files: &PolicySet) -> Card {
+fn card(e: &Entry, now: i64, files: &PolicySet, viewer: &str) -> Card {
     let r = &e.request;
     let (rule_ok, rule_check) = check_rule(files, &r.constraint, &r.condition);
     Card {
+        // The same rule `Approvals::check_decidable` enforces; here it only hides the buttons.
+        own: e.requested_by == viewer || r.subject == viewer,
         rule_ok,
         rule_check,
         id: r.id.clone(),
@@ -180,12 +184,12 @@ fn matches(e: &Entry, q: &str) -> bool {
 /// Most decided requests shown at once.
 const DECIDED_SHOWN: usize = 200;
 
-fn pending_cards(c: &super::Console) -> Vec<Card> {
+fn pending_cards(c: &super::Console, viewer: &str) -> Vec<Card> {
     let now = now_ms();
     let mut inner = c.app.lock();
     let list = inner.approvals.list(Some(Status::Pending), now);
     // Oldest first: the request closest to expiring is on top.
-    list.iter().map(|e| card(e, now, &inner.files)).collect()
+    list.iter().map(|e| card(e, now, &inner.files, viewer)).collect()
 }
 
 #[derive(Deserialize)]
@@ -248,7 +252,7 @@ fn show(
         code,
         &ApprovalsPage {
             nav: Nav::page(s, "approvals"),
-            pending: pending_cards(c),
+            pending: pending_cards(c, &s.principal.identity),
             can_decide: s.principal.role == Role::Approver,
             csrf: s.csrf.clone(),
             decided,
@@ -273,7 +277,7 @@ pub(super) async fn pending(State(c): St, headers: HeaderMap) -> Response {
     render(
         StatusCode::OK,
         &PendingList {
-            pending: pending_cards(&c),
+            pending: pending_cards(&c, &s.principal.identity),
             can_decide: s.principal.role == Role::Approver,
             csrf: s.csrf.clone(),
         },
