@@ -1,5 +1,6 @@
 //! `POST /v1/audit` (role agent): a batch of audit records, checked per SDK instance chain
-//! (`crate::audit_chains`), then indexed for queries (`crate::audit_index`); `GET /v1/audit/chains` (role admin): every chain and its breaks.
+//! (`crate::audit_chains`), then indexed for queries (`crate::audit_index`);
+//! `GET /v1/audit/chains` (role admin): every chain and its breaks.
 
 use super::Shared;
 use crate::audit_chains::{ChainKey, IngestError, MAX_INSTANCE_CHARS, UNKNOWN_INSTANCE};
