@@ -10,6 +10,7 @@
 
 use crate::audit_chains::{ChainKey, UNKNOWN_INSTANCE};
 use act_core::audit::AuditRecord;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -48,6 +49,92 @@ pub struct Filter {
     pub to_ms: Option<i64>,
     /// Most records (capped at [`MAX_RESULTS`]).
     pub limit: i64,
+}
+
+/// A search as people and scripts send it (query string; every member optional, blank = any):
+/// the console's audit form and `GET /v1/audit/records` read the same one.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Search {
+    /// Agent id.
+    #[serde(default)]
+    pub agent: String,
+    /// Subject (user id).
+    #[serde(default)]
+    pub user: String,
+    /// `allow`, `deny` or `approval_required`.
+    #[serde(default)]
+    pub outcome: String,
+    /// Reason code.
+    #[serde(default)]
+    pub reason: String,
+    /// Action.
+    #[serde(default)]
+    pub action: String,
+    /// From (inclusive): RFC 3339 (`2026-12-02T00:30:00Z`) or a date and time read as UTC
+    /// (`2026-12-02T00:30`, what a `datetime-local` field sends).
+    #[serde(default)]
+    pub from: String,
+    /// To (exclusive), as `from`.
+    #[serde(default)]
+    pub to: String,
+    /// Most records.
+    #[serde(default)]
+    pub limit: String,
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// A time as [`Search::from`] takes it, in ms.
+pub fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+impl Search {
+    /// The filter it asks for (`Err` names the member that is wrong).
+    pub fn filter(&self, default_limit: i64) -> Result<Filter, String> {
+        let time = |s: &str, what: &str| match opt(s) {
+            None => Ok(None),
+            Some(t) => parse_time(&t)
+                .map(Some)
+                .ok_or_else(|| format!("`{what}` must be a time like 2026-12-02T00:30:00Z or 2026-12-02T00:30 (UTC)")),
+        };
+        Ok(Filter {
+            agent: opt(&self.agent),
+            subject: opt(&self.user),
+            outcome: opt(&self.outcome),
+            reason: opt(&self.reason),
+            action: opt(&self.action),
+            from_ms: time(&self.from, "from")?,
+            to_ms: time(&self.to, "to")?,
+            limit: match opt(&self.limit) {
+                None => default_limit,
+                Some(l) => l.parse().map_err(|_| "`limit` must be a whole number".to_string())?,
+            },
+        })
+    }
+
+    /// The query string that asks for it again.
+    pub fn query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The records as JSON Lines (one record as ingested per line).
+pub fn jsonl(found: &[Indexed]) -> String {
+    let mut body = String::new();
+    for i in found {
+        body.push_str(&i.record.to_string());
+        body.push('\n');
+    }
+    body
 }
 
 /// One indexed record.

@@ -2,73 +2,18 @@
 //! user, outcome, reason, action and time; a record's detail; the chain status of every SDK
 //! instance (gaps and forks flagged); the filtered set as JSON Lines.
 
-use super::view::{parse_local, value, Nav};
+use super::view::{value, Nav};
 use super::{message, page_session, render, St};
-use crate::audit_index::{Filter, Indexed};
+use crate::audit_index::{Indexed, Search};
 use crate::auth::Role;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-
-/// The search form, as sent (all optional).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub(super) struct Search {
-    #[serde(default)]
-    agent: String,
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    action: String,
-    /// `datetime-local`, UTC.
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    limit: String,
-}
 
 /// Rows shown on the page by default (the export takes up to the index's maximum).
 const SHOWN: i64 = 100;
-
-fn opt(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-impl Search {
-    fn filter(&self, default_limit: i64) -> Result<Filter, String> {
-        let time = |s: &str, what: &str| match opt(s) {
-            None => Ok(None),
-            Some(t) => parse_local(&t)
-                .map(Some)
-                .ok_or_else(|| format!("`{what}` must be a date and time like 2026-12-02T00:30 (UTC)")),
-        };
-        Ok(Filter {
-            agent: opt(&self.agent),
-            subject: opt(&self.user),
-            outcome: opt(&self.outcome),
-            reason: opt(&self.reason),
-            action: opt(&self.action),
-            from_ms: time(&self.from, "from")?,
-            to_ms: time(&self.to, "to")?,
-            limit: match opt(&self.limit) {
-                None => default_limit,
-                Some(l) => l.parse().map_err(|_| "`limit` must be a whole number".to_string())?,
-            },
-        })
-    }
-
-    fn query_string(&self) -> String {
-        serde_urlencoded::to_string(self).unwrap_or_default()
-    }
-}
 
 struct RecordRow {
     id: String,
@@ -199,12 +144,7 @@ pub(super) async fn export(State(c): St, headers: HeaderMap, q: Result<Query<Sea
         Ok(f) => f,
         Err(m) => return message(StatusCode::SERVICE_UNAVAILABLE, Some(&s), "Search failed", &m),
     };
-    let mut body = String::new();
-    for i in &found {
-        body.push_str(&i.record.to_string());
-        body.push('\n');
-    }
-    let mut r = body.into_response();
+    let mut r = crate::audit_index::jsonl(&found).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -75,14 +75,6 @@ pub(crate) fn value(v: &serde_json::Value) -> String {
     }
 }
 
-/// A datetime-local form value (`2026-12-02T00:31`, read as UTC) in ms.
-pub(crate) fn parse_local(s: &str) -> Option<i64> {
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|t| t.and_utc().timestamp_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,8 +84,12 @@ mod tests {
         assert_eq!(span(59_000), "59 s");
         assert_eq!(span(3_700_000), "1 h 1 min");
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(parse_local("1970-01-01T00:01"), Some(60_000));
-        assert_eq!(parse_local("yesterday"), None);
+        assert_eq!(crate::audit_index::parse_time("1970-01-01T00:01"), Some(60_000));
+        assert_eq!(
+            crate::audit_index::parse_time("1970-01-01T00:01:00+01:00"),
+            Some(-3_540_000)
+        );
+        assert_eq!(crate::audit_index::parse_time("yesterday"), None);
         assert_eq!(value(&serde_json::json!(300)), "300");
         assert_eq!(value(&serde_json::json!("x")), "x");
     }

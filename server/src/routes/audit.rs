@@ -1,6 +1,7 @@
 //! `POST /v1/audit` (role agent): a batch of audit records, checked per SDK instance chain
 //! (`crate::audit_chains`), then indexed for queries (`crate::audit_index`);
-//! `GET /v1/audit/chains` (role admin): every chain and its breaks.
+//! `GET /v1/audit/chains` (role admin): every chain and its breaks; `GET /v1/audit/records`
+//! (role admin): the indexed records matching a search, as JSON Lines.
 
 use super::Shared;
 use crate::audit_chains::{ChainKey, IngestError, MAX_INSTANCE_CHARS, UNKNOWN_INSTANCE};
@@ -82,4 +83,35 @@ pub(super) async fn chains(State(app): Shared, headers: HeaderMap) -> Response {
         })
         .collect();
     Json(json!({"chains": list})).into_response()
+}
+
+/// `GET /v1/audit/records?agent=&user=&outcome=&reason=&action=&from=&to=&limit=` (admin): the
+/// matching records as JSON Lines, newest first, each exactly as ingested; at most
+/// [`crate::audit_index::MAX_RESULTS`] (default 1000).
+pub(super) async fn records(
+    State(app): Shared,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<crate::audit_index::Search>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app.credentials, &headers, &[Role::Admin]) {
+        return r;
+    }
+    let Ok(axum::extract::Query(search)) = q else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "invalid query string");
+    };
+    let filter = match search.filter(1000) {
+        Ok(f) => f,
+        Err(m) => return error(StatusCode::BAD_REQUEST, "bad_request", m),
+    };
+    match app.audit_index.search(&filter).await {
+        Ok(found) => {
+            let mut r = crate::audit_index::jsonl(&found).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/jsonl; charset=utf-8"),
+            );
+            r
+        }
+        Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
+    }
 }

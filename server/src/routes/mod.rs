@@ -41,6 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
             post(audit::ingest).layer(DefaultBodyLimit::max(MAX_AUDIT_BODY)),
         )
         .route("/v1/audit/chains", get(audit::chains))
+        .route("/v1/audit/records", get(audit::records))
         .route("/v1/tokens", post(tokens::mint).layer(small))
         .route(
             "/v1/approvals",
