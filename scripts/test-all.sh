@@ -54,6 +54,8 @@ run rust scripts/test-rust.sh
 # The stable replay of every fuzz seed and saved regression; the libFuzzer run is `make fuzz`.
 run fuzz scripts/fuzz-smoke.sh
 run python python/run_tests.sh
+# The operator console in a real headless browser (installs chromium and Playwright itself).
+run console tests/console/run.sh
 run examples examples/run_all.sh
 run node node/run_tests.sh
 run kotlin bindings/run_kotlin_tests.sh

@@ -163,6 +163,16 @@ impl Approvals {
         v
     }
 
+    /// The newest `limit` entries that `keep` admits, newest first (by decision time, else by
+    /// creation time); only those are copied (the
+    /// console's decided list searches up to [`MAX_ENTRIES`] without cloning them all).
+    pub fn newest(&mut self, now_ms: i64, limit: usize, keep: impl Fn(&Entry) -> bool) -> Vec<Entry> {
+        self.expire(now_ms);
+        let mut found: Vec<&Entry> = self.by_id.values().filter(|e| keep(e)).collect();
+        found.sort_by_key(|e| std::cmp::Reverse(e.decided_at_ms.unwrap_or(e.created_at_ms)));
+        found.into_iter().take(limit).cloned().collect()
+    }
+
     /// Whether `approver` may decide `id` now (pending, not theirs).
     pub fn check_decidable(&mut self, id: &str, approver: &str, now_ms: i64) -> Result<(), Refusal> {
         let e = self.get(id, now_ms).ok_or(Refusal::NotFound)?;

@@ -14,7 +14,9 @@
 
 pub mod approvals;
 pub mod audit_chains;
+pub mod audit_index;
 pub mod auth;
+mod console;
 mod error;
 pub mod fleet;
 pub mod revocations;
@@ -48,6 +50,7 @@ pub async fn serve_tls(
     tls: tls::TlsConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    app.tls.store(true, std::sync::atomic::Ordering::Relaxed);
     serve_on(tls::TlsListener::new(listener, tls)?, app, shutdown).await
 }
 

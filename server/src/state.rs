@@ -3,6 +3,7 @@
 
 use crate::approvals::Approvals;
 use crate::audit_chains::{AuditChains, ChainKey, IngestError, Ingested};
+use crate::audit_index::AuditIndex;
 use crate::auth::Credentials;
 use crate::fleet::Fleet;
 use crate::revocations::RevocationState;
@@ -11,6 +12,7 @@ use act_core::policy::PolicySet;
 use act_core::snapshot::{encode_snapshot, SnapshotDocument};
 use act_core::{Engine, SigningKey};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -75,6 +77,10 @@ pub struct App {
     pub approval_ttl: Duration,
     /// The database (with a state folder).
     pub store: Option<Store>,
+    /// Ingested audit records, queryable (in the database, or in memory without a state folder).
+    pub audit_index: AuditIndex,
+    /// Whether the server answers over HTTPS (set by [`crate::serve_tls`]; console cookies are then `Secure`).
+    pub tls: AtomicBool,
     /// Held by every approval change from its check to its commit, so a check stays true until
     /// the change is stored and kept (reads never wait for it).
     pub approval_writes: tokio::sync::Mutex<()>,
@@ -120,8 +126,19 @@ impl App {
                 approvals.put(e);
             }
         }
+        let audit_index = match &store {
+            Some(s) => AuditIndex::in_pool(s.pool()),
+            None => AuditIndex::in_memory().await?,
+        };
         let audit = match &c.audit_log {
-            Some(p) => AuditChains::open(p)?,
+            Some(p) => {
+                let chains = AuditChains::open(p)?;
+                let n = audit_index.backfill(p).await?;
+                if n > 0 {
+                    eprintln!("audit index: {n} records from {} made searchable", p.display());
+                }
+                chains
+            }
             None => AuditChains::default(),
         };
         let engine_key = SigningKey::from_pkcs8_der(&c.key.to_pkcs8_der()).map_err(|e| e.to_string())?;
@@ -142,6 +159,8 @@ impl App {
             state_dir: c.state_dir,
             approval_ttl: c.approval_ttl,
             store,
+            audit_index,
+            tls: AtomicBool::new(false),
             approval_writes: tokio::sync::Mutex::new(()),
             inner: Mutex::new(Inner {
                 files: c.policies,

@@ -1,6 +1,6 @@
 //! Durable storage through sqlx: SQLite, one file (`<state-dir>/act.sqlite`, WAL), with versioned
 //! migrations (`server/migrations/NNNN_*.sql`, embedded with `sqlx::migrate!`). Today it holds
-//! approval requests and their decisions; PostgreSQL for replicas is planned (`docs/server.md`).
+//! approval requests and their decisions, and the audit index ([`crate::audit_index`]); PostgreSQL for replicas is planned (`docs/server.md`).
 //!
 //! sqlx because it is the maintained async SQL toolkit for tokio (which the server already runs
 //! on), with SQLite and PostgreSQL drivers behind one API and a migration runner.
@@ -11,6 +11,11 @@ use sqlx::SqlitePool;
 use std::path::Path;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Runs the embedded migrations on `pool`.
+pub async fn migrate(pool: &SqlitePool) -> Result<(), String> {
+    MIGRATOR.run(pool).await.map_err(|e| e.to_string())
+}
 
 /// The database.
 #[derive(Clone, Debug)]
@@ -33,11 +38,15 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        MIGRATOR
-            .run(&pool)
+        migrate(&pool)
             .await
             .map_err(|e| format!("cannot migrate {}: {e}", path.display()))?;
         Ok(Store { pool })
+    }
+
+    /// The connection pool (the audit index shares the database).
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
     }
 
     /// The most recent approval entries (at most [`MAX_ENTRIES`]), oldest first.

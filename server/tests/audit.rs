@@ -203,3 +203,30 @@ fn chains_are_grouped_by_instance_header_and_credential() {
     let (status, _) = post(&s, AGENT, Some("no spaces/allowed"), &chain("x", 1));
     assert_eq!(status, 400);
 }
+
+#[test]
+fn admins_search_ingested_records_as_json_lines() {
+    let s = Server::start(None, Duration::from_secs(60));
+    let mut recs = chain("inst-search", 3);
+    recs[1] = {
+        let mut r = record("inst-search", 1, &recs[0].hash, "amount 900 exceeds maxAmount 500");
+        r.reason = serde_json::from_value(json!("constraint_failed")).unwrap();
+        r.hash = r.compute_hash();
+        r
+    };
+    // Re-chain the third record after the changed second one.
+    recs[2] = record("inst-search", 2, &recs[1].hash, "allowed");
+    assert_eq!(post(&s, AGENT, Some("inst-search"), &recs).0, 200);
+    let (status, body) = s.call(Some(AGENT), "GET", "/v1/audit/records", None);
+    assert_eq!(status, 403, "agents cannot read the audit trail: {body}");
+    let (status, body) = s.call(Some(ADMIN), "GET", "/v1/audit/records?reason=constraint_failed", None);
+    assert_eq!(status, 200);
+    let text = body.as_str().map(str::to_string).unwrap_or_else(|| body.to_string());
+    let lines: Vec<AuditRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0].message, "amount 900 exceeds maxAmount 500");
+    assert_eq!(lines[0].compute_hash(), lines[0].hash, "exactly as ingested");
+    let (status, body) = s.call(Some(ADMIN), "GET", "/v1/audit/records?from=soon", None);
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`from`"));
+}

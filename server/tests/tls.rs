@@ -159,3 +159,18 @@ fn unreadable_or_mismatched_certificate_files_are_named_in_the_error() {
     let err = act_server::tls::load_config(&key, &key).unwrap_err();
     assert!(err.contains("no PEM CERTIFICATE"), "{err}");
 }
+
+#[test]
+fn console_cookies_are_secure_under_tls() {
+    let s = TlsServer::start();
+    let answer = s.get(std::slice::from_ref(&s.cert), "/console/login").unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: act_console_login="))
+        .unwrap_or_else(|| panic!("no login cookie: {answer}"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.trim_end().ends_with("; Secure"),
+        "{cookie}"
+    );
+}

@@ -195,37 +195,61 @@ async fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body
         Ok(b) => b,
         Err(r) => return r,
     };
-    if !grant && b.ttl.is_some() {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "`ttl` applies to grants only");
+    match decide_as(&app, &approver, &id, b.reason, b.ttl, grant).await {
+        Ok(entry) => Json(entry).into_response(),
+        Err(r) => r,
     }
-    let why = match reason(b.reason) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+}
+
+/// Grants or denies request `id` as `approver`: the one place every decision is made, by the HTTP
+/// routes and by the console alike. Checks the role (approver only), the reason, that the request
+/// is pending and not the approver's own, stores the decision, then keeps and announces it.
+pub(crate) async fn decide_as(
+    app: &App,
+    approver: &Principal,
+    id: &str,
+    reason_given: Option<String>,
+    ttl: Option<u64>,
+    grant: bool,
+) -> Result<crate::approvals::Entry, Response> {
+    if approver.role != Role::Approver {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden_role",
+            format!(
+                "deciding approvals needs the role approver; this credential has the role {}",
+                approver.role.name()
+            ),
+        ));
+    }
+    if !grant && ttl.is_some() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "`ttl` applies to grants only",
+        ));
+    }
+    let why = reason(reason_given)?;
     let _writing = app.approval_writes.lock().await;
     let now = now_ms();
-    if let Err(r) = app.lock().approvals.check_decidable(&id, &approver.identity, now) {
-        return refusal(r, &id);
-    }
+    app.lock()
+        .approvals
+        .check_decidable(id, &approver.identity, now)
+        .map_err(|r| refusal(r, id))?;
     let approval = if grant {
-        match app.engine.approve(&id, &approver.identity, b.ttl.unwrap_or(600)) {
+        match app.engine.approve(id, &approver.identity, ttl.unwrap_or(600)) {
             Ok(token) => Some(token),
-            Err(e) => return error(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+            Err(e) => return Err(error(StatusCode::BAD_REQUEST, e.code(), e.to_string())),
         }
     } else {
         None
     };
-    let decided = app
-        .lock()
-        .approvals
-        .decided(&id, &approver.identity, why, approval, now);
+    let decided = app.lock().approvals.decided(id, &approver.identity, why, approval, now);
     let Some(entry) = decided else {
-        return refusal(Refusal::NotFound, &id);
+        return Err(refusal(Refusal::NotFound, id));
     };
     // Stored first: an approval token is only ever handed out for a decision that is on disk.
-    if let Err(r) = store(&app, &entry).await {
-        return r;
-    }
+    store(app, &entry).await?;
     app.lock().approvals.put(entry.clone());
     app.approvals_changed.send_modify(|n| *n += 1);
     eprintln!(
@@ -233,5 +257,5 @@ async fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body
         if grant { "granted" } else { "denied" },
         approver.identity
     );
-    Json(entry).into_response()
+    Ok(entry)
 }

@@ -1,5 +1,7 @@
 //! `POST /v1/audit` (role agent): a batch of audit records, checked per SDK instance chain
-//! (`crate::audit_chains`); `GET /v1/audit/chains` (role admin): every chain and its breaks.
+//! (`crate::audit_chains`), then indexed for queries (`crate::audit_index`);
+//! `GET /v1/audit/chains` (role admin): every chain and its breaks; `GET /v1/audit/records`
+//! (role admin): the indexed records matching a search, as JSON Lines.
 
 use super::Shared;
 use crate::audit_chains::{ChainKey, IngestError, MAX_INSTANCE_CHARS, UNKNOWN_INSTANCE};
@@ -39,7 +41,12 @@ pub(super) async fn ingest(State(app): Shared, headers: HeaderMap, bytes: axum::
         instance,
     };
     match app.ingest(&key, &records) {
-        Ok(done) => (StatusCode::OK, Json(json!(done))).into_response(),
+        // Indexed for queries after the log and the chains took them; duplicates are indexed
+        // too, so a batch retried after a failed index write is indexed whole.
+        Ok(done) => match app.audit_index.insert(&key, &records).await {
+            Ok(()) => (StatusCode::OK, Json(json!(done))).into_response(),
+            Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
+        },
         Err(IngestError::Invalid(m)) => error(StatusCode::BAD_REQUEST, "audit_record_invalid", m),
         Err(IngestError::Conflict(m)) => error(StatusCode::CONFLICT, "audit_id_conflict", m),
         Err(IngestError::Failed(m)) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
@@ -76,4 +83,35 @@ pub(super) async fn chains(State(app): Shared, headers: HeaderMap) -> Response {
         })
         .collect();
     Json(json!({"chains": list})).into_response()
+}
+
+/// `GET /v1/audit/records?agent=&user=&outcome=&reason=&action=&from=&to=&limit=` (admin): the
+/// matching records as JSON Lines, newest first, each exactly as ingested; at most
+/// [`crate::audit_index::MAX_RESULTS`] (default 1000).
+pub(super) async fn records(
+    State(app): Shared,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<crate::audit_index::Search>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app.credentials, &headers, &[Role::Admin]) {
+        return r;
+    }
+    let Ok(axum::extract::Query(search)) = q else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "invalid query string");
+    };
+    let filter = match search.filter(1000) {
+        Ok(f) => f,
+        Err(m) => return error(StatusCode::BAD_REQUEST, "bad_request", m),
+    };
+    match app.audit_index.search(&filter).await {
+        Ok(found) => {
+            let mut r = crate::audit_index::jsonl(&found).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/jsonl; charset=utf-8"),
+            );
+            r
+        }
+        Err(m) => error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m),
+    }
 }

@@ -1,7 +1,7 @@
 //! The HTTP routes (protocol v1, `docs/protocol.md`), one module per area. Every route but
 //! `GET /healthz` needs a credential, and names the roles it admits.
 
-mod approvals;
+pub(crate) mod approvals;
 mod audit;
 mod fleet;
 mod revocations;
@@ -33,6 +33,7 @@ type Shared = axum::extract::State<Arc<App>>;
 pub fn router(app: Arc<App>) -> Router {
     let small = DefaultBodyLimit::max(MAX_SMALL_BODY);
     Router::new()
+        .merge(crate::console::router(app.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/snapshot", get(snapshot::get_snapshot))
         .route(
@@ -40,6 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
             post(audit::ingest).layer(DefaultBodyLimit::max(MAX_AUDIT_BODY)),
         )
         .route("/v1/audit/chains", get(audit::chains))
+        .route("/v1/audit/records", get(audit::records))
         .route("/v1/tokens", post(tokens::mint).layer(small))
         .route(
             "/v1/approvals",

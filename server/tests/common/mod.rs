@@ -2,6 +2,8 @@
 //! minimal HTTP/1.1 client over a real socket.
 #![allow(dead_code, reason = "each test binary uses a different part of these shared helpers")]
 
+pub mod console;
+
 use act_server::{App, Config, Credentials, Principal, Role};
 use serde_json::Value;
 use std::io::{Read, Write};
