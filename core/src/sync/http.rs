@@ -2,7 +2,9 @@
 //!
 //! Loop: request with `If-None-Match` and `?wait=S`; on `200` verify with the
 //! pinned key, require a newer version, compile, swap, then persist to the
-//! cache; on `304` confirm the serving snapshot is current. Transport errors,
+//! cache. Only a signed freshness statement (`X-Act-Freshness`, see
+//! [`crate::snapshot::freshness`]) for the version serving moves the staleness
+//! clock, to the statement's signed time: a `304` alone proves nothing. Transport errors,
 //! timeouts, `429` and `5xx` back off with jitter (honouring `Retry-After`)
 //! and reset on the next success; `401`/`403` stop the source, since retrying
 //! a refused API key cannot succeed. A rejected body never replaces the
@@ -129,10 +131,11 @@ struct Worker {
 
 /// What one request came to.
 enum Step {
-    /// A newer snapshot now serves (poll again at once); carries a cache write error, if any.
-    Updated(Option<String>),
-    /// Nothing changed (pause when the server answered without waiting).
-    Unchanged,
+    /// A newer snapshot now serves (poll again at once); carries a cache write error, if any,
+    /// and the answer's freshness statement.
+    Updated(Option<String>, Option<String>),
+    /// Nothing changed (pause when the server answered without waiting); the freshness statement.
+    Unchanged(Option<String>),
     /// Retry after a backoff (or the server's `Retry-After`).
     Retry(String, Option<Duration>),
     /// Give up: retrying cannot help.
@@ -150,9 +153,10 @@ impl Worker {
             };
             let now = self.engine.now_ms();
             let pause = match step {
-                Step::Updated(cache_error) => {
+                Step::Updated(cache_error, statement) => {
                     backoff.reset();
                     self.status.success(now);
+                    self.freshen(statement.as_deref(), now);
                     if let Some(e) = cache_error {
                         // Serving is right; only the restart copy is missing.
                         self.status.update(|s| {
@@ -162,10 +166,10 @@ impl Worker {
                     }
                     Duration::ZERO
                 }
-                Step::Unchanged => {
+                Step::Unchanged(statement) => {
                     backoff.reset();
-                    self.engine.confirm_fresh(now);
                     self.status.success(now);
+                    self.freshen(statement.as_deref(), now);
                     // A server that ignores `wait` (a static file server) answers at once: poll gently.
                     let waited = started.elapsed();
                     if self.opts.long_poll.is_zero() || waited < self.opts.long_poll / 2 {
@@ -226,9 +230,13 @@ impl Worker {
             Err(e) => return Step::Retry(format!("GET {url}: {}", describe(&e)), None),
         };
         let code = resp.status().as_u16();
+        let statement = resp
+            .headers()
+            .get(crate::snapshot::FRESHNESS_HEADER)
+            .map(|v| v.to_str().unwrap_or("(not text)").to_string());
         match code {
             200 => {}
-            304 => return Step::Unchanged,
+            304 => return Step::Unchanged(statement),
             401 | 403 => {
                 return Step::Fatal(format!(
                     "GET {url}: HTTP {code}: the control endpoint refused the API key"
@@ -252,14 +260,40 @@ impl Worker {
         match self.install(&body) {
             Ok(Some(cache_error)) => {
                 self.etag = etag;
-                Step::Updated(cache_error)
+                Step::Updated(cache_error, statement)
             }
             Ok(None) => {
                 self.etag = etag;
-                Step::Unchanged
+                Step::Unchanged(statement)
             }
             Err(m) => Step::Retry(format!("snapshot from {url} rejected: {m}"), None),
         }
+    }
+
+    /// Moves the staleness clock to a verified statement's signed time, when it names the version
+    /// serving; otherwise nothing moves (and a statement that is present but wrong is reported).
+    fn freshen(&self, statement: Option<&str>, now: i64) {
+        let Some(statement) = statement else {
+            // A static file server sends none: staleness counts from the snapshot's `issued_at`.
+            return;
+        };
+        let serving = self.engine.snapshot().version;
+        let problem = match crate::snapshot::verify_freshness(statement, &self.opts.trust_key) {
+            Ok(f) if f.version == serving => {
+                // A statement from the future (clock skew) counts as now, never later.
+                self.engine.confirm_fresh(f.issued_at.min(now));
+                return;
+            }
+            Ok(f) => format!(
+                "the freshness statement names version {} but version {serving} serves; staleness not reset",
+                f.version
+            ),
+            Err(e) => format!("{}; staleness not reset", inner(e)),
+        };
+        self.status.update(|s| {
+            s.last_error = Some(problem);
+            s.last_error_ms = Some(now);
+        });
     }
 
     /// Verifies, compiles and swaps in `body`, then caches it.
