@@ -4,6 +4,7 @@ pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
 pub(crate) mod request;
+mod swap;
 mod token_cache;
 pub(crate) mod vars;
 
@@ -301,18 +302,10 @@ impl Engine {
         self.snapshot.load_full()
     }
 
-    /// Replaces the snapshot; refused (and the current one kept) unless its version is newer.
+    /// Replaces the snapshot atomically (compare-and-swap); refused, and the current one kept,
+    /// unless it supersedes the serving one. Safe to call from any number of threads.
     pub fn swap_snapshot(&self, next: Snapshot) -> Result<u64> {
-        let current = self.snapshot.load();
-        if next.version <= current.version {
-            return Err(Error::Snapshot(format!(
-                "version {} is not newer than the serving version {}",
-                next.version, current.version
-            )));
-        }
-        let v = next.version;
-        self.snapshot.store(Arc::new(next));
-        Ok(v)
+        swap::swap_if_newer(&self.snapshot, next)
     }
 
     /// Records that a source confirmed, at `at_ms`, that the serving snapshot is current
@@ -323,13 +316,10 @@ impl Engine {
 
     /// Compiles `set` into the next version and swaps it in (a local policy reload).
     pub fn reload(&self, set: PolicySet) -> Result<u64> {
-        let next = Snapshot::compile(
-            set,
-            self.snapshot.load().version + 1,
-            self.clock.now_ms(),
-            &self.local_keys,
-        )?;
-        self.swap_snapshot(next)
+        let now = self.clock.now_ms();
+        swap::reload_with(&self.snapshot, |version| {
+            Snapshot::compile(set.clone(), version, now, &self.local_keys)
+        })
     }
 
     /// Keys trusted besides the snapshot's (the local signing key, `trust`ed keys).

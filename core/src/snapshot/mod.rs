@@ -128,6 +128,11 @@ impl Snapshot {
         self
     }
 
+    /// Whether this snapshot may replace `serving`: its version is greater.
+    pub fn supersedes(&self, serving: &Snapshot) -> bool {
+        self.version > serving.version
+    }
+
     /// A trusted issuer key by `kid`.
     pub fn key(&self, kid: &str) -> Option<&VerifyingKey> {
         self.keys.get(kid)
