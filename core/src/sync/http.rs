@@ -12,6 +12,7 @@
 
 use super::backoff::Backoff;
 use super::client::{describe, inner, read_capped, retry_after, Http, Timeouts};
+use super::mark::{self, Mark};
 use super::{cache, StatusCell, Stop, SyncHandle};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -32,6 +33,11 @@ pub struct HttpSyncOptions {
     pub trust_key: VerifyingKey,
     /// Where the last verified snapshot is kept across restarts (none: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// The version high-water mark's file: no document older than the newest version served
+    /// ever serves again, after a restart included. Default (`None`): `<cache_dir>/snapshot.version`,
+    /// or no mark without a `cache_dir`. Put it where only the SDK's user can write (see
+    /// docs/security.md): whoever can write it can lower it.
+    pub version_mark: Option<PathBuf>,
     /// Long poll: the server may hold a request this long waiting for a change (`?wait=`; 0 disables it).
     pub long_poll: Duration,
     /// Pause between requests when the server answers at once (plain polling, static servers).
@@ -58,6 +64,7 @@ impl HttpSyncOptions {
             api_key: None,
             trust_key,
             cache_dir: None,
+            version_mark: None,
             long_poll: Duration::from_secs(30),
             poll_interval: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -97,11 +104,23 @@ pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHand
         }
     }
     let status = Arc::new(StatusCell::new(url.clone()));
+    let mark_path = opts
+        .version_mark
+        .clone()
+        .or_else(|| opts.cache_dir.as_ref().map(|d| d.join(mark::MARK_FILE)));
+    let mut mark = Mark::open(mark_path)?;
     if let Some(dir) = &opts.cache_dir {
-        match cache::load_cached(&engine, dir, &opts.trust_key) {
-            Ok(Some(v)) => status.update(|s| s.updates += u64::from(v > 0)),
+        let now = engine.now_ms();
+        let check = |v: u64| mark.refuse(v, engine.snapshot().version, now);
+        match cache::load_cached_checked(&engine, dir, &opts.trust_key, check) {
+            Ok(Some(v)) => {
+                status.update(|s| s.updates += u64::from(v > 0));
+                if let Err(e) = mark.raise(v) {
+                    status.failure(now, format!("cannot record the version high-water mark: {e}"));
+                }
+            }
             Ok(None) => {}
-            Err(e) => status.failure(engine.now_ms(), e.to_string()),
+            Err(e) => status.failure(now, e.to_string()),
         }
     }
     let http = Http::new(&Timeouts {
@@ -116,6 +135,7 @@ pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHand
         status: status.clone(),
         stop: stop.clone(),
         etag: None,
+        mark,
     };
     SyncHandle::spawn("act-sync-http", engine, status, stop, move || worker.run(&http))
 }
@@ -127,6 +147,7 @@ struct Worker {
     status: Arc<StatusCell>,
     stop: Arc<Stop>,
     etag: Option<String>,
+    mark: Mark,
 }
 
 /// What one request came to.
@@ -298,7 +319,7 @@ impl Worker {
 
     /// Verifies, compiles and swaps in `body`, then caches it.
     /// `Ok(None)`: it is the version already serving; `Ok(Some(e))`: swapped, `e` a cache write error.
-    fn install(&self, body: &[u8]) -> std::result::Result<Option<Option<String>>, String> {
+    fn install(&mut self, body: &[u8]) -> std::result::Result<Option<Option<String>>, String> {
         let doc = crate::snapshot::verify_document(body, &self.opts.trust_key).map_err(inner)?;
         let serving = self.engine.snapshot().version;
         if doc.version == serving {
@@ -310,20 +331,30 @@ impl Worker {
                 doc.version
             ));
         }
+        if let Some(why) = self.mark.refuse(doc.version, serving, self.engine.now_ms()) {
+            return Err(why);
+        }
         if let Some(exp) = doc.expires_at {
             if exp <= self.engine.now_ms() {
                 return Err(format!("version {} expired at {exp} ms", doc.version));
             }
         }
+        let doc_version = doc.version;
         let snap = doc.compile(self.engine.local_keys()).map_err(inner)?;
         self.engine.swap_snapshot(snap).map_err(inner)?;
         self.status.update(|s| s.updates += 1);
+        // The cache first, then the mark: a crash between them leaves a cache at least as new as the mark.
         let cache_error = match &self.opts.cache_dir {
             Some(dir) => cache::persist(dir, body)
                 .err()
                 .map(|e| format!("cannot cache the snapshot: {e}")),
             None => None,
         };
-        Ok(Some(cache_error))
+        let mark_error = self
+            .mark
+            .raise(doc_version)
+            .err()
+            .map(|e| format!("cannot record the version high-water mark: {e}"));
+        Ok(Some(cache_error.or(mark_error)))
     }
 }

@@ -33,6 +33,8 @@ mod client;
 mod file;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
+mod mark;
 
 #[cfg(feature = "http")]
 pub use audit_ship::{AuditShipHandle, AuditShipStats, HttpAuditOptions, HttpAuditSink};
@@ -41,6 +43,8 @@ pub use cache::{load_cached, CACHE_FILE};
 pub use file::{watch_path, DEFAULT_FILE_POLL};
 #[cfg(feature = "http")]
 pub use http::{start_http, HttpSyncOptions};
+#[cfg(feature = "http")]
+pub use mark::{MARK_FILE, MAX_VERSION_LEAD};
 
 use crate::engine::Engine;
 use arc_swap::ArcSwap;
