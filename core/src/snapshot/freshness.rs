@@ -67,43 +67,59 @@ pub fn sign_freshness(key: &SigningKey, version: u64, now_ms: i64) -> Result<Str
 /// (`act-freshness+jwt`) and `kid` (the pinned key's), no duplicate JSON keys, a valid signature,
 /// exactly the claims `version` (≥ 1) and `issued_at`.
 pub fn verify_freshness(jws: &str, trusted: &VerifyingKey) -> Result<Freshness> {
-    let bad = |m: &str| Error::Snapshot(format!("freshness statement rejected: {m}"));
+    let bad = |m: String| Error::Snapshot(format!("freshness statement rejected: {m}"));
+    let claims = verify_compact(jws, FRESHNESS_TYP, trusted, MAX_FRESHNESS_BYTES).map_err(bad)?;
+    let f: Freshness = serde_json::from_value(claims).map_err(|e| bad(format!("claims: {e}")))?;
+    if f.version == 0 {
+        return Err(bad("version 0 names no snapshot".into()));
+    }
+    Ok(f)
+}
+
+/// Verifies a small compact JWS of type `typ` signed by `trusted` and returns its claims.
+///
+/// The header must be exactly `alg` (EdDSA), `typ` and `kid` (the trusted key's); header and claims
+/// are strict JSON (no duplicate keys, shallow); the signature must verify.
+pub(crate) fn verify_compact(
+    jws: &str,
+    typ: &str,
+    trusted: &VerifyingKey,
+    max_bytes: usize,
+) -> std::result::Result<Value, String> {
     let jws = jws.trim();
-    if jws.len() > MAX_FRESHNESS_BYTES {
-        return Err(bad("over the 2048-byte cap"));
+    if jws.len() > max_bytes {
+        return Err(format!("over the {max_bytes}-byte cap"));
     }
     let mut parts = jws.split('.');
     let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("not a compact JWS (three dot-separated parts)"));
+        return Err("not a compact JWS (three dot-separated parts)".into());
     };
     let part = |p: &str, what: &str| {
         URL_SAFE_NO_PAD
             .decode(p)
-            .map_err(|_| bad(&format!("the {what} is not base64url")))
+            .map_err(|_| format!("the {what} is not base64url"))
     };
-    let header = crate::json::parse_strict(&part(h, "header")?, 4).map_err(|e| bad(&format!("header: {e}")))?;
+    let header = crate::json::parse_strict(&part(h, "header")?, 4).map_err(|e| format!("header: {e}"))?;
     let Value::Object(header) = header else {
-        return Err(bad("the header is not a JSON object"));
+        return Err("the header is not a JSON object".into());
     };
     let field = |k: &str| header.get(k).and_then(Value::as_str);
-    if header.len() != 3 || field("alg") != Some("EdDSA") || field("typ") != Some(FRESHNESS_TYP) {
-        return Err(bad(
-            "the header must be exactly {\"alg\":\"EdDSA\",\"typ\":\"act-freshness+jwt\",\"kid\":...}",
+    if header.len() != 3 || field("alg") != Some("EdDSA") || field("typ") != Some(typ) {
+        return Err(format!(
+            "the header must be exactly {{\"alg\":\"EdDSA\",\"typ\":\"{typ}\",\"kid\":...}}"
         ));
     }
     if field("kid") != Some(trusted.kid()) {
-        return Err(bad("signed by a key other than the pinned snapshot key"));
+        return Err(format!(
+            "signed by a key other than the trusted one (kid `{}`)",
+            trusted.kid()
+        ));
     }
     let sig = part(s, "signature")?;
     if !trusted.verify(format!("{h}.{c}").as_bytes(), &sig) {
-        return Err(bad("the signature does not verify"));
+        return Err("the signature does not verify".into());
     }
-    let claims = crate::json::parse_strict(&part(c, "claims")?, 4).map_err(|e| bad(&format!("claims: {e}")))?;
-    let f: Freshness = serde_json::from_value(claims).map_err(|e| bad(&format!("claims: {e}")))?;
-    if f.version == 0 {
-        return Err(bad("version 0 names no snapshot"));
-    }
-    Ok(f)
+    crate::json::parse_strict(&part(c, "claims")?, 4).map_err(|e| format!("claims: {e}"))
 }
 
 #[cfg(test)]
