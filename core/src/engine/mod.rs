@@ -200,6 +200,7 @@ impl EngineBuilder {
         }
         let now = self.clock.now_ms();
         let snapshot = Snapshot::compile(self.policies, self.version, now, &keys)?;
+        let counters = self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new()));
         Ok(Engine {
             snapshot: ArcSwap::from_pointee(snapshot),
             local_keys: keys,
@@ -207,10 +208,10 @@ impl EngineBuilder {
             tokens: token_cache::new_cache(self.options.token_cache_capacity, self.options.token_cache_bytes),
             rejected: token_cache::new_cache(1024, token_cache::REJECTED_BYTES),
             caps: quick_cache::sync::Cache::new(1024),
-            counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
+            breakers: Breakers::new(&counters),
+            counters,
             clock: self.clock,
             auditor: Auditor::start(self.sinks, self.options.audit_queue)?,
-            breakers: Breakers::default(),
             audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
