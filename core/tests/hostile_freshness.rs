@@ -128,6 +128,7 @@ fn an_honest_endpoint_keeps_the_sdk_fresh_with_signed_statements() {
         server.set(with_statement(&v5, Some(sign_freshness(&cp, 5, now).unwrap())));
         s.advance_and_poll(&server, 800);
         assert_eq!(s.read(), (Reason::Allowed, 5), "step {step}: {:?}", s.handle.status());
+        assert_eq!(s.handle.status().last_fresh_ms, Some(now));
     }
 }
 
@@ -143,6 +144,11 @@ fn bare_304s_after_a_revocation_was_published_do_not_keep_the_sdk_fresh() {
     server.set(with_statement(&v5, None));
     s.advance_and_poll(&server, 3 * MAX_STALENESS_MS);
     assert_eq!(s.read(), (Reason::SnapshotStale, 5), "{:?}", s.handle.status());
+    assert_eq!(
+        s.handle.status().last_fresh_ms,
+        Some(T0),
+        "the status shows how old the last proof is"
+    );
 }
 
 #[test]
@@ -192,7 +198,17 @@ fn foreign_or_other_version_statements_and_replayed_documents_reset_nothing() {
         let s = sdk(&server, &cp);
         server.set(mode);
         s.advance_and_poll(&server, 3 * MAX_STALENESS_MS);
-        assert_eq!(s.read(), (Reason::SnapshotStale, 5), "{what}: {:?}", s.handle.status());
+        let status = s.handle.status();
+        assert_eq!(s.read(), (Reason::SnapshotStale, 5), "{what}: {status:?}");
+        if !what.contains("no statement") {
+            assert!(
+                status
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("staleness not reset")),
+                "{what}: a statement that is present but wrong is reported: {status:?}"
+            );
+        }
     }
 }
 

@@ -302,7 +302,10 @@ impl Worker {
         let problem = match crate::snapshot::verify_freshness(statement, &self.opts.trust_key) {
             Ok(f) if f.version == serving => {
                 // A statement from the future (clock skew) counts as now, never later.
-                self.engine.confirm_fresh(f.issued_at.min(now));
+                let at = f.issued_at.min(now);
+                self.engine.confirm_fresh(at);
+                self.status
+                    .update(|s| s.last_fresh_ms = Some(s.last_fresh_ms.map_or(at, |prev| prev.max(at))));
                 return;
             }
             Ok(f) => format!(
