@@ -55,6 +55,11 @@ fn down_url() -> String {
     format!("http://{}", l.local_addr().unwrap())
 }
 
+/// An endpoint that accepts and never answers: the status keeps the start-up (cache) error.
+fn silent() -> TestServer {
+    serving(Mode::Hang)
+}
+
 fn start(url: &str, cp: &SigningKey, cache: &Path, mark: Option<&Path>) -> (Arc<Engine>, SyncHandle) {
     let e = Arc::new(Engine::builder().without_snapshot().build().unwrap());
     let mut o = HttpSyncOptions::new(url, cp.verifying_key().clone());
@@ -100,7 +105,8 @@ fn an_older_signed_snapshot_copied_into_the_cache_is_refused_after_a_restart() {
     let v5 = serve_5_then_6(&cp, &cache, None);
     // The attacker replaces the cache file with the older signed document.
     std::fs::write(cache.join(CACHE_FILE), &v5).unwrap();
-    let (e, h) = start(&down_url(), &cp, &cache, None);
+    let down = silent();
+    let (e, h) = start(&down.url(), &cp, &cache, None);
     let err = wait_error(&h, "older than version 6");
     assert_eq!(e.snapshot().version, 0, "the rolled-back cache must not serve: {err}");
 }
@@ -130,7 +136,8 @@ fn a_mark_kept_outside_the_cache_folder_survives_an_attacker_who_owns_the_cache_
     std::fs::remove_dir_all(&cache).unwrap();
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join(CACHE_FILE), &v5).unwrap();
-    let (e, h) = start(&down_url(), &cp, &cache, Some(&mark));
+    let down = silent();
+    let (e, h) = start(&down.url(), &cp, &cache, Some(&mark));
     wait_error(&h, "older than version 6");
     assert_eq!(e.snapshot().version, 0);
 }
@@ -167,4 +174,32 @@ fn one_mistaken_huge_version_cannot_lock_out_later_snapshots_or_the_kill_switch(
         h.status()
     );
     assert!(e.snapshot().version == now + 1_000);
+}
+
+#[test]
+fn processes_sharing_a_mark_never_lower_it() {
+    // Two SDKs (as two worker processes would) share one cache folder. B serves v5; A then serves
+    // v7; B's endpoint now offers v6. Without re-reading the shared mark, B would install v6 and
+    // write 6 over A's 7.
+    let cp = SigningKey::generate().unwrap();
+    let cache = tempdir("shared-mark");
+    let for_b = serving(doc_mode(&doc(&cp, 5, false), "5"));
+    let (b, hb) = start(&for_b.url(), &cp, &cache, None);
+    assert!(hb.wait_for_version(5, Duration::from_secs(5)), "{:?}", hb.status());
+    let for_a = serving(doc_mode(&doc(&cp, 7, false), "7"));
+    let (_a, ha) = start(&for_a.url(), &cp, &cache, None);
+    assert!(ha.wait_for_version(7, Duration::from_secs(5)), "{:?}", ha.status());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while std::fs::read_to_string(cache.join(MARK_FILE))
+        .unwrap_or_default()
+        .trim()
+        != "7"
+    {
+        assert!(Instant::now() < deadline, "A records its mark");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for_b.set(doc_mode(&doc(&cp, 6, false), "6"));
+    wait_error(&hb, "older than version 7, which this host already served");
+    assert_eq!(b.snapshot().version, 5);
+    assert_eq!(std::fs::read_to_string(cache.join(MARK_FILE)).unwrap().trim(), "7");
 }

@@ -334,6 +334,7 @@ impl Worker {
                 doc.version
             ));
         }
+        self.mark.refresh();
         if let Some(why) = self.mark.refuse(doc.version, serving, self.engine.now_ms()) {
             return Err(why);
         }

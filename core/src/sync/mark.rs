@@ -50,6 +50,18 @@ impl Mark {
         Ok(Mark { path: Some(p), version })
     }
 
+    /// Takes in a higher mark another process sharing the file wrote meanwhile (an unreadable
+    /// file changes nothing here: it was readable at start, and the in-memory mark still holds).
+    pub(crate) fn refresh(&mut self) {
+        let Some(p) = &self.path else { return };
+        if let Some(v) = std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        {
+            self.version = self.version.max(v);
+        }
+    }
+
     /// Why `version` must not serve, given what serves now and the host clock; `None` if it may.
     pub(crate) fn refuse(&self, version: u64, serving: u64, now_ms: i64) -> Option<String> {
         if version < self.version {
@@ -71,6 +83,8 @@ impl Mark {
 
     /// Raises the mark to `version` (never lowers it): write to a temporary file, fsync, rename.
     pub(crate) fn raise(&mut self, version: u64) -> Result<()> {
+        // Processes may share the file: never write below what another one recorded.
+        self.refresh();
         if version <= self.version {
             return Ok(());
         }
