@@ -71,6 +71,13 @@ pub fn run(c: AuditCommand) -> CmdResult {
                     Err(e) => Err(Failure::new(CHECK_FAILED, located(&a.file, e.line, &e.message))),
                 };
             }
+            if checkpoints_path(&a.file).exists() {
+                eprintln!(
+                    "note: {} exists; pass --audit-key to check the log against it (a chain alone cannot show \
+                     that its last records were removed)",
+                    checkpoints_path(&a.file).display()
+                );
+            }
             match verify_log(reader, start) {
                 Ok(n) => {
                     println!("ok: {n} record(s), chain intact");
