@@ -1,8 +1,11 @@
 //! `act audit verify`: checks the hash chain of a JSON Lines audit log.
 
 use crate::exit::{CmdResult, Failure, CHECK_FAILED, IO};
+use act_core::audit::checkpoint::Checkpoint;
+use act_core::audit::checkpoint::{checkpoints_path, read_checkpoints, verify_checkpoint, verify_log_with_checkpoints};
 use act_core::audit::{verify_log, verify_merged_log, GENESIS_HASH};
-use std::path::PathBuf;
+use act_core::VerifyingKey;
+use std::path::{Path, PathBuf};
 
 /// `act audit ...`
 #[derive(clap::Subcommand)]
@@ -23,6 +26,15 @@ pub struct VerifyArgs {
     /// The log interleaves several chains (one per SDK process), as `act serve --audit-log` writes.
     #[arg(long)]
     pub merged: bool,
+    /// Signed checkpoints to check the log against: a checkpoints file (one JWS per line, e.g.
+    /// `<log>.checkpoints` or a copy kept elsewhere) or one checkpoint JWS. Catches removed last
+    /// records and edits re-hashed from the edit on. Needs --audit-key.
+    #[arg(long, conflicts_with = "merged", requires = "audit_key")]
+    pub checkpoint: Option<String>,
+    /// The public audit key that signs the checkpoints (`ed25519:...`, a JWK, a PEM file, or a file
+    /// holding one). With it alone, `<log>.checkpoints` is used.
+    #[arg(long, conflicts_with = "merged")]
+    pub audit_key: Option<String>,
 }
 
 /// Runs an audit command.
@@ -44,6 +56,28 @@ pub fn run(c: AuditCommand) -> CmdResult {
                 };
             }
             let start = (a.start != "any").then_some(a.start.as_str());
+            if let Some(key) = &a.audit_key {
+                let key = crate::keys::parse_public(key)?;
+                let cps = load_checkpoints(&a.file, a.checkpoint.as_deref(), &key)?;
+                return match verify_log_with_checkpoints(reader, start, &cps) {
+                    Ok(n) => {
+                        let covered = cps.iter().map(|c| c.count).max().unwrap_or(0);
+                        println!(
+                            "ok: {n} record(s), chain intact, {} signed checkpoint(s) match (the last covers {covered})",
+                            cps.len()
+                        );
+                        Ok(())
+                    }
+                    Err(e) => Err(Failure::new(CHECK_FAILED, located(&a.file, e.line, &e.message))),
+                };
+            }
+            if checkpoints_path(&a.file).exists() {
+                eprintln!(
+                    "note: {} exists; pass --audit-key to check the log against it (a chain alone cannot show \
+                     that its last records were removed)",
+                    checkpoints_path(&a.file).display()
+                );
+            }
             match verify_log(reader, start) {
                 Ok(n) => {
                     println!("ok: {n} record(s), chain intact");
@@ -55,5 +89,35 @@ pub fn run(c: AuditCommand) -> CmdResult {
                 )),
             }
         }
+    }
+}
+
+/// The checkpoints named by `--checkpoint` (a file, or one JWS), default `<log>.checkpoints`.
+fn load_checkpoints(log: &Path, given: Option<&str>, key: &VerifyingKey) -> Result<Vec<Checkpoint>, Failure> {
+    let path = match given {
+        Some(g) if !Path::new(g).exists() && g.trim().split('.').count() == 3 => {
+            let cp = verify_checkpoint(g, key).map_err(|e| Failure::new(CHECK_FAILED, format!("--checkpoint: {e}")))?;
+            return Ok(vec![cp]);
+        }
+        Some(g) => PathBuf::from(g),
+        None => checkpoints_path(log),
+    };
+    let f = std::fs::File::open(&path).map_err(|e| Failure::new(IO, format!("{}: {e}", path.display())))?;
+    let cps = read_checkpoints(std::io::BufReader::new(f), key)
+        .map_err(|e| Failure::new(CHECK_FAILED, format!("{}: {e}", path.display())))?;
+    if cps.is_empty() {
+        return Err(Failure::new(
+            CHECK_FAILED,
+            format!("{}: no checkpoint to check against", path.display()),
+        ));
+    }
+    Ok(cps)
+}
+
+fn located(file: &Path, line: usize, message: &str) -> String {
+    if line == 0 {
+        format!("{}: {message}", file.display())
+    } else {
+        format!("{}:{line}: {message}", file.display())
     }
 }

@@ -337,6 +337,111 @@ fn audit_verify_names_the_edited_or_removed_line() {
 }
 
 #[test]
+fn audit_verify_with_checkpoints_catches_a_removed_tail_and_a_rehashed_edit() {
+    let d = TempDir::new("audit-cp");
+    let log = d.join("audit.jsonl");
+    let audit_key = act_core::SigningKey::generate().unwrap();
+    let public = audit_key.verifying_key().to_string();
+    {
+        let policies = act_core::policy::parse_source("s.yaml", SUPPORT).unwrap();
+        let sink = act_core::audit::JsonlSink::open_with_checkpoints(log.display().to_string(), audit_key).unwrap();
+        let engine = act_core::Engine::builder()
+            .policies(policies)
+            .signing_key(act_core::SigningKey::generate().unwrap())
+            .audit_sink(Box::new(sink))
+            .build()
+            .unwrap();
+        let t = engine
+            .issue_token(&act_core::IssueRequest {
+                agent: "customer-support-bot".into(),
+                user_context: [("user_id".to_string(), "42".into())].into_iter().collect(),
+                ..Default::default()
+            })
+            .unwrap();
+        for i in 0..6 {
+            let r = format!("order://customer:42/{i}");
+            engine.validate(&act_core::Request {
+                token: &t,
+                action: "read_order",
+                resource: &r,
+                context: &Default::default(),
+                approval: None,
+            });
+            engine.flush_audit();
+        }
+    }
+    let path = log.display().to_string();
+    let cps = format!("{path}.checkpoints");
+    let o = run(&["audit", "verify", &path, "--audit-key", &public]);
+    assert!(
+        o.status.success() && text(&o).0.contains("6 record(s)"),
+        "{:?}",
+        text(&o)
+    );
+    let original = std::fs::read_to_string(&log).unwrap();
+
+    // The last two records removed: the chain alone still verifies, the checkpoint does not.
+    let kept: String = original.lines().take(4).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&log, &kept).unwrap();
+    let o = run(&["audit", "verify", &path]);
+    assert!(o.status.success(), "a chain alone cannot see a removed tail");
+    assert!(
+        text(&o).1.contains("pass --audit-key"),
+        "it points at the checkpoints: {:?}",
+        text(&o)
+    );
+    // A copy of the checkpoints kept elsewhere works the same; so does one checkpoint given inline.
+    let elsewhere = d.join("copy.checkpoints");
+    std::fs::copy(&cps, &elsewhere).unwrap();
+    let last_cp = std::fs::read_to_string(&cps)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    for given in [elsewhere.display().to_string(), last_cp] {
+        let o = run(&["audit", "verify", &path, "--checkpoint", &given, "--audit-key", &public]);
+        assert_eq!(code(&o), 1, "{:?}", text(&o));
+        assert!(
+            text(&o).1.contains("the last 2 record(s) were removed"),
+            "{:?}",
+            text(&o)
+        );
+    }
+
+    // A checkpoint checked against another key is refused, not trusted.
+    let other = act_core::SigningKey::generate().unwrap().verifying_key().to_string();
+    std::fs::write(&log, &original).unwrap();
+    let o = run(&["audit", "verify", &path, "--checkpoint", &cps, "--audit-key", &other]);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).1.contains("checkpoint rejected"), "{:?}", text(&o));
+
+    // An edit re-hashed from the edited record on: a valid chain, caught at the next checkpoint.
+    let mut records: Vec<act_core::audit::AuditRecord> =
+        original.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    records[2].resource = "order://customer:42/99".into();
+    for i in 2..records.len() {
+        if i > 2 {
+            records[i].prev_hash = records[i - 1].hash.clone();
+        }
+        records[i].hash = records[i].compute_hash();
+    }
+    let rehashed: String = records
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(&log, rehashed).unwrap();
+    assert!(run(&["audit", "verify", &path]).status.success());
+    let o = run(&["audit", "verify", &path, "--audit-key", &public]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o).1.contains(&format!("{path}:3: ")) && text(&o).1.contains("edited and re-hashed"),
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
 fn help_documents_every_command_and_the_exit_codes() {
     let (out, _) = text(&run(&["--help"]));
     for c in [

@@ -113,6 +113,53 @@ fn policy_changes_and_revocations_reach_a_running_client_within_two_seconds() {
 }
 
 #[test]
+fn signed_freshness_statements_keep_an_sdk_fresh_past_max_staleness() {
+    // The snapshot is signed once at start; only `X-Act-Freshness` on each long-poll answer can
+    // keep an SDK with a 3 s max_staleness fresh for 5 s (a bare 304 no longer counts; the margin
+    // over the 1 s long poll absorbs a loaded machine).
+    let dir = TempDir::new("serve-fresh");
+    std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
+    let serve = Serve::start(&dir.join("support.yaml"), "127.0.0.1:0", &[]);
+    let engine = Arc::new(
+        Engine::builder()
+            .without_snapshot()
+            .options(act_core::EngineOptions {
+                max_staleness_ms: Some(3_000),
+                ..Default::default()
+            })
+            .build()
+            .unwrap(),
+    );
+    let mut o = HttpSyncOptions::new(&serve.url, VerifyingKey::parse(&serve.key).unwrap());
+    o.api_key = Some(serve.api_key.clone());
+    o.long_poll = Duration::from_secs(1);
+    let sync = start_http(engine.clone(), o).unwrap();
+    within("the first snapshot", || engine.snapshot().version > 0);
+    let t = token(&serve);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let c = ctx(0);
+        let d = engine.check(&Request {
+            token: &t,
+            action: "read_order",
+            resource: "order://customer:42/1001",
+            context: &c,
+            approval: None,
+        });
+        assert_eq!(
+            d.reason,
+            Reason::Allowed,
+            "after {:?}: {} {:?}",
+            started.elapsed(),
+            d.message,
+            sync.status()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(sync.status().last_error.is_none(), "{:?}", sync.status());
+}
+
+#[test]
 fn approvals_are_requested_granted_by_a_human_and_used_once() {
     let dir = TempDir::new("serve-approval");
     std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();

@@ -7,8 +7,11 @@
 //! Each record carries `prev_hash` and `hash = SHA-256(prev_hash "\n" record
 //! without hash)`, so [`verify_log`] notices a removed, reordered or edited line.
 
+pub mod checkpoint;
+
 use crate::decision::Outcome;
 use crate::error::{Error, Result};
+use crate::keys::SigningKey;
 use crate::reason::Reason;
 use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
@@ -238,6 +241,10 @@ pub struct JsonlSink {
     path: String,
     file: std::io::BufWriter<std::fs::File>,
     last: Option<String>,
+    /// Records in the file and its length, kept only with checkpoints.
+    count: u64,
+    bytes: u64,
+    checkpoints: Option<checkpoint::Writer>,
 }
 
 /// Cuts an incomplete last line (no final newline) off `f`, appending its bytes to
@@ -324,7 +331,26 @@ impl JsonlSink {
             path,
             file: std::io::BufWriter::new(file),
             last,
+            count: 0,
+            bytes: len,
+            checkpoints: None,
         })
+    }
+
+    /// Like [`open`](Self::open), also signing checkpoints of the chain head with the host's audit
+    /// key `key` into `<path>.checkpoints` after every flush that wrote records and every
+    /// [`checkpoint::CHECKPOINT_EVERY`] records (see [`checkpoint`]).
+    ///
+    /// At open the log is checked against its last checkpoint: if records were removed from its
+    /// end, or the last checkpointed record was edited, this fails with `audit_chain_broken`
+    /// ([`Error::AuditChain`]) instead of silently continuing a chain that lost records.
+    pub fn open_with_checkpoints(path: impl Into<String>, key: SigningKey) -> Result<Self> {
+        let mut sink = Self::open(path)?;
+        let (writer, count) =
+            checkpoint::Writer::open(std::path::Path::new(&sink.path), key, sink.file.get_ref(), sink.bytes)?;
+        sink.count = count;
+        sink.checkpoints = Some(writer);
+        Ok(sink)
     }
 
     fn hash_of(path: &str, line: &str) -> Result<String> {
@@ -340,17 +366,31 @@ impl JsonlSink {
 }
 
 impl AuditSink for JsonlSink {
-    fn write(&mut self, _: &AuditRecord, line: &str) -> Result<()> {
+    fn write(&mut self, record: &AuditRecord, line: &str) -> Result<()> {
         self.file
             .write_all(line.as_bytes())
             .and_then(|_| self.file.write_all(b"\n"))
-            .map_err(|e| Error::io(self.path.clone(), e))
+            .map_err(|e| Error::io(self.path.clone(), e))?;
+        let Some(w) = &mut self.checkpoints else { return Ok(()) };
+        self.count += 1;
+        self.bytes += line.len() as u64 + 1;
+        self.last = Some(record.hash.clone());
+        w.pending += 1;
+        if w.pending >= checkpoint::CHECKPOINT_EVERY {
+            self.flush()?;
+        }
+        Ok(())
     }
     fn flush(&mut self) -> Result<()> {
         self.file
             .flush()
             .and_then(|_| self.file.get_ref().sync_data())
-            .map_err(|e| Error::io(self.path.clone(), e))
+            .map_err(|e| Error::io(self.path.clone(), e))?;
+        // Signed only once the records it covers are on disk.
+        match (&mut self.checkpoints, &self.last) {
+            (Some(w), Some(head)) if w.pending > 0 => w.write(self.count, head, self.bytes),
+            _ => Ok(()),
+        }
     }
     fn last_hash(&self) -> Option<String> {
         self.last.clone()
@@ -573,7 +613,20 @@ pub struct ChainError {
 
 /// Checks a JSON Lines audit log. `start` is the expected first `prev_hash`
 /// (the genesis hash for a log that starts a chain). Returns the record count.
+///
+/// A chain alone cannot show that its last records were removed, or that it was edited and
+/// re-hashed from the edit on: check it against signed checkpoints for that
+/// ([`checkpoint::verify_log_with_checkpoints`]).
 pub fn verify_log(reader: impl BufRead, start: Option<&str>) -> Result<usize, ChainError> {
+    walk(reader, start, |_, _, _| Ok(()))
+}
+
+/// Walks a single-chain log, checking every link, and calls `each(line, count so far, record)`.
+pub(crate) fn walk(
+    reader: impl BufRead,
+    start: Option<&str>,
+    mut each: impl FnMut(usize, usize, &AuditRecord) -> Result<(), ChainError>,
+) -> Result<usize, ChainError> {
     let mut prev: Option<String> = start.map(str::to_string);
     let mut count = 0;
     for (i, line) in reader.lines().enumerate() {
@@ -606,8 +659,9 @@ pub fn verify_log(reader: impl BufRead, start: Option<&str>) -> Result<usize, Ch
                 });
             }
         }
-        prev = Some(rec.hash);
         count += 1;
+        each(n, count, &rec)?;
+        prev = Some(rec.hash);
     }
     Ok(count)
 }

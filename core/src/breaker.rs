@@ -4,10 +4,17 @@
 //! issuer) and, by default, to one user of it: one user's denials pause only that user's
 //! use of the agent, and a sub-agent's denials count against its own chain, never against
 //! an agent it names itself after. `scope: agent` in the policy makes it agent-wide.
+//!
+//! With a shared counter store (Redis, [`CounterStore::is_shared`]) every breaker is also
+//! fleet-wide: each denial is counted in the store as well, so denials anywhere in the fleet open
+//! it everywhere, and an open breaker seen in the store pauses this process too (one extra store
+//! round trip per validation of an agent with a breaker). The local count keeps running beside
+//! it: when the store cannot be reached, breakers degrade to per process rather than to none.
 
+use crate::limits::{encode_key, CounterStore};
 use crate::policy::{BreakerScope, BreakerSettings};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Breakers held before closed, idle ones are dropped; the next sweep waits until the map has
 /// doubled again, so sweeping stays amortised O(1) per denial.
@@ -38,19 +45,73 @@ struct Inner {
 #[derive(Default)]
 pub struct Breakers {
     inner: Mutex<Inner>,
+    /// The fleet's shared store, when the counter store is shared.
+    shared: Option<Arc<dyn CounterStore>>,
+}
+
+/// The store key of a breaker: length-prefixed parts, so no agent or user id can collide.
+fn shared_key(k: &Key) -> String {
+    match &k.1 {
+        Some(user) => encode_key(&["user", &k.0, user]),
+        None => encode_key(&["agent", &k.0]),
+    }
 }
 
 impl Breakers {
+    /// Breakers that are fleet-wide when `store` is shared (Redis), per process otherwise.
+    pub fn new(store: &Arc<dyn CounterStore>) -> Self {
+        Breakers {
+            inner: Mutex::default(),
+            shared: store.is_shared().then(|| Arc::clone(store)),
+        }
+    }
+
     /// Milliseconds until the breaker of `agent` for `subject` (or agent-wide, as `settings`
-    /// say) closes, when it is open.
+    /// say) closes, when it is open (here, or anywhere in the fleet with a shared store).
     pub fn open_for(&self, agent: &str, subject: &str, settings: &BreakerSettings, now_ms: i64) -> Option<i64> {
-        let inner = self.inner.lock().ok()?;
-        let s = inner.states.get(&key(agent, subject, settings))?;
-        (s.open_until > now_ms).then(|| s.open_until - now_ms)
+        let k = key(agent, subject, settings);
+        let local = {
+            let inner = self.inner.lock().ok()?;
+            inner.states.get(&k).map(|s| s.open_until).filter(|u| *u > now_ms)
+        };
+        if let Some(until) = local {
+            return Some(until - now_ms);
+        }
+        // The store unreachable: per-process breakers still hold (never "no breaker").
+        let until = self
+            .shared
+            .as_ref()?
+            .breaker_open_until(&shared_key(&k), now_ms)
+            .ok()??;
+        self.note_open(k, until);
+        Some(until - now_ms)
+    }
+
+    /// Remembers a breaker the fleet opened, so this process reports it and skips the store.
+    fn note_open(&self, k: Key, until: i64) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let s = inner.states.entry(k).or_default();
+            s.open_until = s.open_until.max(until);
+        }
     }
 
     /// Records a denial of `agent` acting for `subject`; returns true when it opened the breaker.
     pub fn record_denial(&self, agent: &str, subject: &str, settings: &BreakerSettings, now_ms: i64) -> bool {
+        let opened_here = self.record_local(agent, subject, settings, now_ms);
+        let Some(store) = &self.shared else { return opened_here };
+        let k = key(agent, subject, settings);
+        let window_ms = (settings.window_secs * 1000) as i64;
+        let cool_ms = (settings.cool_down_secs * 1000) as i64;
+        match store.breaker_denial(&shared_key(&k), now_ms, window_ms, settings.max_denials, cool_ms) {
+            Ok(Some(until)) => {
+                self.note_open(k, until);
+                true
+            }
+            _ => opened_here,
+        }
+    }
+
+    fn record_local(&self, agent: &str, subject: &str, settings: &BreakerSettings, now_ms: i64) -> bool {
         let Ok(mut inner) = self.inner.lock() else {
             return false;
         };

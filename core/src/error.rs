@@ -101,6 +101,14 @@ pub enum Error {
     /// The counter store failed.
     #[error("counter store failed: {0}")]
     Store(String),
+    /// An audit log's hash chain breaks at `line` (removed, reordered or edited record).
+    #[error("line {line}: {message}")]
+    AuditChain {
+        /// 1-based line of the first record that does not follow (0: the log as a whole).
+        line: usize,
+        /// What is wrong there.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -125,6 +133,7 @@ impl Error {
             Error::Config(_) => "invalid_argument",
             Error::Snapshot(_) => "snapshot_rejected",
             Error::Store(_) => "counter_store_failed",
+            Error::AuditChain { .. } => "audit_chain_broken",
             Error::Io { .. } => "io_error",
             Error::Internal(_) => "internal",
         }
@@ -138,7 +147,7 @@ impl Error {
             Error::Key(_) => ErrorFamily::Key,
             Error::Config(_) => ErrorFamily::Config,
             Error::Snapshot(_) | Error::Store(_) => ErrorFamily::Snapshot,
-            Error::Io { .. } => ErrorFamily::Io,
+            Error::AuditChain { .. } | Error::Io { .. } => ErrorFamily::Io,
             Error::Internal(_) => ErrorFamily::Internal,
         }
     }

@@ -62,6 +62,30 @@ pub trait CounterStore: Send + Sync {
     fn try_acquire(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>>;
     /// Marks `id` as used until `expires_ms`; true the first time, false on a replay.
     fn mark_once(&self, id: &str, expires_ms: i64) -> Result<bool>;
+
+    /// Whether every process pointing at this store shares its state (Redis does, memory does
+    /// not). Circuit breakers are then fleet-wide too (see [`crate::breaker`]).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Records one denial of the shared breaker `key` (a rolling `window_ms`; `max_denials`
+    /// open it for `cool_down_ms`). Returns when it closes (ms) if it is open now.
+    fn breaker_denial(
+        &self,
+        _key: &str,
+        _now_ms: i64,
+        _window_ms: i64,
+        _max_denials: u64,
+        _cool_down_ms: i64,
+    ) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    /// When the shared breaker `key` closes (ms), if it is open at `now_ms`.
+    fn breaker_open_until(&self, _key: &str, _now_ms: i64) -> Result<Option<i64>> {
+        Ok(None)
+    }
 }
 
 const SHARDS: usize = 32;

@@ -8,6 +8,10 @@
 //! the memory store, a clock that steps backwards never frees capacity: the
 //! script uses the later of the caller's time and the newest recorded time.
 //!
+//! Circuit breakers are fleet-wide on this store ([`CounterStore::is_shared`]): a breaker's
+//! denials and its open-until time live in Redis (`brk:`, `brko:`, `brks:` namespaces, keys
+//! length-prefixed like limits'), so denials counted by any process open it for every process.
+//!
 //! When Redis cannot be reached the store returns an error and the engine
 //! denies limited requests with `counter_store_unavailable` (fail closed);
 //! requests without limits are unaffected.
@@ -44,6 +48,28 @@ if consume then
     redis.call("PEXPIRE", key, tonumber(ARGV[2 + 2 * i]))
     redis.call("PEXPIRE", seq_key, tonumber(ARGV[2 + 2 * i]))
   end
+end
+return 0
+"#;
+
+/// KEYS: a breaker's denials (a sorted set), its open-until time (a string), its sequence.
+/// ARGV: now_ms, window_ms, max_denials, cool_down_ms. Returns the open-until time if the breaker
+/// is open (already, or opened by this denial), else 0. Denials while open are not counted.
+const BREAKER_SCRIPT: &str = r#"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cool = tonumber(ARGV[4])
+local open = tonumber(redis.call("GET", KEYS[2]) or "0")
+if open > now then return open end
+local seq = redis.call("INCR", KEYS[3])
+redis.call("PEXPIRE", KEYS[3], window)
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
+redis.call("ZADD", KEYS[1], now, now .. ":" .. seq)
+redis.call("PEXPIRE", KEYS[1], window)
+if redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[3]) then
+  redis.call("DEL", KEYS[1])
+  redis.call("SET", KEYS[2], now + cool, "PX", cool)
+  return now + cool
 end
 return 0
 "#;
@@ -176,6 +202,7 @@ pub struct RedisCounterStore {
     client: redis::Client,
     options: RedisOptions,
     script: redis::Script,
+    breaker_script: redis::Script,
     /// Idle connections; a call takes one (or opens one) and puts it back when it worked.
     idle: Mutex<Vec<redis::Connection>>,
 }
@@ -206,6 +233,7 @@ impl RedisCounterStore {
             client,
             options,
             script: redis::Script::new(WINDOW_SCRIPT),
+            breaker_script: redis::Script::new(BREAKER_SCRIPT),
             idle: Mutex::new(Vec::new()),
         };
         store.with(|c| redis::cmd("PING").query::<String>(c))?;
@@ -271,5 +299,38 @@ impl CounterStore for RedisCounterStore {
         let set: Option<String> =
             self.with(|c| redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl).query(c))?;
         Ok(set.is_some())
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn breaker_denial(
+        &self,
+        key: &str,
+        now_ms: i64,
+        window_ms: i64,
+        max_denials: u64,
+        cool_down_ms: i64,
+    ) -> Result<Option<i64>> {
+        let p = &self.options.prefix;
+        let until: i64 = self.with(|c| {
+            self.breaker_script
+                .key(format!("{p}brk:{key}"))
+                .key(format!("{p}brko:{key}"))
+                .key(format!("{p}brks:{key}"))
+                .arg(now_ms)
+                .arg(window_ms.max(1))
+                .arg(max_denials.max(1))
+                .arg(cool_down_ms.max(1))
+                .invoke(c)
+        })?;
+        Ok((until > now_ms).then_some(until))
+    }
+
+    fn breaker_open_until(&self, key: &str, now_ms: i64) -> Result<Option<i64>> {
+        let k = format!("{}brko:{key}", self.options.prefix);
+        let until: Option<i64> = self.with(|c| redis::cmd("GET").arg(&k).query(c))?;
+        Ok(until.filter(|u| *u > now_ms))
     }
 }

@@ -4,6 +4,7 @@ pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
 pub(crate) mod request;
+mod swap;
 mod token_cache;
 pub(crate) mod vars;
 
@@ -199,6 +200,7 @@ impl EngineBuilder {
         }
         let now = self.clock.now_ms();
         let snapshot = Snapshot::compile(self.policies, self.version, now, &keys)?;
+        let counters = self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new()));
         Ok(Engine {
             snapshot: ArcSwap::from_pointee(snapshot),
             local_keys: keys,
@@ -206,10 +208,10 @@ impl EngineBuilder {
             tokens: token_cache::new_cache(self.options.token_cache_capacity, self.options.token_cache_bytes),
             rejected: token_cache::new_cache(1024, token_cache::REJECTED_BYTES),
             caps: quick_cache::sync::Cache::new(1024),
-            counters: self.counters.unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
+            breakers: Breakers::new(&counters),
+            counters,
             clock: self.clock,
             auditor: Auditor::start(self.sinks, self.options.audit_queue)?,
-            breakers: Breakers::default(),
             audit_prefix: format!("{:08x}", rand_u32()).into(),
             audit_seq: AtomicU64::new(0),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
@@ -301,18 +303,10 @@ impl Engine {
         self.snapshot.load_full()
     }
 
-    /// Replaces the snapshot; refused (and the current one kept) unless its version is newer.
+    /// Replaces the snapshot atomically (compare-and-swap); refused, and the current one kept,
+    /// unless it supersedes the serving one. Safe to call from any number of threads.
     pub fn swap_snapshot(&self, next: Snapshot) -> Result<u64> {
-        let current = self.snapshot.load();
-        if next.version <= current.version {
-            return Err(Error::Snapshot(format!(
-                "version {} is not newer than the serving version {}",
-                next.version, current.version
-            )));
-        }
-        let v = next.version;
-        self.snapshot.store(Arc::new(next));
-        Ok(v)
+        swap::swap_if_newer(&self.snapshot, next)
     }
 
     /// Records that a source confirmed, at `at_ms`, that the serving snapshot is current
@@ -323,13 +317,10 @@ impl Engine {
 
     /// Compiles `set` into the next version and swaps it in (a local policy reload).
     pub fn reload(&self, set: PolicySet) -> Result<u64> {
-        let next = Snapshot::compile(
-            set,
-            self.snapshot.load().version + 1,
-            self.clock.now_ms(),
-            &self.local_keys,
-        )?;
-        self.swap_snapshot(next)
+        let now = self.clock.now_ms();
+        swap::reload_with(&self.snapshot, |version| {
+            Snapshot::compile(set.clone(), version, now, &self.local_keys)
+        })
     }
 
     /// Keys trusted besides the snapshot's (the local signing key, `trust`ed keys).

@@ -9,11 +9,13 @@
 //! [`PolicySet`] with a version and issue time.
 
 pub mod document;
+pub mod freshness;
 
 pub use document::{
     decode_snapshot, decode_snapshot_with, encode_snapshot, verify_document, SnapshotDocument, MAX_SNAPSHOT_BYTES,
     SNAPSHOT_TYP,
 };
+pub use freshness::{sign_freshness, verify_freshness, Freshness, FRESHNESS_HEADER, FRESHNESS_TYP};
 
 use crate::error::{Diagnostic, Error, PolicyError, Result};
 use crate::keys::VerifyingKey;
@@ -124,6 +126,11 @@ impl Snapshot {
     pub fn with_expiry(mut self, expires_at_ms: Option<i64>) -> Snapshot {
         self.expires_at_ms = expires_at_ms;
         self
+    }
+
+    /// Whether this snapshot may replace `serving`: its version is greater.
+    pub fn supersedes(&self, serving: &Snapshot) -> bool {
+        self.version > serving.version
     }
 
     /// A trusted issuer key by `kid`.

@@ -63,6 +63,16 @@ fn remove_stale_temporaries(dir: &Path) {
 /// Returns the version now serving from the cache, `Ok(None)` when there is no
 /// cache file, and an error when the file exists but is rejected.
 pub fn load_cached(engine: &Engine, dir: &Path, trusted: &VerifyingKey) -> Result<Option<u64>> {
+    load_cached_checked(engine, dir, trusted, |_| None)
+}
+
+/// Like [`load_cached`], refusing the cached version when `refuse(version)` says why.
+pub(crate) fn load_cached_checked(
+    engine: &Engine,
+    dir: &Path,
+    trusted: &VerifyingKey,
+    refuse: impl Fn(u64) -> Option<String>,
+) -> Result<Option<u64>> {
     let path = dir.join(CACHE_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -72,6 +82,9 @@ pub fn load_cached(engine: &Engine, dir: &Path, trusted: &VerifyingKey) -> Resul
     let doc = crate::snapshot::verify_document(&bytes, trusted)
         .map_err(|e| Error::Snapshot(format!("cached copy {}: {}", path.display(), super::client::inner(e))))?;
     let version = doc.version;
+    if let Some(why) = refuse(version) {
+        return Err(Error::Snapshot(format!("cached copy {}: {why}", path.display())));
+    }
     if version <= engine.snapshot().version {
         return Ok(Some(engine.snapshot().version));
     }

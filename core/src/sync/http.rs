@@ -2,7 +2,9 @@
 //!
 //! Loop: request with `If-None-Match` and `?wait=S`; on `200` verify with the
 //! pinned key, require a newer version, compile, swap, then persist to the
-//! cache; on `304` confirm the serving snapshot is current. Transport errors,
+//! cache. Only a signed freshness statement (`X-Act-Freshness`, see
+//! [`crate::snapshot::freshness`]) for the version serving moves the staleness
+//! clock, to the statement's signed time: a `304` alone proves nothing. Transport errors,
 //! timeouts, `429` and `5xx` back off with jitter (honouring `Retry-After`)
 //! and reset on the next success; `401`/`403` stop the source, since retrying
 //! a refused API key cannot succeed. A rejected body never replaces the
@@ -10,6 +12,7 @@
 
 use super::backoff::Backoff;
 use super::client::{describe, inner, read_capped, retry_after, Http, Timeouts};
+use super::mark::{self, Mark};
 use super::{cache, StatusCell, Stop, SyncHandle};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -30,6 +33,11 @@ pub struct HttpSyncOptions {
     pub trust_key: VerifyingKey,
     /// Where the last verified snapshot is kept across restarts (none: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// The version high-water mark's file: no document older than the newest version served
+    /// ever serves again, after a restart included. Default (`None`): `<cache_dir>/snapshot.version`,
+    /// or no mark without a `cache_dir`. Put it where only the SDK's user can write (see
+    /// docs/security.md): whoever can write it can lower it.
+    pub version_mark: Option<PathBuf>,
     /// Long poll: the server may hold a request this long waiting for a change (`?wait=`; 0 disables it).
     pub long_poll: Duration,
     /// Pause between requests when the server answers at once (plain polling, static servers).
@@ -56,6 +64,7 @@ impl HttpSyncOptions {
             api_key: None,
             trust_key,
             cache_dir: None,
+            version_mark: None,
             long_poll: Duration::from_secs(30),
             poll_interval: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -95,11 +104,23 @@ pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHand
         }
     }
     let status = Arc::new(StatusCell::new(url.clone()));
+    let mark_path = opts
+        .version_mark
+        .clone()
+        .or_else(|| opts.cache_dir.as_ref().map(|d| d.join(mark::MARK_FILE)));
+    let mut mark = Mark::open(mark_path)?;
     if let Some(dir) = &opts.cache_dir {
-        match cache::load_cached(&engine, dir, &opts.trust_key) {
-            Ok(Some(v)) => status.update(|s| s.updates += u64::from(v > 0)),
+        let now = engine.now_ms();
+        let check = |v: u64| mark.refuse(v, engine.snapshot().version, now);
+        match cache::load_cached_checked(&engine, dir, &opts.trust_key, check) {
+            Ok(Some(v)) => {
+                status.update(|s| s.updates += u64::from(v > 0));
+                if let Err(e) = mark.raise(v) {
+                    status.failure(now, format!("cannot record the version high-water mark: {e}"));
+                }
+            }
             Ok(None) => {}
-            Err(e) => status.failure(engine.now_ms(), e.to_string()),
+            Err(e) => status.failure(now, e.to_string()),
         }
     }
     let http = Http::new(&Timeouts {
@@ -114,6 +135,7 @@ pub fn start_http(engine: Arc<Engine>, opts: HttpSyncOptions) -> Result<SyncHand
         status: status.clone(),
         stop: stop.clone(),
         etag: None,
+        mark,
     };
     SyncHandle::spawn("act-sync-http", engine, status, stop, move || worker.run(&http))
 }
@@ -125,14 +147,16 @@ struct Worker {
     status: Arc<StatusCell>,
     stop: Arc<Stop>,
     etag: Option<String>,
+    mark: Mark,
 }
 
 /// What one request came to.
 enum Step {
-    /// A newer snapshot now serves (poll again at once); carries a cache write error, if any.
-    Updated(Option<String>),
-    /// Nothing changed (pause when the server answered without waiting).
-    Unchanged,
+    /// A newer snapshot now serves (poll again at once); carries a cache write error, if any,
+    /// and the answer's freshness statement.
+    Updated(Option<String>, Option<String>),
+    /// Nothing changed (pause when the server answered without waiting); the freshness statement.
+    Unchanged(Option<String>),
     /// Retry after a backoff (or the server's `Retry-After`).
     Retry(String, Option<Duration>),
     /// Give up: retrying cannot help.
@@ -150,9 +174,10 @@ impl Worker {
             };
             let now = self.engine.now_ms();
             let pause = match step {
-                Step::Updated(cache_error) => {
+                Step::Updated(cache_error, statement) => {
                     backoff.reset();
                     self.status.success(now);
+                    self.freshen(statement.as_deref(), now);
                     if let Some(e) = cache_error {
                         // Serving is right; only the restart copy is missing.
                         self.status.update(|s| {
@@ -162,10 +187,10 @@ impl Worker {
                     }
                     Duration::ZERO
                 }
-                Step::Unchanged => {
+                Step::Unchanged(statement) => {
                     backoff.reset();
-                    self.engine.confirm_fresh(now);
                     self.status.success(now);
+                    self.freshen(statement.as_deref(), now);
                     // A server that ignores `wait` (a static file server) answers at once: poll gently.
                     let waited = started.elapsed();
                     if self.opts.long_poll.is_zero() || waited < self.opts.long_poll / 2 {
@@ -226,9 +251,13 @@ impl Worker {
             Err(e) => return Step::Retry(format!("GET {url}: {}", describe(&e)), None),
         };
         let code = resp.status().as_u16();
+        let statement = resp
+            .headers()
+            .get(crate::snapshot::FRESHNESS_HEADER)
+            .map(|v| v.to_str().unwrap_or("(not text)").to_string());
         match code {
             200 => {}
-            304 => return Step::Unchanged,
+            304 => return Step::Unchanged(statement),
             401 | 403 => {
                 return Step::Fatal(format!(
                     "GET {url}: HTTP {code}: the control endpoint refused the API key"
@@ -252,19 +281,48 @@ impl Worker {
         match self.install(&body) {
             Ok(Some(cache_error)) => {
                 self.etag = etag;
-                Step::Updated(cache_error)
+                Step::Updated(cache_error, statement)
             }
             Ok(None) => {
                 self.etag = etag;
-                Step::Unchanged
+                Step::Unchanged(statement)
             }
             Err(m) => Step::Retry(format!("snapshot from {url} rejected: {m}"), None),
         }
     }
 
+    /// Moves the staleness clock to a verified statement's signed time, when it names the version
+    /// serving; otherwise nothing moves (and a statement that is present but wrong is reported).
+    fn freshen(&self, statement: Option<&str>, now: i64) {
+        let Some(statement) = statement else {
+            // A static file server sends none: staleness counts from the snapshot's `issued_at`.
+            return;
+        };
+        let serving = self.engine.snapshot().version;
+        let problem = match crate::snapshot::verify_freshness(statement, &self.opts.trust_key) {
+            Ok(f) if f.version == serving => {
+                // A statement from the future (clock skew) counts as now, never later.
+                let at = f.issued_at.min(now);
+                self.engine.confirm_fresh(at);
+                self.status
+                    .update(|s| s.last_fresh_ms = Some(s.last_fresh_ms.map_or(at, |prev| prev.max(at))));
+                return;
+            }
+            Ok(f) => format!(
+                "the freshness statement names version {} but version {serving} serves; staleness not reset",
+                f.version
+            ),
+            Err(e) => format!("{}; staleness not reset", inner(e)),
+        };
+        self.status.update(|s| {
+            s.last_error = Some(problem);
+            s.last_error_ms = Some(now);
+        });
+    }
+
     /// Verifies, compiles and swaps in `body`, then caches it.
     /// `Ok(None)`: it is the version already serving; `Ok(Some(e))`: swapped, `e` a cache write error.
-    fn install(&self, body: &[u8]) -> std::result::Result<Option<Option<String>>, String> {
+    fn install(&mut self, body: &[u8]) -> std::result::Result<Option<Option<String>>, String> {
         let doc = crate::snapshot::verify_document(body, &self.opts.trust_key).map_err(inner)?;
         let serving = self.engine.snapshot().version;
         if doc.version == serving {
@@ -276,20 +334,31 @@ impl Worker {
                 doc.version
             ));
         }
+        self.mark.refresh();
+        if let Some(why) = self.mark.refuse(doc.version, serving, self.engine.now_ms()) {
+            return Err(why);
+        }
         if let Some(exp) = doc.expires_at {
             if exp <= self.engine.now_ms() {
                 return Err(format!("version {} expired at {exp} ms", doc.version));
             }
         }
+        let doc_version = doc.version;
         let snap = doc.compile(self.engine.local_keys()).map_err(inner)?;
         self.engine.swap_snapshot(snap).map_err(inner)?;
         self.status.update(|s| s.updates += 1);
+        // The cache first, then the mark: a crash between them leaves a cache at least as new as the mark.
         let cache_error = match &self.opts.cache_dir {
             Some(dir) => cache::persist(dir, body)
                 .err()
                 .map(|e| format!("cannot cache the snapshot: {e}")),
             None => None,
         };
-        Ok(Some(cache_error))
+        let mark_error = self
+            .mark
+            .raise(doc_version)
+            .err()
+            .map(|e| format!("cannot record the version high-water mark: {e}"));
+        Ok(Some(cache_error.or(mark_error)))
     }
 }

@@ -33,6 +33,8 @@ mod client;
 mod file;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
+mod mark;
 
 #[cfg(feature = "http")]
 pub use audit_ship::{AuditShipHandle, AuditShipStats, HttpAuditOptions, HttpAuditSink};
@@ -41,6 +43,8 @@ pub use cache::{load_cached, CACHE_FILE};
 pub use file::{watch_path, DEFAULT_FILE_POLL};
 #[cfg(feature = "http")]
 pub use http::{start_http, HttpSyncOptions};
+#[cfg(feature = "http")]
+pub use mark::{MARK_FILE, MAX_VERSION_LEAD};
 
 use crate::engine::Engine;
 use arc_swap::ArcSwap;
@@ -60,6 +64,10 @@ pub struct Status {
     pub age_ms: Option<i64>,
     /// When the source last succeeded (a new snapshot, or a confirmation that nothing changed), ms since the epoch.
     pub last_success_ms: Option<i64>,
+    /// The signed time of the last freshness statement that proved the serving version current
+    /// (endpoint sources; `max_staleness` counts from the later of this and the snapshot's
+    /// `issued_at`). `None`: none yet, e.g. a static file server, which sends none.
+    pub last_fresh_ms: Option<i64>,
     /// The last failure, e.g. `HTTP 500 from ...` or `snapshot rejected: the signature does not verify ...`.
     /// Cleared by the next success.
     pub last_error: Option<String>,

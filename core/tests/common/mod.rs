@@ -13,6 +13,12 @@ use std::time::Duration;
 pub enum Mode {
     /// 200 with this document and ETag; 304 when `If-None-Match` matches.
     Doc { body: String, etag: String },
+    /// Like `Doc`, with these extra header lines (each ending in `\r\n`) on the 200 and the 304.
+    DocWith {
+        body: String,
+        etag: String,
+        headers: String,
+    },
     /// This status and body, as is.
     Raw { status: u16, body: String },
     /// Announces the full length, sends half the body, closes.
@@ -107,17 +113,8 @@ fn serve(mut conn: TcpStream, mode: &Mutex<Mode>, stop: &AtomicBool, hits: &Atom
             )
         };
         let out = match current {
-            Mode::Doc { body, etag } => {
-                if inm.as_deref() == Some(etag.to_lowercase().as_str()) {
-                    format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\n\r\n")
-                } else {
-                    reply(
-                        200,
-                        &format!("etag: {etag}\r\ncontent-type: application/jose\r\n"),
-                        &body,
-                    )
-                }
-            }
+            Mode::Doc { body, etag } => doc_reply(inm.as_deref(), &etag, "", &body),
+            Mode::DocWith { body, etag, headers } => doc_reply(inm.as_deref(), &etag, &headers, &body),
             Mode::Raw { status, body } => reply(status, "", &body),
             Mode::Truncated { body } => {
                 let half = &body[..body.len() / 2];
@@ -135,5 +132,16 @@ fn serve(mut conn: TcpStream, mode: &Mutex<Mode>, stop: &AtomicBool, hits: &Atom
         if conn.write_all(out.as_bytes()).is_err() {
             return;
         }
+    }
+}
+
+fn doc_reply(inm: Option<&str>, etag: &str, headers: &str, body: &str) -> String {
+    if inm == Some(etag.to_lowercase().as_str()) {
+        format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\n{headers}\r\n")
+    } else {
+        format!(
+            "HTTP/1.1 200 X\r\ncontent-length: {}\r\netag: {etag}\r\ncontent-type: application/jose\r\n{headers}\r\n{body}",
+            body.len()
+        )
     }
 }

@@ -65,7 +65,12 @@ pub(super) async fn get_snapshot(State(app): Shared, headers: HeaderMap, Query(q
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jose"));
     h.insert("x-act-snapshot-version", HeaderValue::from(current.version));
-    // protocol: signed freshness: `X-Act-Freshness: act_core::snapshot::sign_freshness(&app.key, current.version, now_ms())`
-    // goes here once `sec`'s function is on this branch (the lead reconciles at merge).
+    // Signed freshness (docs/protocol.md §2a): the only evidence that moves an SDK's staleness clock.
+    if let Ok(v) = act_core::snapshot::sign_freshness(&app.key, current.version, now_ms())
+        .map_err(|_| ())
+        .and_then(|s| HeaderValue::from_str(&s).map_err(|_| ()))
+    {
+        h.insert(act_core::snapshot::FRESHNESS_HEADER, v);
+    }
     r
 }
