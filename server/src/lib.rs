@@ -19,10 +19,13 @@ pub mod auth;
 mod console;
 mod error;
 pub mod fleet;
+pub mod policies;
+pub mod policy_store;
 pub mod revocations;
 mod routes;
 pub mod state;
 pub mod store;
+pub mod suite;
 pub mod tls;
 
 pub use auth::{Credentials, Principal, Role};
@@ -72,7 +75,8 @@ where
         .await
 }
 
-/// Re-signs when the policy files change; a broken edit is reported and the last good version keeps serving.
+/// Watches the policy folder: a change is published as a new version by `dev`; a broken edit is
+/// reported and the last good version keeps serving.
 pub async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -83,28 +87,33 @@ pub async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
             Ok(r) => r,
             Err(_) => continue,
         };
-        let mut inner = app.lock();
         match loaded {
-            Ok(set) if set != inner.files => {
-                if let Err(e) = app.engine.reload(set.clone()) {
-                    report(&mut inner, format!("policy change rejected: {e}"));
-                    continue;
-                }
-                inner.files = set;
-                match app.publish(&mut inner) {
-                    Ok(v) => {
+            Ok(set) if set != app.lock().folder => {
+                let v = App::folder_version(set, "the policy folder changed".into());
+                let published = app.publish_policies(v).await;
+                let mut inner = app.lock();
+                match published {
+                    Ok((info, snapshot)) => {
                         inner.last_error = None;
-                        eprintln!("policy change: snapshot version {v}");
+                        eprintln!(
+                            "policy change: policy version {}, snapshot version {snapshot}",
+                            info.version
+                        );
                     }
-                    Err(m) => report(&mut inner, format!("policy change rejected: {m}")),
+                    Err(state::PublishError::Rejected(policies::Rejected::Policy(d))) => {
+                        let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+                        report(&mut inner, format!("policy change rejected:\n{}", lines.join("\n")))
+                    }
+                    Err(e) => report(&mut inner, format!("policy change rejected: {e:?}")),
                 }
             }
             Ok(_) => {}
             Err(e) => {
-                let serving = inner.version;
+                let mut inner = app.lock();
+                let serving = inner.policy_version;
                 report(
                     &mut inner,
-                    format!("policy change rejected (still serving version {serving}):\n{e}"),
+                    format!("policy change rejected (still serving policy version {serving}):\n{e}"),
                 );
             }
         }

@@ -17,6 +17,21 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), String> {
     MIGRATOR.run(pool).await.map_err(|e| e.to_string())
 }
 
+/// An in-memory database, migrated (without a state folder): one connection that never closes
+/// (closing it would drop the database).
+pub async fn memory_pool() -> Result<SqlitePool, String> {
+    let pool = SqlitePoolOptions::new()
+        .min_connections(1)
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(SqliteConnectOptions::new().in_memory(true))
+        .await
+        .map_err(|e| format!("cannot open the in-memory database: {e}"))?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
 /// The database.
 #[derive(Clone, Debug)]
 pub struct Store {
