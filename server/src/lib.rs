@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod audit_chains;
 pub mod audit_index;
 pub mod auth;
+pub mod client;
 mod console;
 mod error;
 pub mod fleet;
