@@ -1,6 +1,7 @@
 //! Durable storage through sqlx: SQLite, one file (`<state-dir>/act.sqlite`, WAL), with versioned
 //! migrations (`server/migrations/NNNN_*.sql`, embedded with `sqlx::migrate!`). Today it holds
-//! approval requests and their decisions, and the audit index ([`crate::audit_index`]); PostgreSQL for replicas is planned (`docs/server.md`).
+//! approval requests and their decisions, the audit index ([`crate::audit_index`]) and the published
+//! policy versions ([`crate::policy_store`]); PostgreSQL for replicas is planned (`docs/server.md`).
 //!
 //! sqlx because it is the maintained async SQL toolkit for tokio (which the server already runs
 //! on), with SQLite and PostgreSQL drivers behind one API and a migration runner.

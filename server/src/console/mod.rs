@@ -25,6 +25,7 @@ mod approvals;
 mod audit;
 mod fleet;
 mod login;
+mod policies;
 pub mod session;
 mod switches;
 mod view;
@@ -68,7 +69,9 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<
         .route("/console/audit/export", get(audit::export))
         .route("/console/audit/record/{id}", get(audit::detail))
         .route("/console/fleet", get(fleet::fleet))
-        .route("/console/policies", get(fleet::policies))
+        .route("/console/policies", get(policies::page))
+        .route("/console/policies/diff", get(policies::diff))
+        .route("/console/policies/{v}/rollback", post(policies::rollback))
         .route("/console/{*rest}", get(not_found))
         .layer(small)
         .with_state(Console {
