@@ -2,6 +2,7 @@
 //! and `act serve`, the development control endpoint.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod audit;
 mod exit;
 mod keys;
@@ -70,6 +71,9 @@ enum Command {
     /// Turns a kill switch on or lifts it on a running control plane (admin key).
     #[command(after_help = EXIT_CODES)]
     KillSwitch(revoke::KillSwitchArgs),
+    /// Manages a running control plane's API keys (admin key).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Runs the control endpoint in development mode (generated keys, one per role, printed at start).
     #[command(after_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
@@ -90,6 +94,7 @@ fn main() {
         Command::Replay(a) => replay::run(a),
         Command::Revoke(a) => revoke::revoke(a),
         Command::KillSwitch(a) => revoke::kill_switch(a),
+        Command::Admin(c) => admin::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Server(a) => serve::run_server(a),
     };

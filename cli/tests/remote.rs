@@ -164,3 +164,65 @@ fn revoke_and_kill_switch_change_the_server_and_refusals_are_clear() {
     assert_eq!(o.status.code(), Some(11), "{err}");
     assert!(err.contains("cannot reach http://127.0.0.1:1"), "{err}");
 }
+
+#[test]
+fn admin_keys_are_created_once_listed_rotated_and_revoked() {
+    let dir = TempDir::new("keys");
+    std::fs::write(dir.join("support.yaml"), SUPPORT).unwrap();
+    let serve = Serve::start(&dir.join("support.yaml"), "127.0.0.1:0", &[]);
+    let o = remote(
+        &serve,
+        ADMIN_KEY,
+        &["admin", "keys", "create", "--role", "issuer", "--name", "minter"],
+    );
+    assert_eq!(o.status.code(), Some(2), "an issuer names its agents: {:?}", text(&o));
+    assert!(text(&o).1.contains("400 bad_request"));
+    let o = remote(
+        &serve,
+        ADMIN_KEY,
+        &["admin", "keys", "create", "--role", "agent", "--name", "billing-host"],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(err.contains("shown once"), "{err}");
+    let field = |out: &str, name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap()
+            .to_string()
+    };
+    let (id, key) = (field(&out, "id"), field(&out, "key"));
+    assert_eq!(
+        common::http("GET", &format!("{}/v1/snapshot", serve.url), Some(&key), None).0,
+        200
+    );
+
+    let o = remote(&serve, ADMIN_KEY, &["admin", "keys", "list"]);
+    let (out, _) = text(&o);
+    assert!(
+        out.contains(&id) && out.contains("billing-host") && out.contains("live") && !out.contains(&key),
+        "{out}"
+    );
+    assert!(out.contains("(bootstrap)  admin"), "{out}");
+
+    let o = remote(&serve, ADMIN_KEY, &["admin", "keys", "rotate", &id]);
+    let (out, _) = text(&o);
+    assert!(o.status.success(), "{out}");
+    let new_key = field(&out, "key");
+    assert_eq!(
+        common::http("GET", &format!("{}/v1/snapshot", serve.url), Some(&key), None).0,
+        401
+    );
+    let new_id = field(&out, "id");
+    let o = remote(&serve, ADMIN_KEY, &["admin", "keys", "revoke", &new_id]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(
+        common::http("GET", &format!("{}/v1/snapshot", serve.url), Some(&new_key), None).0,
+        401
+    );
+    let o = remote(&serve, ADMIN_KEY, &["admin", "keys", "revoke", &new_id]);
+    assert_eq!(o.status.code(), Some(11));
+    assert!(text(&o).1.contains("409 key_revoked"), "{:?}", text(&o));
+    let o = remote(&serve, &serve.api_key, &["admin", "keys", "list"]);
+    assert!(text(&o).1.contains("403 forbidden_role"));
+}

@@ -20,6 +20,7 @@ pub mod client;
 mod console;
 mod error;
 pub mod fleet;
+pub mod keys;
 pub mod policies;
 pub mod policy_store;
 pub mod revocations;

@@ -87,6 +87,8 @@ pub struct App {
     pub audit_index: AuditIndex,
     /// Published policy versions.
     pub policy_store: PolicyStore,
+    /// Managed API keys (the bootstrap ones are in [`App::credentials`] only).
+    pub key_store: crate::keys::KeyStore,
     /// Held by every publish from its check to its commit (versions are published one at a time).
     pub policy_writes: tokio::sync::Mutex<()>,
     /// Whether the server answers over HTTPS (set by [`crate::serve_tls`]; console cookies are then `Secure`).
@@ -152,7 +154,13 @@ impl App {
             None => crate::store::memory_pool().await?,
         };
         let audit_index = AuditIndex::in_pool(pool.clone());
-        let policy_store = PolicyStore::in_pool(pool);
+        let policy_store = PolicyStore::in_pool(pool.clone());
+        let key_store = crate::keys::KeyStore::in_pool(pool);
+        for (hash, principal) in key_store.live().await.map_err(|e| format!("{e:?}"))? {
+            if !c.credentials.is_bootstrap(&hash) {
+                c.credentials.add_managed(hash, principal);
+            }
+        }
         let audit = match &c.audit_log {
             Some(p) => {
                 let chains = AuditChains::open(p)?;
@@ -184,6 +192,7 @@ impl App {
             store,
             audit_index,
             policy_store,
+            key_store,
             policy_writes: tokio::sync::Mutex::new(()),
             tls: AtomicBool::new(false),
             approval_writes: tokio::sync::Mutex::new(()),

@@ -169,7 +169,10 @@ fn secure(app: &App, headers: &HeaderMap) -> bool {
 /// The session of this request, if live.
 fn current(c: &Console, headers: &HeaderMap) -> Option<Session> {
     let id = session::cookie(headers, session::COOKIE)?;
-    c.sessions.touch(id, crate::state::now_ms())
+    // A session ends when the key it logged in with is revoked.
+    c.sessions
+        .touch(id, crate::state::now_ms())
+        .filter(|s| c.app.credentials.lookup_hash(&s.key_digest).is_some())
 }
 
 /// For pages: the session (with one of `roles`), or a redirect to the login page / a 403 page.

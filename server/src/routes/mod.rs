@@ -4,6 +4,7 @@
 pub(crate) mod approvals;
 mod audit;
 mod fleet;
+mod keys;
 pub(crate) mod policies;
 mod revocations;
 mod snapshot;
@@ -68,6 +69,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/policies/diff", get(policies::diff_route))
         .route("/v1/policies/{v}", get(policies::get_one))
         .route("/v1/policies/{v}/rollback", post(policies::rollback).layer(small))
+        .route("/v1/admin/keys", post(keys::create).get(keys::list).layer(small))
+        .route("/v1/admin/keys/{id}/revoke", post(keys::revoke).layer(small))
+        .route("/v1/admin/keys/{id}/rotate", post(keys::rotate).layer(small))
         .route("/v1/status", post(fleet::status).layer(small))
         .route("/v1/fleet", get(fleet::fleet))
         .fallback(|| async {
