@@ -65,21 +65,7 @@ impl Client {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup: {e}"))?;
-        let tls = rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(tls)
-            .map_err(|e| format!("TLS setup: cannot load the platform trust store: {e}"))?
-            .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("act-cli/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = http_client(Duration::from_secs(120))?;
         Ok(Client {
             base,
             key: api_key.to_string(),
@@ -149,6 +135,26 @@ impl Client {
             })
         })
     }
+}
+
+/// A reqwest client over rustls (ring, the platform's trust store), no redirects, with `timeout`
+/// per request (also what webhooks are delivered with).
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let tls = rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(tls)
+        .map_err(|e| format!("TLS setup: cannot load the platform trust store: {e}"))?
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .user_agent(concat!("act-server/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -29,6 +29,7 @@ pub mod state;
 pub mod store;
 pub mod suite;
 pub mod tls;
+pub mod webhooks;
 
 pub use auth::{Credentials, Principal, Role};
 pub use routes::{router, MAX_WAIT_SECS};

@@ -87,6 +87,8 @@ pub struct App {
     pub audit_index: AuditIndex,
     /// Published policy versions.
     pub policy_store: PolicyStore,
+    /// Where events are announced (`<state-dir>/webhooks.json`).
+    pub webhooks: crate::webhooks::Webhooks,
     /// Managed API keys (the bootstrap ones are in [`App::credentials`] only).
     pub key_store: crate::keys::KeyStore,
     /// Held by every publish from its check to its commit (versions are published one at a time).
@@ -172,6 +174,20 @@ impl App {
             }
             None => AuditChains::default(),
         };
+        let hooks = match &c.state_dir {
+            Some(d) => match std::fs::read_to_string(d.join("webhooks.json")) {
+                Ok(t) => {
+                    crate::webhooks::parse(&t).map_err(|m| format!("{}: {m}", d.join("webhooks.json").display()))?
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(format!("{}: {e}", d.join("webhooks.json").display())),
+            },
+            None => Vec::new(),
+        };
+        if !hooks.is_empty() {
+            eprintln!("webhooks: {} configured", hooks.len());
+        }
+        let webhooks = crate::webhooks::Webhooks::start(hooks)?;
         let engine_key = SigningKey::from_pkcs8_der(&c.key.to_pkcs8_der()).map_err(|e| e.to_string())?;
         let engine = Engine::builder()
             .policies(c.policies.clone())
@@ -193,6 +209,7 @@ impl App {
             audit_index,
             policy_store,
             key_store,
+            webhooks,
             policy_writes: tokio::sync::Mutex::new(()),
             tls: AtomicBool::new(false),
             approval_writes: tokio::sync::Mutex::new(()),
@@ -338,11 +355,28 @@ impl App {
             next.save(dir).map_err(ChangeError::Failed)?;
         }
         inner.revocations = next;
-        self.publish(&mut inner).map_err(ChangeError::Failed)
+        let version = self.publish(&mut inner).map_err(ChangeError::Failed)?;
+        if let Some(e) = inner
+            .revocations
+            .history
+            .last()
+            .filter(|e| e.action.starts_with("kill_switch"))
+        {
+            let data = serde_json::json!({"action": e.action, "by": e.by, "target": e.target, "reason": e.reason,
+                "at_ms": e.at_ms, "snapshot_version": version});
+            self.webhooks.emit("kill_switch.changed", data);
+        }
+        Ok(version)
     }
 
     /// Checks and stores an audit batch posted for `chain` (see [`crate::audit_chains`]).
     pub fn ingest(&self, chain: &ChainKey, records: &[serde_json::Value]) -> Result<Ingested, IngestError> {
-        self.lock().audit.ingest(chain, records)
+        let done = self.lock().audit.ingest(chain, records)?;
+        if done.gaps > 0 {
+            let data = serde_json::json!({"credential": chain.credential, "instance": chain.instance,
+                "gaps": done.gaps, "accepted": done.accepted});
+            self.webhooks.emit("audit.chain_gap", data);
+        }
+        Ok(done)
     }
 }
