@@ -86,6 +86,30 @@ fn policy_push_publishes_a_tested_folder_and_refuses_a_failing_one() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(11), "{err}");
     assert!(err.contains("403 forbidden_role"), "{err}");
+
+    // Dev mode keeps watching its folder: an edit there is the next version, published by `dev`.
+    std::fs::write(
+        dir.join("served/support.yaml"),
+        SUPPORT.replace("maxAmount: 500", "maxAmount: 300"),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let v = loop {
+        let v = get(&serve, "/v1/policies");
+        if v["current"] == 3 || std::time::Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(
+        (
+            v["current"].as_u64(),
+            v["versions"][0]["published_by"].as_str(),
+            v["versions"][0]["source"].as_str()
+        ),
+        (Some(3), Some("dev"), Some("folder")),
+        "{v}"
+    );
 }
 
 #[test]

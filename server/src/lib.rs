@@ -1,14 +1,17 @@
 //! `act-server`: the ACT control plane behind `act server` and its development mode `act serve`.
 //!
-//! It signs the policy folder as snapshots (re-signed when a file changes or an admin revokes),
-//! serves them with ETag and long poll, ingests audit records, mints tokens, keeps approval
-//! requests and their decisions, and records revocations and kill switches with who and why.
+//! It publishes policies as numbered, tested versions ([`policies`]: a push, a rollback, or a change
+//! of the watched folder), signs them as snapshots (re-signed on every publish, revocation or kill
+//! switch), serves them with ETag and long poll, ingests audit records, mints tokens, keeps approval
+//! requests and their decisions, records revocations and kill switches with who and why, manages
+//! API keys ([`keys`]) and announces events to webhooks ([`webhooks`]).
 //! Every route but `/healthz` needs an API key, and every key has one role ([`Role`]):
 //! an agent's key can read snapshots and ask for approvals but never grant, revoke or mint.
 //!
 //! Built on axum/tokio (already the CLI's HTTP stack), rustls/tokio-rustls for HTTPS ([`tls`]),
 //! sha2 for key digests and sqlx for storage.
-//! With a state folder, approvals live in SQLite ([`store`]) and revocations in one JSON file;
+//! With a state folder, approvals, policy versions and managed keys live in SQLite ([`store`]) and
+//! revocations in one JSON file;
 //! see `docs/server.md` for what is planned (PostgreSQL for replicas).
 #![forbid(unsafe_code)]
 

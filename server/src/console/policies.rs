@@ -80,8 +80,9 @@ fn row(v: &VersionInfo) -> VersionRow {
         tests: if v.tests.suites == 0 {
             "no suites".into()
         } else {
+            let plural = if v.tests.suites == 1 { "" } else { "s" };
             format!(
-                "{} passed, {} failed ({} suites)",
+                "{} passed, {} failed ({} suite{plural})",
                 v.tests.passed, v.tests.failed, v.tests.suites
             )
         },
