@@ -21,6 +21,8 @@ pub const MAX_TOTAL_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_CASES: usize = 5_000;
 /// Largest `repeat:` of one case in a push.
 pub const MAX_REPEAT: u32 = 10_000;
+/// Most decisions all the cases of one push may ask for (their `repeat:`s added up).
+pub const MAX_DECISIONS: u64 = 200_000;
 
 /// `POST /v1/policies`.
 #[derive(Debug, Deserialize)]
@@ -147,6 +149,7 @@ pub fn check_push(files: &BTreeMap<String, String>) -> Result<(PolicySet, TestRe
     let set = load(policy_files())?;
     let mut report = TestReport::default();
     let mut cases = 0usize;
+    let mut decisions = 0u64;
     for (name, text) in files.iter().filter(|(n, _)| is_suite_name(n)) {
         let suite = parse_suite(name, text).map_err(|e| match e {
             SuiteError::Syntax(d) => Rejected::Suite(
@@ -168,6 +171,17 @@ pub fn check_push(files: &BTreeMap<String, String>) -> Result<(PolicySet, TestRe
         {
             return Err(Rejected::Suite(format!(
                 "{name}:{line}: `repeat` is at most {MAX_REPEAT} in a push"
+            )));
+        }
+        decisions += suite
+            .cases
+            .iter()
+            .filter_map(|(_, c)| c.as_ref().ok())
+            .map(|c| u64::from(c.repeat.unwrap_or(1).max(1)))
+            .sum::<u64>();
+        if decisions > MAX_DECISIONS {
+            return Err(Rejected::Suite(format!(
+                "the suites ask for more than {MAX_DECISIONS} decisions (`repeat:` added up) in one push"
             )));
         }
         // A suite's `policies:` may name the folder itself or one of its files, nothing outside it.
@@ -232,6 +246,23 @@ mod tests {
         let r = check_push(&files(&[("p.yaml", POLICY), ("p_test.yaml", suite)]));
         assert!(
             matches!(&r, Err(Rejected::Suite(m)) if m.contains("not a policy file")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn the_cost_of_a_push_is_bounded() {
+        let case = |repeat: u32| {
+            format!("  - {{name: t, token: a, action: read, resource: \"doc://1\", expect: allow, repeat: {repeat}}}\n")
+        };
+        let head = "tokens: {a: {agent: bot, user: {user_id: \"1\"}}}\ntests:\n";
+        let too_many = format!("{head}{}", case(MAX_REPEAT + 1));
+        let r = check_push(&files(&[("p.yaml", POLICY), ("p_test.yaml", &too_many)]));
+        assert!(matches!(&r, Err(Rejected::Suite(m)) if m.contains("`repeat`")), "{r:?}");
+        let many: String = std::iter::repeat_n(case(MAX_REPEAT), 21).collect();
+        let r = check_push(&files(&[("p.yaml", POLICY), ("p_test.yaml", &format!("{head}{many}"))]));
+        assert!(
+            matches!(&r, Err(Rejected::Suite(m)) if m.contains("decisions")),
             "{r:?}"
         );
     }
