@@ -71,6 +71,9 @@ reasons! {
     DelegationInvalid => "delegation_invalid",
     /// The delegation chain is longer than allowed.
     DelegationTooDeep => "delegation_too_deep",
+    /// The chain's last link names a holder key (`cnf`): it may delegate but not act until its
+    /// holder seals it (so a prefix of a delegated chain never acts on its own).
+    DelegationUnsealed => "delegation_unsealed",
 
     /// The agent was revoked.
     AgentRevoked => "agent_revoked",

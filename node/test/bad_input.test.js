@@ -24,7 +24,7 @@ const holder = SigningKey.generate()
 const act = new ACT({ policy: POLICY, signingKey: key })
 const token = act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, holderKey: holder })
 const req = { token, action: 'refund', resource: 'order://7/1', context: { amount: 1 } }
-const big = act.validate({ ...req, context: { amount: 500 } })
+const big = act.validate({ ...req, token: act.issueToken({ agent: 'bot', userContext: { user_id: '7' } }), context: { amount: 500 } })
 test.after(() => act.close())
 
 /** Asserts `fn` throws an ActError with `code` (and the class that code belongs to). */

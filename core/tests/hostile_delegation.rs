@@ -1,0 +1,198 @@
+//! Delegation can only narrow, whatever the holder of a chain does: it may drop links, graft
+//! links onto another parent, append links named like other agents, or reshape the chain.
+//! One test per guarantee of issue 14 §1 (see docs/security.md).
+
+use act_core::audit::MemorySink;
+use act_core::policy::parse_source;
+use act_core::token::{decode_unverified, DelegationSpec};
+use act_core::{Decision, Engine, IssueRequest, ManualClock, Reason, Request, SigningKey};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+const NOW_MS: i64 = 1_800_000_000_000;
+
+const POLICY: &str = r#"
+agent: bot
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://customer:{{authenticated_user_id}}/*"]
+  constraints:
+    process_refund:
+      maxAmount: 500
+    audit:
+      logAllActions: true
+      redact: [card_number]
+---
+agent: relay
+policy:
+  actions: [read_order]
+  resources: ["order://customer:{{authenticated_user_id}}/*"]
+---
+agent: helper
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://customer:{{authenticated_user_id}}/*"]
+  constraints:
+    read_order:
+      maxPerDay: 2
+---
+agent: quiet
+policy:
+  actions: [read_order, process_refund]
+  resources: ["order://**"]
+  constraints:
+    audit:
+      logAllActions: false
+"#;
+
+fn ctx(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+struct World {
+    engine: Engine,
+    issuer: SigningKey,
+    audit: MemorySink,
+}
+
+fn world(policy: &str) -> World {
+    let issuer = SigningKey::generate().unwrap();
+    let audit = MemorySink::default();
+    let engine = Engine::builder()
+        .policies(parse_source("p.yaml", policy).unwrap())
+        .signing_key(issuer.clone())
+        .clock(Arc::new(ManualClock::new(NOW_MS)))
+        .audit_sink(Box::new(audit.clone()))
+        .build()
+        .unwrap();
+    World { engine, issuer, audit }
+}
+
+fn root(w: &World, agent: &str, holder: &SigningKey) -> String {
+    w.engine
+        .issue_token(&IssueRequest {
+            agent: agent.into(),
+            user_context: ctx(json!({"user_id": "42"})),
+            holder_key: Some(holder.verifying_key().clone()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn child(
+    w: &World,
+    parent: &str,
+    holder: &SigningKey,
+    agent: &str,
+    cap: Option<Value>,
+    next: Option<&SigningKey>,
+) -> String {
+    w.engine
+        .delegate(
+            parent,
+            holder,
+            &DelegationSpec {
+                agent: agent.into(),
+                capability: cap,
+                ttl_secs: 600,
+                holder_key: next.map(|k| k.verifying_key().clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+}
+
+fn call(w: &World, token: &str, action: &str, c: Value) -> Decision {
+    let c = ctx(c);
+    w.engine.validate(&Request {
+        token,
+        action,
+        resource: "order://customer:42/1",
+        context: &c,
+        approval: None,
+    })
+}
+
+fn read_only() -> Value {
+    json!({"actions": ["read_order"], "resources": ["order://customer:{{authenticated_user_id}}/*"]})
+}
+
+#[test]
+fn a_prefix_of_a_chain_never_acts_on_its_own() {
+    let w = world(POLICY);
+    let bot_key = SigningKey::generate().unwrap();
+    let parent = root(&w, "bot", &bot_key);
+    let narrowed = child(&w, &parent, &bot_key, "helper", Some(read_only()), None);
+    assert!(call(&w, &narrowed, "read_order", json!({})).allowed());
+    assert_eq!(
+        call(&w, &narrowed, "process_refund", json!({"amount": 10})).reason,
+        Reason::ActionNotAllowed
+    );
+
+    // The sub-agent drops its own link and presents what is left: the parent's token.
+    let prefix = narrowed.rsplit_once('~').unwrap().0;
+    let d = call(&w, prefix, "process_refund", json!({"amount": 10}));
+    assert_eq!(d.reason, Reason::DelegationUnsealed, "a prefix acted on its own: {d:?}");
+
+    // A sub-agent that may delegate further holds an attenuable chain: it acts only sealed
+    // with its own key, and neither its chain nor any prefix of it acts unsealed.
+    let sub_key = SigningKey::generate().unwrap();
+    let relay = child(&w, &parent, &bot_key, "helper", Some(read_only()), Some(&sub_key));
+    assert_eq!(
+        call(&w, &relay, "read_order", json!({})).reason,
+        Reason::DelegationUnsealed
+    );
+    let sealed = w.engine.seal(&relay, &sub_key, 300).unwrap();
+    assert!(call(&w, &sealed, "read_order", json!({})).allowed());
+    let stripped = sealed.rsplit_once('~').unwrap().0.rsplit_once('~').unwrap().0;
+    assert_eq!(stripped, parent);
+    assert_eq!(
+        call(&w, stripped, "process_refund", json!({"amount": 10})).reason,
+        Reason::DelegationUnsealed
+    );
+    // A seal is the holder's: no other key makes one, and a sealed chain cannot be extended.
+    assert!(w.engine.seal(&relay, &bot_key, 300).is_err());
+    assert!(w.engine.seal(&sealed, &sub_key, 300).is_err());
+
+    // The parent agent acts with its own token sealed by its own key, with its full rights.
+    let own = w.engine.seal(&parent, &bot_key, 300).unwrap();
+    assert!(call(&w, &own, "process_refund", json!({"amount": 10})).allowed());
+}
+
+#[test]
+fn a_child_is_bound_to_its_parent_token() {
+    let w = world(POLICY);
+    let bot_key = SigningKey::generate().unwrap();
+    let first = root(&w, "bot", &bot_key);
+    let second = root(&w, "bot", &bot_key);
+    let leaf = child(&w, &first, &bot_key, "helper", Some(read_only()), None);
+    assert!(call(&w, &leaf, "read_order", json!({})).allowed());
+
+    // The first parent is revoked; the child's link is moved onto the second, live parent
+    // (same holder key, same agent, same user).
+    let first_jti = decode_unverified(&first).unwrap()[0].jti.clone();
+    let revoked = format!("{POLICY}\n---\nrevocations:\n  tokens: [\"{first_jti}\"]\n");
+    w.engine.reload(parse_source("p.yaml", &revoked).unwrap()).unwrap();
+    assert_eq!(call(&w, &leaf, "read_order", json!({})).reason, Reason::TokenRevoked);
+    let grafted = format!("{second}~{}", leaf.rsplit_once('~').unwrap().1);
+    let d = call(&w, &grafted, "read_order", json!({}));
+    assert_eq!(
+        d.reason,
+        Reason::DelegationInvalid,
+        "a child was grafted onto another parent: {d:?}"
+    );
+    assert!(d.message.contains("jti"), "{}", d.message);
+
+    // Revoking a middle link (by jti, or its agent) revokes everything below it.
+    let relay_key = SigningKey::generate().unwrap();
+    let mid = child(&w, &second, &bot_key, "helper", None, Some(&relay_key));
+    let leaf = child(&w, &mid, &relay_key, "helper", Some(read_only()), None);
+    assert!(call(&w, &leaf, "read_order", json!({})).allowed());
+    let mid_jti = decode_unverified(&mid).unwrap()[1].jti.clone();
+    let revoked = format!("{POLICY}\n---\nrevocations:\n  tokens: [\"{mid_jti}\"]\n");
+    w.engine.reload(parse_source("p.yaml", &revoked).unwrap()).unwrap();
+    assert_eq!(call(&w, &leaf, "read_order", json!({})).reason, Reason::TokenRevoked);
+    let revoked = format!("{POLICY}\n---\nrevocations:\n  subjects: [\"42\"]\n");
+    w.engine.reload(parse_source("p.yaml", &revoked).unwrap()).unwrap();
+    assert_eq!(call(&w, &leaf, "read_order", json!({})).reason, Reason::SubjectRevoked);
+}
