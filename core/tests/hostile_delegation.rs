@@ -4,7 +4,7 @@
 
 use act_core::audit::MemorySink;
 use act_core::policy::parse_source;
-use act_core::token::{decode_unverified, DelegationSpec};
+use act_core::token::{self, decode_unverified, DelegationSpec, TokenSpec};
 use act_core::{Decision, Engine, IssueRequest, ManualClock, Reason, Request, SigningKey};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -157,6 +157,47 @@ fn a_prefix_of_a_chain_never_acts_on_its_own() {
     // The parent agent acts with its own token sealed by its own key, with its full rights.
     let own = w.engine.seal(&parent, &bot_key, 300).unwrap();
     assert!(call(&w, &own, "process_refund", json!({"amount": 10})).allowed());
+}
+
+#[test]
+fn every_link_is_a_layer() {
+    let w = world(POLICY);
+    let bot_key = SigningKey::generate().unwrap();
+    let relay_key = SigningKey::generate().unwrap();
+    let parent = root(&w, "bot", &bot_key);
+
+    // `relay` may only read by its own policy; its sub-agent `helper` may refund by its own.
+    // The relay's policy is a layer, so the helper below it cannot refund.
+    let mid = child(&w, &parent, &bot_key, "relay", None, Some(&relay_key));
+    let leaf = child(&w, &mid, &relay_key, "helper", None, None);
+    assert!(call(&w, &leaf, "read_order", json!({})).allowed());
+    let d = call(&w, &leaf, "process_refund", json!({"amount": 10}));
+    assert_eq!(d.reason, Reason::ActionNotAllowed, "a middle link was skipped: {d:?}");
+
+    // A middle link whose agent has no policy and no capability denies, never gets skipped.
+    let ghost = child(&w, &parent, &bot_key, "ghost", None, Some(&relay_key));
+    let leaf = child(&w, &ghost, &relay_key, "helper", None, None);
+    let d = call(&w, &leaf, "read_order", json!({}));
+    assert_eq!(d.reason, Reason::UnknownAgent, "{d:?}");
+    assert!(d.message.contains("ghost"), "{}", d.message);
+
+    // Nor does a root whose agent has neither (minted by a trusted issuer outside the engine).
+    let spec = TokenSpec {
+        agent: "ghost".into(),
+        user_context: ctx(json!({"user_id": "42"})),
+        ttl_secs: 600,
+        holder_key: Some(bot_key.verifying_key().clone()),
+        ..Default::default()
+    };
+    let ghost_root = token::issue(&w.issuer, &spec, NOW_MS / 1000).unwrap();
+    let leaf = child(&w, &ghost_root, &bot_key, "helper", Some(read_only()), None);
+    let d = call(&w, &leaf, "read_order", json!({}));
+    assert_eq!(
+        d.reason,
+        Reason::UnknownAgent,
+        "a root without policy was skipped: {d:?}"
+    );
+    assert!(d.message.contains("ghost"), "{}", d.message);
 }
 
 #[test]

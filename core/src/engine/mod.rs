@@ -3,6 +3,7 @@
 pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
+mod layers;
 pub(crate) mod request;
 mod token_cache;
 pub(crate) mod vars;
@@ -724,10 +725,8 @@ impl Engine {
         }
         trace(t, "revocation", || "no revocation or kill switch applies".into());
 
-        // Policy layers: the agents' policies from the snapshot and every link's capability.
-        let mut layers: Vec<(&CompiledPolicy, &crate::token::Claims)> = Vec::with_capacity(chain.links.len() + 1);
-        let root_policy = snap.agent(&root.agent);
-        if let Some(p) = root_policy {
+        // The root agent's breaker (named by the issuer, never by a sub-agent) pauses the chain.
+        if let Some(p) = snap.agent(&root.agent) {
             if let Some(b) = &p.breaker {
                 if mode == Mode::Enforce || mode == Mode::DryRun {
                     if let Some(ms) = self.breakers.open_for(&p.agent, &root.sub, b, now_ms) {
@@ -746,44 +745,26 @@ impl Engine {
                     }
                 }
             }
-            layers.push((p, root));
         }
-        for (link, cap) in chain.links.iter().zip(&cached.caps) {
-            if let Some(c) = cap {
-                layers.push((c, link));
-            }
-        }
-        if chain.links.len() > 1 {
-            if let Some(p) = snap.agent(&leaf.agent) {
-                layers.push((p, leaf));
-            }
-        }
-        if layers.is_empty() {
-            return Err(deny(
-                Reason::UnknownAgent,
-                format!(
-                    "no policy exists for agent `{}` and the token carries no capability",
-                    root.agent
-                ),
-            ));
-        }
+        // Every link is a layer: its agent's policy and its capability; the grant is their intersection.
+        let layers = layers::build(snap, &chain.links, &cached.caps).map_err(|m| deny(Reason::UnknownAgent, m))?;
 
         let mut approvals = Vec::new();
         let mut limits: Vec<LimitKey> = Vec::new();
         let mut limit_ids = Vec::new();
         let mut rule = None;
-        for (i, (policy, agent_claims)) in layers.iter().enumerate() {
+        for (i, layer) in layers.iter().enumerate() {
             let vars = Vars {
                 context: req.context,
                 user: root,
-                agent: agent_claims,
+                agent: layer.claims,
                 resource: req.resource,
                 action: req.action,
                 now_ms,
             };
-            let mut covered = evaluate(policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
+            let mut covered = evaluate(layer.policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
                 if i > 0 && matches!(d.reason, Reason::ActionNotAllowed | Reason::ResourceNotAllowed) {
-                    d.message = format!("{} (a narrower capability in the token's chain)", d.message);
+                    d.message = format!("{} ({})", d.message, layer.words());
                 }
                 d
             })?;

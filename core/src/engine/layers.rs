@@ -1,0 +1,86 @@
+//! The layers of a verified chain: what each link contributes to the intersection that decides,
+//! and the owner-protecting settings (audit, redaction) the whole chain answers to.
+//!
+//! Every link is a layer: its agent's policy from the snapshot (once per agent: a policy
+//! intersected with itself is itself) and its inline capability. A link whose agent has
+//! neither a policy nor a capability anywhere in the chain denies `unknown_agent`; it is never
+//! skipped, the root included. Limits are keyed by stable identity, never by a layer's position
+//! (see [`limit_key_prefix`]), so reshaping a chain never multiplies a limit.
+
+use crate::policy::CompiledPolicy;
+use crate::snapshot::Snapshot;
+use crate::token::Claims;
+use std::sync::Arc;
+
+/// One layer of the intersection.
+pub(super) struct Layer<'a> {
+    /// The policy or compiled capability.
+    pub policy: &'a CompiledPolicy,
+    /// The link it belongs to (its agent attributes fill `{{agent.X}}`).
+    pub claims: &'a Claims,
+    /// `true` for a link's inline capability, `false` for an agent's snapshot policy.
+    pub capability: bool,
+}
+
+impl Layer<'_> {
+    /// Words naming the layer in a denial, for every layer but the first.
+    pub fn words(&self) -> String {
+        if self.capability {
+            format!(
+                "the capability of agent `{}`'s link in the token's chain",
+                self.claims.agent
+            )
+        } else {
+            format!(
+                "agent `{}`'s own policy, a link in the token's chain",
+                self.claims.agent
+            )
+        }
+    }
+}
+
+/// The layers of `links` (root first), with `caps[i]` the compiled capability of link `i`.
+/// Fails with the message of an `unknown_agent` denial.
+pub(super) fn build<'a>(
+    snap: &'a Snapshot,
+    links: &'a [Claims],
+    caps: &'a [Option<Arc<CompiledPolicy>>],
+) -> Result<Vec<Layer<'a>>, String> {
+    let mut layers = Vec::with_capacity(links.len() + 1);
+    for (i, (link, cap)) in links.iter().zip(caps).enumerate() {
+        // A later link of an agent already seen (a seal, or the agent again further down)
+        // adds its capability only: the agent's policy is a layer once.
+        if !links[..i].iter().any(|l| l.agent == link.agent) {
+            match snap.agent(&link.agent) {
+                Some(p) => layers.push(Layer {
+                    policy: p,
+                    claims: link,
+                    capability: false,
+                }),
+                None if links
+                    .iter()
+                    .zip(caps)
+                    .any(|(l, c)| c.is_some() && l.agent == link.agent) => {}
+                None => {
+                    let which = if i == 0 {
+                        "the token's agent".to_string()
+                    } else {
+                        format!("link {i} of the token's delegation chain names agent")
+                    };
+                    return Err(format!(
+                        "{which} `{}` has no policy and no capability in the token, so it may do nothing",
+                        link.agent
+                    ));
+                }
+            }
+        }
+        if let Some(c) = cap {
+            layers.push(Layer {
+                policy: c,
+                claims: link,
+                capability: true,
+            });
+        }
+    }
+    Ok(layers)
+}
