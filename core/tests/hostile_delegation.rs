@@ -237,3 +237,43 @@ fn a_child_is_bound_to_its_parent_token() {
     w.engine.reload(parse_source("p.yaml", &revoked).unwrap()).unwrap();
     assert_eq!(call(&w, &leaf, "read_order", json!({})).reason, Reason::SubjectRevoked);
 }
+
+#[test]
+fn limits_are_keyed_by_identity_not_by_layer_position() {
+    let w = world(POLICY);
+    let bot_key = SigningKey::generate().unwrap();
+    let parent = root(&w, "bot", &bot_key);
+    // `helper` may read twice a day for this user by its own policy, whatever chain it holds.
+    let plain = child(&w, &parent, &bot_key, "helper", None, None);
+    let capped = child(&w, &parent, &bot_key, "helper", Some(read_only()), None);
+    let relay_key = SigningKey::generate().unwrap();
+    let mid = child(&w, &parent, &bot_key, "relay", None, Some(&relay_key));
+    let deep = child(&w, &mid, &relay_key, "helper", None, None);
+    assert!(call(&w, &plain, "read_order", json!({})).allowed());
+    assert!(call(&w, &capped, "read_order", json!({})).allowed());
+    for (name, t) in [("plain", &plain), ("capped", &capped), ("deep", &deep)] {
+        let d = call(&w, t, "read_order", json!({}));
+        assert_eq!(
+            d.reason,
+            Reason::RateLimited,
+            "the {name} chain got a fresh limit: {d:?}"
+        );
+    }
+
+    // A capability's limit is the capability's, under its root token: handing the same
+    // capability down twice (two children of one parent) shares it, it never doubles.
+    let once = json!({
+        "actions": ["read_order"],
+        "resources": ["order://customer:{{authenticated_user_id}}/*"],
+        "constraints": {"read_order": {"maxPerDay": 1}}
+    });
+    let a = child(&w, &parent, &bot_key, "relay", Some(once.clone()), None);
+    let b = child(&w, &parent, &bot_key, "relay", Some(once), None);
+    assert!(call(&w, &a, "read_order", json!({})).allowed());
+    let d = call(&w, &b, "read_order", json!({}));
+    assert_eq!(
+        d.reason,
+        Reason::RateLimited,
+        "a second child got the capability's limit afresh: {d:?}"
+    );
+}

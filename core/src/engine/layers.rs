@@ -7,6 +7,7 @@
 //! skipped, the root included. Limits are keyed by stable identity, never by a layer's position
 //! (see [`limit_key_prefix`]), so reshaping a chain never multiplies a limit.
 
+use crate::limits::encode_key;
 use crate::policy::CompiledPolicy;
 use crate::snapshot::Snapshot;
 use crate::token::Claims;
@@ -83,4 +84,13 @@ pub(super) fn build<'a>(
         }
     }
     Ok(layers)
+}
+
+/// What a layer's limit counters are keyed by, besides the constraint id, agent and subject.
+///
+/// An agent's snapshot policy keys by (constraint, agent, subject) alone, whatever chain the
+/// agent holds; a link's capability also by the root token's `jti` (a capability is handed
+/// down with one token), never by the layer's position.
+pub(super) fn limit_key_prefix(layer: &Layer<'_>, root: &Claims) -> Option<String> {
+    layer.capability.then(|| encode_key(&["cap", root.jti.as_str()]))
 }

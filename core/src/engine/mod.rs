@@ -771,11 +771,20 @@ impl Engine {
             rule.get_or_insert(covered.rule);
             approvals.append(&mut covered.approvals);
             for (c, mut k) in covered.limits {
-                // A token's inline capability compiles to the same constraint ids as the
-                // agent's policy when it repeats a limit; without the layer in the key both
-                // layers would share (and double-spend) one counter.
-                if i > 0 {
-                    k.key.insert_str(0, &format!("L{i}>"));
+                // Keyed by identity, never by the layer's position: a capability's counters by
+                // the root token too (it compiles to the same constraint ids as the agent's
+                // policy when it repeats a limit, and must not share or double-spend its counter).
+                if let Some(prefix) = layers::limit_key_prefix(layer, root) {
+                    k.key.insert_str(0, &prefix);
+                }
+                // One counter reached through two layers (a capability repeated down the chain)
+                // is spent once, at the tighter limit.
+                if let Some(j) = limits.iter().position(|l| l.key == k.key && l.window_ms == k.window_ms) {
+                    if k.limit < limits[j].limit {
+                        limits[j].limit = k.limit;
+                        limit_ids[j] = c;
+                    }
+                    continue;
                 }
                 limit_ids.push(c);
                 limits.push(k);
