@@ -239,6 +239,47 @@ fn a_child_is_bound_to_its_parent_token() {
 }
 
 #[test]
+fn the_owners_settings_come_from_the_root() {
+    let w = world(POLICY);
+    let bot_key = SigningKey::generate().unwrap();
+    let parent = root(&w, "bot", &bot_key);
+    // The sub-agent is named like an agent whose own policy logs no allowed actions.
+    let leaf = child(&w, &parent, &bot_key, "quiet", Some(read_only()), None);
+    let d = call(&w, &leaf, "read_order", json!({"card_number": "4111 1111 1111 1111"}));
+    assert!(d.allowed(), "{d:?}");
+    assert!(
+        !d.audit_id.is_empty(),
+        "the root's logAllActions was dropped by a quiet child"
+    );
+    w.engine.flush_audit();
+    let records = w.audit.records();
+    let r = records
+        .iter()
+        .find(|r| r.id == d.audit_id)
+        .expect("the record was written");
+    assert_eq!(
+        r.context["card_number"],
+        json!("[redacted]"),
+        "the root's redaction was dropped: {r:?}"
+    );
+
+    // Below a quiet root, a link whose agent logs everything tightens the setting.
+    let quiet_key = SigningKey::generate().unwrap();
+    let quiet = root(&w, "quiet", &quiet_key);
+    assert!(call(
+        &w,
+        &w.engine.seal(&quiet, &quiet_key, 60).unwrap(),
+        "read_order",
+        json!({})
+    )
+    .audit_id
+    .is_empty());
+    let loud = child(&w, &quiet, &quiet_key, "bot", None, None);
+    let d = call(&w, &loud, "read_order", json!({}));
+    assert!(d.allowed() && !d.audit_id.is_empty(), "{d:?}");
+}
+
+#[test]
 fn limits_are_keyed_by_identity_not_by_layer_position() {
     let w = world(POLICY);
     let bot_key = SigningKey::generate().unwrap();

@@ -94,3 +94,35 @@ pub(super) fn build<'a>(
 pub(super) fn limit_key_prefix(layer: &Layer<'_>, root: &Claims) -> Option<String> {
     layer.capability.then(|| encode_key(&["cap", root.jti.as_str()]))
 }
+
+/// Whether an allowed decision is audited: unless every agent in the chain has a policy that
+/// turns `logAllActions` off. The root's setting holds below it; a link can only tighten it
+/// (a sub-agent named like a quiet agent changes nothing).
+pub(super) fn log_allowed(snap: &Snapshot, agents: &[Arc<str>]) -> bool {
+    agents.is_empty()
+        || agents
+            .iter()
+            .any(|a| snap.agent(a).is_none_or(|p| p.audit.log_all_actions))
+}
+
+/// The fields redacted from audit records and approval requests: every chain agent's list
+/// (the root's first), so a link can add fields but never drop the root's.
+pub(super) fn redaction(snap: &Snapshot, agents: &[Arc<str>]) -> Option<Arc<[String]>> {
+    let mut lists = agents
+        .iter()
+        .filter_map(|a| snap.agent(a).and_then(|p| p.redact.clone()));
+    let first = lists.next()?;
+    let mut rest = lists.peekable();
+    if rest.peek().is_none() {
+        return Some(first);
+    }
+    let mut all: Vec<String> = first.to_vec();
+    for list in rest {
+        for f in list.iter() {
+            if !all.contains(f) {
+                all.push(f.clone());
+            }
+        }
+    }
+    Some(all.into())
+}

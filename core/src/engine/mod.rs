@@ -115,6 +115,8 @@ struct CachedToken {
     caps: Vec<Option<Arc<CompiledPolicy>>>,
     agent: Option<Arc<str>>,
     root_agent: Option<Arc<str>>,
+    /// Every agent of a delegation chain, root first, each once (`None` for a plain token).
+    chain_agents: Option<Arc<[Arc<str>]>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -257,6 +259,8 @@ struct Who {
     agent: Option<Arc<str>>,
     /// The chain's root agent (the one the issuer named), whose breaker counts denials.
     root_agent: Option<Arc<str>>,
+    /// Every agent of a delegation chain (see [`CachedToken`]); audit and redaction answer to all.
+    chain_agents: Option<Arc<[Arc<str>]>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -443,6 +447,7 @@ impl Engine {
                 caps: Vec::new(),
                 agent: None,
                 root_agent: None,
+                chain_agents: None,
                 subject: None,
                 jti: None,
             });
@@ -462,6 +467,7 @@ impl Engine {
             caps: Vec::new(),
             agent: None,
             root_agent: None,
+            chain_agents: None,
             subject: None,
             jti: None,
         };
@@ -483,6 +489,15 @@ impl Engine {
                 }
                 entry.agent = Some(chain.leaf().agent.as_str().into());
                 entry.root_agent = Some(chain.root().agent.as_str().into());
+                if chain.links.len() > 1 {
+                    let mut agents: Vec<Arc<str>> = Vec::with_capacity(chain.links.len());
+                    for link in &chain.links {
+                        if !agents.iter().any(|a| **a == *link.agent) {
+                            agents.push(link.agent.as_str().into());
+                        }
+                    }
+                    entry.chain_agents = Some(agents.into());
+                }
                 entry.subject = Some(chain.root().sub.as_str().into());
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
@@ -581,12 +596,21 @@ impl Engine {
                 self.breakers.record_denial(&p.agent, sub, b, now_ms);
             }
         }
-        if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
+        // Audit and redaction settings protect the owner: for a chain they come from the root and
+        // every link can only tighten them (an allowed decision is skipped only when every agent
+        // of the chain says so; redacted fields add up).
+        let (log_allowed, redact) = match who.chain_agents.as_deref() {
+            Some(agents) => (layers::log_allowed(snap, agents), layers::redaction(snap, agents)),
+            None => (
+                policy.is_none_or(|p| p.audit.log_all_actions),
+                policy.and_then(|p| p.redact.clone()),
+            ),
+        };
+        if d.outcome == Outcome::Allow && !log_allowed {
             return;
         }
         let seq = self.next_audit_seq();
         d.audit_id = crate::audit::audit_id(&self.audit_prefix, seq);
-        let redact = policy.and_then(|p| p.redact.clone());
         self.auditor.submit(|p: &mut Pending| {
             if p.id_prefix.as_str() != &*self.audit_prefix {
                 p.id_prefix.clear();
@@ -667,6 +691,7 @@ impl Engine {
         let cached = self.token(req.token, snap);
         who.agent = cached.agent.clone();
         who.root_agent = cached.root_agent.clone();
+        who.chain_agents = cached.chain_agents.clone();
         who.subject = cached.subject.clone();
         who.jti = cached.jti.clone();
         let chain = match &cached.result {
@@ -829,7 +854,10 @@ impl Engine {
 
         let mut reason = Reason::Allowed;
         if let Some(first) = approvals.first() {
-            let redact = snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone());
+            let redact = match cached.chain_agents.as_deref() {
+                Some(agents) => layers::redaction(snap, agents),
+                None => snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone()),
+            };
             let request = self.approval_request(req, chain, first, redact.as_deref().unwrap_or_default());
             match req.approval {
                 None => {
