@@ -181,6 +181,16 @@ fn every_link_is_a_layer() {
     assert_eq!(d.reason, Reason::UnknownAgent, "{d:?}");
     assert!(d.message.contains("ghost"), "{}", d.message);
 
+    // Nor is such a link made known by a capability a link below it adds (found by the
+    // delegation fuzz target): its own parent chain could do nothing, so neither can the child.
+    let ghost_again = child(&w, &ghost, &relay_key, "ghost", Some(read_only()), None);
+    let d = call(&w, &ghost_again, "read_order", json!({}));
+    assert_eq!(
+        d.reason,
+        Reason::UnknownAgent,
+        "a later link made its unknown parent act: {d:?}"
+    );
+
     // Nor does a root whose agent has neither (minted by a trusted issuer outside the engine).
     let spec = TokenSpec {
         agent: "ghost".into(),

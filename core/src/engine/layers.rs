@@ -3,8 +3,8 @@
 //!
 //! Every link is a layer: its agent's policy from the snapshot (once per agent: a policy
 //! intersected with itself is itself) and its inline capability. A link whose agent has
-//! neither a policy nor a capability anywhere in the chain denies `unknown_agent`; it is never
-//! skipped, the root included. Limits are keyed by stable identity, never by a layer's position
+//! neither a policy nor a capability (at its first link in the chain) denies `unknown_agent`;
+//! it is never skipped, the root included. Limits are keyed by stable identity, never by a layer's position
 //! (see [`limit_key_prefix`]), so reshaping a chain never multiplies a limit.
 
 use crate::limits::encode_key;
@@ -58,10 +58,9 @@ pub(super) fn build<'a>(
                     claims: link,
                     capability: false,
                 }),
-                None if links
-                    .iter()
-                    .zip(caps)
-                    .any(|(l, c)| c.is_some() && l.agent == link.agent) => {}
+                // Known by its own capability, never by one a later link adds: a link below
+                // could otherwise make its unknown parent act (a prefix decides as it would alone).
+                None if cap.is_some() => {}
                 None => {
                     let which = if i == 0 {
                         "the token's agent".to_string()
