@@ -116,7 +116,10 @@ fn main() {
     put("root", root1.clone());
     put(
         "root_sealed",
-        format!("{root1}~{}", link(&bot, "bot", Some("root-1"), "bot", "seal-1", json!({}))),
+        format!(
+            "{root1}~{}",
+            link(&bot, "bot", Some("root-1"), "bot", "seal-1", json!({}))
+        ),
     );
     put("child", format!("{root1}~{child_link}"));
     let attenuable = format!(
@@ -130,11 +133,17 @@ fn main() {
     put("child_attenuable", attenuable.clone());
     put(
         "child_attenuable_sealed",
-        format!("{attenuable}~{}", link(&sub, "helper", Some("child-2"), "helper", "seal-2", json!({}))),
+        format!(
+            "{attenuable}~{}",
+            link(&sub, "helper", Some("child-2"), "helper", "seal-2", json!({}))
+        ),
     );
     put(
         "child_sealed_by_parent_key",
-        format!("{attenuable}~{}", link(&bot, "helper", Some("child-2"), "helper", "seal-3", json!({}))),
+        format!(
+            "{attenuable}~{}",
+            link(&bot, "helper", Some("child-2"), "helper", "seal-3", json!({}))
+        ),
     );
     put(
         "format1_child",
@@ -144,28 +153,60 @@ fn main() {
     let revoked_child = link(&bot, "bot", Some("root-revoked"), "helper", "child-r", read_only());
     put("revoked_parent_child", format!("{revoked}~{revoked_child}"));
     put("moved_from_revoked_parent", format!("{root2}~{revoked_child}"));
-    let mid = format!("{root1}~{}", link(&bot, "bot", Some("root-1"), "relay", "mid-1", cnf(&relay)));
+    let mid = format!(
+        "{root1}~{}",
+        link(&bot, "bot", Some("root-1"), "relay", "mid-1", cnf(&relay))
+    );
     put(
         "through_relay",
-        format!("{mid}~{}", link(&relay, "relay", Some("mid-1"), "helper", "leaf-1", json!({}))),
+        format!(
+            "{mid}~{}",
+            link(&relay, "relay", Some("mid-1"), "helper", "leaf-1", json!({}))
+        ),
     );
-    let ghost = format!("{root1}~{}", link(&bot, "bot", Some("root-1"), "ghost", "ghost-1", cnf(&relay)));
+    let ghost = format!(
+        "{root1}~{}",
+        link(&bot, "bot", Some("root-1"), "ghost", "ghost-1", cnf(&relay))
+    );
     put(
         "through_ghost",
-        format!("{ghost}~{}", link(&relay, "ghost", Some("ghost-1"), "helper", "leaf-2", json!({}))),
+        format!(
+            "{ghost}~{}",
+            link(&relay, "ghost", Some("ghost-1"), "helper", "leaf-2", json!({}))
+        ),
     );
     put(
         "counted_plain",
-        format!("{root1}~{}", link(&bot, "bot", Some("root-1"), "counted", "counted-1", json!({}))),
+        format!(
+            "{root1}~{}",
+            link(&bot, "bot", Some("root-1"), "counted", "counted-1", json!({}))
+        ),
     );
     put(
         "counted_capped",
-        format!("{root1}~{}", link(&bot, "bot", Some("root-1"), "counted", "counted-2", read_only())),
+        format!(
+            "{root1}~{}",
+            link(&bot, "bot", Some("root-1"), "counted", "counted-2", read_only())
+        ),
     );
     let (r, w) = ("read_order", "process_refund");
     let steps = vec![
-        step("the bot acts with its token sealed by its own key", "root_sealed", w, "allow", "allowed", None),
-        step("the sub-agent reads within its capability", "child", r, "allow", "allowed", None),
+        step(
+            "the bot acts with its token sealed by its own key",
+            "root_sealed",
+            w,
+            "allow",
+            "allowed",
+            None,
+        ),
+        step(
+            "the sub-agent reads within its capability",
+            "child",
+            r,
+            "allow",
+            "allowed",
+            None,
+        ),
         step("but may not refund", "child", w, "deny", "action_not_allowed", None),
         step(
             "dropping its link, the sub-agent presents the parent's token: a prefix never acts",
@@ -231,7 +272,14 @@ fn main() {
             "delegation_invalid",
             None,
         ),
-        step("below a read-only relay, the helper reads", "through_relay", r, "allow", "allowed", None),
+        step(
+            "below a read-only relay, the helper reads",
+            "through_relay",
+            r,
+            "allow",
+            "allowed",
+            None,
+        ),
         step(
             "but cannot refund: every link's policy is a layer",
             "through_relay",
@@ -248,7 +296,14 @@ fn main() {
             "unknown_agent",
             Some("ghost"),
         ),
-        step("counted reads once (maxPerDay 2)", "counted_plain", r, "allow", "allowed", None),
+        step(
+            "counted reads once (maxPerDay 2)",
+            "counted_plain",
+            r,
+            "allow",
+            "allowed",
+            None,
+        ),
         step(
             "and once more, through a chain of another shape",
             "counted_capped",

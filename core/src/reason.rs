@@ -57,6 +57,9 @@ reasons! {
     TokenClaimInvalid => "token_claim_invalid",
     /// No trusted key has the token's `kid`.
     TokenUnknownKey => "token_unknown_key",
+    /// The root's issuer key is trusted, but its scope (`issuerScopes`) does not let it mint
+    /// this token: another agent, or an inline capability the key may not carry.
+    IssuerNotAllowed => "issuer_not_allowed",
     /// The signature does not verify.
     TokenSignatureInvalid => "token_signature_invalid",
     /// `exp` is in the past (beyond the leeway).

@@ -328,3 +328,65 @@ fn limits_are_keyed_by_identity_not_by_layer_position() {
         "a second child got the capability's limit afresh: {d:?}"
     );
 }
+
+#[test]
+fn issuer_keys_mint_only_what_their_scope_allows() {
+    use base64::Engine as _;
+    let b64 = |k: &SigningKey| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.verifying_key().as_bytes());
+    let (relays_only, granting, capless) = (
+        SigningKey::generate().unwrap(),
+        SigningKey::generate().unwrap(),
+        SigningKey::generate().unwrap(),
+    );
+    let scoped = format!(
+        "{POLICY}\n---\ntrustedIssuers: [\"ed25519:{}\", \"ed25519:{}\", \"ed25519:{}\"]\nissuerScopes:\n  \
+         - key: \"ed25519:{}\"\n    agents: [\"rel*\"]\n  - key: \"ed25519:{}\"\n    capabilities: grant\n  \
+         - key: \"ed25519:{}\"\n    capabilities: forbid\n",
+        b64(&relays_only),
+        b64(&granting),
+        b64(&capless),
+        b64(&relays_only),
+        b64(&granting),
+        b64(&capless)
+    );
+    let w = world(&scoped);
+    let mint = |key: &SigningKey, agent: &str, cap: Option<Value>| {
+        let spec = TokenSpec {
+            agent: agent.into(),
+            user_context: ctx(json!({"user_id": "42"})),
+            ttl_secs: 600,
+            capability: cap,
+            ..Default::default()
+        };
+        token::issue(key, &spec, NOW_MS / 1000).unwrap()
+    };
+    let everything = json!({"actions": ["*"], "resources": ["**"]});
+
+    // A key scoped to relays mints for relays only.
+    assert!(call(&w, &mint(&relays_only, "relay", None), "read_order", json!({})).allowed());
+    let d = call(&w, &mint(&relays_only, "bot", None), "read_order", json!({}));
+    assert_eq!(d.reason, Reason::IssuerNotAllowed, "{d:?}");
+    assert!(d.message.contains("rel*"), "{}", d.message);
+
+    // By default an inline capability only narrows the agent's policy, whatever it lists.
+    let wide = mint(&w.issuer, "relay", Some(everything.clone()));
+    assert_eq!(
+        call(&w, &wide, "process_refund", json!({"amount": 1})).reason,
+        Reason::ActionNotAllowed
+    );
+    // A key scoped `capabilities: grant` is the authority over its capabilities: they replace the policy.
+    let granted = mint(&granting, "relay", Some(everything.clone()));
+    assert!(call(&w, &granted, "process_refund", json!({"amount": 1})).allowed());
+    // A key scoped `capabilities: forbid` may not carry one at all.
+    let d = call(&w, &mint(&capless, "relay", Some(read_only())), "read_order", json!({}));
+    assert_eq!(d.reason, Reason::IssuerNotAllowed, "{d:?}");
+    assert!(call(&w, &mint(&capless, "relay", None), "read_order", json!({})).allowed());
+
+    // Scopes are part of trusting a key: narrowing one re-decides tokens already cached.
+    let narrowed = scoped.replace("capabilities: grant", "capabilities: narrow");
+    w.engine.reload(parse_source("p.yaml", &narrowed).unwrap()).unwrap();
+    assert_eq!(
+        call(&w, &granted, "process_refund", json!({"amount": 1})).reason,
+        Reason::ActionNotAllowed
+    );
+}

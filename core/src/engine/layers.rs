@@ -40,18 +40,21 @@ impl Layer<'_> {
     }
 }
 
-/// The layers of `links` (root first), with `caps[i]` the compiled capability of link `i`.
-/// Fails with the message of an `unknown_agent` denial.
+/// The layers of `links` (root first), with `caps[i]` the compiled capability of link `i`;
+/// `root_cap_grants`: the root's capability stands in for its agent's policy (an issuer scope
+/// with `capabilities: grant`). Fails with the message of an `unknown_agent` denial.
 pub(super) fn build<'a>(
     snap: &'a Snapshot,
     links: &'a [Claims],
     caps: &'a [Option<Arc<CompiledPolicy>>],
+    root_cap_grants: bool,
 ) -> Result<Vec<Layer<'a>>, String> {
     let mut layers = Vec::with_capacity(links.len() + 1);
     for (i, (link, cap)) in links.iter().zip(caps).enumerate() {
         // A later link of an agent already seen (a seal, or the agent again further down)
         // adds its capability only: the agent's policy is a layer once.
-        if !links[..i].iter().any(|l| l.agent == link.agent) {
+        let granted = i == 0 && root_cap_grants && cap.is_some();
+        if !granted && !links[..i].iter().any(|l| l.agent == link.agent) {
             match snap.agent(&link.agent) {
                 Some(p) => layers.push(Layer {
                     policy: p,

@@ -3,6 +3,7 @@
 pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
+mod issuers;
 mod layers;
 pub(crate) mod request;
 mod token_cache;
@@ -117,6 +118,8 @@ struct CachedToken {
     root_agent: Option<Arc<str>>,
     /// Every agent of a delegation chain, root first, each once (`None` for a plain token).
     chain_agents: Option<Arc<[Arc<str>]>>,
+    /// The root's capability stands in for its agent's policy (its issuer's scope says `grant`).
+    root_cap_grants: bool,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -448,6 +451,7 @@ impl Engine {
                 agent: None,
                 root_agent: None,
                 chain_agents: None,
+                root_cap_grants: false,
                 subject: None,
                 jti: None,
             });
@@ -468,6 +472,7 @@ impl Engine {
             agent: None,
             root_agent: None,
             chain_agents: None,
+            root_cap_grants: false,
             subject: None,
             jti: None,
         };
@@ -501,12 +506,16 @@ impl Engine {
                 entry.subject = Some(chain.root().sub.as_str().into());
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
-                entry.result = match bad_cap {
-                    Some(e) => Err((
+                let authority = issuers::authority(snap, &chain);
+                entry.root_cap_grants =
+                    chain.root().cap.is_some() && matches!(authority, Ok(crate::policy::CapabilityAuthority::Grant));
+                entry.result = match (bad_cap, authority) {
+                    (Some(e), _) => Err((
                         Reason::TokenClaimInvalid,
                         format!("the token's capability does not compile: {e}"),
                     )),
-                    None => Ok(Arc::new(chain)),
+                    (None, Err(m)) => Err((Reason::IssuerNotAllowed, m)),
+                    (None, Ok(_)) => Ok(Arc::new(chain)),
                 };
             }
             Err(e) => entry.result = Err(e),
@@ -772,7 +781,8 @@ impl Engine {
             }
         }
         // Every link is a layer: its agent's policy and its capability; the grant is their intersection.
-        let layers = layers::build(snap, &chain.links, &cached.caps).map_err(|m| deny(Reason::UnknownAgent, m))?;
+        let layers = layers::build(snap, &chain.links, &cached.caps, cached.root_cap_grants)
+            .map_err(|m| deny(Reason::UnknownAgent, m))?;
 
         let mut approvals = Vec::new();
         let mut limits: Vec<LimitKey> = Vec::new();
