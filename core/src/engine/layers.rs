@@ -42,9 +42,11 @@ impl Layer<'_> {
 
 /// The layers of `links` (root first), with `caps[i]` the compiled capability of link `i`;
 /// `root_cap_grants`: the root's capability stands in for its agent's policy (an issuer scope
-/// with `capabilities: grant`). Fails with the message of an `unknown_agent` denial.
+/// with `capabilities: grant`); `root_policy`: the root agent's policy in `snap`. Fails with the
+/// message of an `unknown_agent` denial.
 pub(super) fn build<'a>(
     snap: &'a Snapshot,
+    root_policy: Option<&'a Arc<CompiledPolicy>>,
     links: &'a [Claims],
     caps: &'a [Option<Arc<CompiledPolicy>>],
     root_cap_grants: bool,
@@ -55,7 +57,9 @@ pub(super) fn build<'a>(
         // adds its capability only: the agent's policy is a layer once.
         let granted = i == 0 && root_cap_grants && cap.is_some();
         if !granted && !links[..i].iter().any(|l| l.agent == link.agent) {
-            match snap.agent(&link.agent) {
+            // The root's policy was looked up already (for its breaker).
+            let policy = if i == 0 { root_policy } else { snap.agent(&link.agent) };
+            match policy {
                 Some(p) => layers.push(Layer {
                     policy: p,
                     claims: link,

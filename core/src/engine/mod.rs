@@ -760,7 +760,8 @@ impl Engine {
         trace(t, "revocation", || "no revocation or kill switch applies".into());
 
         // The root agent's breaker (named by the issuer, never by a sub-agent) pauses the chain.
-        if let Some(p) = snap.agent(&root.agent) {
+        let root_policy = snap.agent(&root.agent);
+        if let Some(p) = root_policy {
             if let Some(b) = &p.breaker {
                 if mode == Mode::Enforce || mode == Mode::DryRun {
                     if let Some(ms) = self.breakers.open_for(&p.agent, &root.sub, b, now_ms) {
@@ -781,7 +782,7 @@ impl Engine {
             }
         }
         // Every link is a layer: its agent's policy and its capability; the grant is their intersection.
-        let layers = layers::build(snap, &chain.links, &cached.caps, cached.root_cap_grants)
+        let layers = layers::build(snap, root_policy, &chain.links, &cached.caps, cached.root_cap_grants)
             .map_err(|m| deny(Reason::UnknownAgent, m))?;
 
         let mut approvals = Vec::new();
