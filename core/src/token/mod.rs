@@ -163,6 +163,7 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         return Err(Error::Config("agent must be a non-empty string".into()));
     }
     check_ttl(spec.ttl_secs)?;
+    let parent = unseal(parent, holder)?;
     let leaf = decode_unverified(parent)?
         .pop()
         .ok_or_else(|| Error::Config("empty parent token".into()))?;
@@ -208,6 +209,23 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         ));
     }
     Ok(token)
+}
+
+/// The attenuable chain under `token` when `token` is that chain sealed by `holder` (its last
+/// link a seal: same agent as its parent, no capability, no `cnf`, the parent naming
+/// `holder`'s key), so a holder that keeps only its sealed token can still delegate from it.
+/// Anything else is returned as is.
+fn unseal<'t>(token: &'t str, holder: &SigningKey) -> Result<&'t str> {
+    let Some((prefix, _)) = token.rsplit_once('~') else {
+        return Ok(token);
+    };
+    let links = decode_unverified(token)?;
+    let (leaf, parent) = (&links[links.len() - 1], &links[links.len() - 2]);
+    let sealed_by_holder = leaf.cnf.is_none()
+        && leaf.cap.is_none()
+        && leaf.agent == parent.agent
+        && parent.cnf.as_ref().is_some_and(|k| k.kid() == holder.kid());
+    Ok(if sealed_by_holder { prefix } else { token })
 }
 
 /// Seals `token` (a token or chain whose last link names `holder`'s key in `cnf`) so

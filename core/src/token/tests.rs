@@ -228,6 +228,24 @@ fn delegation_chain_rules() {
     assert_eq!(chain.links[1].pjt.as_deref(), Some(chain.root().jti.as_str()));
     assert_eq!(chain.exp(), NOW + 3600, "a child never outlives its parent");
     assert!(seal(&sealed, &sub_holder, 60, NOW).is_err(), "a sealed chain is final");
+    // Its holder still delegates from its sealed form: the seal is set aside, never extended.
+    let from_sealed = delegate(
+        &sealed,
+        &sub_holder,
+        &DelegationSpec {
+            agent: "x".into(),
+            ttl_secs: 60,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(from_sealed.starts_with(&format!("{child}~")), "{from_sealed}");
+    assert_eq!(from_sealed.matches('~').count(), 2);
+    assert!(
+        delegate(&sealed, &holder, &child_spec, NOW).is_err(),
+        "another key cannot"
+    );
 
     // Signed by a key that is not the parent's holder key.
     let pjt = chain.root().jti.clone();
