@@ -4,8 +4,8 @@
 //! Every link is a layer: its agent's policy from the snapshot (once per agent: a policy
 //! intersected with itself is itself) and its inline capability. A link whose agent has
 //! neither a policy nor a capability (at its first link in the chain) denies `unknown_agent`;
-//! it is never skipped, the root included. Limits are keyed by stable identity, never by a layer's position
-//! (see [`limit_key_prefix`]), so reshaping a chain never multiplies a limit.
+//! it is never skipped, the root included. Limits are keyed by stable identity, never by a
+//! layer's position (see [`limit_key_prefix`]), so reshaping a chain never multiplies a limit.
 
 use crate::limits::encode_key;
 use crate::policy::CompiledPolicy;
@@ -51,6 +51,10 @@ pub(super) fn build<'a>(
     caps: &'a [Option<Arc<CompiledPolicy>>],
     root_cap_grants: bool,
 ) -> Result<Vec<Layer<'a>>, String> {
+    if caps.len() != links.len() {
+        // Unreachable (a verified chain caches one entry per link); fail closed all the same.
+        return Err("the token's capabilities were not compiled".into());
+    }
     let mut layers = Vec::with_capacity(links.len() + 1);
     for (i, (link, cap)) in links.iter().zip(caps).enumerate() {
         // A later link of an agent already seen (a seal, or the agent again further down)
