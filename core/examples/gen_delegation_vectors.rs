@@ -103,6 +103,124 @@ fn step(name: &str, token: &str, action: &str, outcome: &str, reason: &str, cont
            "context": context, "expect": expect})
 }
 
+/// `ed25519:<base64url>` of `k`'s public key (as policy files name keys).
+fn public(k: &SigningKey) -> String {
+    format!("ed25519:{}", URL_SAFE_NO_PAD.encode(k.verifying_key().as_bytes()))
+}
+
+/// A plain root (no holder key) for `agent`, user 42, signed by `key`, with an optional `cap`.
+fn plain_root(key: &SigningKey, agent: &str, jti: &str, cap: Option<Value>) -> String {
+    let mut claims = json!({
+        "iss": "act", "sub": "42", "act": {"sub": agent}, "iat": NOW - 60, "nbf": NOW - 60,
+        "exp": NOW + 3600, "jti": jti, "ctx": {"user_id": "42"}
+    });
+    if let Some(c) = cap {
+        claims["cap"] = c;
+    }
+    sign_jws(key, TOKEN_TYP, &claims)
+}
+
+/// What scoped issuer keys may mint (`issuerScopes`, docs/tokens.md "Issuer authority").
+fn issuer_scopes() -> Value {
+    const RELAYS: &str = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8";
+    const GRANTING: &str = "wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t8";
+    const CAPLESS: &str = "4OHi4-Tl5ufo6err7O3u7_Dx8vP09fb3-Pn6-_z9_v8";
+    let (issuer, relays, granting, capless) = (key(ISSUER), key(RELAYS), key(GRANTING), key(CAPLESS));
+    let policy = format!(
+        "{}---\ntrustedIssuers: [\"{}\", \"{}\", \"{}\"]\nissuerScopes:\n  - key: \"{}\"\n    agents: [\"rel*\"]\n  \
+         - key: \"{}\"\n    capabilities: grant\n  - key: \"{}\"\n    capabilities: forbid\n",
+        POLICY.split("---\nrevocations").next().unwrap(),
+        public(&relays),
+        public(&granting),
+        public(&capless),
+        public(&relays),
+        public(&granting),
+        public(&capless)
+    );
+    let everything = json!({"actions": ["*"], "resources": ["**"]});
+    let read_cap = read_only()["cap"].clone();
+    let mut t = Map::new();
+    let mut put = |name: &str, token: String| {
+        t.insert(name.into(), json!({ "raw": token }));
+    };
+    put("relay_by_relays_key", plain_root(&relays, "relay", "s-1", None));
+    put("bot_by_relays_key", plain_root(&relays, "bot", "s-2", None));
+    put(
+        "wide_cap_by_issuer",
+        plain_root(&issuer, "relay", "s-3", Some(everything.clone())),
+    );
+    put(
+        "wide_cap_by_granting_key",
+        plain_root(&granting, "relay", "s-4", Some(everything)),
+    );
+    put(
+        "cap_by_capless_key",
+        plain_root(&capless, "relay", "s-5", Some(read_cap)),
+    );
+    put("plain_by_capless_key", plain_root(&capless, "relay", "s-6", None));
+    let (r, w) = ("read_order", "process_refund");
+    let steps = vec![
+        step(
+            "a key scoped to relays mints for a relay",
+            "relay_by_relays_key",
+            r,
+            "allow",
+            "allowed",
+            None,
+        ),
+        step(
+            "but not for another agent",
+            "bot_by_relays_key",
+            r,
+            "deny",
+            "issuer_not_allowed",
+            Some("rel*"),
+        ),
+        step(
+            "by default a root's capability only narrows its agent's policy",
+            "wide_cap_by_issuer",
+            w,
+            "deny",
+            "action_not_allowed",
+            None,
+        ),
+        step(
+            "a key scoped `capabilities: grant` replaces the policy with its capability",
+            "wide_cap_by_granting_key",
+            w,
+            "allow",
+            "allowed",
+            None,
+        ),
+        step(
+            "a key scoped `capabilities: forbid` may not carry a capability",
+            "cap_by_capless_key",
+            r,
+            "deny",
+            "issuer_not_allowed",
+            Some("forbid"),
+        ),
+        step(
+            "and mints plain tokens",
+            "plain_by_capless_key",
+            r,
+            "allow",
+            "allowed",
+            None,
+        ),
+    ];
+    json!({
+        "name": "issuer scopes",
+        "description": "Trusted issuer keys mint only within their issuerScopes (agents, and whether a capability narrows, grants or is forbidden). Written by core/examples/gen_delegation_vectors.rs.",
+        "now_ms": NOW * 1000,
+        "keys": {"issuer": ISSUER, "relays": RELAYS, "granting": GRANTING, "capless": CAPLESS},
+        "signing_key": "issuer",
+        "policy": policy,
+        "tokens": Value::Object(t),
+        "steps": steps,
+    })
+}
+
 fn main() {
     let (issuer, bot, sub, relay) = (key(ISSUER), key(BOT), key(SUB), key(RELAY));
     let root1 = root(&issuer, &bot, "root-1");
@@ -332,7 +450,7 @@ fn main() {
         "tokens": Value::Object(t),
         "steps": steps,
     });
-    let out = serde_json::to_string_pretty(&json!({ "suites": [suite] })).unwrap();
+    let out = serde_json::to_string_pretty(&json!({ "suites": [suite, issuer_scopes()] })).unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/delegation_sealed.json");
     std::fs::write(path, out + "\n").unwrap();
     println!("wrote {path}");
