@@ -133,6 +133,12 @@ fn a_prefix_of_a_chain_never_acts_on_its_own() {
     let prefix = narrowed.rsplit_once('~').unwrap().0;
     let d = call(&w, prefix, "process_refund", json!({"amount": 10}));
     assert_eq!(d.reason, Reason::DelegationUnsealed, "a prefix acted on its own: {d:?}");
+    assert_eq!(
+        (d.agent.as_deref(), d.subject.as_deref()),
+        (Some("bot"), Some("42")),
+        "the attempt names its chain"
+    );
+    assert!(!d.audit_id.is_empty(), "the attempt is audited");
 
     // A sub-agent that may delegate further holds an attenuable chain: it acts only sealed
     // with its own key, and neither its chain nor any prefix of it acts unsealed.

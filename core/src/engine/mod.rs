@@ -518,7 +518,21 @@ impl Engine {
                     (None, Ok(_)) => Ok(Arc::new(chain)),
                 };
             }
-            Err(e) => entry.result = Err(e),
+            Err(e) => {
+                // An unsealed chain verified link by link (the seal is checked last), so its
+                // claims are genuine: name who tried it in the decision and the audit record.
+                if e.0 == Reason::DelegationUnsealed {
+                    if let Ok(links) = crate::token::decode_unverified(token) {
+                        if let (Some(root), Some(leaf)) = (links.first(), links.last()) {
+                            entry.agent = Some(leaf.agent.as_str().into());
+                            entry.root_agent = Some(root.agent.as_str().into());
+                            entry.subject = Some(root.sub.as_str().into());
+                            entry.jti = Some(leaf.jti.as_str().into());
+                        }
+                    }
+                }
+                entry.result = Err(e)
+            }
         }
         match &entry.result {
             Ok(_) => {
