@@ -26,8 +26,8 @@ mod status;
 
 pub use control::ApprovalHandle;
 pub use options::{
-    AuditTarget, ClientOptions, EndpointOptions, PolicySource, DEFAULT_INITIAL_SYNC, DEFAULT_STATUS_INTERVAL,
-    ENV_API_KEY, ENV_ENDPOINT, ENV_ISSUER_API_KEY, ENV_TRUST_KEY,
+    AuditTarget, ClientOptions, EndpointOptions, PolicySource, SourceArgs, DEFAULT_INITIAL_SYNC,
+    DEFAULT_STATUS_INTERVAL, ENV_API_KEY, ENV_ENDPOINT, ENV_ISSUER_API_KEY, ENV_TRUST_KEY,
 };
 pub use status::{AuditShipping, ClientStatus, OpenBreaker, STATUS_FIELDS};
 

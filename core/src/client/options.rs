@@ -49,6 +49,77 @@ pub enum PolicySource {
     Endpoint(EndpointOptions),
 }
 
+/// What a host passed that decides where policies come from (each binding's keyword arguments).
+#[derive(Clone, Debug, Default)]
+pub struct SourceArgs {
+    /// `policy_file=`: a file or folder.
+    pub policy_file: Option<PathBuf>,
+    /// `policy_text=`: the policy document itself.
+    pub policy_text: Option<String>,
+    /// `watch=`: re-read the policy file on change.
+    pub watch: bool,
+    /// `endpoint=`.
+    pub endpoint: Option<String>,
+    /// `api_key=`.
+    pub api_key: Option<String>,
+    /// `trust_key=`.
+    pub trust_key: Option<VerifyingKey>,
+    /// `issuer_api_key=`.
+    pub issuer_api_key: Option<String>,
+    /// `cache_dir=`.
+    pub cache_dir: Option<PathBuf>,
+    /// `initial_sync=`, when given.
+    pub initial_sync: Option<Duration>,
+}
+
+impl PolicySource {
+    /// The one rule for every language: a policy file or text runs embedded; `endpoint`,
+    /// `api_key` or `trust_key` select endpoint mode (what is missing comes from the
+    /// environment, see [`EndpointOptions::resolve`]); nothing selects [`PolicySource::None`].
+    pub fn select(args: SourceArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<PolicySource> {
+        let endpointish = args.endpoint.is_some() || args.api_key.is_some() || args.trust_key.is_some();
+        let local = match (args.policy_file, args.policy_text) {
+            (Some(_), Some(_)) => return Err(Error::Config("pass either policy_file or policy_text, not both".into())),
+            (Some(path), None) => Some(PolicySource::File {
+                path,
+                watch: args.watch,
+            }),
+            (None, Some(text)) => Some(PolicySource::Text {
+                name: "<inline>".into(),
+                text,
+            }),
+            (None, None) => None,
+        };
+        if args.watch && !matches!(local, Some(PolicySource::File { .. })) {
+            return Err(Error::Config("watch= re-reads a policy_file; pass one".into()));
+        }
+        match local {
+            Some(_) if endpointish => Err(Error::Config(
+                "pass either policy_file or endpoint, not both (policy_file / policy_text run embedded; \
+                 endpoint= / api_key= / trust_key= select a control endpoint)"
+                    .into(),
+            )),
+            Some(_) if args.cache_dir.is_some() || args.issuer_api_key.is_some() => Err(Error::Config(
+                "cache_dir and issuer_api_key only apply with a control endpoint (endpoint=)".into(),
+            )),
+            Some(source) => Ok(source),
+            None if endpointish => {
+                let mut e =
+                    EndpointOptions::resolve(args.endpoint, args.api_key, args.trust_key, args.issuer_api_key, env)?;
+                e.cache_dir = args.cache_dir;
+                if let Some(w) = args.initial_sync {
+                    e.initial_sync = w;
+                }
+                Ok(PolicySource::Endpoint(e))
+            }
+            None if args.cache_dir.is_some() || args.issuer_api_key.is_some() => Err(Error::Config(
+                "cache_dir and issuer_api_key only apply with a control endpoint (endpoint=)".into(),
+            )),
+            None => Ok(PolicySource::None),
+        }
+    }
+}
+
 /// A control endpoint (`act serve`, `act server`, or a static file server for snapshots only).
 #[derive(Clone)]
 pub struct EndpointOptions {
