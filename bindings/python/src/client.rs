@@ -234,6 +234,7 @@ impl PyEngine {
             let args = SourceArgs {
                 policy_file,
                 policy_text,
+                policy_name: None,
                 watch,
                 endpoint,
                 api_key,

@@ -372,6 +372,12 @@ impl Client {
                 decision.reason.as_str()
             )));
         };
+        self.submit_approval_request(request)
+    }
+
+    /// [`request_approval`](Client::request_approval) for a request a binding carried on its own
+    /// (the endpoint recomputes its id and checks its context hash, so nothing here is trusted).
+    pub fn submit_approval_request(&self, request: &crate::ApprovalRequest) -> Result<ApprovalHandle> {
         self.control("request_approval")?.request_approval(request)
     }
 

@@ -56,6 +56,8 @@ pub struct SourceArgs {
     pub policy_file: Option<PathBuf>,
     /// `policy_text=`: the policy document itself.
     pub policy_text: Option<String>,
+    /// The name `policy_text` is reported under in diagnostics (default `<inline>`).
+    pub policy_name: Option<String>,
     /// `watch=`: re-read the policy file on change.
     pub watch: bool,
     /// `endpoint=`.
@@ -85,7 +87,7 @@ impl PolicySource {
                 watch: args.watch,
             }),
             (None, Some(text)) => Some(PolicySource::Text {
-                name: "<inline>".into(),
+                name: args.policy_name.unwrap_or_else(|| "<inline>".into()),
                 text,
             }),
             (None, None) => None,
