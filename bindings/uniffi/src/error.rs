@@ -129,7 +129,15 @@ impl From<Error> for ActError {
             },
             (ErrorFamily::Key, _) => ActError::Key { code, msg },
             (ErrorFamily::Config, _) => ActError::Config { code, msg },
-            (ErrorFamily::Snapshot, _) => ActError::Snapshot { code, msg },
+            (_, Error::AuditChain { line, .. }) => ActError::Audit {
+                code,
+                msg,
+                line: line as u64,
+            },
+            // Until Kotlin/Swift get their own classes for these families (their bindings are
+            // generated and committed), they keep the variant they had; `code` tells them apart.
+            (ErrorFamily::Snapshot | ErrorFamily::Store | ErrorFamily::Audit, _) => ActError::Snapshot { code, msg },
+            (ErrorFamily::Endpoint | ErrorFamily::Approval, _) => ActError::Config { code, msg },
             (ErrorFamily::Io, _) => ActError::Io {
                 code,
                 msg,

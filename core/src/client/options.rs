@@ -181,15 +181,15 @@ impl EndpointOptions {
             (e, t) => {
                 let mut missing = Vec::new();
                 if e.is_none() {
-                    missing.push(format!("endpoint= (or {ENV_ENDPOINT})"));
+                    missing.push(format!("the endpoint URL (endpoint, or {ENV_ENDPOINT})"));
                 }
                 if t.is_none() {
-                    missing.push(format!("trust_key= (or {ENV_TRUST_KEY})"));
+                    missing.push(format!("the snapshot key (trust_key / trustKey, or {ENV_TRUST_KEY})"));
                 }
                 return Err(Error::Config(format!(
                     "endpoint mode needs {}. For development run `act serve --policy policies/`: it prints \
                      `listening on http://ADDR` (set {ENV_ENDPOINT}), `snapshot key: ed25519:...` (set \
-                     {ENV_TRUST_KEY}) and `api key: ...` (set {ENV_API_KEY}). Or pass policy_file= to run embedded",
+                     {ENV_TRUST_KEY}) and `api key: ...` (set {ENV_API_KEY}). Or pass a policy file to run embedded",
                     missing.join(" and ")
                 )));
             }
