@@ -257,3 +257,11 @@ def test_the_status_has_the_cores_fields_in_every_mode(serve: Serve, policy_file
     with ACT(policy_file=policy_file) as embedded, serve.client() as endpoint:
         assert status_keys(embedded) == status_keys(endpoint) == sorted(act_sdk.STATUS_FIELDS)
         assert embedded.status["audit"] is None and endpoint.status["audit"] is not None
+
+
+def test_a_redis_outage_is_a_counter_store_error_not_a_snapshot_error(policy_file: Path) -> None:
+    with pytest.raises(act_sdk.CounterStoreError) as down:
+        ACT(policy_file=policy_file, counters=f"redis://127.0.0.1:{free_port()}/0")
+    assert down.value.code == "counter_store_failed"
+    assert not isinstance(down.value, act_sdk.SnapshotError)
+    assert set(act_sdk.ERROR_CODES) >= {"audit_chain_broken", "counter_store_failed", "approval_denied"}
