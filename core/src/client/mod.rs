@@ -48,6 +48,8 @@ use std::time::{Duration, Instant};
 pub const MAX_CONTEXT_DEPTH: usize = 64;
 /// Most values (every scalar, list and map counted) a binding converts into one such value.
 pub const MAX_CONTEXT_VALUES: usize = 100_000;
+/// Longest wait any call takes (a larger timeout is cut to it, so deadlines never overflow).
+pub const MAX_WAIT: Duration = Duration::from_secs(30 * 86_400);
 
 /// The verified claims of a token, root first (a plain token has one link).
 #[derive(Clone, Debug)]
@@ -289,6 +291,7 @@ impl Client {
 
     /// Waits up to `timeout` until a snapshot serves; true if one does.
     pub fn ready(&self, timeout: Duration) -> bool {
+        let timeout = timeout.min(MAX_WAIT);
         let Some(engine) = self.shared.engine.load_full() else {
             return false;
         };
@@ -383,7 +386,8 @@ impl Client {
 
     /// Waits up to `timeout` for a decision on `id`; the approval, or a typed denial or timeout.
     pub fn wait_for_approval(&self, id: &str, timeout: Duration) -> Result<String> {
-        self.control("wait_for_approval")?.wait_for_approval(id, timeout)
+        self.control("wait_for_approval")?
+            .wait_for_approval(id, timeout.min(MAX_WAIT))
     }
 
     /// The status (never blocks on I/O).
@@ -397,7 +401,10 @@ impl Client {
         if let Some(e) = self.shared.engine.load_full() {
             e.flush_audit();
         }
-        self.shared.ship.as_ref().is_none_or(|h| h.wait_idle(timeout))
+        self.shared
+            .ship
+            .as_ref()
+            .is_none_or(|h| h.wait_idle(timeout.min(MAX_WAIT)))
     }
 
     /// True once [`close`](Client::close) ran.

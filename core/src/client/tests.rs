@@ -213,6 +213,8 @@ fn endpoint_mode_without_an_issuer_key_names_the_option_and_an_unreachable_endpo
     e.initial_sync = Duration::ZERO;
     let client = Client::start(ClientOptions::new(PolicySource::Endpoint(e.clone()))).unwrap();
     assert!(!client.ready(Duration::from_millis(50)));
+    // Huge timeouts are cut, never an overflowing deadline (a panic across FFI).
+    assert!(client.wait_audit_delivered(Duration::MAX) || client.status().audit.is_some());
     let req = IssueRequest {
         agent: "bot".into(),
         user_context: user(),
