@@ -112,6 +112,7 @@ fn approval_request(text: &str) -> Fallible<ApprovalRequest> {
         token_id: s("tokenId")?,
         context_hash: s("contextHash")?,
         context: v["context"].as_object().cloned().unwrap_or_default(),
+        conditions: serde_json::from_value(v["conditions"].clone()).unwrap_or_default(),
     })
 }
 

@@ -72,6 +72,8 @@ impl From<ApprovalRequest> for act_core::ApprovalRequest {
             context_hash: r.context_hash,
             // The endpoint checks it against `context_hash`: a bad value is refused there.
             context: serde_json::from_str(&r.context_json).unwrap_or_default(),
+            // Not carried through Kotlin/Swift: the approver's view comes from the endpoint's copy.
+            conditions: Vec::new(),
         }
     }
 }

@@ -874,14 +874,21 @@ impl Engine {
                 Some(agents) => layers::redaction(snap, agents),
                 None => snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone()),
             };
-            let request = self.approval_request(req, chain, first, redact.as_deref().unwrap_or_default());
+            let request = self.approval_request(req, chain, &approvals, redact.as_deref().unwrap_or_default());
             match req.approval {
                 None => {
-                    let cel = condition_text(first);
+                    let mut message = format!(
+                        "`{}` asks a human to approve this request ({})",
+                        first.key,
+                        condition_text(first)
+                    );
+                    for also in &approvals[1..] {
+                        message.push_str(&format!("; so does `{}` ({})", also.key, condition_text(also)));
+                    }
                     return Ok(Verdict::Approval {
                         rule: Arc::clone(rule),
                         constraint: first.id.clone(),
-                        message: format!("`{}` asks a human to approve this request ({cel})", first.key),
+                        message,
                         request: Box::new(request),
                     });
                 }
@@ -970,9 +977,10 @@ impl Engine {
         &self,
         req: &Request<'_>,
         chain: &VerifiedChain,
-        c: &crate::policy::CompiledConstraint,
+        fired: &[&crate::policy::CompiledConstraint],
         redact: &[String],
     ) -> ApprovalRequest {
+        let c = fired[0];
         let leaf = chain.leaf();
         let context = approval::approver_context(req.context, redact, &leaf.jti);
         let ctx_hash = approval::context_hash(&context);
@@ -995,6 +1003,13 @@ impl Engine {
             token_id: leaf.jti.clone(),
             context_hash: ctx_hash,
             context,
+            conditions: fired
+                .iter()
+                .map(|c| approval::ApprovalCondition {
+                    constraint: c.id.to_string(),
+                    condition: condition_text(c),
+                })
+                .collect(),
         }
     }
 }
