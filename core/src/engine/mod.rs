@@ -804,11 +804,11 @@ impl Engine {
         };
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
-            message: format!(
-                "rate limit reached: {} per {}",
-                limits[i].limit,
-                window_words(limit_ids[i], limits[i].window_ms)
-            ),
+            message: match limit_ids[i].limit_words() {
+                Some(words) if limits[i].weight.is_some() => format!("budget used up: {words}"),
+                Some(words) => format!("rate limit reached: {words}"),
+                None => "rate limit reached".to_string(),
+            },
             rule: Some(Arc::clone(rule)),
             constraint: Some(Arc::clone(&limit_ids[i].id)),
         };

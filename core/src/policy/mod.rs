@@ -4,6 +4,7 @@
 //! article's vocabulary to the canonical [`model`]) → [`compile`] (CEL
 //! programs and resource patterns, once per snapshot).
 
+pub mod budget;
 pub mod cel_budget;
 pub mod compile;
 pub mod model;

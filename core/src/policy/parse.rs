@@ -360,6 +360,11 @@ impl Parser<'_> {
                         (name, NodeValue::Null) if is_empty_group(name) => {
                             self.err_key(k, &p, empty_group_message(name, entries, k));
                         }
+                        // A limit key's map form (`maxPerDay: {count: 100, per: agent}`) is a
+                        // constraint, not an action group.
+                        (name, NodeValue::Map(_)) if vocab::KEYS.contains(&name) => {
+                            self.constraint(k, v, None, &p, grant, &mut only_own)
+                        }
                         (_, NodeValue::Map(group)) => {
                             let Some(action) = self.group_action(k, &p, &grant.actions) else {
                                 continue;
@@ -425,9 +430,18 @@ impl Parser<'_> {
         }
         match vocab::meaning(&key.name, value) {
             Ok(Meaning::Constraints(kinds)) => {
-                for kind in kinds {
+                let budgets = kinds
+                    .iter()
+                    .filter(|k| matches!(k, ConstraintKind::Budget { .. }))
+                    .count();
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    let mut id = format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name);
+                    // Several budgets under one key each get their own counter.
+                    if budgets > 1 {
+                        id.push_str(&format!("[{i}]"));
+                    }
                     grant.constraints.push(Constraint {
-                        id: format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name),
+                        id,
                         key: key.name.clone(),
                         action: action.map(str::to_string),
                         kind,
