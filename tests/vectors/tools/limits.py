@@ -288,9 +288,10 @@ def main():
     index = os.path.join(ROOT, 'tests', 'vectors', 'index.json')
     with open(index) as f:
         idx = json.load(f)
-    for name in ("limit_scopes.json", "budgets.json"):
+    at = idx["suites"].index("lifecycle.json") + 1
+    for name in ("budgets.json", "limit_scopes.json"):
         if name not in idx["suites"]:
-            idx["suites"].append(name)
+            idx["suites"].insert(at, name)
     with open(index, 'w') as f:
         json.dump(idx, f, indent=2)
         f.write("\n")
