@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod audit_shadow;
 mod exit;
 mod keys;
 mod policy;

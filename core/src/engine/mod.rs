@@ -4,6 +4,7 @@ pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
 pub(crate) mod request;
+mod shadow;
 mod swap;
 mod token_cache;
 pub(crate) mod vars;
@@ -533,7 +534,9 @@ impl Engine {
         trace(&mut steps, "decision", || {
             format!("{} ({}): {message}", outcome.as_str(), reason.as_str())
         });
+        let shadow = self.shadow_outcome(req, &snap, now_ms, &who);
         let mut decision = Decision {
+            shadow,
             outcome,
             reason,
             message,
@@ -603,6 +606,7 @@ impl Engine {
             crate::audit::set_text(&mut p.constraint, d.constraint.as_deref());
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
+            p.shadow.clone_from(&d.shadow);
         });
     }
 

@@ -305,7 +305,8 @@ pub fn compile_agent_with(policy: &AgentPolicy, budget: &CelBudget) -> Result<Co
         })
     };
     let mut grants = Vec::new();
-    for g in &policy.grants {
+    // Shadow rules are left out of the enforced policy; `super::shadow` compiles them apart.
+    for g in policy.grants.iter().filter(|g| !g.shadow) {
         for bad in g
             .actions
             .iter()

@@ -11,6 +11,7 @@ pub mod model;
 pub mod parse;
 pub mod pattern;
 pub mod redact;
+pub mod shadow;
 pub mod source;
 pub mod timeexpr;
 pub mod vocab;

@@ -19,6 +19,10 @@ pub struct PolicySet {
     /// Kill switches.
     #[serde(default)]
     pub kill_switches: KillSwitches,
+    /// Shadow (candidate) policies, by agent id (`shadow: true` documents): evaluated beside the
+    /// agent's enforced policy and audited, never enforced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<AgentPolicy>,
 }
 
 /// The policy of one agent.
@@ -49,6 +53,9 @@ pub struct Grant {
     pub exclude_resources: Vec<String>,
     /// Constraints, in source order.
     pub constraints: Vec<Constraint>,
+    /// A shadow rule (`shadow: true`): left out of the enforced policy, kept in its shadow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// One constraint of a grant.

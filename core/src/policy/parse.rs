@@ -7,6 +7,7 @@ use super::vocab::{self, Meaning};
 use crate::error::{Diagnostic, PolicyError};
 
 const DOC_KEYS: &[&str] = &[
+    "shadow",
     "agent",
     "policy",
     "description",
@@ -25,6 +26,7 @@ const BODY_KEYS: &[&str] = &[
     "audit",
     "circuitBreaker",
     "description",
+    "shadow",
 ];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
 const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown", "scope"];
@@ -220,6 +222,15 @@ impl Parser<'_> {
             (Some(a), Some(body)) => {
                 if let Some(agent) = self.string(a, "agent") {
                     let policy = self.agent_policy(&agent, a, body);
+                    if let Some(flag) = get("shadow") {
+                        if self.flag(flag, "shadow") {
+                            if set.shadows.iter().any(|p| p.agent == policy.agent) {
+                                self.err_at(a, "agent", format!("agent `{agent}` has a shadow policy already"));
+                            }
+                            set.shadows.push(policy);
+                            return;
+                        }
+                    }
                     if set.agents.iter().any(|p| p.agent == policy.agent) {
                         self.err_at(
                             a,
@@ -270,6 +281,17 @@ impl Parser<'_> {
         policy
     }
 
+    /// `true` or `false`; anything else is an error (and false).
+    fn flag(&mut self, node: &Node, path: &str) -> bool {
+        match node.value {
+            NodeValue::Bool(b) => b,
+            _ => {
+                self.err_at(node, path, format!("expected true or false, got {}", node.type_name()));
+                false
+            }
+        }
+    }
+
     fn grant(&mut self, id: String, body: &Node, path: &str, policy: &mut AgentPolicy) -> Option<Grant> {
         let entries = self.map(body, path);
         self.check_keys(entries, BODY_KEYS, path);
@@ -279,6 +301,7 @@ impl Parser<'_> {
             resources: Vec::new(),
             exclude_resources: Vec::new(),
             constraints: Vec::new(),
+            shadow: false,
         };
         let mut constraints_node = None;
         for (k, v) in entries {
@@ -297,6 +320,7 @@ impl Parser<'_> {
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
+                "shadow" => grant.shadow = self.flag(v, &p),
                 _ => {}
             }
         }
