@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub struct PolicySet {
     /// Agent policies, by agent id (unique).
     pub agents: Vec<AgentPolicy>,
+    /// Shadow (candidate) policies, by agent id (`shadow: true` documents): evaluated beside the
+    /// agent's enforced policy and audited, never enforced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<AgentPolicy>,
     /// Extra trusted issuer keys (`ed25519:...`).
     #[serde(default)]
     pub trusted_issuers: Vec<String>,
@@ -19,10 +23,6 @@ pub struct PolicySet {
     /// Kill switches.
     #[serde(default)]
     pub kill_switches: KillSwitches,
-    /// Shadow (candidate) policies, by agent id (`shadow: true` documents): evaluated beside the
-    /// agent's enforced policy and audited, never enforced.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shadows: Vec<AgentPolicy>,
 }
 
 /// The policy of one agent.
