@@ -165,3 +165,17 @@ fn shadow_documents_are_checked() {
     let err = parse_source("p.yaml", bad).unwrap_err().to_string();
     assert!(err.contains("expected true or false"), "{err}");
 }
+
+/// A shadow rule never reaches the enforced policy's canonical form (what snapshots carry), so
+/// an SDK that predates shadow mode ignores it rather than enforcing it.
+#[test]
+fn shadow_rules_are_not_in_the_enforced_canonical_policy() {
+    let set = parse_source("p.yaml", SHADOW_RULE).unwrap();
+    let support = set.agents.iter().find(|a| a.agent == "support").unwrap();
+    assert_eq!(support.grants.len(), 1);
+    assert_eq!(support.grants[0].actions, vec!["read_order".to_string()]);
+    let text = serde_json::to_string(&set.agents).unwrap();
+    assert!(!text.contains("process_refund") && !text.contains("shadow"), "{text}");
+    assert_eq!(set.shadows.len(), 1);
+    assert_eq!(set.shadows[0].grants.len(), 2);
+}

@@ -221,15 +221,22 @@ impl Parser<'_> {
         match (get("agent"), get("policy")) {
             (Some(a), Some(body)) => {
                 if let Some(agent) = self.string(a, "agent") {
-                    let policy = self.agent_policy(&agent, a, body);
-                    if let Some(flag) = get("shadow") {
-                        if self.flag(flag, "shadow") {
-                            if set.shadows.iter().any(|p| p.agent == policy.agent) {
-                                self.err_at(a, "agent", format!("agent `{agent}` has a shadow policy already"));
-                            }
-                            set.shadows.push(policy);
+                    let mut policy = self.agent_policy(&agent, a, body);
+                    let whole_doc = get("shadow").is_some_and(|flag| self.flag(flag, "shadow"));
+                    // Shadow rules move to the agent's shadow policy (the whole policy, every rule
+                    // enforced there), so the enforced policy never holds them: an SDK too old to
+                    // know `shadow` then ignores the shadow instead of enforcing its rules.
+                    if whole_doc || policy.grants.iter().any(|g| g.shadow) {
+                        let mut shadow = policy.clone();
+                        shadow.grants.iter_mut().for_each(|g| g.shadow = false);
+                        if set.shadows.iter().any(|p| p.agent == shadow.agent) {
+                            self.err_at(a, "agent", format!("agent `{agent}` has a shadow policy already"));
+                        }
+                        set.shadows.push(shadow);
+                        if whole_doc {
                             return;
                         }
+                        policy.grants.retain(|g| !g.shadow);
                     }
                     if set.agents.iter().any(|p| p.agent == policy.agent) {
                         self.err_at(
