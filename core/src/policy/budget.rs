@@ -265,6 +265,12 @@ mod tests {
             assert!(m.contains("`amount`") && m.contains(needle), "{m}");
         }
         assert_eq!(weigh(&sum, &ctx(json!({"amount": 12}))), Ok(12_000_000));
+        // Huge weights saturate above any maximum (so they are refused), never wrap.
+        let most = to_micros(MAX_BUDGET, false);
+        for huge in [json!(1e300), json!(u64::MAX), json!(9_007_199_254_740_993u64)] {
+            let w = weigh(&sum, &ctx(json!({ "amount": huge }))).unwrap();
+            assert!(w > most && w <= WEIGHT_CAP, "{huge}: {w}");
+        }
         let count = Weight::Count {
             fields: vec!["to".into(), "cc".into()],
         };
