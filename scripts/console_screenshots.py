@@ -128,6 +128,21 @@ def seed(url: str, key: SigningKey, tmp: Path) -> None:
         "/v1/kill-switches",
         {"on": True, "actions": ["delete_account"], "reason": "incident 4711: pause deletions"},
     )
+    suite = (
+        "tokens:\n  alice: {agent: customer-support-bot, user: {user_id: \"42\"}}\n"
+        "tests:\n  - {name: own order, token: alice, action: read_order,"
+        " resource: \"order://customer:42/1\", expect: allow}\n"
+    )
+    call(
+        url,
+        KEYS["admin"],
+        "POST",
+        "/v1/policies",
+        {
+            "files": {"support.yaml": POLICY.replace("maxAmount: 500", "maxAmount: 300"), "support_test.yaml": suite},
+            "reason": "refunds above $300 go to finance",
+        },
+    )
     version = call(
         url,
         KEYS["admin"],

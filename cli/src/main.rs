@@ -2,12 +2,16 @@
 //! and `act serve`, the development control endpoint.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod audit;
 mod audit_shadow;
 mod exit;
 mod keys;
 mod policy;
+mod push;
+mod remote;
 mod replay;
+mod revoke;
 mod serve;
 mod snapshot;
 mod suite;
@@ -30,7 +34,8 @@ Exit codes:
   7   a token is invalid
   8   a snapshot is rejected
   9   a policy test suite is invalid
-  10  internal error (a bug in act; please report it)";
+  10  internal error (a bug in act; please report it)
+  11  the control plane (--server) refused the request or cannot be reached";
 
 #[derive(Parser)]
 #[command(name = "act", version, about = "ACT: capability tokens and runtime authorization for AI agents", after_help = EXIT_CODES)]
@@ -61,6 +66,15 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Replays an audit log against candidate policies and prints what would change.
     Replay(replay::ReplayArgs),
+    /// Revokes tokens, agents, subjects or single grants on a running control plane (admin key).
+    #[command(after_help = EXIT_CODES)]
+    Revoke(revoke::RevokeArgs),
+    /// Turns a kill switch on or lifts it on a running control plane (admin key).
+    #[command(after_help = EXIT_CODES)]
+    KillSwitch(revoke::KillSwitchArgs),
+    /// Manages a running control plane's API keys (admin key).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Runs the control endpoint in development mode (generated keys, one per role, printed at start).
     #[command(after_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
@@ -79,6 +93,9 @@ fn main() {
         Command::Validate(a) => validate::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Replay(a) => replay::run(a),
+        Command::Revoke(a) => revoke::revoke(a),
+        Command::KillSwitch(a) => revoke::kill_switch(a),
+        Command::Admin(c) => admin::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Server(a) => serve::run_server(a),
     };

@@ -39,6 +39,12 @@ pub enum PolicyCommand {
     ///       approve: false                 # optional: approve the approval request, then retry
     #[command(verbatim_doc_comment)]
     Test(TestArgs),
+    /// Publishes a policy folder on a running control plane (admin key): the server compiles it,
+    /// runs its `*_test.yaml` suites and publishes a new version only when every case passes.
+    ///
+    /// Exit 0 when published, 1 when a case failed, 4 when the policies do not compile, 9 when a
+    /// suite is invalid, 11 when the server refused otherwise or cannot be reached.
+    Push(crate::push::PushArgs),
 }
 
 /// Arguments of `act policy check`.
@@ -66,6 +72,7 @@ pub fn run(c: PolicyCommand) -> CmdResult {
     match c {
         PolicyCommand::Check(a) => check(a),
         PolicyCommand::Test(a) => crate::suite::run(&a.path, a.verbose),
+        PolicyCommand::Push(a) => crate::push::run(a),
     }
 }
 

@@ -101,6 +101,8 @@ fn reload_swaps_decisions_and_revoking_a_parent_revokes_its_children() {
             &holder,
             &DelegationSpec {
                 agent: "worker".into(),
+                // Every link is a layer: an agent without a policy acts only with a capability.
+                capability: Some(json!({"actions": ["process_refund"], "resources": ["order://customer:42/*"]})),
                 ttl_secs: 60,
                 ..Default::default()
             },

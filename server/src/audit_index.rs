@@ -12,7 +12,6 @@ use crate::audit_chains::{ChainKey, UNKNOWN_INSTANCE};
 use act_core::audit::AuditRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::io::BufRead;
 use std::path::Path;
@@ -152,19 +151,9 @@ impl AuditIndex {
         AuditIndex { pool, max: MAX_INDEXED }
     }
 
-    /// An in-memory database of its own: one connection that never closes (closing it would
-    /// drop the database).
+    /// An in-memory database of its own (see [`crate::store::memory_pool`]).
     pub async fn in_memory() -> Result<AuditIndex, String> {
-        let pool = SqlitePoolOptions::new()
-            .min_connections(1)
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(SqliteConnectOptions::new().in_memory(true))
-            .await
-            .map_err(|e| format!("cannot open the in-memory audit index: {e}"))?;
-        crate::store::migrate(&pool).await?;
-        Ok(AuditIndex::in_pool(pool))
+        Ok(AuditIndex::in_pool(crate::store::memory_pool().await?))
     }
 
     /// Keeps at most `max` records (tests use a small bound).

@@ -75,7 +75,7 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
+pub(crate) fn unhex(s: &str) -> Option<[u8; 32]> {
     if s.len() != 64 || !s.is_ascii() {
         return None;
     }
@@ -103,10 +103,13 @@ struct File {
     credentials: Vec<FileEntry>,
 }
 
-/// The credentials a server accepts, by key digest.
+/// The credentials a server accepts, by key digest: the bootstrap ones (the credentials file, or
+/// dev mode's keys), fixed for the server's life, and the managed ones made with
+/// `POST /v1/admin/keys` (stored in the database, [`crate::keys`]), which can be revoked.
 #[derive(Default, Debug)]
 pub struct Credentials {
     by_hash: HashMap<[u8; 32], Principal>,
+    managed: std::sync::RwLock<HashMap<[u8; 32], Principal>>,
 }
 
 impl Credentials {
@@ -169,8 +172,45 @@ impl Credentials {
     }
 
     /// The principal whose key this is.
-    pub fn lookup(&self, key: &str) -> Option<&Principal> {
-        self.by_hash.get(&hash_key(key))
+    pub fn lookup(&self, key: &str) -> Option<Principal> {
+        self.lookup_hash(&hash_key(key))
+    }
+
+    /// The principal whose key has this digest.
+    pub fn lookup_hash(&self, hash: &[u8; 32]) -> Option<Principal> {
+        if let Some(p) = self.by_hash.get(hash) {
+            return Some(p.clone());
+        }
+        self.managed().get(hash).cloned()
+    }
+
+    fn managed(&self) -> std::sync::RwLockReadGuard<'_, HashMap<[u8; 32], Principal>> {
+        self.managed.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Accepts a managed key (by digest) from now on.
+    pub fn add_managed(&self, hash: [u8; 32], principal: Principal) {
+        self.managed
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash, principal);
+    }
+
+    /// Refuses a managed key from now on.
+    pub fn remove_managed(&self, hash: &[u8; 32]) {
+        self.managed.write().unwrap_or_else(|p| p.into_inner()).remove(hash);
+    }
+
+    /// Whether a digest is one of the bootstrap credentials (never revoked through the API).
+    pub fn is_bootstrap(&self, hash: &[u8; 32]) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// The bootstrap credentials' principals, sorted by role and identity.
+    pub fn bootstrap(&self) -> Vec<Principal> {
+        let mut v: Vec<Principal> = self.by_hash.values().cloned().collect();
+        v.sort_by(|a, b| (a.role.name(), &a.identity).cmp(&(b.role.name(), &b.identity)));
+        v
     }
 
     /// How many credentials of `role` there are.
@@ -210,7 +250,7 @@ pub fn authorize(credentials: &Credentials, headers: &HeaderMap, allowed: &[Role
             ),
         ));
     }
-    Ok(principal.clone())
+    Ok(principal)
 }
 
 #[cfg(test)]

@@ -111,9 +111,21 @@ impl Fleet {
         }
     }
 
-    /// A status report.
-    pub fn reported(&mut self, s: StatusBody, identity: &str, user_agent: Option<&str>, now_ms: i64) {
+    /// A status report; returns the breakers it reports open that this instance's last report did not.
+    pub fn reported(&mut self, s: StatusBody, identity: &str, user_agent: Option<&str>, now_ms: i64) -> Vec<Value> {
         let e = self.entry(&s.instance_id, identity, now_ms);
+        let before = e
+            .open_breakers
+            .as_ref()
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let opened: Vec<Value> = s
+            .open_breakers
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|now| now.iter().filter(|b| !before.contains(b)).take(100).cloned().collect())
+            .unwrap_or_default();
         if let Some(ua) = user_agent {
             e.user_agent = Some(clip(ua));
         }
@@ -122,6 +134,7 @@ impl Fleet {
         e.last_error = s.last_error.as_deref().map(clip);
         e.audit = s.audit;
         e.open_breakers = s.open_breakers;
+        opened
     }
 
     /// Every instance (most recently seen first) and how many serve each version.

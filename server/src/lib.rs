@@ -1,14 +1,17 @@
 //! `act-server`: the ACT control plane behind `act server` and its development mode `act serve`.
 //!
-//! It signs the policy folder as snapshots (re-signed when a file changes or an admin revokes),
-//! serves them with ETag and long poll, ingests audit records, mints tokens, keeps approval
-//! requests and their decisions, and records revocations and kill switches with who and why.
+//! It publishes policies as numbered, tested versions ([`policies`]: a push, a rollback, or a change
+//! of the watched folder), signs them as snapshots (re-signed on every publish, revocation or kill
+//! switch), serves them with ETag and long poll, ingests audit records, mints tokens, keeps approval
+//! requests and their decisions, records revocations and kill switches with who and why, manages
+//! API keys ([`keys`]) and announces events to webhooks ([`webhooks`]).
 //! Every route but `/healthz` needs an API key, and every key has one role ([`Role`]):
 //! an agent's key can read snapshots and ask for approvals but never grant, revoke or mint.
 //!
 //! Built on axum/tokio (already the CLI's HTTP stack), rustls/tokio-rustls for HTTPS ([`tls`]),
 //! sha2 for key digests and sqlx for storage.
-//! With a state folder, approvals live in SQLite ([`store`]) and revocations in one JSON file;
+//! With a state folder, approvals, policy versions and managed keys live in SQLite ([`store`]) and
+//! revocations in one JSON file;
 //! see `docs/server.md` for what is planned (PostgreSQL for replicas).
 #![forbid(unsafe_code)]
 
@@ -16,14 +19,20 @@ pub mod approvals;
 pub mod audit_chains;
 pub mod audit_index;
 pub mod auth;
+pub mod client;
 mod console;
 mod error;
 pub mod fleet;
+pub mod keys;
+pub mod policies;
+pub mod policy_store;
 pub mod revocations;
 mod routes;
 pub mod state;
 pub mod store;
+pub mod suite;
 pub mod tls;
+pub mod webhooks;
 
 pub use auth::{Credentials, Principal, Role};
 pub use routes::{router, MAX_WAIT_SECS};
@@ -72,7 +81,8 @@ where
         .await
 }
 
-/// Re-signs when the policy files change; a broken edit is reported and the last good version keeps serving.
+/// Watches the policy folder: a change is published as a new version by `dev`; a broken edit is
+/// reported and the last good version keeps serving.
 pub async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -83,28 +93,33 @@ pub async fn watch(app: Arc<App>, path: PathBuf, every: Duration) {
             Ok(r) => r,
             Err(_) => continue,
         };
-        let mut inner = app.lock();
         match loaded {
-            Ok(set) if set != inner.files => {
-                if let Err(e) = app.engine.reload(set.clone()) {
-                    report(&mut inner, format!("policy change rejected: {e}"));
-                    continue;
-                }
-                inner.files = set;
-                match app.publish(&mut inner) {
-                    Ok(v) => {
+            Ok(set) if set != app.lock().folder => {
+                let v = App::folder_version(set, "the policy folder changed".into());
+                let published = app.publish_policies(v).await;
+                let mut inner = app.lock();
+                match published {
+                    Ok((info, snapshot)) => {
                         inner.last_error = None;
-                        eprintln!("policy change: snapshot version {v}");
+                        eprintln!(
+                            "policy change: policy version {}, snapshot version {snapshot}",
+                            info.version
+                        );
                     }
-                    Err(m) => report(&mut inner, format!("policy change rejected: {m}")),
+                    Err(state::PublishError::Rejected(policies::Rejected::Policy(d))) => {
+                        let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+                        report(&mut inner, format!("policy change rejected:\n{}", lines.join("\n")))
+                    }
+                    Err(e) => report(&mut inner, format!("policy change rejected: {e:?}")),
                 }
             }
             Ok(_) => {}
             Err(e) => {
-                let serving = inner.version;
+                let mut inner = app.lock();
+                let serving = inner.policy_version;
                 report(
                     &mut inner,
-                    format!("policy change rejected (still serving version {serving}):\n{e}"),
+                    format!("policy change rejected (still serving policy version {serving}):\n{e}"),
                 );
             }
         }

@@ -1,6 +1,7 @@
 //! Durable storage through sqlx: SQLite, one file (`<state-dir>/act.sqlite`, WAL), with versioned
 //! migrations (`server/migrations/NNNN_*.sql`, embedded with `sqlx::migrate!`). Today it holds
-//! approval requests and their decisions, and the audit index ([`crate::audit_index`]); PostgreSQL for replicas is planned (`docs/server.md`).
+//! approval requests and their decisions, the audit index ([`crate::audit_index`]) and the published
+//! policy versions ([`crate::policy_store`]); PostgreSQL for replicas is planned (`docs/server.md`).
 //!
 //! sqlx because it is the maintained async SQL toolkit for tokio (which the server already runs
 //! on), with SQLite and PostgreSQL drivers behind one API and a migration runner.
@@ -15,6 +16,21 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Runs the embedded migrations on `pool`.
 pub async fn migrate(pool: &SqlitePool) -> Result<(), String> {
     MIGRATOR.run(pool).await.map_err(|e| e.to_string())
+}
+
+/// An in-memory database, migrated (without a state folder): one connection that never closes
+/// (closing it would drop the database).
+pub async fn memory_pool() -> Result<SqlitePool, String> {
+    let pool = SqlitePoolOptions::new()
+        .min_connections(1)
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(SqliteConnectOptions::new().in_memory(true))
+        .await
+        .map_err(|e| format!("cannot open the in-memory database: {e}"))?;
+    migrate(&pool).await?;
+    Ok(pool)
 }
 
 /// The database.

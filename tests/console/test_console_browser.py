@@ -297,6 +297,28 @@ def test_a_kill_switch_flipped_in_the_console_denies_within_a_second(
     ctx.close()
 
 
+def test_a_pushed_version_is_diffed_and_rolled_back_in_the_console(browser: Browser, server: Server) -> None:
+    stricter = POLICY.replace("maxAmount: 500", "maxAmount: 200")
+    assert stricter != POLICY
+    pushed = server.call(
+        KEYS["admin"], "POST", "/v1/policies", {"files": {"support.yaml": stricter}, "reason": "lower refund limit"}
+    )
+    ctx, page = login(browser, server, "admin")
+    page.get_by_role("link", name="Policies").click()
+    expect(page.locator("#current")).to_have_text(str(pushed["version"]))
+    expect(page.locator("#versions")).to_contain_text("lower refund limit")
+    page.get_by_role("link", name=f"from {pushed['version'] - 1}").click()
+    expect(page.locator("#diff .diff-add").filter(has_text="200")).to_have_count(1)
+    page.goto(server.url + f"/console/policies?v={pushed['version'] - 1}")
+    form = page.locator("#rollback-form")
+    form.get_by_label("Reason").fill("finance is not ready")
+    form.get_by_label("I confirm").check()
+    form.get_by_role("button", name="Roll back").click()
+    expect(page.locator("#current")).to_have_text(str(pushed["version"] + 1))
+    expect(page.locator("#versions")).to_contain_text("finance is not ready")
+    ctx.close()
+
+
 def test_an_audit_search_finds_a_denied_call_and_shows_its_reason(
     browser: Browser, server: Server, agent: Agent
 ) -> None:

@@ -77,6 +77,7 @@ pub fn merge(set: &mut PolicySet, part: PolicySet, diagnostics: &mut Vec<crate::
         }
     }
     set.trusted_issuers.extend(part.trusted_issuers);
+    set.issuer_scopes.extend(part.issuer_scopes);
     let r = part.revocations;
     set.revocations.tokens.extend(r.tokens);
     set.revocations.agents.extend(r.agents);

@@ -23,6 +23,38 @@ pub struct PolicySet {
     /// Kill switches.
     #[serde(default)]
     pub kill_switches: KillSwitches,
+    /// What trusted issuer keys may mint (`issuerScopes`); a key without a scope mints for any
+    /// agent, its inline capabilities only narrowing the agent's policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issuer_scopes: Vec<IssuerScope>,
+}
+
+/// The authority of one issuer key over the root tokens it signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerScope {
+    /// The key (`ed25519:...`), matched by its `kid` against a root token's header.
+    pub key: String,
+    /// Agent ids (or globs such as `support-*`) it may mint roots for; empty: any agent.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// What its inline capabilities (`cap` in a root) may do.
+    #[serde(default)]
+    pub capabilities: CapabilityAuthority,
+}
+
+/// What a root token's inline capability may do, by its issuer's scope.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityAuthority {
+    /// Where the agent has a policy, the capability only narrows it (intersection); where it
+    /// has none, the capability alone is the grant. The default, for every key.
+    #[default]
+    Narrow,
+    /// The capability replaces the agent's snapshot policy (it may exceed it). For a key that
+    /// is itself the authority over its agents, such as a control plane minting ad-hoc grants.
+    Grant,
+    /// Roots from this key may carry no capability: the agent's snapshot policy decides.
+    Forbid,
 }
 
 /// The policy of one agent.

@@ -12,6 +12,7 @@ const DOC_KEYS: &[&str] = &[
     "policy",
     "description",
     "trustedIssuers",
+    "issuerScopes",
     "revocations",
     "killSwitches",
     "policies",
@@ -28,6 +29,7 @@ const BODY_KEYS: &[&str] = &[
     "description",
     "shadow",
 ];
+const SCOPE_KEYS: &[&str] = &["key", "agents", "capabilities"];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
 const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown", "scope"];
 
@@ -211,6 +213,9 @@ impl Parser<'_> {
                 }
             }
             set.trusted_issuers.extend(keys);
+        }
+        if let Some(node) = get("issuerScopes") {
+            self.issuer_scopes(node, set);
         }
         if let Some(r) = get("revocations") {
             self.revocations(r, &mut set.revocations);
@@ -563,6 +568,49 @@ impl Parser<'_> {
         );
         self.err_key(key, path, msg);
         None
+    }
+
+    fn issuer_scopes(&mut self, node: &Node, set: &mut PolicySet) {
+        let NodeValue::Seq(items) = &node.value else {
+            self.err_at(node, "issuerScopes", "expected a list of {key, agents, capabilities}");
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("issuerScopes[{i}]");
+            let entries = self.map(item, &path);
+            self.check_keys(entries, SCOPE_KEYS, &path);
+            let get = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+            let Some(key) = get("key").and_then(|k| self.string(k, &format!("{path}.key"))) else {
+                self.err_at(item, &path, "an issuer scope needs `key` (ed25519:...)");
+                continue;
+            };
+            if let Err(e) = crate::keys::VerifyingKey::parse(&key) {
+                self.err_at(item, &format!("{path}.key"), e.to_string());
+            }
+            let agents = get("agents")
+                .map(|a| self.strings(a, &format!("{path}.agents")))
+                .unwrap_or_default();
+            for a in &agents {
+                if let Err(e) = super::pattern::Pattern::compile(a) {
+                    self.err_at(item, &format!("{path}.agents"), e);
+                }
+            }
+            let capabilities = match get("capabilities").map(|c| (c, c.scalar_text())) {
+                None => CapabilityAuthority::Narrow,
+                Some((_, Some(t))) if t == "narrow" => CapabilityAuthority::Narrow,
+                Some((_, Some(t))) if t == "grant" => CapabilityAuthority::Grant,
+                Some((_, Some(t))) if t == "forbid" => CapabilityAuthority::Forbid,
+                Some((c, _)) => {
+                    self.err_at(c, &format!("{path}.capabilities"), "expected narrow, grant or forbid");
+                    CapabilityAuthority::Narrow
+                }
+            };
+            set.issuer_scopes.push(IssuerScope {
+                key,
+                agents,
+                capabilities,
+            });
+        }
     }
 
     fn audit(&mut self, node: &Node, path: &str) -> AuditSettings {

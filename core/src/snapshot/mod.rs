@@ -35,7 +35,7 @@ pub struct Snapshot {
     /// When it stops being trusted (ms), if set.
     pub expires_at_ms: Option<i64>,
     keys: FastMap<String, VerifyingKey>,
-    /// Changes exactly when the trusted key set changes (cached tokens are re-verified then).
+    /// Changes exactly when the trusted key set or its scopes change (cached tokens are re-verified then).
     pub keys_epoch: u64,
     agents: FastMap<Arc<str>, Arc<CompiledPolicy>>,
     revoked_tokens: FastSet<String>,
@@ -108,6 +108,8 @@ impl Snapshot {
                 h.write(k.as_bytes());
                 h.write_u8(0);
             }
+            // What the keys may mint is part of trusting them: a changed scope re-verifies too.
+            h.write(format!("{:?}", set.issuer_scopes).as_bytes());
             h.finish()
         };
         let set_of = |v: &[String]| v.iter().cloned().collect::<FastSet<String>>();

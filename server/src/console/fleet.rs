@@ -1,9 +1,7 @@
 //! The fleet (admin): every SDK instance the server has heard from, the snapshot version it
-//! serves, how far behind it is, its last sync and open circuit breakers ([`crate::fleet`]); and
-//! the policies page: what the server serves now. Published versions, diffs and rollback are not
-//! built yet, and the page says so.
+//! serves, how far behind it is, its last sync and open circuit breakers ([`crate::fleet`]).
 
-use super::view::{span, utc, value, Nav};
+use super::view::{span, value, Nav};
 use super::{page_session, render, St};
 use crate::auth::Role;
 use crate::state::now_ms;
@@ -34,24 +32,6 @@ struct FleetPage {
     version: u64,
     instances: Vec<InstanceRow>,
     versions: Vec<(String, String)>,
-}
-
-/// One agent's policy as listed.
-struct AgentRow {
-    agent: String,
-    source: String,
-    grants: usize,
-}
-
-#[derive(Template)]
-#[template(path = "console/policies.html")]
-struct PoliciesPage {
-    nav: Option<Nav>,
-    version: u64,
-    issued: String,
-    agents: Vec<AgentRow>,
-    trusted: usize,
-    document: String,
 }
 
 fn instance_row(i: &Value, current: u64, now: i64) -> InstanceRow {
@@ -126,37 +106,6 @@ pub(super) async fn fleet(State(c): St, headers: HeaderMap) -> Response {
             version,
             instances,
             versions,
-        },
-    )
-}
-
-pub(super) async fn policies(State(c): St, headers: HeaderMap) -> Response {
-    let s = match page_session(&c, &headers, &[Role::Admin]) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let (files, version) = {
-        let inner = c.app.lock();
-        (inner.files.clone(), inner.version)
-    };
-    let agents = files
-        .agents
-        .iter()
-        .map(|a| AgentRow {
-            agent: a.agent.clone(),
-            source: format!("{}:{}", a.source.file, a.source.line),
-            grants: a.grants.len(),
-        })
-        .collect();
-    render(
-        StatusCode::OK,
-        &PoliciesPage {
-            nav: Nav::page(&s, "policies"),
-            version,
-            issued: utc(version as i64),
-            agents,
-            trusted: files.trusted_issuers.len(),
-            document: serde_json::to_string_pretty(&files).unwrap_or_default(),
         },
     )
 }

@@ -56,7 +56,7 @@ pub(super) async fn submit(State(c): St, headers: HeaderMap, bytes: axum::body::
         );
     }
     let key = form.get("key").unwrap_or_default();
-    let Some(principal) = c.app.credentials.lookup(&key).cloned() else {
+    let Some(principal) = c.app.credentials.lookup(&key) else {
         eprintln!("console login refused: unknown key");
         return login_page(
             &c,
@@ -82,7 +82,7 @@ pub(super) async fn submit(State(c): St, headers: HeaderMap, bytes: axum::body::
         );
     }
     eprintln!("console login: {} ({})", principal.identity, principal.role.name());
-    let (id, _) = c.sessions.open(principal, now_ms());
+    let (id, _) = c.sessions.open(principal, crate::auth::hash_key(&key), now_ms());
     let secure = secure(&c.app, &headers);
     let mut r = Redirect::to("/console/approvals").into_response();
     for v in [

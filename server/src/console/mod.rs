@@ -25,6 +25,7 @@ mod approvals;
 mod audit;
 mod fleet;
 mod login;
+mod policies;
 pub mod session;
 mod switches;
 mod view;
@@ -68,7 +69,9 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<
         .route("/console/audit/export", get(audit::export))
         .route("/console/audit/record/{id}", get(audit::detail))
         .route("/console/fleet", get(fleet::fleet))
-        .route("/console/policies", get(fleet::policies))
+        .route("/console/policies", get(policies::page))
+        .route("/console/policies/diff", get(policies::diff))
+        .route("/console/policies/{v}/rollback", post(policies::rollback))
         .route("/console/{*rest}", get(not_found))
         .layer(small)
         .with_state(Console {
@@ -166,7 +169,10 @@ fn secure(app: &App, headers: &HeaderMap) -> bool {
 /// The session of this request, if live.
 fn current(c: &Console, headers: &HeaderMap) -> Option<Session> {
     let id = session::cookie(headers, session::COOKIE)?;
-    c.sessions.touch(id, crate::state::now_ms())
+    // A session ends when the key it logged in with is revoked.
+    c.sessions
+        .touch(id, crate::state::now_ms())
+        .filter(|s| c.app.credentials.lookup_hash(&s.key_digest).is_some())
 }
 
 /// For pages: the session (with one of `roles`), or a redirect to the login page / a 403 page.

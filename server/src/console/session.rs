@@ -40,6 +40,8 @@ pub struct Session {
     pub created_ms: i64,
     /// Last request, ms.
     pub last_ms: i64,
+    /// The SHA-256 of the key used at login: a session ends when its key is revoked.
+    pub key_digest: [u8; 32],
 }
 
 /// Every open session, by the SHA-256 of its id (the ids themselves are not kept).
@@ -65,10 +67,11 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 impl Sessions {
     /// Opens a session for `principal`; returns its id (for the cookie) and the session.
-    pub fn open(&self, principal: Principal, now_ms: i64) -> (String, Session) {
+    pub fn open(&self, principal: Principal, key_digest: [u8; 32], now_ms: i64) -> (String, Session) {
         let id = random_token();
         let s = Session {
             principal,
+            key_digest,
             csrf: random_token(),
             created_ms: now_ms,
             last_ms: now_ms,
@@ -157,27 +160,27 @@ mod tests {
     #[test]
     fn sessions_expire_when_idle_or_old_and_end_at_logout() {
         let s = Sessions::default();
-        let (id, _) = s.open(approver(), 0);
+        let (id, _) = s.open(approver(), [0; 32], 0);
         assert!(s.touch(&id, IDLE_MS - 1).is_some());
         assert!(
             s.touch(&id, 2 * IDLE_MS - 2).is_some(),
             "each request extends the idle limit"
         );
         assert!(s.touch(&id, 4 * IDLE_MS).is_none(), "idle too long");
-        let (id, _) = s.open(approver(), 0);
+        let (id, _) = s.open(approver(), [0; 32], 0);
         let mut t = 0;
         while t < MAX_AGE_MS - IDLE_MS {
             t += IDLE_MS / 2;
             assert!(s.touch(&id, t).is_some());
         }
         assert!(s.touch(&id, MAX_AGE_MS).is_none(), "older than the maximum age");
-        let (id, _) = s.open(approver(), 0);
+        let (id, _) = s.open(approver(), [0; 32], 0);
         assert!(s.peek(&id, IDLE_MS - 1).is_some());
         assert!(
             s.peek(&id, IDLE_MS).is_none(),
             "peeking (polling) does not extend the session"
         );
-        let (id, _) = s.open(approver(), 0);
+        let (id, _) = s.open(approver(), [0; 32], 0);
         s.close(&id);
         assert!(s.touch(&id, 1).is_none());
         assert!(s.touch("unknown", 1).is_none());

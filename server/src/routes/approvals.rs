@@ -71,6 +71,7 @@ pub(super) async fn create(State(app): Shared, headers: HeaderMap, bytes: axum::
                 "approval requested: {} ({} wants {} on {})",
                 e.request.id, e.request.agent, e.request.action, e.request.resource
             );
+            app.webhooks.emit("approval.requested", announced(&e));
             (StatusCode::CREATED, Json(e)).into_response()
         }
         Ok((false, e)) => (StatusCode::OK, Json(e)).into_response(),
@@ -201,6 +202,15 @@ async fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body
     }
 }
 
+/// What a webhook says about an entry: everything but the approval token (a bearer credential).
+fn announced(e: &crate::approvals::Entry) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("approval");
+    }
+    v
+}
+
 /// Grants or denies request `id` as `approver`: the one place every decision is made, by the HTTP
 /// routes and by the console alike. Checks the role (approver only), the reason, that the request
 /// is pending and not the approver's own, stores the decision, then keeps and announces it.
@@ -252,6 +262,7 @@ pub(crate) async fn decide_as(
     store(app, &entry).await?;
     app.lock().approvals.put(entry.clone());
     app.approvals_changed.send_modify(|n| *n += 1);
+    app.webhooks.emit("approval.decided", announced(&entry));
     eprintln!(
         "approval {}: {id} by {}",
         if grant { "granted" } else { "denied" },

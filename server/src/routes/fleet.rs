@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde_json::json;
 
 /// `X-Act-Instance` of a request, if sent.
 pub(super) fn instance_header(headers: &HeaderMap) -> Option<&str> {
@@ -43,9 +44,15 @@ pub(super) async fn status(State(app): Shared, headers: HeaderMap, bytes: axum::
             "`X-Act-Instance` and `instance_id` name different instances",
         );
     }
-    app.lock()
+    let instance = s.instance_id.clone();
+    let opened = app
+        .lock()
         .fleet
         .reported(s, &agent.identity, user_agent(&headers), now_ms());
+    for breaker in opened {
+        let data = json!({"instance_id": instance, "identity": agent.identity, "breaker": breaker});
+        app.webhooks.emit("breaker.opened", data);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -4,6 +4,8 @@
 pub(crate) mod approvals;
 mod audit;
 mod fleet;
+mod keys;
+pub(crate) mod policies;
 mod revocations;
 mod snapshot;
 mod tokens;
@@ -58,6 +60,18 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/kill-switches",
             post(revocations::kill_switch).get(revocations::list).layer(small),
         )
+        .route(
+            "/v1/policies",
+            post(policies::push)
+                .get(policies::list)
+                .layer(DefaultBodyLimit::max(policies::MAX_PUSH_BODY)),
+        )
+        .route("/v1/policies/diff", get(policies::diff_route))
+        .route("/v1/policies/{v}", get(policies::get_one))
+        .route("/v1/policies/{v}/rollback", post(policies::rollback).layer(small))
+        .route("/v1/admin/keys", post(keys::create).get(keys::list).layer(small))
+        .route("/v1/admin/keys/{id}/revoke", post(keys::revoke).layer(small))
+        .route("/v1/admin/keys/{id}/rotate", post(keys::rotate).layer(small))
         .route("/v1/status", post(fleet::status).layer(small))
         .route("/v1/fleet", get(fleet::fleet))
         .fallback(|| async {

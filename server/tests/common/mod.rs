@@ -82,9 +82,19 @@ impl Server {
 
     /// Like [`Server::start`], appending ingested audit records to `audit_log`.
     pub fn start_with(state_dir: Option<&Path>, approval_ttl: Duration, audit_log: Option<&Path>) -> Server {
+        Server::start_policies(state_dir, approval_ttl, audit_log, SUPPORT)
+    }
+
+    /// Like [`Server::start_with`], with `policy` (YAML) as the policy folder's content.
+    pub fn start_policies(
+        state_dir: Option<&Path>,
+        approval_ttl: Duration,
+        audit_log: Option<&Path>,
+        policy: &str,
+    ) -> Server {
         let config = Config {
             key: act_core::SigningKey::generate().unwrap(),
-            policies: act_core::policy::parse_source("support.yaml", SUPPORT).unwrap(),
+            policies: act_core::policy::parse_source("support.yaml", policy).unwrap(),
             credentials: credentials(),
             state_dir: state_dir.map(Path::to_path_buf),
             audit_log: audit_log.map(Path::to_path_buf),
