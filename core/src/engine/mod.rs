@@ -6,6 +6,7 @@ mod issue;
 mod issuers;
 mod layers;
 pub(crate) mod request;
+mod shadow;
 mod swap;
 mod token_cache;
 pub(crate) mod vars;
@@ -572,7 +573,9 @@ impl Engine {
         trace(&mut steps, "decision", || {
             format!("{} ({}): {message}", outcome.as_str(), reason.as_str())
         });
+        let shadow = self.shadow_outcome(req, &snap, now_ms, &who);
         let mut decision = Decision {
+            shadow,
             outcome,
             reason,
             message,
@@ -651,6 +654,7 @@ impl Engine {
             crate::audit::set_text(&mut p.constraint, d.constraint.as_deref());
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
+            p.shadow.clone_from(&d.shadow);
         });
     }
 
@@ -844,11 +848,11 @@ impl Engine {
         };
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
-            message: format!(
-                "rate limit reached: {} per {}",
-                limits[i].limit,
-                window_words(limit_ids[i], limits[i].window_ms)
-            ),
+            message: match limit_ids[i].limit_words() {
+                Some(words) if limits[i].weight.is_some() => format!("budget used up: {words}"),
+                Some(words) => format!("rate limit reached: {words}"),
+                None => "rate limit reached".to_string(),
+            },
             rule: Some(Arc::clone(rule)),
             constraint: Some(Arc::clone(&limit_ids[i].id)),
         };

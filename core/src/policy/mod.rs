@@ -4,12 +4,14 @@
 //! article's vocabulary to the canonical [`model`]) → [`compile`] (CEL
 //! programs and resource patterns, once per snapshot).
 
+pub mod budget;
 pub mod cel_budget;
 pub mod compile;
 pub mod model;
 pub mod parse;
 pub mod pattern;
 pub mod redact;
+pub mod shadow;
 pub mod source;
 pub mod timeexpr;
 pub mod vocab;

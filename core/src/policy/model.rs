@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub struct PolicySet {
     /// Agent policies, by agent id (unique).
     pub agents: Vec<AgentPolicy>,
+    /// Shadow (candidate) policies, by agent id (`shadow: true` documents): evaluated beside the
+    /// agent's enforced policy and audited, never enforced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<AgentPolicy>,
     /// Extra trusted issuer keys (`ed25519:...`).
     #[serde(default)]
     pub trusted_issuers: Vec<String>,
@@ -81,6 +85,9 @@ pub struct Grant {
     pub exclude_resources: Vec<String>,
     /// Constraints, in source order.
     pub constraints: Vec<Constraint>,
+    /// A shadow rule (`shadow: true`): left out of the enforced policy, kept in its shadow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// One constraint of a grant.
@@ -124,6 +131,26 @@ pub enum LimitScope {
     Subject,
     /// One counter per (constraint, token): a budget for one agent session.
     Token,
+    /// One counter per (constraint, agent): every user of the agent shares it.
+    Agent,
+    /// One counter per constraint: the whole fleet shares it, whichever agent or user asks.
+    Global,
+}
+
+/// What a request weighs on a budget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum Weight {
+    /// The value of a numeric context field (0 or more).
+    Sum {
+        /// The context field.
+        field: String,
+    },
+    /// The number of items in list context fields (a string counts 1, an absent field 0).
+    Count {
+        /// The context fields.
+        fields: Vec<String>,
+    },
 }
 
 /// What a constraint does.
@@ -147,6 +174,19 @@ pub enum ConstraintKind {
         /// Window length in seconds.
         window_secs: u64,
         /// Who shares the counter.
+        #[serde(default)]
+        scope: LimitScope,
+    },
+    /// A weighted limit: the request weights allowed within a rolling `window_secs` sum to at
+    /// most `max` (exact to the millionth).
+    Budget {
+        /// What each request weighs.
+        weight: Weight,
+        /// The most allowed in the window.
+        max: f64,
+        /// Window length in seconds.
+        window_secs: u64,
+        /// Who shares the budget.
         #[serde(default)]
         scope: LimitScope,
     },

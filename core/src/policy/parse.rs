@@ -7,6 +7,7 @@ use super::vocab::{self, Meaning};
 use crate::error::{Diagnostic, PolicyError};
 
 const DOC_KEYS: &[&str] = &[
+    "shadow",
     "agent",
     "policy",
     "description",
@@ -26,6 +27,7 @@ const BODY_KEYS: &[&str] = &[
     "audit",
     "circuitBreaker",
     "description",
+    "shadow",
 ];
 const SCOPE_KEYS: &[&str] = &["key", "agents", "capabilities"];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
@@ -224,7 +226,23 @@ impl Parser<'_> {
         match (get("agent"), get("policy")) {
             (Some(a), Some(body)) => {
                 if let Some(agent) = self.string(a, "agent") {
-                    let policy = self.agent_policy(&agent, a, body);
+                    let mut policy = self.agent_policy(&agent, a, body);
+                    let whole_doc = get("shadow").is_some_and(|flag| self.flag(flag, "shadow"));
+                    // Shadow rules move to the agent's shadow policy (the whole policy, every rule
+                    // enforced there), so the enforced policy never holds them: an SDK too old to
+                    // know `shadow` then ignores the shadow instead of enforcing its rules.
+                    if whole_doc || policy.grants.iter().any(|g| g.shadow) {
+                        let mut shadow = policy.clone();
+                        shadow.grants.iter_mut().for_each(|g| g.shadow = false);
+                        if set.shadows.iter().any(|p| p.agent == shadow.agent) {
+                            self.err_at(a, "agent", format!("agent `{agent}` has a shadow policy already"));
+                        }
+                        set.shadows.push(shadow);
+                        if whole_doc {
+                            return;
+                        }
+                        policy.grants.retain(|g| !g.shadow);
+                    }
                     if set.agents.iter().any(|p| p.agent == policy.agent) {
                         self.err_at(
                             a,
@@ -275,6 +293,17 @@ impl Parser<'_> {
         policy
     }
 
+    /// `true` or `false`; anything else is an error (and false).
+    fn flag(&mut self, node: &Node, path: &str) -> bool {
+        match node.value {
+            NodeValue::Bool(b) => b,
+            _ => {
+                self.err_at(node, path, format!("expected true or false, got {}", node.type_name()));
+                false
+            }
+        }
+    }
+
     fn grant(&mut self, id: String, body: &Node, path: &str, policy: &mut AgentPolicy) -> Option<Grant> {
         let entries = self.map(body, path);
         self.check_keys(entries, BODY_KEYS, path);
@@ -284,6 +313,7 @@ impl Parser<'_> {
             resources: Vec::new(),
             exclude_resources: Vec::new(),
             constraints: Vec::new(),
+            shadow: false,
         };
         let mut constraints_node = None;
         for (k, v) in entries {
@@ -302,6 +332,7 @@ impl Parser<'_> {
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
+                "shadow" => grant.shadow = self.flag(v, &p),
                 _ => {}
             }
         }
@@ -364,6 +395,11 @@ impl Parser<'_> {
                         ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
                         (name, NodeValue::Null) if is_empty_group(name) => {
                             self.err_key(k, &p, empty_group_message(name, entries, k));
+                        }
+                        // A limit key's map form (`maxPerDay: {count: 100, per: agent}`) is a
+                        // constraint, not an action group.
+                        (name, NodeValue::Map(_)) if vocab::KEYS.contains(&name) => {
+                            self.constraint(k, v, None, &p, grant, &mut only_own)
                         }
                         (_, NodeValue::Map(group)) => {
                             let Some(action) = self.group_action(k, &p, &grant.actions) else {
@@ -430,9 +466,18 @@ impl Parser<'_> {
         }
         match vocab::meaning(&key.name, value) {
             Ok(Meaning::Constraints(kinds)) => {
-                for kind in kinds {
+                let budgets = kinds
+                    .iter()
+                    .filter(|k| matches!(k, ConstraintKind::Budget { .. }))
+                    .count();
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    let mut id = format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name);
+                    // Several budgets under one key each get their own counter.
+                    if budgets > 1 {
+                        id.push_str(&format!("[{i}]"));
+                    }
                     grant.constraints.push(Constraint {
-                        id: format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name),
+                        id,
                         key: key.name.clone(),
                         action: action.map(str::to_string),
                         kind,

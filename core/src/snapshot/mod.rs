@@ -47,6 +47,22 @@ pub struct Snapshot {
     killed_actions: FastSet<String>,
     /// The canonical source it was compiled from.
     pub source: PolicySet,
+    /// The shadow decisions' view, when an agent has a shadow policy or rule.
+    shadow: Option<Box<ShadowView>>,
+}
+
+/// The snapshot shadow decisions are made against, and the agents that have a shadow.
+pub struct ShadowView {
+    /// Compiled from the shadow policy set (same keys, revocations and kill switches).
+    pub snapshot: Snapshot,
+    agents: FastSet<String>,
+}
+
+impl ShadowView {
+    /// Whether `agent` has a shadow policy or rule.
+    pub fn covers(&self, agent: &str) -> bool {
+        self.agents.contains(agent)
+    }
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -97,7 +113,15 @@ impl Snapshot {
             h.finish()
         };
         let set_of = |v: &[String]| v.iter().cloned().collect::<FastSet<String>>();
+        let shadow = match crate::policy::shadow::shadow_set(&set) {
+            Some((shadow_set, agents)) => Some(Box::new(ShadowView {
+                snapshot: Snapshot::compile(shadow_set, version, issued_at_ms, extra_keys)?,
+                agents: agents.into_iter().collect(),
+            })),
+            None => None,
+        };
         Ok(Snapshot {
+            shadow,
             version,
             issued_at_ms,
             expires_at_ms: None,
@@ -127,6 +151,13 @@ impl Snapshot {
     /// Sets the expiry (ms since the epoch) after which validations deny `snapshot_stale`.
     pub fn with_expiry(mut self, expires_at_ms: Option<i64>) -> Snapshot {
         self.expires_at_ms = expires_at_ms;
+        if let Some(view) = self.shadow.take() {
+            let ShadowView { snapshot, agents } = *view;
+            self.shadow = Some(Box::new(ShadowView {
+                snapshot: snapshot.with_expiry(expires_at_ms),
+                agents,
+            }));
+        }
         self
     }
 
@@ -143,6 +174,11 @@ impl Snapshot {
     /// Every trusted issuer key.
     pub fn keys(&self) -> impl Iterator<Item = &VerifyingKey> {
         self.keys.values()
+    }
+
+    /// The view shadow decisions are made against, when an agent has a shadow.
+    pub fn shadow(&self) -> Option<&ShadowView> {
+        self.shadow.as_deref()
     }
 
     /// The compiled policy of `agent`.
