@@ -63,6 +63,7 @@ class ACT(Engine):
         policy_text: Optional[str] = None,
         issuer_api_key: Optional[str] = None,
         ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> ACT: ...
     def guard(
         self,

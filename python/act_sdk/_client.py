@@ -88,6 +88,7 @@ class ACT(Engine):
         policy_text: Optional[str] = None,
         issuer_api_key: Optional[str] = None,
         ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> ACT:
         self = super().__new__(
             cls,
@@ -110,6 +111,7 @@ class ACT(Engine):
             policy_text=policy_text,
             issuer_api_key=issuer_api_key,
             ship_audit=ship_audit,
+            audit_key=audit_key,
         )
         _live.add(self)
         return self

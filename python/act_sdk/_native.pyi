@@ -182,6 +182,7 @@ class Engine:
         policy_text: Optional[str] = None,
         issuer_api_key: Optional[str] = None,
         ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> _E: ...
     def validate(
         self,

@@ -239,6 +239,7 @@ CASES: Dict[str, Callable[[World], Case]] = {
             watch=False,
             policy_text=None,
             ship_audit=None,
+            audit_key=None,
         ),
     ),
     "ACT(endpoint)": lambda w: (

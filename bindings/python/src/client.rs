@@ -199,7 +199,7 @@ impl PyEngine {
     #[pyo3(signature = (policy_file=None, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None,
                         issuer=None, clock=None, endpoint=None, api_key=None, trust_key=None, cache_dir=None,
                         max_staleness=None, watch=false, initial_sync=None, counters=None, policy_text=None,
-                        issuer_api_key=None, ship_audit=None))]
+                        issuer_api_key=None, ship_audit=None, audit_key=None))]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments of the host-language API, one parameter each"
@@ -225,6 +225,7 @@ impl PyEngine {
         policy_text: Option<String>,
         issuer_api_key: Option<String>,
         ship_audit: Option<bool>,
+        audit_key: Option<&Bound<'_, PySigningKey>>,
     ) -> PyResult<Self> {
         shield(py, || {
             let trust_key = match trust_key.filter(|k| !k.is_none()) {
@@ -280,6 +281,7 @@ impl PyEngine {
             opts.counters = counters;
             opts.ship_audit = ship_audit;
             opts.signing_key = signing_key.map(|k| k.get().inner.clone());
+            opts.audit_key = audit_key.map(|k| k.get().inner.clone());
             opts.clock = clock.map(|c| c.get().inner.clone() as std::sync::Arc<dyn act_core::Clock>);
             opts.sdk_language = "python".into();
             opts.sdk_version = env!("CARGO_PKG_VERSION").into();

@@ -122,6 +122,7 @@ impl Client {
             trusted_keys,
             engine: engine_options,
             audit,
+            audit_key,
             ship_audit,
             counters,
             clock,
@@ -158,7 +159,13 @@ impl Client {
         }
         for target in audit {
             builder = match target {
-                AuditTarget::Jsonl(path) => builder.audit_sink(Box::new(JsonlSink::open(path.display().to_string())?)),
+                AuditTarget::Jsonl(path) => {
+                    let path = path.display().to_string();
+                    builder.audit_sink(Box::new(match &audit_key {
+                        Some(k) => JsonlSink::open_with_checkpoints(path, k.clone())?,
+                        None => JsonlSink::open(path)?,
+                    }))
+                }
                 AuditTarget::Sink(s) => builder.audit_sink(s),
             };
         }

@@ -266,6 +266,12 @@ pub struct ClientOptions {
     pub engine: EngineOptions,
     /// Audit targets.
     pub audit: Vec<AuditTarget>,
+    /// Signs checkpoints of every JSONL audit log (`<log>.checkpoints`), which make a removed tail
+    /// or a re-hashed edit detectable (`act audit verify --audit-key`) and make the sink refuse to
+    /// continue a log that lost records it had checkpointed. `None` (the default): logs are chained
+    /// but not checkpointed. Opt-in, because a checkpoints file binds the log to this key: a process
+    /// that generates a fresh key at each start could not reopen its own log.
+    pub audit_key: Option<SigningKey>,
     /// Ship audit records to the endpoint's `POST /v1/audit`. `None` (the default): on in
     /// endpoint mode, off otherwise. `Some(true)` without an endpoint is a config error.
     pub ship_audit: Option<bool>,
@@ -288,6 +294,7 @@ impl ClientOptions {
             trusted_keys: Vec::new(),
             engine: EngineOptions::default(),
             audit: Vec::new(),
+            audit_key: None,
             ship_audit: None,
             counters: None,
             clock: None,

@@ -242,3 +242,48 @@ fn endpoint_mode_without_an_issuer_key_names_the_option_and_an_unreachable_endpo
     let err = client.wait_for_approval("abc", Duration::from_secs(1)).err().unwrap();
     assert!(err.to_string().contains("closed"), "{err}");
 }
+
+#[test]
+fn a_jsonl_log_is_checkpointed_with_the_audit_key_and_a_truncated_tail_is_refused() {
+    let dir = std::env::temp_dir().join(format!("act-client-checkpoints-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    let key = SigningKey::generate().unwrap();
+    let options = || {
+        let mut o = text_options();
+        o.audit_key = Some(key.clone());
+        o.audit = vec![AuditTarget::Jsonl(log.clone())];
+        o
+    };
+    let client = Client::start(options()).unwrap();
+    let token = client
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: user(),
+            ..Default::default()
+        })
+        .unwrap();
+    for _ in 0..3 {
+        let d = client
+            .validate(&Request {
+                token: &token,
+                action: "read",
+                resource: "doc://1",
+                context: crate::engine::empty_context(),
+                approval: None,
+            })
+            .unwrap();
+        assert_eq!(d.outcome, Outcome::Allow);
+    }
+    client.close();
+    let checkpoints = crate::audit::checkpoint::checkpoints_path(&log);
+    assert!(checkpoints.is_file(), "no {}", checkpoints.display());
+    // Removing the last record is not silently continued on the next start.
+    let body = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = body.lines().take(2).collect();
+    std::fs::write(&log, format!("{}\n", kept.join("\n"))).unwrap();
+    let err = Client::start(options()).err().expect("a truncated log must be refused");
+    assert_eq!(err.code(), "audit_chain_broken", "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
