@@ -49,6 +49,11 @@ pub struct ApprovalRequest {
     /// context), not to a rule, so it covers all of them: the approver sees them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ApprovalCondition>,
+    /// The agents of the presented token's delegation chain, root first (one for a plain token;
+    /// a holder's seal is not repeated). For the approver's eyes: like `constraint`, it is not
+    /// bound by `id`, and the token itself (`token_id`) is what the approval is checked against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
 }
 
 /// One approval rule that fired on a request.
@@ -235,6 +240,7 @@ mod tests {
             context_hash: hash,
             context: serde_json::json!({"amount": 5000}).as_object().unwrap().clone(),
             conditions: Vec::new(),
+            chain: Vec::new(),
         }
     }
 

@@ -348,6 +348,7 @@ policy:
     let fired: Vec<&str> = r.conditions.iter().map(|c| c.condition.as_str()).collect();
     assert_eq!(fired, ["amount > 100", "risk > 5"]);
     assert_eq!(r.condition, "amount > 100");
+    assert_eq!(r.chain, ["customer-support-bot"], "a plain token's chain is its agent");
     assert!(
         d.message.contains("so does `requireSecondApproval` (risk > 5)"),
         "{}",

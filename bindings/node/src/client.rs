@@ -113,6 +113,7 @@ fn approval_request(text: &str) -> Fallible<ApprovalRequest> {
         context_hash: s("contextHash")?,
         context: v["context"].as_object().cloned().unwrap_or_default(),
         conditions: serde_json::from_value(v["conditions"].clone()).unwrap_or_default(),
+        chain: serde_json::from_value(v["chain"].clone()).unwrap_or_default(),
     })
 }
 

@@ -74,6 +74,7 @@ impl From<ApprovalRequest> for act_core::ApprovalRequest {
             context: serde_json::from_str(&r.context_json).unwrap_or_default(),
             // Not carried through Kotlin/Swift: the approver's view comes from the endpoint's copy.
             conditions: Vec::new(),
+            chain: Vec::new(),
         }
     }
 }

@@ -1014,6 +1014,11 @@ impl Engine {
                     condition: condition_text(c),
                 })
                 .collect(),
+            chain: {
+                let mut agents: Vec<String> = chain.links.iter().map(|l| l.agent.clone()).collect();
+                agents.dedup();
+                agents
+            },
         }
     }
 }
