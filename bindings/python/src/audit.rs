@@ -56,7 +56,7 @@ pub(crate) fn sinks(py: Python<'_>, audit: Option<&Bound<'_, PyAny>>) -> PyResul
     for item in audit.try_iter()? {
         let item = item?;
         if let Ok(path) = item.cast::<PyString>() {
-            let path = path.to_str()?.to_string();
+            let path = path.to_cow()?.into_owned();
             out.push(Box::new(py.detach(|| JsonlSink::open(path)).py(py)?));
         } else if item.is_callable() {
             calls_python = true;
