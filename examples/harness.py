@@ -35,8 +35,10 @@ def policy_path(example_file: str) -> str:
 def audit_path(name: str) -> str:
     """A fresh JSON Lines audit file for this run (in the temp directory)."""
     path = os.path.join(tempfile.gettempdir(), f"act-example-{name}-{os.getpid()}.jsonl")
-    if os.path.exists(path):
-        os.remove(path)
+    # The log's signed checkpoints go with it: a log without the records they cover is refused.
+    for stale in (path, path + ".checkpoints"):
+        if os.path.exists(stale):
+            os.remove(stale)
     return path
 
 

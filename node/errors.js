@@ -76,6 +76,26 @@ const InternalError = define('InternalError', 'internal')
 const AuditChainError = define('AuditChainError', 'audit_chain_broken', ActError, (e, d) => {
   e.line = d.line ?? 0
 })
+/** The counter store (Redis) failed: an outage, not a bad snapshot. */
+const CounterStoreError = define('CounterStoreError', 'counter_store_failed')
+/** The control endpoint refused a request or could not be reached; the transport error is `cause`. */
+const EndpointError = define('EndpointError', 'endpoint_failed', ActError, (e, d) => {
+  e.status = d.status ?? null
+  e.endpointCode = d.endpointCode ?? null
+  e.url = d.url ?? null
+})
+/** A human denied the approval (or it expired undecided); `reason` is the approver's. */
+const ApprovalDeniedError = define('ApprovalDeniedError', 'approval_denied', ActError, (e, d) => {
+  e.approvalId = d.approvalId ?? ''
+  e.status = d.status ?? 'denied'
+  e.reason = d.reason ?? ''
+  e.decidedBy = d.decidedBy ?? null
+})
+/** No one decided the approval within the wait. */
+const ApprovalTimeoutError = define('ApprovalTimeoutError', 'approval_timeout', ActError, (e, d) => {
+  e.approvalId = d.approvalId ?? ''
+  e.waitedMs = d.waitedMs ?? 0
+})
 
 /** The decision an error class wraps must be one ACT returned (an object with string `message` and `reason`). */
 function checkDecision(who, decision) {
@@ -124,6 +144,10 @@ const BY_FAMILY = {
   io: IoError,
   internal: InternalError,
   audit: AuditChainError,
+  store: CounterStoreError,
+  endpoint: EndpointError,
+  approval_denied: ApprovalDeniedError,
+  approval_timeout: ApprovalTimeoutError,
 }
 
 /**
@@ -144,6 +168,13 @@ function fromNative(e, what) {
     reason: e.reason,
     path: e.path,
     line: e.line,
+    status: e.status,
+    endpointCode: e.endpointCode,
+    url: e.url,
+    approvalId: e.approvalId,
+    decidedBy: e.decidedBy,
+    waitedMs: e.waitedMs,
+    cause: e.causeMessage === undefined ? undefined : new Error(e.causeMessage),
   })
 }
 
@@ -158,6 +189,10 @@ module.exports = {
   IoError,
   InternalError,
   AuditChainError,
+  CounterStoreError,
+  EndpointError,
+  ApprovalDeniedError,
+  ApprovalTimeoutError,
   DeniedError,
   ApprovalRequiredError,
   fromNative,

@@ -14,6 +14,7 @@ export type DenyReason =
   | 'token_duplicate_key'
   | 'token_claim_invalid'
   | 'token_unknown_key'
+  | 'issuer_not_allowed'
   | 'token_signature_invalid'
   | 'token_expired'
   | 'token_not_yet_valid'
@@ -21,6 +22,7 @@ export type DenyReason =
   | 'token_revoked'
   | 'delegation_invalid'
   | 'delegation_too_deep'
+  | 'delegation_unsealed'
   | 'agent_revoked'
   | 'subject_revoked'
   | 'grant_revoked'
@@ -207,6 +209,39 @@ export interface ACTOptions {
   /** Where rate-limit counters and approval marks live: `'memory'` (default, per process) or a
    *  `redis://` URL (one limit for every process; connects once when constructed, 1 s timeout). */
   counters?: string
+  /** The issuer credential: in endpoint mode without `signingKey`, `issueToken` mints through
+   *  `POST /v1/tokens` with it (default: `$ACT_ISSUER_API_KEY`). */
+  issuerApiKey?: string
+  /** Ship audit records to the endpoint's `POST /v1/audit` (default: on in endpoint mode). */
+  shipAudit?: boolean
+}
+
+/** A pending approval request at the control endpoint. */
+export interface ApprovalHandle {
+  id: string
+  status: 'pending' | 'granted' | 'denied' | 'expired'
+  expiresAtMs: number | null
+}
+
+/** The verified claims of a token. */
+export interface TokenInfo {
+  jti: string
+  agent: string
+  subject: string
+  /** The earliest `exp` of the chain, seconds since the epoch. */
+  expiresAt: number
+  /** Every link's claims, root first. */
+  chain: JsonObject[]
+}
+
+/** HTTP audit shipping counters (endpoint mode). */
+export interface AuditShipping {
+  queued: number
+  spilled: number
+  dropped: number
+  delivered: number
+  spillPendingBytes: number
+  lastError: string | null
 }
 
 export interface IssueTokenOptions {
@@ -245,16 +280,30 @@ export interface ApproveOptions {
   ttl: number
 }
 
+/** The core's status (`act_core::client::ClientStatus`, camelCase), plus the Node-only
+ *  `auditDelivered`, `auditCallbackErrors` and `kid`. */
 export interface Status {
-  closed: boolean
-  snapshotVersion?: number
+  instanceId: string
+  mode: 'embedded' | 'endpoint'
+  source: string
+  policyFile: string | null
+  snapshotVersion: number
   /** Agents with a policy in the serving snapshot. */
-  agents?: string[]
+  agents: string[]
+  ageMs: number | null
+  lastSyncMs: number | null
+  lastError: string | null
+  syncRunning: boolean
+  updates: number
+  closed: boolean
   /** Records written to every sink. */
-  auditWritten?: number
+  auditWritten: number
   /** Sink write failures. */
-  auditErrors?: number
-  lastAuditError?: string | null
+  auditErrors: number
+  auditLastError: string | null
+  /** HTTP audit shipping, `null` when off. */
+  audit: AuditShipping | null
+  openBreakers: Array<{ agent: string; subject: string | null }>
   /** The signing key's id, when there is one. */
   kid?: string | null
   /** Records handed to JS audit callbacks. */
@@ -272,8 +321,20 @@ export declare class ACT {
   check(request: Request): Decision
   /** Like `check`, with a `trace`. */
   explain(request: Request): Decision & { trace: TraceStep[] }
-  /** Issues a token. */
+  /** Issues a token with the local `signingKey`. */
   issueToken(options: IssueTokenOptions): string
+  /** Issues a token; in endpoint mode without `signingKey`, the endpoint mints it (`issuerApiKey`). */
+  issueTokenAsync(options: IssueTokenOptions): Promise<string> | Promise<string>
+  /** Asks the control endpoint for a human approval of an `approval_required` decision. */
+  requestApproval(decision: Decision): Promise<ApprovalHandle>
+  /** Long-polls for the decision; the approval, or `ApprovalDeniedError` / `ApprovalTimeoutError`. */
+  waitForApproval(handle: ApprovalHandle | string, timeoutMs?: number): Promise<string>
+  /** The verified claims of a token. */
+  inspectToken(token: string): TokenInfo
+  /** Resolves to true once shipped audit records were all delivered. */
+  waitAuditDelivered(timeoutMs?: number): Promise<boolean>
+  /** This SDK instance's id (`X-Act-Instance`). */
+  readonly instanceId: string
   /** Hands a narrower token to a sub-agent (offline). */
   delegate(token: string, options: DelegateOptions): string
   /** Signs an approval of an `approval_required` decision; it works once, for exactly that request. */
@@ -422,6 +483,36 @@ export declare class AuditChainError extends ActError {
   code: 'audit_chain_broken'
   line: number
 }
+/** The counter store (Redis) failed: an outage, not a bad snapshot. */
+export declare class CounterStoreError extends ActError {
+  code: 'counter_store_failed'
+}
+/** The control endpoint refused a request or could not be reached; the transport error is `cause`. */
+export declare class EndpointError extends ActError {
+  code: 'endpoint_failed'
+  /** The HTTP status; `null` when no answer came. */
+  status: number | null
+  /** The endpoint's stable code (`unauthorized`, `not_found`, ...) or `unreachable` / `bad_answer`. */
+  endpointCode: string | null
+  url: string | null
+}
+/** A human denied the approval, or it expired undecided. */
+export declare class ApprovalDeniedError extends ActError {
+  code: 'approval_denied'
+  approvalId: string
+  status: 'denied' | 'expired'
+  /** The approver's reason. */
+  reason: string
+  decidedBy: string | null
+}
+/** No one decided the approval within the wait. */
+export declare class ApprovalTimeoutError extends ActError {
+  code: 'approval_timeout'
+  approvalId: string
+  waitedMs: number
+}
+/** The core's status field names (snake_case; `act.status` has them camelCase). */
+export declare const STATUS_FIELDS: readonly string[]
 /** Thrown by `guard` on a deny; `code` is the decision's reason. */
 export declare class DeniedError extends ActError {
   constructor(decision: DenyDecision)

@@ -151,7 +151,8 @@ function call(what, fn) {
 
 async function callAsync(what, fn) {
   try {
-    return await fn()
+    // Background tasks resolve to JSON text.
+    return JSON.parse(await fn())
   } catch (e) {
     throw fromNative(e, what)
   }
@@ -279,6 +280,8 @@ const ACT_OPTIONS = [
   'maxStaleness',
   'watch',
   'counters',
+  'issuerApiKey',
+  'shipAudit',
 ]
 
 function auditSinks(audit) {
@@ -380,6 +383,8 @@ class ACT {
             maxStaleness: optNum('maxStaleness', o.maxStaleness),
             watch: optBool('watch', o.watch),
             counters: optStr('counters', o.counters),
+            issuerApiKey: optStr('issuerApiKey', o.issuerApiKey),
+            shipAudit: optBool('shipAudit', o.shipAudit),
           },
           signingKey('signingKey', o.signingKey),
           o.clock ? o.clock[NATIVE] : undefined,
@@ -416,8 +421,37 @@ class ACT {
     )
   }
 
-  /** Issues a token for `agent`, acting for `userContext.user_id`. */
+  /**
+   * Issues a token for `agent`, acting for `userContext.user_id`, with the local `signingKey`.
+   * In endpoint mode without one, use `await issueTokenAsync(...)`: the endpoint mints it.
+   */
   issueToken(request) {
+    const a = this.#issueArgs(request)
+    if (call('issueToken', () => this.#n.issuesRemotely())) {
+      throw new ConfigError(
+        'in endpoint mode without `signingKey`, tokens are minted by the endpoint (POST /v1/tokens): use `await act.issueTokenAsync(...)` with `issuerApiKey`',
+        'invalid_argument',
+      )
+    }
+    return call('issueToken', () => this.#n.issueToken(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl, a.holder))
+  }
+
+  /**
+   * `issueToken` that also works in endpoint mode: without a local `signingKey` the endpoint mints
+   * the token (`POST /v1/tokens` with `issuerApiKey`), off the event loop. Resolves to the token.
+   */
+  async issueTokenAsync(request) {
+    const a = this.#issueArgs(request)
+    if (!call('issueToken', () => this.#n.issuesRemotely())) {
+      return call('issueToken', () => this.#n.issueToken(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl, a.holder))
+    }
+    if (a.holder !== undefined) {
+      throw new ConfigError('`holderKey` is not supported through the endpoint (POST /v1/tokens)', 'invalid_argument')
+    }
+    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl))
+  }
+
+  #issueArgs(request) {
     const o = options('issueToken options', request, [
       'agent',
       'userContext',
@@ -438,7 +472,49 @@ class ACT {
       jsonText('agentContext', agentContext),
       jsonText('policy', policy),
     ]
-    return call('issueToken', () => this.#n.issueToken(agent, texts[0], texts[1], texts[2], ttl, holder))
+    return { agent, ttl, holder, texts }
+  }
+
+  /**
+   * Asks the control endpoint for a human approval of an `approval_required` decision (its request
+   * with the argument values the approver sees); resolves to a handle `{ id, status, expiresAtMs }`.
+   */
+  requestApproval(decision) {
+    const request = isPlainObject(decision) ? decision.approvalRequest : undefined
+    if (!isPlainObject(request)) throw bad('decision', 'an approval_required decision', decision)
+    return callAsync('requestApproval', () => this.#n.requestApproval(JSON.stringify(request)))
+  }
+
+  /**
+   * Long-polls the endpoint until the approval is decided, at most `timeoutMs` (default 300000).
+   * Resolves to the approval (pass it as `approval` with the same request); rejects with
+   * `ApprovalDeniedError` (`reason`: the approver's) or `ApprovalTimeoutError`.
+   */
+  waitForApproval(handle, timeoutMs = 300000) {
+    const id = typeof handle === 'string' ? handle : isPlainObject(handle) ? handle.id : undefined
+    if (typeof id !== 'string') throw bad('handle', 'the handle requestApproval resolved to (or its id)', handle)
+    wellFormed('handle', id)
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
+      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
+    return callAsync('waitForApproval', () => this.#n.waitForApproval(id, timeoutMs))
+  }
+
+  /** The verified claims of a token: `{ jti, agent, subject, expiresAt, chain }`; throws `TokenError`. */
+  inspectToken(token) {
+    str('token', token)
+    return call('inspectToken', () => this.#n.inspectToken(token))
+  }
+
+  /** Resolves to true once audit records shipped to the endpoint were all delivered (at most `timeoutMs`). */
+  waitAuditDelivered(timeoutMs = 10000) {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
+      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
+    return callAsync('waitAuditDelivered', () => this.#n.waitAuditDelivered(timeoutMs))
+  }
+
+  /** This SDK instance's id, sent to the endpoint as `X-Act-Instance`. */
+  get instanceId() {
+    return this.#n.instanceId()
   }
 
   /** Hands a narrower token to a sub-agent, signed by `holderKey` (the key in the parent's `cnf`). */
@@ -594,6 +670,11 @@ module.exports = {
   IoError: errors.IoError,
   InternalError: errors.InternalError,
   AuditChainError: errors.AuditChainError,
+  CounterStoreError: errors.CounterStoreError,
+  EndpointError: errors.EndpointError,
+  ApprovalDeniedError: errors.ApprovalDeniedError,
+  ApprovalTimeoutError: errors.ApprovalTimeoutError,
+  STATUS_FIELDS: Object.freeze(native.statusFields()),
   DeniedError,
   ApprovalRequiredError,
 }

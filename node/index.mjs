@@ -21,6 +21,11 @@ export const {
   IoError,
   InternalError,
   AuditChainError,
+  CounterStoreError,
+  EndpointError,
+  ApprovalDeniedError,
+  ApprovalTimeoutError,
+  STATUS_FIELDS,
   DeniedError,
   ApprovalRequiredError,
 } = sdk

@@ -71,9 +71,9 @@ else
   echo "--- cargo fuzz build (nightly, libFuzzer; no sanitizer: act-core has no unsafe code, panics are what we look for)"
   if ! (cd fuzz && cargo +nightly fuzz build --features libfuzzer -s none); then
     echo "fuzz: cargo fuzz build failed"
-    failed=$((failed + 3))
+    failed=$((failed + 5))
   else
-    for target in token policy snapshot; do
+    for target in token policy snapshot delegation matching; do
       echo "--- cargo fuzz run $target for ${secs}s"
       if (cd fuzz && cargo +nightly fuzz run --features libfuzzer -s none "$target" "$corpus/$target" -- \
             -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 25); then

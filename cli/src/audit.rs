@@ -1,4 +1,5 @@
-//! `act audit verify`: checks the hash chain of a JSON Lines audit log.
+//! `act audit verify`: checks the hash chain of a JSON Lines audit log (`act audit shadow`:
+//! see `audit_shadow.rs`).
 
 use crate::exit::{CmdResult, Failure, CHECK_FAILED, IO};
 use act_core::audit::checkpoint::Checkpoint;
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub enum AuditCommand {
     /// Verifies a JSON Lines audit log: exit 1 naming the first line that was removed, reordered or edited.
     Verify(VerifyArgs),
+    /// Lists the decisions where an agent's shadow policy disagreed with what was enforced.
+    Shadow(crate::audit_shadow::ShadowArgs),
 }
 
 /// Arguments of `act audit verify`.
@@ -40,6 +43,7 @@ pub struct VerifyArgs {
 /// Runs an audit command.
 pub fn run(c: AuditCommand) -> CmdResult {
     match c {
+        AuditCommand::Shadow(a) => crate::audit_shadow::run(&a),
         AuditCommand::Verify(a) => {
             let f = std::fs::File::open(&a.file).map_err(|e| Failure::new(IO, format!("{}: {e}", a.file.display())))?;
             let reader = std::io::BufReader::new(f);

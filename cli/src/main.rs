@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod audit_shadow;
 mod exit;
 mod keys;
 mod policy;

@@ -31,7 +31,7 @@ pub struct ApprovalRequest {
     pub action: String,
     /// The resource.
     pub resource: String,
-    /// The constraint that asked for approval, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+    /// The (first) constraint that asked for approval, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
     pub constraint: String,
     /// The condition as written, e.g. `amount > 100`.
     pub condition: String,
@@ -44,6 +44,25 @@ pub struct ApprovalRequest {
     /// `context_hash` is over exactly these values (RFC 8785), so what is approved is what was seen.
     #[serde(default)]
     pub context: Map<String, Value>,
+    /// Every approval rule that fired on this request, in policy order, the first (`constraint`,
+    /// `condition`) included. One approval is bound to the request (`id`: token, action, resource,
+    /// context), not to a rule, so it covers all of them: the approver sees them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ApprovalCondition>,
+    /// The agents of the presented token's delegation chain, root first (one for a plain token;
+    /// a holder's seal is not repeated). For the approver's eyes: like `constraint`, it is not
+    /// bound by `id`, and the token itself (`token_id`) is what the approval is checked against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+}
+
+/// One approval rule that fired on a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalCondition {
+    /// The constraint id, e.g. `support-bot/process_refund/requireApproval`.
+    pub constraint: String,
+    /// The condition as written, e.g. `amount > 100`.
+    pub condition: String,
 }
 
 /// Writes JSON with sorted keys and integral floats as integers, so the same
@@ -220,6 +239,8 @@ mod tests {
             token_id: "jti-1".into(),
             context_hash: hash,
             context: serde_json::json!({"amount": 5000}).as_object().unwrap().clone(),
+            conditions: Vec::new(),
+            chain: Vec::new(),
         }
     }
 

@@ -60,6 +60,10 @@ pub struct AuditRecord {
     pub snapshot_version: u64,
     /// Time spent deciding, microseconds.
     pub latency_us: u64,
+    /// What the agent's shadow policy would have decided; absent (and so outside the hash, as
+    /// in records written before shadow mode) when the agent has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::decision::ShadowOutcome>,
     /// Hash of the previous record.
     pub prev_hash: String,
     /// Hash of this record.
@@ -138,6 +142,7 @@ pub(crate) struct Pending {
     pub constraint: Option<String>,
     pub snapshot_version: u64,
     pub latency_us: u64,
+    pub shadow: Option<crate::decision::ShadowOutcome>,
 }
 
 impl Default for Pending {
@@ -160,6 +165,7 @@ impl Default for Pending {
             constraint: None,
             snapshot_version: 0,
             latency_us: 0,
+            shadow: None,
         }
     }
 }
@@ -548,6 +554,7 @@ fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
         constraint: s(&p.constraint),
         snapshot_version: p.snapshot_version,
         latency_us: p.latency_us,
+        shadow: p.shadow.clone(),
         prev_hash: prev.to_string(),
         hash: String::new(),
     };

@@ -37,6 +37,23 @@ pub struct TraceStep {
     pub detail: String,
 }
 
+/// What a shadow policy (or shadow rule) would have decided: evaluated and audited, never enforced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowOutcome {
+    /// allow, deny or approval_required.
+    pub outcome: Outcome,
+    /// Stable machine code.
+    pub reason: Reason,
+    /// The sentence the shadow decision would have given.
+    pub message: String,
+    /// The grant that would have decided.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The constraint that would have decided.
+    #[serde(default)]
+    pub constraint: Option<String>,
+}
+
 /// A decision about one request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -62,6 +79,18 @@ pub struct Decision {
     pub approval_request: Option<ApprovalRequest>,
     /// The explanation, when asked for.
     pub trace: Option<Vec<TraceStep>>,
+    /// What the agent's shadow policy would have decided, when it has one (see docs/policy.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowOutcome>,
+}
+
+impl Decision {
+    /// True when a shadow policy was evaluated and would have decided otherwise (outcome or reason).
+    pub fn shadow_disagrees(&self) -> bool {
+        self.shadow
+            .as_ref()
+            .is_some_and(|s| s.outcome != self.outcome || s.reason != self.reason)
+    }
 }
 
 impl Decision {

@@ -20,8 +20,16 @@ pub enum ErrorFamily {
     Key,
     /// An option, argument or request is invalid.
     Config,
-    /// A snapshot was rejected, or a counter/audit store failed.
+    /// A snapshot was rejected, or an audit record could not be queued.
     Snapshot,
+    /// The counter store (Redis) failed: an outage, not a bad snapshot.
+    Store,
+    /// The control endpoint refused a request or could not be reached.
+    Endpoint,
+    /// A human denied an approval, or none decided in time.
+    Approval,
+    /// An audit log's hash chain is broken.
+    Audit,
     /// A file could not be read or written.
     Io,
     /// A bug in ACT (a caught panic, a broken invariant).
@@ -101,6 +109,44 @@ pub enum Error {
     /// The counter store failed.
     #[error("counter store failed: {0}")]
     Store(String),
+    /// The control endpoint answered an error, or could not be reached (`status` is `None` then).
+    #[error("{method} {url}: {}", endpoint_detail(*status, code, message))]
+    Endpoint {
+        /// `GET`, `POST`.
+        method: &'static str,
+        /// The URL asked.
+        url: String,
+        /// The HTTP status, `None` when no answer arrived.
+        status: Option<u16>,
+        /// The endpoint's stable error code (`forbidden_role`, `not_found`, ...), or
+        /// `unreachable` / `bad_answer` when there is no usable answer.
+        code: String,
+        /// The endpoint's message, or what went wrong on the way.
+        message: String,
+        /// The transport error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A human denied the approval (or it expired undecided): the action must not run.
+    #[error("approval `{id}` was {status} by {}: {reason}", decided_by.as_deref().unwrap_or("nobody"))]
+    ApprovalDenied {
+        /// The approval request id.
+        id: String,
+        /// `denied` or `expired`.
+        status: String,
+        /// The approver's reason (or why it expired).
+        reason: String,
+        /// The approver's identity, when someone decided.
+        decided_by: Option<String>,
+    },
+    /// No one decided the approval within the wait.
+    #[error("approval `{id}` is still pending after {waited_ms} ms")]
+    ApprovalTimeout {
+        /// The approval request id.
+        id: String,
+        /// How long was waited.
+        waited_ms: u64,
+    },
     /// An audit log's hash chain breaks at `line` (removed, reordered or edited record).
     #[error("line {line}: {message}")]
     AuditChain {
@@ -133,6 +179,9 @@ impl Error {
             Error::Config(_) => "invalid_argument",
             Error::Snapshot(_) => "snapshot_rejected",
             Error::Store(_) => "counter_store_failed",
+            Error::Endpoint { .. } => "endpoint_failed",
+            Error::ApprovalDenied { .. } => "approval_denied",
+            Error::ApprovalTimeout { .. } => "approval_timeout",
             Error::AuditChain { .. } => "audit_chain_broken",
             Error::Io { .. } => "io_error",
             Error::Internal(_) => "internal",
@@ -146,8 +195,12 @@ impl Error {
             Error::Token { .. } => ErrorFamily::Token,
             Error::Key(_) => ErrorFamily::Key,
             Error::Config(_) => ErrorFamily::Config,
-            Error::Snapshot(_) | Error::Store(_) => ErrorFamily::Snapshot,
-            Error::AuditChain { .. } | Error::Io { .. } => ErrorFamily::Io,
+            Error::Snapshot(_) => ErrorFamily::Snapshot,
+            Error::Store(_) => ErrorFamily::Store,
+            Error::Endpoint { .. } => ErrorFamily::Endpoint,
+            Error::ApprovalDenied { .. } | Error::ApprovalTimeout { .. } => ErrorFamily::Approval,
+            Error::AuditChain { .. } => ErrorFamily::Audit,
+            Error::Io { .. } => ErrorFamily::Io,
             Error::Internal(_) => ErrorFamily::Internal,
         }
     }
@@ -166,6 +219,38 @@ impl Error {
         }
     }
 }
+
+fn endpoint_detail(status: Option<u16>, code: &str, message: &str) -> String {
+    match status {
+        Some(s) => format!("HTTP {s} {code}: {message}"),
+        None => format!("{code}: {message}"),
+    }
+}
+
+impl From<crate::audit::ChainError> for Error {
+    fn from(e: crate::audit::ChainError) -> Self {
+        Error::AuditChain {
+            line: e.line,
+            message: e.message,
+        }
+    }
+}
+
+/// Every stable error code, minted here once; bindings expose the list and test they map each.
+pub const ERROR_CODES: &[&str] = &[
+    "policy_invalid",
+    "token_invalid",
+    "key_invalid",
+    "invalid_argument",
+    "snapshot_rejected",
+    "counter_store_failed",
+    "endpoint_failed",
+    "approval_denied",
+    "approval_timeout",
+    "audit_chain_broken",
+    "io_error",
+    "internal",
+];
 
 /// `Result` with ACT's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

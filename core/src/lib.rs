@@ -74,6 +74,8 @@ pub use reason::Reason;
 pub mod approval;
 pub mod audit;
 pub mod breaker;
+#[cfg(feature = "http")]
+pub mod client;
 pub mod clock;
 pub mod decision;
 pub mod engine;

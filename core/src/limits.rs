@@ -47,10 +47,25 @@ fn push_decimal(out: &mut String, mut n: usize) {
 pub struct LimitKey {
     /// The counter's key: constraint id, agent and subject (or token), joined by [`encode_key`].
     pub key: String,
-    /// Allowed in the window.
+    /// Allowed in the window: requests, or for a budget the sum of weights (in millionths).
     pub limit: u64,
     /// Window length in milliseconds.
     pub window_ms: u64,
+    /// `None` counts one request; `Some(w)` is a budget the request adds `w` to (a weight of 0
+    /// needs no room and consumes nothing). Budgets live apart from counts in shared stores.
+    pub weight: Option<u64>,
+}
+
+impl LimitKey {
+    /// What one request adds to the window.
+    pub fn units(&self) -> u64 {
+        self.weight.unwrap_or(1)
+    }
+
+    /// Whether a window holding `live` has room for this request.
+    fn fits(&self, live: u64) -> bool {
+        live.saturating_add(self.units()) <= self.limit
+    }
 }
 
 /// Where counters and single-use marks live: in memory (default) or shared (Redis).
@@ -119,14 +134,17 @@ impl Window {
         self.total
     }
 
-    fn push(&mut self, now_ms: i64) {
+    fn push(&mut self, now_ms: i64, units: u64) {
+        if units == 0 {
+            return;
+        }
         // Keep the queue sorted even if the clock stepped back.
         let t = self.events.back().map_or(now_ms, |(last, _)| now_ms.max(*last));
         match self.events.back_mut() {
-            Some((last, n)) if *last == t => *n += 1,
-            _ => self.events.push_back((t, 1)),
+            Some((last, n)) if *last == t => *n += units,
+            _ => self.events.push_back((t, units)),
         }
-        self.total += 1;
+        self.total += units;
     }
 }
 
@@ -189,10 +207,9 @@ impl CounterStore for MemoryCounterStore {
     fn exhausted(&self, keys: &[LimitKey], now_ms: i64) -> Result<Option<usize>> {
         for (i, k) in keys.iter().enumerate() {
             let mut shard = self.lock(self.shard_of(&k.key))?;
-            if let Some(w) = shard.windows.get_mut(&k.key) {
-                if w.live(now_ms, k.window_ms) >= k.limit {
-                    return Ok(Some(i));
-                }
+            let live = shard.windows.get_mut(&k.key).map_or(0, |w| w.live(now_ms, k.window_ms));
+            if !k.fits(live) {
+                return Ok(Some(i));
             }
         }
         Ok(None)
@@ -213,10 +230,10 @@ impl CounterStore for MemoryCounterStore {
                 }
             };
             w.window_ms = k.window_ms;
-            if w.live(now_ms, k.window_ms) >= k.limit {
+            if !k.fits(w.live(now_ms, k.window_ms)) {
                 return Ok(Some(0));
             }
-            w.push(now_ms);
+            w.push(now_ms, k.units());
             return Ok(None);
         }
         // Lock every shard involved, in ascending order (no deadlock), so the
@@ -237,7 +254,7 @@ impl CounterStore for MemoryCounterStore {
                 Some(w) => w.live(now_ms, k.window_ms),
                 None => 0,
             };
-            if live >= k.limit {
+            if !k.fits(live) {
                 return Ok(Some(i));
             }
         }
@@ -251,7 +268,7 @@ impl CounterStore for MemoryCounterStore {
                 }
             };
             w.window_ms = k.window_ms;
-            w.push(now_ms);
+            w.push(now_ms, k.units());
         }
         Ok(None)
     }
@@ -309,6 +326,7 @@ mod tests {
             key: k.into(),
             limit,
             window_ms: 1000,
+            weight: None,
         }
     }
 
@@ -361,11 +379,13 @@ mod tests {
             key: name,
             limit: 5,
             window_ms: 1000,
+            weight: None,
         };
         let daily = LimitKey {
             key: "daily".into(),
             limit: 2,
             window_ms: 86_400_000,
+            weight: None,
         };
         for _ in 0..2 {
             assert_eq!(s.try_acquire(std::slice::from_ref(&daily), 0).unwrap(), None);
@@ -426,6 +446,36 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         assert_eq!(allowed.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    fn budget(k: &str, limit: u64, w: u64) -> LimitKey {
+        LimitKey {
+            key: k.into(),
+            limit,
+            window_ms: 1000,
+            weight: Some(w),
+        }
+    }
+
+    #[test]
+    fn budgets_sum_weights_exactly() {
+        let s = MemoryCounterStore::new();
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 1500)], 0).unwrap(), None);
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 501)], 1).unwrap(), Some(0));
+        assert_eq!(s.exhausted(&[budget("b", 2000, 500)], 1).unwrap(), None);
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 500)], 1).unwrap(), None);
+        // Full: a weight of 0 still fits, anything more does not, until the window moves on.
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 0)], 2).unwrap(), None);
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 1)], 999).unwrap(), Some(0));
+        // A backwards clock frees nothing.
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 1)], -50_000).unwrap(), Some(0));
+        assert_eq!(s.try_acquire(&[budget("b", 2000, 1500)], 1000).unwrap(), None);
+        // A failed multi-key attempt consumes nothing from the budget.
+        assert_eq!(
+            s.try_acquire(&[budget("c", 10, 5), key("full", 0)], 0).unwrap(),
+            Some(1)
+        );
+        assert_eq!(s.try_acquire(&[budget("c", 10, 10)], 0).unwrap(), None);
     }
 
     #[test]

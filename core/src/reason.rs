@@ -57,6 +57,9 @@ reasons! {
     TokenClaimInvalid => "token_claim_invalid",
     /// No trusted key has the token's `kid`.
     TokenUnknownKey => "token_unknown_key",
+    /// The root's issuer key is trusted, but its scope (`issuerScopes`) does not let it mint
+    /// this token: another agent, or an inline capability the key may not carry.
+    IssuerNotAllowed => "issuer_not_allowed",
     /// The signature does not verify.
     TokenSignatureInvalid => "token_signature_invalid",
     /// `exp` is in the past (beyond the leeway).
@@ -71,6 +74,9 @@ reasons! {
     DelegationInvalid => "delegation_invalid",
     /// The delegation chain is longer than allowed.
     DelegationTooDeep => "delegation_too_deep",
+    /// The chain's last link names a holder key (`cnf`): it may delegate but not act until its
+    /// holder seals it (so a prefix of a delegated chain never acts on its own).
+    DelegationUnsealed => "delegation_unsealed",
 
     /// The agent was revoked.
     AgentRevoked => "agent_revoked",

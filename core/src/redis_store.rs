@@ -21,32 +21,56 @@ use crate::limits::{CounterStore, LimitKey};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// KEYS: per limit, its window (a sorted set) then its sequence (a string), in separate
-/// namespaces (`win:`, `seq:`) so neither can ever be the other's key. ARGV: now_ms,
-/// consume (0/1), then (limit, window_ms) per limit. Returns 0 when every limit has room
-/// (and records the request if consume=1), else the 1-based index of the first full one.
+/// KEYS: per limit, its window (a sorted set) then its sequence, in separate namespaces so
+/// neither can ever be the other's key: for a count `win:` and `seq:` (a string), for a budget
+/// `bwin:` and `bsum:` (a hash: `seq`, and `sum`, the exact total of the live weights).
+/// ARGV: now_ms, consume (0/1), then (limit, window_ms, weight) per limit, weight `-` for a
+/// count. Returns 0 when every limit has room (and records the request if consume=1), else the
+/// 1-based index of the first full one. A budget's members are `time:seq:weight`; weights are
+/// integers (millionths) passed as strings and summed with HINCRBY, so totals stay exact.
 const WINDOW_SCRIPT: &str = r#"
 local now = tonumber(ARGV[1])
 local consume = ARGV[2] == "1"
 local times = {}
 for i = 1, #KEYS / 2 do
-  local key = KEYS[2 * i - 1]
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
+  local key, meta = KEYS[2 * i - 1], KEYS[2 * i]
+  local limit = tonumber(ARGV[3 * i])
+  local window = tonumber(ARGV[3 * i + 1])
+  local weight = ARGV[3 * i + 2]
   local t = now
   local newest = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")
   if newest[2] and tonumber(newest[2]) > t then t = tonumber(newest[2]) end
-  redis.call("ZREMRANGEBYSCORE", key, "-inf", t - window)
-  if redis.call("ZCARD", key) >= limit then return i end
+  if weight == "-" then
+    redis.call("ZREMRANGEBYSCORE", key, "-inf", t - window)
+    if redis.call("ZCARD", key) >= limit then return i end
+  else
+    local old = redis.call("ZRANGEBYSCORE", key, "-inf", t - window)
+    for _, m in ipairs(old) do
+      redis.call("HINCRBY", meta, "sum", "-" .. string.match(m, ":(%d+)$"))
+    end
+    if #old > 0 then redis.call("ZREMRANGEBYSCORE", key, "-inf", t - window) end
+    local sum = tonumber(redis.call("HGET", meta, "sum") or "0")
+    if sum + tonumber(weight) > limit then return i end
+  end
   times[i] = t
 end
 if consume then
   for i = 1, #KEYS / 2 do
-    local key, seq_key = KEYS[2 * i - 1], KEYS[2 * i]
-    local seq = redis.call("INCR", seq_key)
-    redis.call("ZADD", key, times[i], times[i] .. ":" .. seq)
-    redis.call("PEXPIRE", key, tonumber(ARGV[2 + 2 * i]))
-    redis.call("PEXPIRE", seq_key, tonumber(ARGV[2 + 2 * i]))
+    local key, meta = KEYS[2 * i - 1], KEYS[2 * i]
+    local window = tonumber(ARGV[3 * i + 1])
+    local weight = ARGV[3 * i + 2]
+    if weight == "-" then
+      local seq = redis.call("INCR", meta)
+      redis.call("ZADD", key, times[i], times[i] .. ":" .. seq)
+      redis.call("PEXPIRE", key, window)
+      redis.call("PEXPIRE", meta, window)
+    elseif weight ~= "0" then
+      local seq = redis.call("HINCRBY", meta, "seq", 1)
+      redis.call("HINCRBY", meta, "sum", weight)
+      redis.call("ZADD", key, times[i], times[i] .. ":" .. seq .. ":" .. weight)
+      redis.call("PEXPIRE", key, window)
+      redis.call("PEXPIRE", meta, window)
+    end
   end
 end
 return 0
@@ -265,13 +289,20 @@ impl RedisCounterStore {
         }
         let full: i64 = self.with(|c| {
             let mut inv = self.script.prepare_invoke();
+            let p = &self.options.prefix;
             for k in keys {
-                inv.key(format!("{}win:{}", self.options.prefix, k.key));
-                inv.key(format!("{}seq:{}", self.options.prefix, k.key));
+                match k.weight {
+                    None => inv.key(format!("{p}win:{}", k.key)).key(format!("{p}seq:{}", k.key)),
+                    Some(_) => inv.key(format!("{p}bwin:{}", k.key)).key(format!("{p}bsum:{}", k.key)),
+                };
             }
             inv.arg(now_ms).arg(if consume { "1" } else { "0" });
             for k in keys {
                 inv.arg(k.limit).arg(k.window_ms);
+                match k.weight {
+                    None => inv.arg("-"),
+                    Some(w) => inv.arg(w),
+                };
             }
             inv.invoke(c)
         })?;

@@ -22,6 +22,7 @@ fn record(i: u32) -> (AuditRecord, String) {
         constraint: None,
         snapshot_version: 1,
         latency_us: 1,
+        shadow: None,
         prev_hash: act_core::audit::GENESIS_HASH.into(),
         hash: String::new(),
     };

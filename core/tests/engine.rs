@@ -101,6 +101,8 @@ fn reload_swaps_decisions_and_revoking_a_parent_revokes_its_children() {
             &holder,
             &DelegationSpec {
                 agent: "worker".into(),
+                // Every link is a layer: an agent without a policy acts only with a capability.
+                capability: Some(json!({"actions": ["process_refund"], "resources": ["order://customer:42/*"]})),
                 ttl_secs: 60,
                 ..Default::default()
             },
@@ -324,4 +326,49 @@ fn a_limit_repeated_in_the_tokens_capability_counts_once_per_layer() {
     let d = read(99);
     assert_eq!(d.reason, Reason::RateLimited);
     assert_eq!(d.message, "rate limit reached: 5 per token", "{d:?}");
+}
+
+#[test]
+fn an_approval_request_lists_every_approval_rule_that_fired() {
+    let policy = r#"
+agent: customer-support-bot
+policy:
+  actions: [process_refund]
+  resources: ["order://**"]
+  constraints:
+    process_refund:
+      requireApproval: amount > 100
+      requireSecondApproval: risk > 5
+"#;
+    let e = engine_with(policy, SigningKey::generate().unwrap());
+    let t = token(&e, "42");
+    let both = ctx(json!({"amount": 150, "risk": 7}));
+    let d = e.validate(&refund(&t, "order://1", &both));
+    let r = d.approval_request.expect("approval_required");
+    let fired: Vec<&str> = r.conditions.iter().map(|c| c.condition.as_str()).collect();
+    assert_eq!(fired, ["amount > 100", "risk > 5"]);
+    assert_eq!(r.condition, "amount > 100");
+    assert_eq!(r.chain, ["customer-support-bot"], "a plain token's chain is its agent");
+    assert!(
+        d.message.contains("so does `requireSecondApproval` (risk > 5)"),
+        "{}",
+        d.message
+    );
+    // One approval of the request covers both rules.
+    let approval = e.approve(&r.id, "supervisor", 600).unwrap();
+    let d = e.validate(&Request {
+        approval: Some(&approval),
+        ..refund(&t, "order://1", &both)
+    });
+    assert_eq!(d.reason.as_str(), "approved", "{}", d.message);
+    // The request's JSON carries the list; a request from before the field reads as empty.
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json["conditions"][1]["constraint"],
+        "customer-support-bot/process_refund/requireSecondApproval"
+    );
+    let mut old = json.clone();
+    old.as_object_mut().unwrap().remove("conditions");
+    let old: act_core::ApprovalRequest = serde_json::from_value(old).unwrap();
+    assert!(old.conditions.is_empty());
 }

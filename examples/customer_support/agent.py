@@ -3,7 +3,9 @@
 A scripted agent (standing in for the model: no LLM, no network) works a day of support for
 customer 42. Every tool call goes through ACT first; the tool wrapper builds the resource from
 the order's real owner and the context from the call's arguments, never from the model's text.
-A human approves the one refund over $100. A day later the daily refund cap has rolled over.
+A human approves the one refund over $100. A second customer's refunds meet the agent-wide
+refund budget ($300 a day across all customers), exactly at the boundary. A day later the
+daily refund cap has rolled over.
 
 Run: python examples/customer_support/agent.py [policies.yaml]   (or: make demo)
 """
@@ -32,6 +34,7 @@ class OrderStore:
             "1003": {"customer": "42", "item": "furniture bundle", "total": 600.00},
             "1004": {"customer": "42", "item": "winter jacket", "total": 120.00},
             "1005": {"customer": "42", "item": "pack of socks", "total": 10.00},
+            "1006": {"customer": "43", "item": "phone case", "total": 50.00},
         }
         self.refunded: list = []
 
@@ -112,8 +115,8 @@ def main() -> None:
     bot.call("process_refund", order_id="1004", amount=120, approval=approval, expect="approved")
     script.say("Refunding the jacket once more with the same approval.")
     bot.call("process_refund", order_id="1004", amount=120, approval=approval, expect="approval_replayed")
-    script.say("Using that approval for a $450 refund on the bundle instead.")
-    bot.call("process_refund", order_id="1003", amount=450, approval=approval, expect="approval_invalid")
+    script.say("Using that approval for a $150 refund on the bundle instead.")
+    bot.call("process_refund", order_id="1003", amount=150, approval=approval, expect="approval_invalid")
 
     script.say("Exporting your whole order history.")
     bot.call("read_order", order_id="1001", rows=5000, expect="constraint_failed", constraint="maxRowsPerQuery")
@@ -133,6 +136,19 @@ def main() -> None:
     )
     script.say("Refunding one more pair of socks.")
     later.call("process_refund", order_id="1005", amount=10, expect="rate_limited", constraint="maxPerDay")
+
+    script.scene("customer 43 opens a chat: the refund budget ($300 a day) is the agent's, shared by all customers")
+    other = Session(
+        act, act.issue_token(agent="customer-support-bot", user_context={"user_id": "43"}), tools(orders), script
+    )
+    script.say("Refunding the $89 headphones (customer 42 got $168.50 back today: $257.50 in all).")
+    other.call("process_refund", order_id="1002", amount=89, expect="allowed")
+    script.say("Refunding the $50 phone case: $307.50 would be over the agent's $300 a day.")
+    other.call("process_refund", order_id="1006", amount=50, expect="rate_limited", constraint="budget")
+    script.say("Refunding $42.50 of it, which makes exactly $300.")
+    other.call("process_refund", order_id="1006", amount=42.50, expect="allowed")
+    script.say("And one cent more.")
+    other.call("process_refund", order_id="1006", amount=0.01, expect="rate_limited", constraint="budget")
 
     script.scene("the next day: 24 hours later the cap has rolled over")
     clock.advance_ms(DAY_MS)

@@ -1,7 +1,7 @@
 """A sub-agent delegated a narrower token: the child can only narrow, never widen.
 
 The customer-support bot works for customer 42 with a token that names its holder key
-(`holder_key=`). It hands order look-ups to a sub-agent by delegating its token offline
+(`holder_key=`), which it seals with that key to act itself. It hands order look-ups to a sub-agent by delegating its token offline
 (`act.delegate`): the child token is signed by the parent's holder key and carries a
 narrower capability. A second, greedy sub-agent is delegated a capability that lists more
 than the parent has: every extra action, resource and looser limit gains it nothing, the
@@ -81,7 +81,11 @@ def main() -> None:
     parent = act.issue_token(
         agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600, holder_key=bot_key.public_key
     )
-    bot = Session(act, parent, tools(orders), script)
+    # A token that names a holder key may delegate but not act: the bot seals it with its key
+    # (a last link for itself, with nothing added), so a sub-agent that holds `parent~child`
+    # cannot drop its link and act as the bot (see docs/tokens.md, "Sealed chains").
+    sealed = act.delegate(parent, holder_key=bot_key, agent="customer-support-bot", ttl=600)
+    bot = Session(act, sealed, tools(orders), script)
     script.say("(parent) Refunding the mug.")
     bot.call("process_refund", order_id="1001", amount=18.50, expect="allowed")
 
@@ -106,6 +110,10 @@ def main() -> None:
     lookup.call("process_refund", order_id="1001", amount=10, expect="action_not_allowed")
     script.say("(order-lookup) Reading order 1002 of customer 43.")
     lookup.call("read_order", order_id="1002", rows=1, expect="resource_not_allowed")
+    script.say("(order-lookup) Dropping its own link and refunding $10 with what is left: the parent's token.")
+    Session(act, lookup_token.rsplit("~", 1)[0], tools(orders), script).call(
+        "process_refund", order_id="1001", amount=10, expect="delegation_unsealed"
+    )
 
     script.scene(
         "the bot delegates to `refund-helper` a capability wider than its own, for longer than its own token lives"
@@ -162,7 +170,8 @@ def main() -> None:
             policy={"actions": ["process_refund"], "resources": ["order://customer:42/*"]},
         ),
     )
-    # Bypassing the SDK: graft a child signed by another token's holder key onto the parent.
+    # Bypassing the SDK: graft a child signed by another token's holder key onto the parent,
+    # and a child made for another of the bot's own tokens (same key, same user).
     other_key = SigningKey.generate()
     other_parent = act.issue_token(
         agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600, holder_key=other_key.public_key
@@ -173,6 +182,12 @@ def main() -> None:
     Session(act, grafted, tools(orders), script).call(
         "read_order", order_id="1003", rows=1, expect="delegation_invalid"
     )
+    second = act.issue_token(
+        agent="customer-support-bot", user_context={"user_id": "42"}, ttl=600, holder_key=bot_key.public_key
+    )
+    moved = second + "~" + lookup_token.split("~")[-1]
+    script.say("(order-lookup, its link moved onto another of the bot's tokens) Reading order 1003.")
+    Session(act, moved, tools(orders), script).call("read_order", order_id="1003", rows=1, expect="delegation_invalid")
 
     script.scene("11 minutes later: the parent's 10-minute token has expired, and the helper's with it")
     clock.advance_ms(11 * 60 * 1000)

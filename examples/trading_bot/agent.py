@@ -1,5 +1,6 @@
-"""The article's financial trading bot: trade amount caps, a daily limit, a risk threshold,
-and trading hours in New York time (weekdays 9:30am to 4pm, daylight saving included).
+"""The article's financial trading bot: trade amount caps, daily limits (4 trades, and $10,000 of
+notional: a budget summing the trades' amounts), a risk threshold, and trading hours in New York
+time (weekdays 9:30am to 4pm, daylight saving included).
 
 The desk's app issues the bot a token for account ACC-9. The broker tool prices each order
 itself and asks the desk's risk model for the score: the context holds the amount and risk
@@ -94,8 +95,12 @@ def main() -> None:
     script.say("Buying 5 MSFT, then 10 more AAPL.")
     bot.call("place_trade", symbol="MSFT", quantity=5, expect="allowed")
     bot.call("place_trade", symbol="AAPL", quantity=10, expect="allowed")
-    script.say("One more: 2 MSFT.")
-    bot.call("place_trade", symbol="MSFT", quantity=2, expect="rate_limited", constraint="maxPerDay")
+    script.say("Buying 8 MSFT ($3,280): today's notional would be $12,230, over the $10,000 daily cap.")
+    bot.call("place_trade", symbol="MSFT", quantity=8, expect="rate_limited", constraint="budget")
+    script.say("Buying 2 MSFT instead ($820, $9,770 today).")
+    bot.call("place_trade", symbol="MSFT", quantity=2, expect="allowed")
+    script.say("One more: 1 MSFT, the fifth trade of the day.")
+    bot.call("place_trade", symbol="MSFT", quantity=1, expect="rate_limited", constraint="maxPerDay")
 
     at(clock, script, "2027-01-15T21:05:00Z", "Friday 4:05pm in New York, after the close")
     script.say("Buying 2 MSFT.")

@@ -15,9 +15,18 @@
 //!   the file; a compiled policy builds an engine whose decisions carry a reason and message.
 //! - [`snapshot`]: bytes not signed by the pinned key never load; signed claims that load
 //!   re-encode and load again to the same version.
+//! - [`delegation()`]: chains the fuzzer shapes: a child never exceeds its parent, no
+//!   unsealed chain (so no prefix) acts, a link moved onto another parent never verifies.
+//! - [`matching()`]: one validate with a fuzzer-chosen pattern and a resource at the 2,048-byte
+//!   cap costs under a bounded time.
 #![forbid(unsafe_code)]
 
+pub mod delegation;
+pub mod matching;
 pub mod seeds;
+
+pub use delegation::delegation;
+pub use matching::matching;
 
 use act_core::snapshot::{decode_snapshot, encode_snapshot, verify_document, SnapshotDocument};
 use act_core::{Engine, IssueRequest, ManualClock, Outcome, Reason, Request, SigningKey};

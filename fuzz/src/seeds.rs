@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The targets, as named in `fuzz_targets/`.
-pub const TARGETS: [&str; 3] = ["token", "policy", "snapshot"];
+pub const TARGETS: [&str; 5] = ["token", "policy", "snapshot", "delegation", "matching"];
 
 /// Seeds per target, deduplicated, in a stable order.
 pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u8>>>> {
@@ -36,6 +36,7 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
     };
     let foreign = act_core::SigningKey::from_seed(&[0x11; 32]).expect("seed");
     let mut version = 1;
+    let mut resources: Vec<String> = Vec::new();
     for file in index["suites"]
         .as_array()
         .into_iter()
@@ -44,6 +45,13 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
     {
         let doc = read(&vectors.join(file))?;
         for suite in doc["suites"].as_array().into_iter().flatten() {
+            for step in suite["steps"].as_array().into_iter().flatten() {
+                if let Some(r) = step["resource"].as_str() {
+                    if !resources.iter().any(|x| x == r) {
+                        resources.push(r.to_string());
+                    }
+                }
+            }
             // Tokens: hand-made hostile ones, whole and split into header and claims.
             let raws = suite["tokens"]
                 .as_object()
@@ -99,6 +107,35 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
             }
         }
     }
+    // Delegation: every shape of up to three children over the agents and capabilities the
+    // target names, and a fuzzed capability for the last child.
+    for n in 0u8..3 {
+        for a in 0u8..5 {
+            for c in 0u8..5 {
+                add("delegation", None, &[n, a, c, (a + 1) % 5, (c + 2) % 5, (a + 3) % 5, c]);
+            }
+        }
+    }
+    add(
+        "delegation",
+        None,
+        br#"\x00\x04\x00{"actions":["process_refund"],"resources":["order://**"]}"#,
+    );
+    // Matching: the patterns that backtracked, against the runs that made them slow, and every
+    // resource the vectors ask for against a few patterns.
+    for (pattern, unit) in MATCHING_SEEDS {
+        let mut v = vec![pattern.len() as u8];
+        v.extend_from_slice(pattern.as_bytes());
+        v.extend_from_slice(unit.as_bytes());
+        add("matching", None, &v);
+    }
+    for r in resources.iter().take(40) {
+        let pattern = "x://*a*/**/*-*";
+        let mut v = vec![pattern.len() as u8];
+        v.extend_from_slice(pattern.as_bytes());
+        v.extend_from_slice(r.trim_start_matches("order://").as_bytes());
+        add("matching", None, &v);
+    }
     // A valid token of the token target's issuer, split (modes 1 and 2 re-sign what they get).
     let valid = sign_raw(&issuer_key(), br#"{"alg":"EdDSA","typ":"act+jwt","kid":"k"}"#, b"{}");
     add("token", Some(0), valid.as_bytes());
@@ -112,6 +149,16 @@ pub fn build(vectors: &Path) -> std::io::Result<BTreeMap<&'static str, Vec<Vec<u
     }
     Ok(out)
 }
+
+/// (pattern, resource unit) pairs for the matching target.
+const MATCHING_SEEDS: [(&str, &str); 6] = [
+    ("x://*-*-*-*-*-*-*-*.log", "-"),
+    ("x://a*a*a*a*a*a*a*a*b", "a"),
+    ("x://**/*a*b*/**/*a*/**/c", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"),
+    ("x://**/**/**/**/**/**/**/**/z", "ab/"),
+    ("x://{{authenticated_user_id}}*-*", "4-"),
+    ("x://*/*/*/*/*/*/*/*", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"),
+];
 
 const SAMPLE_CLAIMS: [&str; 3] = [
     r#"{"iss":"act","sub":"42","act":{"sub":"customer-support-bot"},"iat":NOW,"exp":9999999999,"jti":"j1","ctx":{"user_id":"42"}}"#,

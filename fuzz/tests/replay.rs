@@ -1,6 +1,6 @@
 //! The fuzz targets on stable Rust: every seed built from `tests/vectors/`, every committed
 //! regression in `fuzz/regressions/<target>/`, and random mutations of them, through the same
-//! bodies `cargo fuzz` runs. `ACT_FUZZ_MUTATIONS` sets the mutations per target (default 3000),
+//! bodies `cargo fuzz` runs. `ACT_FUZZ_MUTATIONS` sets the mutations per target (default 3000; 500 for delegation),
 //! `ACT_FUZZ_SEED` the generator's seed (default: time-based, printed so a failure can be replayed).
 
 use act_fuzz::{mutate, seeds, Rng};
@@ -13,6 +13,8 @@ fn body(target: &str) -> Body {
         "token" => act_fuzz::token,
         "policy" => act_fuzz::policy,
         "snapshot" => act_fuzz::snapshot,
+        "delegation" => act_fuzz::delegation,
+        "matching" => act_fuzz::matching,
         _ => unreachable!("unknown target {target}"),
     }
 }
@@ -49,7 +51,8 @@ fn replay(target: &str) {
     let n: usize = std::env::var("ACT_FUZZ_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+        // A delegation input signs and verifies a dozen links (Ed25519 in a debug build): fewer.
+        .unwrap_or(if target == "delegation" { 500 } else { 3000 });
     let seed: u64 = std::env::var("ACT_FUZZ_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -95,4 +98,14 @@ fn policy() {
 #[test]
 fn snapshot() {
     replay("snapshot");
+}
+
+#[test]
+fn delegation() {
+    replay("delegation");
+}
+
+#[test]
+fn matching() {
+    replay("matching");
 }

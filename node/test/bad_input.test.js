@@ -22,7 +22,9 @@ policy:
 const key = SigningKey.generate()
 const holder = SigningKey.generate()
 const act = new ACT({ policy: POLICY, signingKey: key })
-const token = act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, holderKey: holder })
+// `parent` names a holder key, so it may delegate; it acts only sealed (docs/tokens.md). `token` acts as is.
+const parent = act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, holderKey: holder })
+const token = act.issueToken({ agent: 'bot', userContext: { user_id: '7' } })
 const req = { token, action: 'refund', resource: 'order://7/1', context: { amount: 1 } }
 const big = act.validate({ ...req, context: { amount: 500 } })
 test.after(() => act.close())
@@ -142,20 +144,20 @@ const cases = {
   delegate: [
     [() => act.delegate(5, { holderKey: holder, agent: 'sub', ttl: 60 }), 'invalid_argument'],
     [() => act.delegate('garbage', { holderKey: holder, agent: 'sub', ttl: 60 }), 'token_invalid'],
-    [() => act.delegate(token), 'invalid_argument'],
-    [() => act.delegate(token, { agent: 'sub', ttl: 60 }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: holder.publicKey, agent: 'sub', ttl: 60 }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: key, agent: 'sub', ttl: 60 }), 'token_invalid'],
-    [() => act.delegate(token, { holderKey: holder, agent: '', ttl: 60 }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub' }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 0 }), 'invalid_argument'],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, policy: 'refund' }), 'invalid_argument'],
+    [() => act.delegate(parent), 'invalid_argument'],
+    [() => act.delegate(parent, { agent: 'sub', ttl: 60 }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: holder.publicKey, agent: 'sub', ttl: 60 }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: key, agent: 'sub', ttl: 60 }), 'token_invalid'],
+    [() => act.delegate(parent, { holderKey: holder, agent: '', ttl: 60 }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: holder, agent: 'sub' }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: holder, agent: 'sub', ttl: 0 }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: holder, agent: 'sub', ttl: 60, policy: 'refund' }), 'invalid_argument'],
     [
-      () => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, policy: { actions: [] } }),
+      () => act.delegate(parent, { holderKey: holder, agent: 'sub', ttl: 60, policy: { actions: [] } }),
       'policy_invalid',
     ],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, nextHolderKey: 'x' }), 'key_invalid'],
-    [() => act.delegate(token, { holderKey: holder, agent: 'sub', ttl: 60, agentContext: 1 }), 'invalid_argument'],
+    [() => act.delegate(parent, { holderKey: holder, agent: 'sub', ttl: 60, nextHolderKey: 'x' }), 'key_invalid'],
+    [() => act.delegate(parent, { holderKey: holder, agent: 'sub', ttl: 60, agentContext: 1 }), 'invalid_argument'],
   ],
   approve: [
     [() => act.approve(5, { approver: 'a', ttl: 60 }), 'invalid_argument'],

@@ -128,3 +128,123 @@ test('without a snapshot the client fails closed, and arguments are checked', as
   assert.throws(() => new ACT({ endpoint: 'ftp://x', trustKey: key }), { code: 'invalid_argument' })
   assert.throws(() => new ACT({ endpoint: 'http://127.0.0.1:1', trustKey: 'ed25519:nope' }), { code: 'key_invalid' })
 })
+
+// ---- the control plane: tokens, approvals, audit shipping and fleet status over HTTP ----
+
+const KEYS = { agent: API_KEY, issuer: 'node-issuer-key', approver: 'node-approver-key', admin: 'node-admin-key' }
+
+async function serve(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'act-serve-cp-'))
+  fs.mkdirSync(path.join(dir, 'policies'))
+  fs.writeFileSync(path.join(dir, 'policies', 'support.yaml'), POLICY)
+  const key = SigningKey.generate()
+  fs.writeFileSync(path.join(dir, 'cp.pem'), key.toPem())
+  const port = await freePort()
+  const server = spawn(
+    actBinary(),
+    [
+      'serve',
+      '--policy',
+      path.join(dir, 'policies'),
+      '--key',
+      path.join(dir, 'cp.pem'),
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--api-key',
+      KEYS.agent,
+      '--issuer-api-key',
+      KEYS.issuer,
+      '--approver-api-key',
+      KEYS.approver,
+      '--admin-api-key',
+      KEYS.admin,
+      '--poll-ms',
+      '100',
+    ],
+    { stdio: 'ignore' },
+  )
+  t.after(() => server.kill('SIGTERM')) // by this child's pid, never by name
+  await waitForPort(port, server)
+  const url = `http://127.0.0.1:${port}`
+  const http = async (method, route, who, body) => {
+    const res = await fetch(url + route, {
+      method,
+      headers: { authorization: `Bearer ${KEYS[who]}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    assert.ok(res.ok, `${method} ${route}: HTTP ${res.status}`)
+    return res.status === 204 ? null : res.json()
+  }
+  return { url, key, http }
+}
+
+test('an endpoint-mode agent mints through the endpoint, waits for a human and ships its audit chain', async (t) => {
+  const { url, key, http } = await serve(t)
+  const act = new ACT({ endpoint: url, apiKey: KEYS.agent, trustKey: key.publicKey, issuerApiKey: KEYS.issuer })
+  t.after(() => act.close())
+  assert.ok((await act.ready(10000)) >= 1)
+  assert.throws(() => act.issueToken({ agent: 'customer-support-bot', userContext: { user_id: '42' } }), {
+    code: 'invalid_argument',
+    message: /issueTokenAsync/,
+  })
+  const token = await act.issueTokenAsync({ agent: 'customer-support-bot', userContext: { user_id: '42' }, ttl: 600 })
+  const info = act.inspectToken(token)
+  assert.equal(info.agent, 'customer-support-bot')
+  assert.equal(info.subject, '42')
+  assert.ok(info.jti.length > 0 && info.chain.length === 1)
+
+  const req = { token, action: 'process_refund', resource: 'order://customer:42/1001', context: { amount: 300 } }
+  const pending = act.validate(req)
+  assert.equal(pending.outcome, 'approval_required')
+  const handle = await act.requestApproval(pending)
+  assert.equal(handle.id, pending.approvalRequest.id)
+  assert.equal(handle.status, 'pending')
+  setTimeout(() => http('POST', `/v1/approvals/${handle.id}/grant`, 'approver', { reason: 'verified' }), 200)
+  const approval = await act.waitForApproval(handle, 20000)
+  assert.equal(act.validate({ ...req, approval }).reason, 'approved')
+  assert.equal(act.validate({ ...req, approval }).reason, 'approval_replayed')
+
+  const again = await act.requestApproval(act.validate({ ...req, context: { amount: 250 } }))
+  setTimeout(() => http('POST', `/v1/approvals/${again.id}/deny`, 'approver', { reason: 'no receipt' }), 200)
+  await assert.rejects(act.waitForApproval(again, 20000), (e) => {
+    assert.equal(e.name, 'ApprovalDeniedError')
+    assert.equal(e.code, 'approval_denied')
+    assert.equal(e.reason, 'no receipt')
+    assert.equal(e.decidedBy, 'dev-approver')
+    return true
+  })
+  const late = await act.requestApproval(act.validate({ ...req, context: { amount: 260 } }))
+  await assert.rejects(act.waitForApproval(late, 1000), { name: 'ApprovalTimeoutError', code: 'approval_timeout' })
+
+  assert.equal(await act.waitAuditDelivered(10000), true)
+  const st = act.status
+  for (const f of require('..').STATUS_FIELDS) {
+    const camel = f.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+    assert.ok(camel in st, `status lacks ${camel}`)
+  }
+  assert.equal(st.instanceId, act.instanceId)
+  const { chains } = await http('GET', '/v1/audit/chains', 'admin')
+  const ours = chains.filter((c) => c.instance === act.instanceId)
+  assert.equal(ours.length, 1, JSON.stringify(chains))
+  assert.equal(ours[0].records, st.auditWritten)
+  assert.deepEqual([ours[0].gaps, ours[0].forks, ours[0].flagged], [0, 0, false])
+})
+
+test('endpoint errors are typed, with the transport error as cause', async (t) => {
+  const { url, key } = await serve(t)
+  const act = new ACT({ endpoint: url, apiKey: KEYS.agent, trustKey: key.publicKey, issuerApiKey: 'wrong-key' })
+  t.after(() => act.close())
+  await assert.rejects(act.issueTokenAsync({ agent: 'customer-support-bot', userContext: { user_id: '42' } }), (e) => {
+    assert.equal(e.name, 'EndpointError')
+    assert.equal(e.status, 401)
+    assert.equal(e.endpointCode, 'unauthorized')
+    return true
+  })
+  const down = new ACT({ endpoint: `http://127.0.0.1:${await freePort()}`, trustKey: key.publicKey, issuerApiKey: 'k' })
+  t.after(() => down.close())
+  await assert.rejects(down.issueTokenAsync({ agent: 'customer-support-bot', userContext: { user_id: '42' } }), (e) => {
+    assert.equal(e.endpointCode, 'unreachable')
+    assert.ok(e.cause instanceof Error, 'the transport error is the cause')
+    return true
+  })
+})

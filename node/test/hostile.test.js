@@ -193,6 +193,8 @@ const CASES = {
       apiKey: 'k',
       cacheDir: undefined,
       maxStaleness: undefined,
+      issuerApiKey: undefined,
+      shipAudit: undefined,
     },
     call: (p) =>
       new ACT(
@@ -219,6 +221,19 @@ const CASES = {
     call: (p) => act.issueToken(defined(p)),
     options: 'issueToken',
   },
+  'ACT#issueTokenAsync': {
+    params: {
+      agent: 'customer-support-bot',
+      userContext: { user_id: '42' },
+      agentContext: undefined,
+      policy: undefined,
+      ttl: undefined,
+      holderKey: undefined,
+    },
+    nested: ['userContext.user_id', 'policy.actions'],
+    call: (p) => act.issueTokenAsync(defined(p)),
+    options: 'issueToken',
+  },
   'ACT#delegate': {
     params: {
       token: parent,
@@ -238,6 +253,13 @@ const CASES = {
     options: 'approve',
   },
   'ACT#ready': { params: { timeoutMs: 10 }, call: (p) => act.ready(p.timeoutMs) },
+  'ACT#requestApproval': { params: { decision: pending }, call: (p) => act.requestApproval(p.decision) },
+  'ACT#waitForApproval': {
+    params: { handle: 'abc', timeoutMs: 10 },
+    call: (p) => act.waitForApproval(p.handle, p.timeoutMs),
+  },
+  'ACT#inspectToken': { params: { token: alice }, call: (p) => act.inspectToken(p.token) },
+  'ACT#waitAuditDelivered': { params: { timeoutMs: 10 }, call: (p) => act.waitAuditDelivered(p.timeoutMs) },
   'ACT#reload': { params: {}, call: () => act.reload() },
   'ACT#flushAudit': { params: {}, call: () => act.flushAudit() },
   'ACT#close': { params: {}, call: () => new ACT({ policy: POLICY }).close() },
@@ -296,6 +318,10 @@ for (const name of [
   'IoError',
   'InternalError',
   'AuditChainError',
+  'CounterStoreError',
+  'EndpointError',
+  'ApprovalDeniedError',
+  'ApprovalTimeoutError',
 ]) {
   const C = sdk[name]
   // Plain JS Error subclasses: `new Error(Symbol())` is the language's own TypeError, and a message
@@ -317,11 +343,12 @@ for (const name of ['DeniedError', 'ApprovalRequiredError']) {
 // Getters: read on live objects (and the client's on a closed one too).
 const GETTERS = new Set([
   'ACT#status',
+  'ACT#instanceId',
   'SigningKey#publicKey',
   'SigningKey#kid',
   'ApprovalRequiredError#approvalRequest',
 ])
-const CONSTANTS = new Set(['REASONS', 'GENESIS_HASH'])
+const CONSTANTS = new Set(['REASONS', 'GENESIS_HASH', 'STATUS_FIELDS'])
 
 // ---- the enumeration ----
 
@@ -566,6 +593,17 @@ test('the native addon: every export takes hostile values with an Error or a val
     'NativeAct#ready': [(a) => n.ready(...a), [10]],
     'NativeAct#close': [(a) => new native.NativeAct({ policy: POLICY }).close(...a), [undefined]],
     'NativeAct#status': [(a) => n.status(...a), [undefined]],
+    'NativeAct#inspectToken': [(a) => n.inspectToken(...a), [alice]],
+    'NativeAct#instanceId': [(a) => n.instanceId(...a), [undefined]],
+    'NativeAct#issueTokenRemote': [
+      (a) => n.issueTokenRemote(...a),
+      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined],
+    ],
+    'NativeAct#issuesRemotely': [(a) => n.issuesRemotely(...a), [undefined]],
+    'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [JSON.stringify(pending.approvalRequest)]],
+    'NativeAct#waitAuditDelivered': [(a) => n.waitAuditDelivered(...a), [10]],
+    'NativeAct#waitForApproval': [(a) => n.waitForApproval(...a), [id, 10]],
+    statusFields: [(a) => native.statusFields(...a), [undefined]],
     NativeSigningKey: [(a) => new native.NativeSigningKey(...a), [undefined]],
     'NativeSigningKey.generate': [(a) => native.NativeSigningKey.generate(...a), [undefined]],
     'NativeSigningKey.fromSeed': [(a) => native.NativeSigningKey.fromSeed(...a), [new Uint8Array(32)]],

@@ -6,12 +6,16 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, T
 from . import errors as errors
 from ._audit import AuditRecord as AuditRecord
 from ._audit import LoggingSink as LoggingSink
+from ._native import ERROR_CODES as ERROR_CODES
 from ._native import GENESIS_HASH as GENESIS_HASH
 from ._native import REASONS as REASONS
+from ._native import STATUS_FIELDS as STATUS_FIELDS
+from ._native import ApprovalHandle as ApprovalHandle
 from ._native import ApprovalRequest as ApprovalRequest
 from ._native import Decision as Decision
 from ._native import Engine, ManualClock
 from ._native import SigningKey as SigningKey
+from ._native import TokenInfo as TokenInfo
 from ._native import TraceStep as TraceStep
 from ._native import VerifyingKey as VerifyingKey
 from ._native import __version__ as __version__
@@ -19,11 +23,15 @@ from ._native import verify_audit_log as verify_audit_log
 from .errors import ActError as ActError
 from .errors import ActIOError as ActIOError
 from .errors import ActKeyError as ActKeyError
+from .errors import ApprovalDenied as ApprovalDenied
 from .errors import ApprovalRequired as ApprovalRequired
+from .errors import ApprovalTimeout as ApprovalTimeout
 from .errors import AuditChainError as AuditChainError
 from .errors import ConfigError as ConfigError
+from .errors import CounterStoreError as CounterStoreError
 from .errors import Denied as Denied
 from .errors import Diagnostic as Diagnostic
+from .errors import EndpointError as EndpointError
 from .errors import InternalError as InternalError
 from .errors import PolicyError as PolicyError
 from .errors import SnapshotError as SnapshotError
@@ -52,6 +60,10 @@ class ACT(Engine):
         watch: bool = False,
         initial_sync: Optional[int] = None,
         counters: Optional[str] = None,
+        policy_text: Optional[str] = None,
+        issuer_api_key: Optional[str] = None,
+        ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> ACT: ...
     def guard(
         self,
@@ -65,25 +77,33 @@ class ACT(Engine):
 
 __all__ = [
     "ACT",
+    "ERROR_CODES",
     "GENESIS_HASH",
     "REASONS",
+    "STATUS_FIELDS",
     "ActError",
     "ActIOError",
     "ActKeyError",
+    "ApprovalDenied",
+    "ApprovalHandle",
     "ApprovalRequest",
     "ApprovalRequired",
+    "ApprovalTimeout",
     "AuditChainError",
     "AuditRecord",
     "ConfigError",
+    "CounterStoreError",
     "Decision",
     "Denied",
     "Diagnostic",
+    "EndpointError",
     "InternalError",
     "LoggingSink",
     "PolicyError",
     "SigningKey",
     "SnapshotError",
     "TokenError",
+    "TokenInfo",
     "TraceStep",
     "VerifyingKey",
     "__version__",

@@ -51,7 +51,13 @@ class ACT(Engine):
     it issues tokens, and that key's public half is trusted.
     ``ACT(endpoint="http://127.0.0.1:8787", api_key="...", trust_key="ed25519:...")`` keeps
     signed snapshots current from a control endpoint instead (``cache_dir=`` keeps the last
-    verified one across restarts, ``max_staleness=`` seconds after which validations deny).
+    verified one across restarts, ``max_staleness=`` seconds after which validations deny);
+    ``endpoint``, ``api_key`` and ``trust_key`` default to ``ACT_ENDPOINT``, ``ACT_API_KEY``
+    and ``ACT_TRUST_KEY``. In endpoint mode audit records ship to the endpoint
+    (``ship_audit=False`` turns it off), ``request_approval``/``wait_for_approval`` ask a human
+    through it, and ``issue_token`` mints through it with ``issuer_api_key=`` (or
+    ``ACT_ISSUER_API_KEY``). ``ACT(signing_key=...)`` alone issues tokens that carry their own
+    inline ``policy=``: whoever holds that key decides what its tokens grant.
     ``counters="redis://host:6379/0"`` shares rate limits and approval marks across processes
     (default ``"memory"``, per process). ``audit=`` takes a JSON Lines file path, a ``logging.Logger``, a
     callable receiving each record as a dict, or a list of these. Use it as a context
@@ -79,6 +85,10 @@ class ACT(Engine):
         watch: bool = False,
         initial_sync: Optional[int] = None,
         counters: Optional[str] = None,
+        policy_text: Optional[str] = None,
+        issuer_api_key: Optional[str] = None,
+        ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> ACT:
         self = super().__new__(
             cls,
@@ -98,13 +108,17 @@ class ACT(Engine):
             watch=watch,
             initial_sync=initial_sync,
             counters=counters,
+            policy_text=policy_text,
+            issuer_api_key=issuer_api_key,
+            ship_audit=ship_audit,
+            audit_key=audit_key,
         )
         _live.add(self)
         return self
 
     def __repr__(self) -> str:
         status = self.status
-        where = f"policy_file={status['policy_file']!r}" if status["policy_file"] else f"endpoint={status['source']!r}"
+        where = f"policy_file={status['policy_file']!r}" if status["policy_file"] else f"source={status['source']!r}"
         return f"ACT({where}, snapshot_version={status['snapshot_version']}, closed={status['closed']})"
 
     def guard(

@@ -11,15 +11,21 @@ _E = TypeVar("_E", bound="Engine")
 
 REASONS: List[str]
 GENESIS_HASH: str
+STATUS_FIELDS: List[str]
+ERROR_CODES: List[str]
 __version__: str
 __all__ = [
+    "ERROR_CODES",
     "GENESIS_HASH",
     "REASONS",
+    "STATUS_FIELDS",
+    "ApprovalHandle",
     "ApprovalRequest",
     "Decision",
     "Engine",
     "ManualClock",
     "SigningKey",
+    "TokenInfo",
     "TraceStep",
     "VerifyingKey",
     "__version__",
@@ -129,6 +135,29 @@ class Decision:
     def __bool__(self) -> bool: ...
     def __eq__(self, other: object, /) -> bool: ...
 
+@final
+class ApprovalHandle:
+    def __new__(cls, id: str) -> ApprovalHandle: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def expires_at_ms(self) -> Optional[int]: ...
+
+@final
+class TokenInfo:
+    @property
+    def jti(self) -> str: ...
+    @property
+    def agent(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def chain(self) -> List[Dict[str, Any]]: ...
+
 @disjoint_base
 class Engine:
     def __new__(
@@ -150,6 +179,10 @@ class Engine:
         watch: bool = False,
         initial_sync: Optional[int] = None,
         counters: Optional[str] = None,
+        policy_text: Optional[str] = None,
+        issuer_api_key: Optional[str] = None,
+        ship_audit: Optional[bool] = None,
+        audit_key: Optional[SigningKey] = None,
     ) -> _E: ...
     def validate(
         self,
@@ -201,6 +234,15 @@ class Engine:
     ) -> str: ...
     def approve(self, request: Union[ApprovalRequest, str], *, approver: str, ttl: int) -> str: ...
     def reload(self) -> int: ...
+    def ready(self, timeout: Optional[float] = None) -> bool: ...
+    def request_approval(self, decision: Decision) -> ApprovalHandle: ...
+    def wait_for_approval(
+        self, handle: Union[ApprovalHandle, ApprovalRequest, str], timeout: Optional[float] = None
+    ) -> str: ...
+    def inspect_token(self, token: str) -> TokenInfo: ...
+    def wait_audit_delivered(self, timeout: Optional[float] = None) -> bool: ...
+    @property
+    def instance_id(self) -> str: ...
     def flush_audit(self) -> None: ...
     def close(self) -> None: ...
     @property

@@ -21,11 +21,15 @@ __all__ = [
     "ActError",
     "ActIOError",
     "ActKeyError",
+    "ApprovalDenied",
     "ApprovalRequired",
+    "ApprovalTimeout",
     "AuditChainError",
     "ConfigError",
+    "CounterStoreError",
     "Denied",
     "Diagnostic",
+    "EndpointError",
     "InternalError",
     "PolicyError",
     "SnapshotError",
@@ -94,10 +98,76 @@ class ConfigError(ActError, ValueError):
 
 
 class SnapshotError(ActError):
-    """A policy snapshot was rejected, or the counter store failed (codes ``snapshot_rejected``,
-    ``counter_store_failed``). The previous snapshot keeps serving."""
+    """A policy snapshot was rejected, or an audit record could not be queued (code
+    ``snapshot_rejected``). The previous snapshot keeps serving."""
 
     code = "snapshot_rejected"
+
+
+class CounterStoreError(ActError):
+    """The counter store (Redis) failed: an outage, not a bad snapshot (code ``counter_store_failed``)."""
+
+    code = "counter_store_failed"
+
+
+class EndpointError(ActError):
+    """The control endpoint refused a request or could not be reached (code ``endpoint_failed``).
+
+    ``status`` is the HTTP status (``None`` when no answer came; the transport error is the
+    ``__cause__``), ``endpoint_code`` the endpoint's stable code (``forbidden_role``,
+    ``not_found``, ``unreachable``...), ``url`` what was asked."""
+
+    code = "endpoint_failed"
+
+    def __init__(
+        self,
+        message: str,
+        code: Optional[str] = None,
+        *,
+        url: Optional[str] = None,
+        status: Optional[int] = None,
+        endpoint_code: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, code)
+        self.url = url
+        self.status = status
+        self.endpoint_code = endpoint_code
+
+
+class ApprovalDenied(ActError):
+    """A human denied the approval, or it expired undecided (code ``approval_denied``).
+
+    ``reason`` is the approver's reason, ``decided_by`` their identity, ``status`` ``denied`` or
+    ``expired``. The action must not run."""
+
+    code = "approval_denied"
+
+    def __init__(
+        self,
+        message: str,
+        code: Optional[str] = None,
+        *,
+        approval_id: str = "",
+        status: str = "denied",
+        reason: str = "",
+        decided_by: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, code)
+        self.approval_id = approval_id
+        self.status = status
+        self.reason = reason
+        self.decided_by = decided_by
+
+
+class ApprovalTimeout(ActError, TimeoutError):
+    """No one decided the approval within the wait (code ``approval_timeout``); wait again or give up."""
+
+    code = "approval_timeout"
+
+    def __init__(self, message: str, code: Optional[str] = None, *, approval_id: str = "", waited_ms: int = 0) -> None:
+        super().__init__(message, code)
+        self.approval_id = approval_id
+        self.waited_ms = waited_ms
 
 
 class ActIOError(ActError):

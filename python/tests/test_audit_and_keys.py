@@ -117,3 +117,24 @@ def test_trusted_keys_accept_other_issuers(policy_file, clock) -> None:
     with ACT(policy_file=policy_file, clock=clock, trusted_keys=[str(other.public_key)]) as verifier:
         assert verifier.public_key is None
         assert verifier.validate(token=token, action="read_order", resource=ORDER, context={"rows": 1}).allowed
+
+
+def test_audit_key_checkpoints_the_log_and_a_truncated_tail_is_refused(policy_file, key, clock, tmp_path) -> None:
+    from act_sdk import AuditChainError
+
+    log = tmp_path / "audit.jsonl"
+    audit_key = SigningKey.generate()
+    with ACT(policy_file=policy_file, signing_key=key, clock=clock, audit=log, audit_key=audit_key) as act:
+        token = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
+        for _ in range(3):
+            act.validate(token=token, action="read_order", resource=ORDER, context={"rows": 1})
+    assert (tmp_path / "audit.jsonl.checkpoints").is_file()
+    # Reopening an intact log continues it.
+    with ACT(policy_file=policy_file, signing_key=key, clock=clock, audit=log, audit_key=audit_key) as act:
+        act.validate(token=token, action="read_order", resource=ORDER, context={"rows": 1})
+    assert verify_audit_log(log) == 4
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:2]) + "\n")
+    with pytest.raises(AuditChainError) as err:
+        ACT(policy_file=policy_file, signing_key=key, clock=clock, audit=log, audit_key=audit_key)
+    assert err.value.code == "audit_chain_broken"

@@ -153,3 +153,82 @@ def test_langchain_page(workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
         m for m in ns["agent"].get_state({"configurable": {"thread_id": "1"}}).values["messages"] if m.type == "tool"
     ]
     assert [m.content for m in tool_messages] == ["refunded 120.0 on order 1001"]
+
+
+def test_article_to_code(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/article-to-code.md: the article's samples with what they need, the last part against a
+    real `act serve` whose endpoint and keys come from the environment, as the page says."""
+    import json
+    import subprocess
+    import threading
+    import time
+    import urllib.request
+
+    from act_sdk import ACT, ConfigError, SigningKey
+    from test_control_endpoint import act_binary, free_port
+
+    page = "article-to-code.md"
+    write_policy(page, workdir)
+    for name in ("ACT_ENDPOINT", "ACT_TRUST_KEY", "ACT_API_KEY", "ACT_ISSUER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as missing:
+        ACT(api_key="your-api-key")
+    assert "ACT_ENDPOINT" in str(missing.value) and "act serve" in str(missing.value)
+
+    (workdir / "policies").mkdir()
+    (workdir / "policies" / "support.yaml").write_text((workdir / "policies.yaml").read_text())
+    key = SigningKey.generate()
+    key.save(workdir / "cp.pem")
+    port = free_port()
+    approver = "article-approver-key"
+    proc = subprocess.Popen(
+        [
+            str(act_binary()),
+            "serve",
+            "--policy",
+            "policies",
+            "--key",
+            "cp.pem",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--api-key",
+            "your-api-key",
+            "--issuer-api-key",
+            "article-issuer-key",
+            "--approver-api-key",
+            approver,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=0.5).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, "act serve did not start"
+                time.sleep(0.05)
+        monkeypatch.setenv("ACT_ENDPOINT", url)
+        monkeypatch.setenv("ACT_TRUST_KEY", str(key.public_key))
+        monkeypatch.setenv("ACT_ISSUER_API_KEY", "article-issuer-key")
+
+        def approve_in_the_background(approval_id: str) -> None:
+            def grant() -> None:
+                time.sleep(0.2)
+                req = urllib.request.Request(
+                    f"{url}/v1/approvals/{approval_id}/grant",
+                    data=json.dumps({"reason": "checked with the customer"}).encode(),
+                    method="POST",
+                    headers={"Authorization": f"Bearer {approver}", "Content-Type": "application/json"},
+                )
+                urllib.request.urlopen(req, timeout=10).read()
+
+            threading.Thread(target=grant, daemon=True).start()
+
+        run(page, {"approve_in_the_background": approve_in_the_background})
+    finally:
+        proc.terminate()  # by its own pid
+        proc.wait(timeout=10)

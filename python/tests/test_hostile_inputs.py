@@ -237,6 +237,9 @@ CASES: Dict[str, Callable[[World], Case]] = {
             clock=None,
             counters=None,
             watch=False,
+            policy_text=None,
+            ship_audit=None,
+            audit_key=None,
         ),
     ),
     "ACT(endpoint)": lambda w: (
@@ -248,6 +251,7 @@ CASES: Dict[str, Callable[[World], Case]] = {
             cache_dir=None,
             max_staleness=None,
             initial_sync=1,
+            issuer_api_key=None,
         ),
     ),
     "ACT.validate": validate_like("validate"),
@@ -289,6 +293,12 @@ CASES: Dict[str, Callable[[World], Case]] = {
     ),
     "ACT.guard(tool)": guard_call,
     "ACT.reload": lambda w: (w.act.reload, {}),
+    "ACT.ready": lambda w: (w.act.ready, dict(timeout=0)),
+    "ACT.request_approval": lambda w: (w.act.request_approval, dict(decision=w.pending)),
+    "ACT.wait_for_approval": lambda w: (w.act.wait_for_approval, dict(handle=w.request.id, timeout=0)),
+    "ACT.inspect_token": lambda w: (w.act.inspect_token, dict(token=w.alice)),
+    "ACT.wait_audit_delivered": lambda w: (w.act.wait_audit_delivered, dict(timeout=0)),
+    "ApprovalHandle": lambda w: (act_sdk.ApprovalHandle, dict(id="abc")),
     "ACT.flush_audit": lambda w: (w.act.flush_audit, {}),
     "ACT.close": lambda w: (ACT(policy_file=w.policy_file).close, {}),
     "SigningKey.generate": lambda w: (SigningKey.generate, {}),
@@ -327,6 +337,9 @@ _DETAILS: Dict[str, Dict[str, Any]] = {
     "TokenError": dict(reason=None),
     "ActIOError": dict(path=None),
     "AuditChainError": dict(line=0),
+    "EndpointError": dict(url=None, status=None, endpoint_code=None),
+    "ApprovalDenied": dict(approval_id="", status="denied", reason="", decided_by=None),
+    "ApprovalTimeout": dict(approval_id="", waited_ms=0),
 }
 for _name in (
     "ActError",
@@ -338,13 +351,17 @@ for _name in (
     "ActIOError",
     "InternalError",
     "AuditChainError",
+    "CounterStoreError",
+    "EndpointError",
+    "ApprovalDenied",
+    "ApprovalTimeout",
 ):
     CASES[_name] = (lambda cls, details: lambda w: (cls, dict(message="m", code="c", **details)))(
         getattr(errors, _name), _DETAILS.get(_name, {})
     )
 
 # Types ACT builds (SigningKey: through generate/from_*); calling the class is a TypeError.
-for _name in ("Decision", "ApprovalRequest", "TraceStep", "SigningKey"):
+for _name in ("Decision", "ApprovalRequest", "TraceStep", "SigningKey", "TokenInfo"):
     CASES[_name] = (lambda cls: lambda w: (cls, {}))(getattr(act_sdk, _name))
 
 # Keyword parameters that only exist inside a dict argument.
@@ -360,6 +377,15 @@ NESTED = {
 PROPERTIES = {
     "ACT.closed",
     "ACT.status",
+    "ACT.instance_id",
+    "ApprovalHandle.id",
+    "ApprovalHandle.status",
+    "ApprovalHandle.expires_at_ms",
+    "TokenInfo.jti",
+    "TokenInfo.agent",
+    "TokenInfo.subject",
+    "TokenInfo.expires_at",
+    "TokenInfo.chain",
     "ACT.public_key",
     "SigningKey.public_key",
     "SigningKey.kid",
@@ -392,7 +418,7 @@ PROPERTIES = {
 }
 
 # Exported names that are not callables taking input.
-NOT_CALLABLE = {"GENESIS_HASH", "REASONS", "AuditRecord", "errors", "testing"}
+NOT_CALLABLE = {"GENESIS_HASH", "REASONS", "STATUS_FIELDS", "ERROR_CODES", "AuditRecord", "errors", "testing"}
 
 
 def _saved(w: World) -> str:
@@ -561,12 +587,14 @@ def test_every_property_reads_on_live_and_closed_objects(policy_file: Path, tmp_
         "ApprovalRequest": w.request,
         "TraceStep": (w.explained.trace or [None])[0],
         "ApprovalRequired": act_sdk.ApprovalRequired(w.pending),
+        "ApprovalHandle": act_sdk.ApprovalHandle("abc"),
+        "TokenInfo": w.act.inspect_token(w.alice),
     }
     for qual in sorted(PROPERTIES):
         cname, attr = qual.split(".")
         outcome(f"{qual} (live)", lambda: getattr(objects[cname], attr))
     w.close()
-    for attr in ("closed", "status", "public_key"):
+    for attr in ("closed", "status", "public_key", "instance_id"):
         kind, _ = outcome(f"ACT.{attr} (closed)", lambda: getattr(w.act, attr))
         assert kind in ("returned", "ActError")
     for call in ("validate", "check", "explain"):

@@ -368,3 +368,43 @@ fn kill_switches_and_revocations_are_admin_only_confirmed_and_recorded() {
     assert_eq!(state["kill_switches"]["agents"], json!([]));
     assert_eq!(state["history"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn the_card_shows_the_delegation_chain_and_every_approval_rule_that_fired() {
+    let s = Server::start(None, Duration::from_secs(60));
+    let mut r = approval_request("42", "jti-chain", 420);
+    r["chain"] = json!(["customer-support-bot", "refund-helper"]);
+    r["conditions"] = json!([
+        {"constraint": r["constraint"], "condition": r["condition"]},
+        {"constraint": "customer-support-bot/process_refund/requireApproval", "condition": "risk > 5"}
+    ]);
+    assert_eq!(
+        s.call(Some(AGENT), "POST", "/v1/approvals", Some(&r.to_string())).0,
+        201
+    );
+    let plain = approval_request("42", "jti-plain", 430);
+    assert_eq!(
+        s.call(Some(AGENT), "POST", "/v1/approvals", Some(&plain.to_string())).0,
+        201
+    );
+    let (alice, _) = login(&s, APPROVER);
+    let page = req(&s, "GET", "/console/approvals", &alice, &[], None);
+    assert!(
+        page.body.contains("customer-support-bot → refund-helper"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Also asked by"), "{}", page.body);
+    assert!(
+        page.body.contains("risk &#62; 5") || page.body.contains("risk &gt; 5"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("the agent&#39;s SDK sent no delegation chain")
+            || page.body.contains("the agent's SDK sent no delegation chain")
+            || page.body.contains("the agent&#x27;s SDK sent no delegation chain"),
+        "{}",
+        page.body
+    );
+}

@@ -1,21 +1,23 @@
-//! `NativeAct`: one engine, its policy source, and its audit sinks.
+//! `NativeAct`: a wrapper over `act_core::client::Client` (options, sources, audit targets,
+//! status, reload, readiness, close and the control-plane calls all live in core). Anything
+//! that may wait runs on libuv's thread pool, never on the event loop.
 
 use crate::clock::ManualClock;
 use crate::convert;
 use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Fallible};
 use crate::keys::{parse_public, NativeSigningKey};
-use act_core::audit::{AuditRecord, CallbackSink, JsonlSink};
-use act_core::policy::{load_path, parse_source, PolicySet};
+use act_core::audit::{AuditRecord, CallbackSink};
+use act_core::client::{AuditTarget, Client, ClientOptions, PolicySource, SourceArgs};
 use act_core::token::DelegationSpec;
-use act_core::{Engine, EngineOptions, IssueRequest, Request};
-use arc_swap::ArcSwapOption;
+use act_core::{ApprovalRequest, Decision, EngineOptions, IssueRequest, Request};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Options of `new ACT(...)` that are plain values (keys, clock and callback come as arguments).
 #[napi(object)]
@@ -52,45 +54,67 @@ pub struct NativeOptions {
     pub watch: Option<bool>,
     /// Where rate-limit counters and approval marks live: `"memory"` (default) or a `redis://` URL.
     pub counters: Option<String>,
-}
-
-/// Where the policies come from, kept for `reload`.
-#[derive(Clone)]
-enum Source {
-    File(PathBuf),
-    Text {
-        name: String,
-        text: String,
-    },
-    /// Snapshots come from a control endpoint; there is nothing to reload by hand.
-    Endpoint,
-}
-
-impl Source {
-    fn load(&self) -> act_core::Result<PolicySet> {
-        match self {
-            Source::File(p) => load_path(p),
-            Source::Text { name, text } => Ok(parse_source(name, text)?),
-            Source::Endpoint => Err(act_core::Error::Config(
-                "reload() re-reads a policy file; with `endpoint` snapshots arrive by themselves".into(),
-            )),
-        }
-    }
+    /// The issuer credential for `issueToken` through the endpoint (`POST /v1/tokens`).
+    pub issuer_api_key: Option<String>,
+    /// Ship audit records to the endpoint (default: on in endpoint mode).
+    pub ship_audit: Option<bool>,
 }
 
 /// The engine behind the JS `ACT` class.
 #[napi]
 pub struct NativeAct {
-    engine: ArcSwapOption<Engine>,
-    source: Source,
-    /// The background source (control endpoint or watched file), stopped by `close`.
-    sync: std::sync::Mutex<Option<act_core::sync::SyncHandle>>,
+    client: Arc<Client>,
     /// Records handed to the JS audit callback's queue so far.
     sent: Arc<AtomicU64>,
 }
 
-fn closed() -> Failure {
-    invalid("this ACT client is closed")
+fn snake_to_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Core JSON (snake_case) with camelCase keys, recursively: the JS convention, the same fields.
+fn camel(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (snake_to_camel(&k), camel(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel).collect()),
+        other => other,
+    }
+}
+
+/// The approval request of a decision as `index.js` decoded it (camelCase), back to the core's.
+fn approval_request(text: &str) -> Fallible<ApprovalRequest> {
+    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("`decision` is not usable: {e}")))?;
+    let s = |k: &str| {
+        v[k].as_str()
+            .map(str::to_string)
+            .ok_or_else(|| invalid(format!("the decision's approvalRequest has no `{k}`")))
+    };
+    Ok(ApprovalRequest {
+        id: s("id")?,
+        agent: s("agent")?,
+        subject: s("subject")?,
+        action: s("action")?,
+        resource: s("resource")?,
+        constraint: s("constraint")?,
+        condition: s("condition")?,
+        token_id: s("tokenId")?,
+        context_hash: s("contextHash")?,
+        context: v["context"].as_object().cloned().unwrap_or_default(),
+        conditions: serde_json::from_value(v["conditions"].clone()).unwrap_or_default(),
+        chain: serde_json::from_value(v["chain"].clone()).unwrap_or_default(),
+    })
 }
 
 /// A JSON value from the JSON text `index.js` made with `JSON.stringify` (objects cross as text:
@@ -126,35 +150,21 @@ impl NativeAct {
     ) -> Result<Self> {
         shield(env, move || {
             let sent = Arc::new(AtomicU64::new(0));
-            let source = match (options.policy_file, options.policy, options.endpoint.is_some()) {
-                (Some(_), Some(_), _) | (Some(_), _, true) | (_, Some(_), true) => {
-                    return Err(invalid("pass one of `policyFile`, `policy` or `endpoint`"))
-                }
-                (Some(f), None, false) => Source::File(PathBuf::from(f)),
-                (None, Some(text), false) => Source::Text {
-                    name: options.policy_name.unwrap_or_else(|| "<inline>".into()),
-                    text,
-                },
-                (None, None, true) => Source::Endpoint,
-                (None, None, false) => {
-                    return Err(invalid(
-                        "ACT needs `policyFile` (a policy file or folder), `policy` (policy text) or `endpoint`",
-                    ))
-                }
-            };
             let trust_key = options.trust_key.as_deref().map(parse_public).transpose()?;
-            if matches!(source, Source::Endpoint) && trust_key.is_none() {
-                return Err(invalid(
-                    "`endpoint` needs `trustKey`: the control plane's public key (`ed25519:...`)",
-                ));
-            }
-            if !matches!(source, Source::Endpoint)
-                && (options.api_key.is_some() || options.cache_dir.is_some() || trust_key.is_some())
-            {
-                return Err(invalid(
-                    "`apiKey`, `trustKey` and `cacheDir` only apply with `endpoint`",
-                ));
-            }
+            let args = SourceArgs {
+                policy_file: options.policy_file.map(PathBuf::from),
+                policy_text: options.policy,
+                policy_name: options.policy_name,
+                watch: options.watch == Some(true),
+                endpoint: options.endpoint,
+                api_key: options.api_key,
+                trust_key,
+                issuer_api_key: options.issuer_api_key,
+                cache_dir: options.cache_dir.map(PathBuf::from),
+                // Never block the event loop: `await act.ready()` waits for the first snapshot.
+                initial_sync: Some(Duration::ZERO),
+            };
+            let policy = PolicySource::select(args, &|name| std::env::var(name).ok())?;
             // Weak: pending records never keep the process alive; unbounded: a call never drops one.
             let callback = match audit_callback {
                 Some(f) => Some(
@@ -169,76 +179,50 @@ impl NativeAct {
                 None => None,
             };
             let sent2 = sent.clone();
-            let mut opts = EngineOptions::default();
+            let mut engine = EngineOptions::default();
             if let Some(a) = options.audience {
-                opts.audience = Some(a);
+                engine.audience = Some(a);
             }
             if let Some(i) = options.issuer {
-                opts.issuer = i;
+                engine.issuer = i;
             }
             if let Some(l) = options.leeway {
-                opts.leeway_secs = whole("leeway", l)?;
+                engine.leeway_secs = whole("leeway", l)?;
             }
             if let Some(d) = options.max_delegation_depth {
-                opts.max_delegation_depth = whole_unsigned("maxDelegationDepth", d)? as usize;
+                engine.max_delegation_depth = whole_unsigned("maxDelegationDepth", d)? as usize;
             }
             if let Some(st) = options.max_staleness {
-                opts.max_staleness_ms = Some(whole_unsigned("maxStaleness", st)? as i64 * 1000);
+                engine.max_staleness_ms = Some(whole_unsigned("maxStaleness", st)? as i64 * 1000);
             }
-            let mut b = match source {
-                Source::Endpoint => Engine::builder().without_snapshot(),
-                _ => Engine::builder().policies(source.load()?),
-            }
-            .options(opts);
-            if let Some(spec) = options.counters.as_deref() {
-                b = b.counters(act_core::limits::open_store(spec)?);
-            }
-            if let Some(k) = signing_key {
-                b = b.signing_key(k.inner.clone());
-            }
-            if let Some(c) = clock {
-                b = b.clock(c.inner.clone());
-            }
+            let mut opts = ClientOptions::new(policy);
+            opts.engine = engine;
+            opts.counters = options.counters;
+            opts.ship_audit = options.ship_audit;
+            opts.signing_key = signing_key.map(|k| k.inner.clone());
+            opts.clock = clock.map(|c| c.inner.clone() as Arc<dyn act_core::Clock>);
             for t in options.trust.unwrap_or_default() {
-                b = b.trust(parse_public(&t)?);
+                opts.trusted_keys.push(parse_public(&t)?);
             }
             for f in options.audit_files.unwrap_or_default() {
-                b = b.audit_sink(Box::new(JsonlSink::open(f)?));
+                opts.audit.push(AuditTarget::Jsonl(PathBuf::from(f)));
             }
             if let Some(tsfn) = callback {
-                b = b.audit_sink(Box::new(CallbackSink(Box::new(move |r: &AuditRecord| {
-                    // Unbounded queue: a non-blocking call never drops the record.
-                    tsfn.call(r.clone(), ThreadsafeFunctionCallMode::NonBlocking);
-                    sent2.fetch_add(1, Ordering::SeqCst);
-                }))));
+                opts.audit.push(AuditTarget::Sink(Box::new(CallbackSink(Box::new(
+                    move |r: &AuditRecord| {
+                        // Unbounded queue: a non-blocking call never drops the record.
+                        tsfn.call(r.clone(), ThreadsafeFunctionCallMode::NonBlocking);
+                        sent2.fetch_add(1, Ordering::SeqCst);
+                    },
+                )))));
             }
-            let engine = Arc::new(b.build()?);
-            let sync = match (&source, options.endpoint) {
-                (Source::Endpoint, Some(endpoint)) => {
-                    let trust = trust_key.ok_or_else(|| invalid("`endpoint` needs `trustKey`"))?;
-                    let mut o = act_core::sync::HttpSyncOptions::new(endpoint, trust);
-                    o.api_key = options.api_key;
-                    o.cache_dir = options.cache_dir.map(PathBuf::from);
-                    Some(act_core::sync::start_http(engine.clone(), o)?)
-                }
-                (Source::File(p), _) if options.watch == Some(true) => Some(act_core::sync::watch_path(
-                    engine.clone(),
-                    p.clone(),
-                    act_core::sync::DEFAULT_FILE_POLL,
-                )?),
-                _ => None,
-            };
+            opts.sdk_language = "node".into();
+            opts.sdk_version = env!("CARGO_PKG_VERSION").into();
             Ok(NativeAct {
-                engine: ArcSwapOption::new(Some(engine)),
-                source,
-                sync: std::sync::Mutex::new(sync),
+                client: Arc::new(Client::start(opts)?),
                 sent,
             })
         })
-    }
-
-    fn engine(&self) -> Fallible<Arc<Engine>> {
-        self.engine.load_full().ok_or_else(closed)
     }
 
     #[allow(
@@ -256,8 +240,6 @@ impl NativeAct {
         approval: Option<String>,
     ) -> Result<String> {
         shield(env, || {
-            let guard = self.engine.load();
-            let engine = guard.as_ref().ok_or_else(closed)?;
             let parsed = match context.as_deref() {
                 None => None,
                 Some(text) => Some(
@@ -273,11 +255,11 @@ impl NativeAct {
                 context: ctx,
                 approval: approval.as_deref(),
             };
-            let d = match mode {
+            let d: Decision = self.client.with_engine(|engine| match mode {
                 0 => engine.validate(&req),
                 1 => engine.check(&req),
                 _ => engine.explain(&req),
-            };
+            })?;
             Ok(convert::decision(&d))
         })
     }
@@ -350,7 +332,96 @@ impl NativeAct {
                 ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
                 holder_key: holder_key.as_deref().map(parse_public).transpose()?,
             };
-            Ok(self.engine()?.issue_token(&req)?)
+            Ok(self.client.engine()?.issue_token(&req)?)
+        })
+    }
+
+    /// Issues a token through the endpoint (`POST /v1/tokens`, the issuer credential), off the
+    /// event loop; resolves to the token. The objects come as JSON text.
+    #[napi]
+    pub fn issue_token_remote(
+        &self,
+        env: &Env,
+        agent: String,
+        user_context: Option<String>,
+        agent_context: Option<String>,
+        policy: Option<String>,
+        ttl: Option<f64>,
+    ) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            let req = IssueRequest {
+                agent,
+                user_context: json_object("userContext", user_context)?,
+                agent_context: json_object("agentContext", agent_context)?,
+                policy: json_value("policy", policy)?.filter(|p| !p.is_null()),
+                ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
+                holder_key: None,
+            };
+            Ok(self.work(Job::Issue(req)))
+        })
+    }
+
+    /// True when `issueToken` goes through the endpoint (endpoint mode, no local signing key).
+    #[napi]
+    pub fn issues_remotely(&self, env: &Env) -> Result<bool> {
+        shield(env, || {
+            Ok(self.client.mode() == "endpoint" && self.client.engine()?.signing_key().is_none())
+        })
+    }
+
+    /// Asks the endpoint for a human approval of a decision's `approvalRequest` (JSON text, as
+    /// `index.js` decoded it); resolves to `{ id, status, expiresAtMs }`.
+    #[napi]
+    pub fn request_approval(&self, env: &Env, request: String) -> Result<AsyncTask<Work>> {
+        shield(env, || Ok(self.work(Job::RequestApproval(approval_request(&request)?))))
+    }
+
+    /// Long-polls the endpoint for a decision on `id`, at most `timeout_ms`; resolves to the
+    /// approval, rejects with `approval_denied` (with the approver's reason) or `approval_timeout`.
+    #[napi]
+    pub fn wait_for_approval(&self, env: &Env, id: String, timeout_ms: f64) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
+            Ok(self.work(Job::WaitApproval(id, Duration::from_millis(ms))))
+        })
+    }
+
+    /// The verified claims of a token: `{ jti, agent, subject, expiresAt, chain }`.
+    #[napi]
+    pub fn inspect_token(&self, env: &Env, token: String) -> Result<Value> {
+        shield(env, || {
+            let info = self.client.inspect_token(&token)?;
+            Ok(json!({
+                "jti": info.jti(),
+                "agent": info.agent(),
+                "subject": info.subject(),
+                "expiresAt": info.expires_at(),
+                "chain": info.chain.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
+            }))
+        })
+    }
+
+    /// This SDK instance's id (`X-Act-Instance`).
+    #[napi]
+    pub fn instance_id(&self) -> String {
+        self.client.instance_id().to_string()
+    }
+
+    /// Waits (off the event loop) until shipped audit records were delivered; resolves to a bool.
+    #[napi]
+    pub fn wait_audit_delivered(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
+        shield(env, || {
+            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
+            Ok(self.work(Job::Delivered(Duration::from_millis(ms))))
+        })
+    }
+
+    fn work(&self, job: Job) -> AsyncTask<Work> {
+        AsyncTask::new(Work {
+            client: self.client.clone(),
+            sent: self.sent.clone(),
+            job,
+            failure: None,
         })
     }
 
@@ -379,7 +450,7 @@ impl NativeAct {
                 ttl_secs: whole_unsigned("ttl", ttl)?,
                 holder_key: next_holder_key.as_deref().map(parse_public).transpose()?,
             };
-            Ok(self.engine()?.delegate(&parent, &holder.inner, &spec)?)
+            Ok(self.client.engine()?.delegate(&parent, &holder.inner, &spec)?)
         })
     }
 
@@ -388,6 +459,7 @@ impl NativeAct {
     pub fn approve(&self, env: &Env, request_id: String, approver: String, ttl: f64) -> Result<String> {
         shield(env, || {
             Ok(self
+                .client
                 .engine()?
                 .approve(&request_id, &approver, whole_unsigned("ttl", ttl)?)?)
         })
@@ -396,12 +468,7 @@ impl NativeAct {
     /// Re-reads the policy source and swaps it in (off the event loop); resolves to the new version.
     #[napi]
     pub fn reload(&self, env: &Env) -> Result<AsyncTask<Work>> {
-        shield(env, || {
-            Ok(AsyncTask::new(Work {
-                job: Job::Reload(self.engine()?, self.source.clone()),
-                failure: None,
-            }))
-        })
+        shield(env, || Ok(self.work(Job::Reload)))
     }
 
     /// Waits (off the event loop) until every audit record so far reached its sinks;
@@ -409,10 +476,8 @@ impl NativeAct {
     #[napi]
     pub fn flush_audit(&self, env: &Env) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            Ok(AsyncTask::new(Work {
-                job: Job::Flush(self.engine()?, self.sent.clone()),
-                failure: None,
-            }))
+            self.client.engine()?;
+            Ok(self.work(Job::Flush))
         })
     }
 
@@ -422,110 +487,86 @@ impl NativeAct {
     pub fn ready(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
         shield(env, || {
             let ms = whole_unsigned("timeoutMs", timeout_ms)?;
-            Ok(AsyncTask::new(Work {
-                job: Job::Ready(self.engine()?, ms),
-                failure: None,
-            }))
+            self.client.engine()?;
+            Ok(self.work(Job::Ready(Duration::from_millis(ms))))
         })
     }
 
-    /// Stops the engine: flushes and closes its audit sinks (off the event loop).
+    /// Stops the client: flushes and closes its audit sinks (off the event loop).
     /// Resolves to the number of records handed to the JS callback in all.
     #[napi]
     pub fn close(&self, env: &Env) -> Result<AsyncTask<Work>> {
-        shield(env, || {
-            Ok(AsyncTask::new(Work {
-                job: Job::Close(
-                    self.sync.lock().unwrap_or_else(|p| p.into_inner()).take(),
-                    self.engine.swap(None),
-                    self.sent.clone(),
-                ),
-                failure: None,
-            }))
-        })
+        shield(env, || Ok(self.work(Job::Close)))
     }
 
-    /// A snapshot of the client's state.
+    /// The core's status with camelCase keys, plus `auditDelivered` (records handed to the JS
+    /// callback) and `kid` (the local signing key's).
     #[napi]
     pub fn status(&self, env: &Env) -> Result<Value> {
         shield(env, || {
-            let delivered = self.sent.load(Ordering::SeqCst);
-            Ok(match self.engine.load_full() {
-                None => serde_json::json!({"closed": true, "auditDelivered": delivered}),
-                Some(e) => {
-                    let snap = e.snapshot();
-                    let (written, errors, last) = e.audit_status();
-                    let sync = self
-                        .sync
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .as_ref()
-                        .map(|h| h.status());
-                    serde_json::json!({
-                        "source": sync.as_ref().map(|s| s.source.clone()),
-                        "lastError": sync.as_ref().and_then(|s| s.last_error.clone()),
-                        "lastSuccessMs": sync.as_ref().and_then(|s| s.last_success_ms),
-                        "syncRunning": sync.as_ref().is_some_and(|s| s.running),
-                        "closed": false,
-                        "snapshotVersion": snap.version,
-                        "agents": snap.agent_ids(),
-                        "auditWritten": written,
-                        "auditErrors": errors,
-                        "lastAuditError": last,
-                        "kid": e.signing_key().map(|k| k.kid().to_string()),
-                        "auditDelivered": delivered,
-                    })
-                }
-            })
+            let mut v = camel(self.client.status().to_json());
+            v["auditDelivered"] = json!(self.sent.load(Ordering::SeqCst));
+            v["kid"] = json!(self
+                .client
+                .engine()
+                .ok()
+                .and_then(|e| e.signing_key().map(|k| k.kid().to_string())));
+            Ok(v)
         })
     }
 }
 
 /// Blocking work run on libuv's thread pool.
 enum Job {
-    Reload(Arc<Engine>, Source),
-    Flush(Arc<Engine>, Arc<AtomicU64>),
-    Close(Option<act_core::sync::SyncHandle>, Option<Arc<Engine>>, Arc<AtomicU64>),
-    Ready(Arc<Engine>, u64),
+    Reload,
+    Flush,
+    Close,
+    Ready(Duration),
+    Issue(IssueRequest),
+    RequestApproval(ApprovalRequest),
+    WaitApproval(String, Duration),
+    Delivered(Duration),
 }
 
 /// An [`AsyncTask`] around a [`Job`]; a core error is kept to be thrown with its code.
 pub struct Work {
+    client: Arc<Client>,
+    sent: Arc<AtomicU64>,
     job: Job,
     failure: Option<Failure>,
 }
 
+/// Results cross as JSON text (`index.js` parses them): one task type for every job.
 impl Task for Work {
-    type Output = f64;
-    type JsValue = f64;
+    type Output = Value;
+    type JsValue = String;
 
-    fn compute(&mut self) -> Result<f64> {
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Fallible<f64> {
-            match &mut self.job {
-                Job::Reload(engine, source) => Ok(engine.reload(source.load()?)? as f64),
-                Job::Flush(engine, sent) => {
-                    engine.flush_audit();
-                    Ok(sent.load(Ordering::SeqCst) as f64)
+    fn compute(&mut self) -> Result<Value> {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Fallible<Value> {
+            let c = &self.client;
+            let sent = || json!(self.sent.load(Ordering::SeqCst));
+            Ok(match &self.job {
+                Job::Reload => json!(c.reload()?),
+                Job::Flush => {
+                    c.engine()?.flush_audit();
+                    sent()
                 }
-                Job::Ready(engine, ms) => {
-                    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(*ms);
-                    while engine.snapshot().version == 0 && std::time::Instant::now() < deadline {
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                    }
-                    Ok(engine.snapshot().version as f64)
+                Job::Ready(t) => {
+                    c.ready(*t);
+                    json!(c.engine()?.snapshot().version)
                 }
-                Job::Close(sync, engine, sent) => {
-                    if let Some(mut h) = sync.take() {
-                        h.stop();
-                    }
-                    if let Some(e) = engine.take() {
-                        e.flush_audit();
-                        // The last reference stops the audit thread and closes its sinks, here.
-                        drop(e);
-                    }
-                    Ok(sent.load(Ordering::SeqCst) as f64)
+                Job::Close => {
+                    c.close();
+                    sent()
                 }
-            }
+                Job::Issue(req) => json!(c.issue_token(req)?),
+                Job::RequestApproval(d) => {
+                    let h = c.submit_approval_request(d)?;
+                    json!({"id": h.id, "status": h.status, "expiresAtMs": h.expires_at_ms})
+                }
+                Job::WaitApproval(id, t) => json!(c.wait_for_approval(id, *t)?),
+                Job::Delivered(t) => json!(c.wait_audit_delivered(*t)),
+            })
         }));
         match run {
             Ok(Ok(v)) => Ok(v),
@@ -542,11 +583,11 @@ impl Task for Work {
         }
     }
 
-    fn resolve(&mut self, _env: Env, output: f64) -> Result<f64> {
-        Ok(output)
+    fn resolve(&mut self, _env: Env, output: Value) -> Result<String> {
+        Ok(output.to_string())
     }
 
-    fn reject(&mut self, env: Env, err: Error) -> Result<f64> {
+    fn reject(&mut self, env: Env, err: Error) -> Result<String> {
         match self.failure.take() {
             Some(f) => Err(shield_env(&env, |_| Err::<(), _>(f)).unwrap_err()),
             None => Err(err),

@@ -90,6 +90,7 @@ fn extra_json(d: &Decision) -> String {
                 "condition": r.condition,
                 "tokenId": r.token_id,
                 "contextHash": r.context_hash,
+                "context": r.context,
             }),
         );
     }

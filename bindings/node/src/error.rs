@@ -18,13 +18,6 @@ pub enum Failure {
     Core(Error),
     /// A Node-API call failed (its error is thrown as is).
     Napi(napi::Error),
-    /// An audit log whose hash chain is broken.
-    AuditChain {
-        /// 1-based line at fault.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 impl From<napi::Error> for Failure {
@@ -54,6 +47,10 @@ fn family_name(f: ErrorFamily) -> &'static str {
         ErrorFamily::Key => "key",
         ErrorFamily::Config => "config",
         ErrorFamily::Snapshot => "snapshot",
+        ErrorFamily::Store => "store",
+        ErrorFamily::Audit => "audit",
+        ErrorFamily::Endpoint => "endpoint",
+        ErrorFamily::Approval => "approval",
         ErrorFamily::Io => "io",
         ErrorFamily::Internal => "internal",
     }
@@ -73,8 +70,9 @@ fn build(env: &Env, failure: Failure) -> Result<napi::Error> {
         other => other,
     };
     let (message, code, family) = match &failure {
+        Failure::Core(e @ Error::ApprovalDenied { .. }) => (e.to_string(), e.code(), "approval_denied"),
+        Failure::Core(e @ Error::ApprovalTimeout { .. }) => (e.to_string(), e.code(), "approval_timeout"),
         Failure::Core(e) => (e.to_string(), e.code(), family_name(e.family())),
-        Failure::AuditChain { line, message } => (format!("line {line}: {message}"), "audit_chain_broken", "audit"),
         Failure::Napi(_) => unreachable!("thrown as is above"),
     };
     let mut obj = env.create_error(napi::Error::from_reason(message))?;
@@ -96,7 +94,37 @@ fn build(env: &Env, failure: Failure) -> Result<napi::Error> {
         }
         Failure::Core(Error::Token { reason, .. }) => obj.set("reason", reason.as_str())?,
         Failure::Core(Error::Io { path, .. }) => obj.set("path", path.as_str())?,
-        Failure::AuditChain { line, .. } => obj.set("line", line as u32)?,
+        Failure::Core(Error::AuditChain { line, .. }) => obj.set("line", line as u32)?,
+        Failure::Core(
+            ref e @ Error::Endpoint {
+                ref url,
+                status,
+                ref code,
+                ..
+            },
+        ) => {
+            obj.set("url", url.as_str())?;
+            obj.set("status", status.map(u32::from))?;
+            obj.set("endpointCode", code.as_str())?;
+            if let Some(source) = std::error::Error::source(e) {
+                obj.set("causeMessage", source.to_string())?;
+            }
+        }
+        Failure::Core(Error::ApprovalDenied {
+            ref id,
+            ref status,
+            ref reason,
+            ref decided_by,
+        }) => {
+            obj.set("approvalId", id.as_str())?;
+            obj.set("status", status.as_str())?;
+            obj.set("reason", reason.as_str())?;
+            obj.set("decidedBy", decided_by.as_deref())?;
+        }
+        Failure::Core(Error::ApprovalTimeout { ref id, waited_ms }) => {
+            obj.set("approvalId", id.as_str())?;
+            obj.set("waitedMs", waited_ms as f64)?;
+        }
         _ => {}
     }
     Ok(napi::Error::from(obj.to_unknown()))

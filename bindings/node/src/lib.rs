@@ -49,11 +49,14 @@ pub fn verify_audit_log(env: &Env, text: String, start: Option<String>) -> Resul
     error::shield(env, || {
         act_core::audit::verify_log(text.as_bytes(), start.as_deref())
             .map(|n| n as u32)
-            .map_err(|e| error::Failure::AuditChain {
-                line: e.line,
-                message: e.message,
-            })
+            .map_err(|e| error::Failure::Core(e.into()))
     })
+}
+
+/// The core's status field names (snake_case; `status` shows them camelCase).
+#[napi(js_name = "statusFields")]
+pub fn status_fields() -> Vec<String> {
+    act_core::client::STATUS_FIELDS.iter().map(|s| s.to_string()).collect()
 }
 
 /// The hash a new audit chain starts from.

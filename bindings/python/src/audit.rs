@@ -5,8 +5,8 @@
 //! interpreter shutting down), nothing escapes into the audit thread: the
 //! failure is counted in `ACT.status` and shown through `sys.unraisablehook`.
 
-use crate::errors::IntoPyResult;
-use act_core::audit::{AuditRecord, AuditSink, JsonlSink};
+use act_core::audit::{AuditRecord, AuditSink};
+use act_core::client::AuditTarget;
 use act_core::Error;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -47,8 +47,8 @@ impl AuditSink for PyCallbackSink {
 
 /// Builds the sinks of `audit=`: each item a path (`str`) or a callable.
 /// Returns the sinks and whether any of them calls into Python.
-pub(crate) fn sinks(py: Python<'_>, audit: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<Box<dyn AuditSink>>, bool)> {
-    let mut out: Vec<Box<dyn AuditSink>> = Vec::new();
+pub(crate) fn sinks(audit: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<AuditTarget>, bool)> {
+    let mut out = Vec::new();
     let mut calls_python = false;
     let Some(audit) = audit.filter(|a| !a.is_none()) else {
         return Ok((out, false));
@@ -56,13 +56,12 @@ pub(crate) fn sinks(py: Python<'_>, audit: Option<&Bound<'_, PyAny>>) -> PyResul
     for item in audit.try_iter()? {
         let item = item?;
         if let Ok(path) = item.cast::<PyString>() {
-            let path = path.to_cow()?.into_owned();
-            out.push(Box::new(py.detach(|| JsonlSink::open(path)).py(py)?));
+            out.push(AuditTarget::Jsonl(path.to_cow()?.into_owned().into()));
         } else if item.is_callable() {
             calls_python = true;
-            out.push(Box::new(PyCallbackSink {
+            out.push(AuditTarget::Sink(Box::new(PyCallbackSink {
                 callback: item.unbind(),
-            }));
+            })));
         } else {
             return Err(PyTypeError::new_err(
                 "each audit sink must be a file path (str) or a callable taking a record dict",

@@ -1,42 +1,90 @@
-//! The native engine behind `act_sdk.ACT` (which subclasses it to add `guard`
-//! and friendlier audit arguments).
+//! The native client behind `act_sdk.ACT` (which subclasses it to add `guard`
+//! and friendlier audit arguments): a wrapper over `act_core::client::Client`, which owns
+//! every option rule, default, source, the status shape and the control-plane calls.
 //!
-//! `validate`, `check` and `explain` hold the GIL: they never wait, except
-//! when a Python audit callback is configured and the audit queue is full,
-//! so in that configuration they release the GIL (the audit thread needs it
-//! to drain the queue). Loading and reloading policies, flushing and closing
-//! always release it. The engine sits in an `ArcSwapOption` so `close` can
-//! take it away while other threads keep their own reference until their
-//! call returns.
+//! The GIL is released around every call that may block or run long: construction (loading
+//! policies, connecting to Redis, waiting for the first snapshot), `validate` when it may wait
+//! (a Redis counter store, or a Python audit callback with a full queue), reload, readiness,
+//! the control-plane calls, flushing and closing. `check` and `explain` never wait and keep it.
 
 use crate::clock::PyManualClock;
 use crate::convert;
 use crate::decision::{PyApprovalRequest, PyDecision};
 use crate::errors::{self, shield, IntoPyResult};
 use crate::keys::{public_key_arg, PySigningKey};
-use act_core::sync::{HttpSyncOptions, SyncHandle};
+use act_core::client::{Client, ClientOptions, PolicySource, SourceArgs};
 use act_core::token::DelegationSpec;
 use act_core::{Decision, Engine, EngineOptions, IssueRequest, Request};
-use arc_swap::ArcSwapOption;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyInt, PyString};
+use pyo3::types::{PyInt, PyString};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The embedded ACT engine. Use `act_sdk.ACT`, which subclasses it.
 #[pyclass(frozen, subclass, module = "act_sdk", name = "Engine")]
 pub struct PyEngine {
-    engine: ArcSwapOption<Engine>,
-    /// The policy file or folder (embedded mode), or `None` with a control endpoint.
-    policy_file: Option<PathBuf>,
-    /// The background source keeping the engine current (endpoint, or a watched policy file).
-    sync: Mutex<Option<SyncHandle>>,
-    /// A Python audit callback is configured (see the module docs).
-    calls_python: bool,
-    /// Serializes reloads: each compiles "current version + 1".
-    reload_lock: Mutex<()>,
+    client: Client,
+    /// `validate` may wait: a Python audit callback or a Redis counter store is configured.
+    may_block: bool,
+}
+
+/// A pending approval request at the control endpoint (`request_approval`'s answer).
+#[pyclass(frozen, module = "act_sdk", name = "ApprovalHandle")]
+pub struct PyApprovalHandle {
+    #[pyo3(get)]
+    id: String,
+    #[pyo3(get)]
+    status: String,
+    #[pyo3(get)]
+    expires_at_ms: Option<i64>,
+}
+
+#[pymethods]
+impl PyApprovalHandle {
+    /// A handle from a stored id (e.g. after a restart), to wait on again.
+    #[new]
+    fn new(id: String) -> Self {
+        PyApprovalHandle {
+            id,
+            status: "pending".into(),
+            expires_at_ms: None,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ApprovalHandle(id={:?}, status={:?})", self.id, self.status)
+    }
+}
+
+/// The verified claims of a token (`inspect_token`'s answer).
+#[pyclass(frozen, module = "act_sdk", name = "TokenInfo")]
+pub struct PyTokenInfo {
+    #[pyo3(get)]
+    jti: String,
+    #[pyo3(get)]
+    agent: String,
+    #[pyo3(get)]
+    subject: String,
+    /// Earliest `exp` of the chain, seconds since the epoch.
+    #[pyo3(get)]
+    expires_at: i64,
+    chain: Vec<serde_json::Value>,
+}
+
+#[pymethods]
+impl PyTokenInfo {
+    /// Every link's claims as a dict, root first (a plain token has one).
+    #[getter]
+    fn chain<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.chain.iter().map(|c| convert::to_py(py, c)).collect()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "TokenInfo(jti={:?}, agent={:?}, subject={:?}, expires_at={})",
+            self.jti, self.agent, self.subject, self.expires_at
+        )
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -70,11 +118,33 @@ fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
         .map(|c| c.into_owned())
 }
 
+fn seconds_duration(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<Duration>> {
+    Ok(seconds(py, value, name)?.map(Duration::from_secs))
+}
+
+/// A timeout in seconds: a non-negative int or float; `default` when not given.
+fn timeout_arg(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, default: u64) -> PyResult<Duration> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Duration::from_secs(default));
+    };
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(PyTypeError::new_err("timeout must be a number of seconds"));
+    }
+    let secs: f64 = value
+        .extract()
+        .map_err(|_| PyTypeError::new_err("timeout must be a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(errors::config(
+            py,
+            format!("timeout must be 0 to 86400 seconds, got {secs}"),
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 impl PyEngine {
-    fn engine(&self, py: Python<'_>) -> PyResult<Arc<Engine>> {
-        self.engine
-            .load_full()
-            .ok_or_else(|| errors::config(py, "this ACT instance was closed"))
+    fn engine(&self, py: Python<'_>) -> PyResult<std::sync::Arc<Engine>> {
+        self.client.engine().py(py)
     }
 
     #[allow(
@@ -92,10 +162,6 @@ impl PyEngine {
         approval: Option<&str>,
     ) -> PyResult<PyDecision> {
         shield(py, || {
-            let guard = self.engine.load();
-            let engine = guard
-                .as_ref()
-                .ok_or_else(|| errors::config(py, "this ACT instance was closed"))?;
             let context = convert::to_map(context, "context")?;
             let req = Request {
                 token,
@@ -111,11 +177,12 @@ impl PyEngine {
                     Mode::Explain => e.explain(&req),
                 }
             };
-            let inner = if self.calls_python && matches!(mode, Mode::Validate) {
-                py.detach(|| run(engine))
+            let inner = if self.may_block && matches!(mode, Mode::Validate) {
+                py.detach(|| self.client.with_engine(run))
             } else {
-                run(engine)
-            };
+                self.client.with_engine(run)
+            }
+            .py(py)?;
             Ok(PyDecision { inner })
         })
     }
@@ -123,14 +190,16 @@ impl PyEngine {
 
 #[pymethods]
 impl PyEngine {
-    /// Embedded: loads `policy_file` (a YAML/JSON file or a folder of them); with `watch=True`
-    /// it is re-read when it changes. Control endpoint: `endpoint=`, `api_key=` and the pinned
-    /// snapshot key `trust_key=`; waits up to `initial_sync` seconds for the first snapshot
-    /// (then validations deny `no_snapshot` until one arrives).
+    /// Embedded: loads `policy_file` (a YAML/JSON file or a folder of them; `watch=True`
+    /// re-reads it when it changes) or `policy_text`; with neither, tokens carry their own
+    /// inline policy. Control endpoint: `endpoint=`, `api_key=`, the pinned snapshot key
+    /// `trust_key=` (each from `ACT_ENDPOINT`, `ACT_API_KEY`, `ACT_TRUST_KEY` when not passed);
+    /// waits up to `initial_sync` seconds for the first snapshot. The rules are the core's.
     #[new]
     #[pyo3(signature = (policy_file=None, *, signing_key=None, audience=None, leeway=None, audit=None, trusted_keys=None,
                         issuer=None, clock=None, endpoint=None, api_key=None, trust_key=None, cache_dir=None,
-                        max_staleness=None, watch=false, initial_sync=None, counters=None))]
+                        max_staleness=None, watch=false, initial_sync=None, counters=None, policy_text=None,
+                        issuer_api_key=None, ship_audit=None, audit_key=None))]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments of the host-language API, one parameter each"
@@ -153,55 +222,49 @@ impl PyEngine {
         watch: bool,
         initial_sync: Option<&Bound<'_, PyAny>>,
         counters: Option<String>,
+        policy_text: Option<String>,
+        issuer_api_key: Option<String>,
+        ship_audit: Option<bool>,
+        audit_key: Option<&Bound<'_, PySigningKey>>,
     ) -> PyResult<Self> {
         shield(py, || {
-            match (&policy_file, &endpoint) {
-                (Some(_), Some(_)) => return Err(errors::config(py, "pass either policy_file or endpoint, not both")),
-                (None, None) => {
-                    return Err(errors::config(
-                        py,
-                        "pass policy_file (embedded) or endpoint (control endpoint)",
-                    ))
-                }
-                _ => {}
-            }
-            let trust = match trust_key.filter(|k| !k.is_none()) {
+            let trust_key = match trust_key.filter(|k| !k.is_none()) {
                 Some(k) => Some(public_key_arg(k, "trust_key")?),
                 None => None,
             };
-            if endpoint.is_some() && trust.is_none() {
-                return Err(errors::config(
-                    py,
-                    "endpoint= needs trust_key= (the control plane's public key, `ed25519:...`)",
-                ));
-            }
-            if endpoint.is_none() && (api_key.is_some() || cache_dir.is_some() || trust.is_some()) {
-                return Err(errors::config(
-                    py,
-                    "api_key, trust_key and cache_dir only apply with endpoint=",
-                ));
-            }
-            let staleness = seconds(py, max_staleness, "max_staleness")?;
-            let initial_wait = seconds(py, initial_sync, "initial_sync")?.unwrap_or(5);
-            let mut options = EngineOptions {
-                max_staleness_ms: staleness.map(|s| s as i64 * 1000),
+            let args = SourceArgs {
+                policy_file,
+                policy_text,
+                policy_name: None,
+                watch,
+                endpoint,
+                api_key,
+                trust_key,
+                issuer_api_key,
+                cache_dir,
+                initial_sync: seconds_duration(py, initial_sync, "initial_sync")?,
+            };
+            let policy = PolicySource::select(args, &|name| std::env::var(name).ok()).py(py)?;
+            let mut engine = EngineOptions {
+                max_staleness_ms: seconds(py, max_staleness, "max_staleness")?.map(|s| s as i64 * 1000),
                 ..Default::default()
             };
             if let Some(aud) = audience {
-                options.audience = Some(aud);
+                engine.audience = Some(aud);
             }
             if let Some(iss) = issuer {
-                options.issuer = iss;
+                engine.issuer = iss;
             }
             if let Some(l) = leeway.filter(|l| !l.is_none()) {
                 if !l.is_instance_of::<PyInt>() || l.is_instance_of::<pyo3::types::PyBool>() {
                     return Err(PyTypeError::new_err("leeway must be an int (seconds)"));
                 }
-                options.leeway_secs = l
+                engine.leeway_secs = l
                     .extract::<i64>()
                     .map_err(|_| errors::config(py, format!("leeway {l} is out of range")))?;
             }
-            let mut trusted = Vec::new();
+            let mut opts = ClientOptions::new(policy);
+            opts.engine = engine;
             if let Some(keys) = trusted_keys.filter(|k| !k.is_none()) {
                 if keys.is_instance_of::<PyString>() {
                     return Err(PyTypeError::new_err(
@@ -209,61 +272,22 @@ impl PyEngine {
                     ));
                 }
                 for k in keys.try_iter()? {
-                    trusted.push(public_key_arg(&k?, "each trusted key")?);
+                    opts.trusted_keys.push(public_key_arg(&k?, "each trusted key")?);
                 }
             }
-            let (sinks, calls_python) = crate::audit::sinks(py, audit)?;
-            let mut builder = match &policy_file {
-                Some(path) => {
-                    let path = path.clone();
-                    let set = py.detach(|| act_core::policy::load_path(&path)).py(py)?;
-                    Engine::builder().policies(set)
-                }
-                None => Engine::builder().without_snapshot(),
-            }
-            .options(options);
-            if let Some(spec) = counters {
-                // Connecting may wait on the network: release the GIL.
-                builder = builder.counters(py.detach(|| act_core::limits::open_store(&spec)).py(py)?);
-            }
-            if let Some(k) = signing_key {
-                builder = builder.signing_key(k.get().inner.clone());
-            }
-            for k in trusted {
-                builder = builder.trust(k);
-            }
-            if let Some(c) = clock {
-                builder = builder.clock(c.get().inner.clone());
-            }
-            for s in sinks {
-                builder = builder.audit_sink(s);
-            }
-            let engine = Arc::new(builder.build().py(py)?);
-            let handle = match (&policy_file, endpoint) {
-                (Some(path), None) if watch => Some(
-                    act_core::sync::watch_path(engine.clone(), path.clone(), act_core::sync::DEFAULT_FILE_POLL)
-                        .py(py)?,
-                ),
-                (None, Some(endpoint)) => {
-                    let Some(trust) = trust else {
-                        return Err(errors::config(py, "endpoint= needs trust_key="));
-                    };
-                    let mut opts = HttpSyncOptions::new(endpoint, trust);
-                    opts.api_key = api_key;
-                    opts.cache_dir = cache_dir;
-                    let h = act_core::sync::start_http(engine.clone(), opts).py(py)?;
-                    py.detach(|| h.wait_for_version(1, Duration::from_secs(initial_wait)));
-                    Some(h)
-                }
-                _ => None,
-            };
-            Ok(PyEngine {
-                engine: ArcSwapOption::new(Some(engine)),
-                sync: Mutex::new(handle),
-                policy_file,
-                calls_python,
-                reload_lock: Mutex::new(()),
-            })
+            let (sinks, calls_python) = crate::audit::sinks(audit)?;
+            opts.audit = sinks;
+            let may_block = calls_python || counters.as_deref().is_some_and(|c| c.trim() != "memory");
+            opts.counters = counters;
+            opts.ship_audit = ship_audit;
+            opts.signing_key = signing_key.map(|k| k.get().inner.clone());
+            opts.audit_key = audit_key.map(|k| k.get().inner.clone());
+            opts.clock = clock.map(|c| c.get().inner.clone() as std::sync::Arc<dyn act_core::Clock>);
+            opts.sdk_language = "python".into();
+            opts.sdk_version = env!("CARGO_PKG_VERSION").into();
+            // Loading files, connecting to Redis and waiting for the first snapshot: no GIL held.
+            let client = py.detach(|| Client::start(opts)).py(py)?;
+            Ok(PyEngine { client, may_block })
         })
     }
 
@@ -347,7 +371,9 @@ impl PyEngine {
                     .map(|k| public_key_arg(k, "holder_key"))
                     .transpose()?,
             };
-            engine.issue_token(&req).py(py)
+            drop(engine);
+            // In endpoint mode without a signing key this is an HTTP call: no GIL held.
+            py.detach(|| self.client.issue_token(&req)).py(py)
         })
     }
 
@@ -420,22 +446,85 @@ impl PyEngine {
         })
     }
 
-    /// Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-    /// On any error the current policies keep serving.
+    /// Re-reads the policy file (or text) and swaps the new policies in; returns the new
+    /// snapshot version. One reload at a time (the core serialises them); on any error the
+    /// current policies keep serving.
     fn reload(&self, py: Python<'_>) -> PyResult<u64> {
+        shield(py, || py.detach(|| self.client.reload()).py(py))
+    }
+
+    /// Waits up to `timeout` seconds until a snapshot serves; True if one does.
+    #[pyo3(signature = (timeout=None))]
+    fn ready(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         shield(py, || {
-            let engine = self.engine(py)?;
-            let Some(path) = self.policy_file.clone() else {
-                return Err(errors::config(
-                    py,
-                    "reload() re-reads a policy file; with endpoint= snapshots arrive by themselves",
+            let t = timeout_arg(py, timeout, 5)?;
+            Ok(py.detach(|| self.client.ready(t)))
+        })
+    }
+
+    /// Asks the control endpoint for a human approval of an `approval_required` decision (its
+    /// request with the argument values the approver sees); returns an `ApprovalHandle`.
+    fn request_approval(&self, py: Python<'_>, decision: &Bound<'_, PyDecision>) -> PyResult<PyApprovalHandle> {
+        shield(py, || {
+            let d = &decision.get().inner;
+            let h = py.detach(|| self.client.request_approval(d)).py(py)?;
+            Ok(PyApprovalHandle {
+                id: h.id,
+                status: h.status,
+                expires_at_ms: h.expires_at_ms,
+            })
+        })
+    }
+
+    /// Long-polls the endpoint until the approval is decided or `timeout` seconds pass (GIL
+    /// released). Returns the approval to pass as `validate(approval=...)`; raises
+    /// `ApprovalDenied` (with the approver's `reason`) or `ApprovalTimeout`.
+    #[pyo3(signature = (handle, timeout=None))]
+    fn wait_for_approval(
+        &self,
+        py: Python<'_>,
+        handle: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        shield(py, || {
+            let id = if let Ok(h) = handle.cast::<PyApprovalHandle>() {
+                h.get().id.clone()
+            } else if let Ok(r) = handle.cast::<PyApprovalRequest>() {
+                r.get().inner.id.clone()
+            } else if let Ok(s) = handle.cast::<PyString>() {
+                s.to_cow()?.into_owned()
+            } else {
+                return Err(PyTypeError::new_err(
+                    "handle must be the ApprovalHandle request_approval returned (or its id)",
                 ));
             };
-            py.detach(|| {
-                let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
-                act_core::policy::load_path(&path).and_then(|set| engine.reload(set))
+            let t = timeout_arg(py, timeout, 300)?;
+            py.detach(|| self.client.wait_for_approval(&id, t)).py(py)
+        })
+    }
+
+    /// Verifies `token` against the keys trusted now and returns its claims (`TokenInfo`:
+    /// `jti`, `agent`, `subject`, `expires_at`, `chain`). Raises `TokenError` when it does not verify.
+    fn inspect_token(&self, py: Python<'_>, token: &str) -> PyResult<PyTokenInfo> {
+        shield(py, || {
+            let info = self.client.inspect_token(token).py(py)?;
+            Ok(PyTokenInfo {
+                jti: info.jti().into(),
+                agent: info.agent().into(),
+                subject: info.subject().into(),
+                expires_at: info.expires_at(),
+                chain: info.chain.iter().map(|c| c.to_json()).collect(),
             })
-            .py(py)
+        })
+    }
+
+    /// Waits up to `timeout` seconds until audit records shipped to the endpoint were all
+    /// delivered (True), flushing local sinks first; True at once when nothing ships.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_audit_delivered(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        shield(py, || {
+            let t = timeout_arg(py, timeout, 10)?;
+            Ok(py.detach(|| self.client.wait_audit_delivered(t)))
         })
     }
 
@@ -450,18 +539,9 @@ impl PyEngine {
 
     /// Flushes the audit trail and stops the engine; later calls raise `ConfigError`. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        // The audit thread may need the GIL for a Python callback while it drains.
         shield(py, || {
-            let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(mut h) = sync {
-                py.detach(move || h.stop());
-            }
-            if let Some(engine) = self.engine.swap(None) {
-                // Dropping the last reference joins the audit thread, which may need the GIL.
-                py.detach(move || {
-                    engine.flush_audit();
-                    drop(engine);
-                });
-            }
+            py.detach(|| self.client.close());
             Ok(())
         })
     }
@@ -469,72 +549,19 @@ impl PyEngine {
     /// True once `close` ran.
     #[getter]
     fn closed(&self) -> bool {
-        self.engine.load().is_none()
+        self.client.is_closed()
     }
 
-    /// A snapshot of the engine's state (policy version, agents, audit counters).
+    /// The core's status (`act_core::client::ClientStatus`) as a dict: the same fields in every language.
     #[getter]
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        shield(py, || {
-            let d = PyDict::new(py);
-            d.set_item(
-                "mode",
-                if self.policy_file.is_some() {
-                    "embedded"
-                } else {
-                    "endpoint"
-                },
-            )?;
-            d.set_item(
-                "policy_file",
-                self.policy_file.as_ref().map(|p| p.display().to_string()),
-            )?;
-            let sync = self
-                .sync
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .map(SyncHandle::status);
-            match sync {
-                Some(st) => {
-                    d.set_item("source", st.source)?;
-                    d.set_item("age_ms", st.age_ms)?;
-                    d.set_item("last_success_ms", st.last_success_ms)?;
-                    d.set_item("last_error", st.last_error)?;
-                    d.set_item("sync_running", st.running)?;
-                    d.set_item("updates", st.updates)?;
-                }
-                None => {
-                    d.set_item(
-                        "source",
-                        self.policy_file.as_ref().map(|p| format!("file:{}", p.display())),
-                    )?;
-                    d.set_item("last_error", py.None())?;
-                    d.set_item("sync_running", false)?;
-                }
-            }
-            match self.engine.load_full() {
-                None => {
-                    d.set_item("closed", true)?;
-                    d.set_item("snapshot_version", py.None())?;
-                    d.set_item("agents", Vec::<String>::new())?;
-                    d.set_item("audit_written", 0)?;
-                    d.set_item("audit_errors", 0)?;
-                    d.set_item("audit_last_error", py.None())?;
-                }
-                Some(engine) => {
-                    let snap = engine.snapshot();
-                    let (written, sink_errors, last_error) = engine.audit_status();
-                    d.set_item("closed", false)?;
-                    d.set_item("snapshot_version", snap.version)?;
-                    d.set_item("agents", snap.agent_ids())?;
-                    d.set_item("audit_written", written)?;
-                    d.set_item("audit_errors", sink_errors)?;
-                    d.set_item("audit_last_error", last_error)?;
-                }
-            }
-            Ok(d)
-        })
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        shield(py, || convert::to_py(py, &self.client.status().to_json()))
+    }
+
+    /// This SDK instance's id (sent to the endpoint as `X-Act-Instance`).
+    #[getter]
+    fn instance_id(&self) -> &str {
+        self.client.instance_id()
     }
 
     /// The public key tokens are issued with, when a signing key was given.
@@ -559,13 +586,7 @@ impl PyEngine {
 
 impl Drop for PyEngine {
     fn drop(&mut self) {
-        let sync = self.sync.get_mut().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut h) = sync {
-            Python::attach(|py| py.detach(move || h.stop()));
-        }
-        if let Some(engine) = self.engine.swap(None) {
-            // Joining the audit thread may wait for the GIL it needs for a Python callback.
-            Python::attach(|py| py.detach(move || drop(engine)));
-        }
+        // Joining the audit thread may wait for the GIL it needs for a Python callback.
+        Python::attach(|py| py.detach(|| self.client.close()));
     }
 }

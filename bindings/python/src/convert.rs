@@ -12,7 +12,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
-const MAX_DEPTH: usize = 64;
+/// The core's limit, the same in every language.
+const MAX_DEPTH: usize = act_core::client::MAX_CONTEXT_DEPTH;
 
 enum Problem {
     Type(String),

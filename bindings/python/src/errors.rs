@@ -35,6 +35,10 @@ classes! {
     io_error => "ActIOError",
     internal_error => "InternalError",
     audit_chain_error => "AuditChainError",
+    store_error => "CounterStoreError",
+    endpoint_error => "EndpointError",
+    approval_denied_error => "ApprovalDenied",
+    approval_timeout_error => "ApprovalTimeout",
 }
 
 /// Instantiates `class(message, code, **details)`; an import failure surfaces as itself.
@@ -55,20 +59,6 @@ pub(crate) fn internal(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
     build(internal_error(py), message.as_ref(), "internal", None)
 }
 
-/// `AuditChainError` for a broken audit log.
-pub(crate) fn audit_chain(py: Python<'_>, line: usize, message: &str) -> PyErr {
-    let details = PyDict::new(py);
-    if let Err(e) = details.set_item("line", line) {
-        return e;
-    }
-    build(
-        audit_chain_error(py),
-        &format!("line {line}: {message}"),
-        "audit_chain_broken",
-        Some(&details),
-    )
-}
-
 /// Maps a core error to its family's exception, with the stable code and the details of its variant.
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     let class = match err.family() {
@@ -77,6 +67,13 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         ErrorFamily::Key => key_error(py),
         ErrorFamily::Config => config_error(py),
         ErrorFamily::Snapshot => snapshot_error(py),
+        ErrorFamily::Store => store_error(py),
+        ErrorFamily::Endpoint => endpoint_error(py),
+        ErrorFamily::Approval => match &err {
+            Error::ApprovalTimeout { .. } => approval_timeout_error(py),
+            _ => approval_denied_error(py),
+        },
+        ErrorFamily::Audit => audit_chain_error(py),
         ErrorFamily::Io => io_error(py),
         ErrorFamily::Internal => internal_error(py),
     };
@@ -101,6 +98,27 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
                 details.set_item("diagnostics", list)?;
             }
             Error::Token { reason, .. } => details.set_item("reason", reason.as_str())?,
+            Error::AuditChain { line, .. } => details.set_item("line", line)?,
+            Error::Endpoint { url, status, code, .. } => {
+                details.set_item("url", url)?;
+                details.set_item("status", status)?;
+                details.set_item("endpoint_code", code)?;
+            }
+            Error::ApprovalDenied {
+                id,
+                status,
+                reason,
+                decided_by,
+            } => {
+                details.set_item("approval_id", id)?;
+                details.set_item("status", status)?;
+                details.set_item("reason", reason)?;
+                details.set_item("decided_by", decided_by)?;
+            }
+            Error::ApprovalTimeout { id, waited_ms } => {
+                details.set_item("approval_id", id)?;
+                details.set_item("waited_ms", waited_ms)?;
+            }
             Error::Io { path, source } => {
                 details.set_item("path", path)?;
                 cause = Some(PyOSError::new_err((
@@ -116,11 +134,32 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     if let Err(e) = filled {
         return e;
     }
+    if cause.is_none() {
+        cause = source_chain(py, &err);
+    }
     let exc = build(class, &err.to_string(), err.code(), Some(&details));
     if cause.is_some() {
         exc.set_cause(py, cause);
     }
     exc
+}
+
+/// The `#[source]` chain of `err` as nested Python exceptions (`__cause__` of `__cause__`...),
+/// so a traceback shows the transport error under the endpoint error.
+fn source_chain(py: Python<'_>, err: &Error) -> Option<PyErr> {
+    let mut texts = Vec::new();
+    let mut next = std::error::Error::source(err);
+    while let Some(s) = next {
+        texts.push(s.to_string());
+        next = s.source();
+    }
+    let mut cause: Option<PyErr> = None;
+    for text in texts.into_iter().rev() {
+        let e = pyo3::exceptions::PyConnectionError::new_err(text);
+        e.set_cause(py, cause.take());
+        cause = Some(e);
+    }
+    cause
 }
 
 /// Extension for `act_core::Result`: `.py(py)?` raises the mapped exception.

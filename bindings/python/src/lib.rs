@@ -24,20 +24,15 @@ use std::path::PathBuf;
 #[pyo3(signature = (path, start_hash=Some(act_core::audit::GENESIS_HASH.to_string())))]
 fn verify_audit_log(py: Python<'_>, path: PathBuf, start_hash: Option<String>) -> PyResult<usize> {
     errors::shield(py, || {
-        let result = py.detach(|| {
-            let file = std::fs::File::open(&path).map_err(|e| {
-                Err(act_core::Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })
+        py.detach(|| {
+            let file = std::fs::File::open(&path).map_err(|e| act_core::Error::Io {
+                path: path.display().to_string(),
+                source: e,
             })?;
-            act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref()).map_err(Ok)
-        });
-        match result {
-            Ok(n) => Ok(n),
-            Err(Ok(chain)) => Err(errors::audit_chain(py, chain.line, &chain.message)),
-            Err(Err(io)) => Err(errors::to_py(py, io)),
-        }
+            act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref())
+                .map_err(act_core::Error::from)
+        })
+        .map_err(|e| errors::to_py(py, e))
     })
 }
 
@@ -50,6 +45,8 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PyEngine>()?;
+    m.add_class::<client::PyApprovalHandle>()?;
+    m.add_class::<client::PyTokenInfo>()?;
     m.add_class::<decision::PyDecision>()?;
     m.add_class::<decision::PyApprovalRequest>()?;
     m.add_class::<decision::PyTraceStep>()?;
@@ -63,6 +60,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         act_core::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
     )?;
     m.add("GENESIS_HASH", act_core::audit::GENESIS_HASH)?;
+    m.add("STATUS_FIELDS", act_core::client::STATUS_FIELDS.to_vec())?;
+    m.add("ERROR_CODES", act_core::error::ERROR_CODES.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,58 +1,135 @@
-//! `Act`: the embedded engine, as Kotlin and Swift see it.
+//! `Act`: a wrapper over `act_core::client::Client`, as Kotlin and Swift see it.
 //!
-//! Every method converts its arguments, calls the core and converts the
-//! result; rules and defaults live in the core. The engine sits in an
-//! `ArcSwapOption` so `close` can take it away while calls in flight on other
-//! threads keep their own reference until they return.
+//! Every method converts its arguments, calls the core and converts the result; option rules,
+//! defaults, sources, the status shape, the reload lock and the control-plane calls live in core.
 
 use crate::clock::ManualClock;
-use crate::decision::Decision;
+use crate::decision::{ApprovalRequest, Decision};
 use crate::error::{shield, ActError, Result};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::value::{to_json_object, to_map, ContextValue};
-use act_core::audit::JsonlSink;
+use act_core::client::{AuditTarget, Client, ClientOptions, EndpointOptions, PolicySource};
 use act_core::token::DelegationSpec;
 use act_core::{Engine, EngineOptions, IssueRequest, Request};
-use arc_swap::ArcSwapOption;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// The ACT engine, embedded: loads a policy file (or a folder of them),
-/// issues tokens with a local signing key and decides every agent action.
-/// Thread-safe; share one instance.
+/// The ACT engine: loads a policy file (or a folder of them), or keeps signed snapshots current
+/// from a control endpoint; issues tokens and decides every agent action. Thread-safe; share one.
 #[derive(uniffi::Object)]
 pub struct Act {
-    engine: ArcSwapOption<Engine>,
-    /// The policy file or folder; `None` when snapshots come from a control endpoint.
-    policy_file: Option<PathBuf>,
-    /// Serializes reloads: each compiles "current version + 1".
-    reload_lock: Mutex<()>,
-    /// The control-endpoint source, stopped by `close`.
-    sync: Mutex<Option<act_core::sync::SyncHandle>>,
+    client: Client,
 }
 
-/// What `Act.status` reports.
+/// HTTP audit shipping counters (endpoint mode).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AuditShipping {
+    pub queued: u64,
+    pub spilled: u64,
+    pub dropped: u64,
+    pub delivered: u64,
+    pub spill_pending_bytes: u64,
+    pub last_error: Option<String>,
+}
+
+/// An open circuit breaker: the agent, and the user (`None`: agent-wide).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct OpenBreaker {
+    pub agent: String,
+    pub subject: Option<String>,
+}
+
+/// What `Act.status` reports: the core's `ClientStatus`, field for field (see `status_fields`).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct ActStatus {
-    /// `close` ran.
-    pub closed: bool,
-    /// The policy file or folder this engine loads (empty with a control endpoint).
-    pub policy_file: String,
+    pub instance_id: String,
+    /// `embedded` or `endpoint`.
+    pub mode: String,
     /// Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
     pub source: String,
-    /// The control endpoint's last error (cleared by the next success).
-    pub last_error: Option<String>,
-    /// The policy snapshot version serving now (`None` once closed).
-    pub snapshot_version: Option<u64>,
-    /// The agents that have a policy.
+    pub policy_file: Option<String>,
+    /// The version serving (0: none yet).
+    pub snapshot_version: u64,
     pub agents: Vec<String>,
-    /// Audit records written to every sink so far.
+    pub age_ms: Option<i64>,
+    pub last_sync_ms: Option<i64>,
+    /// The source's last error (cleared by the next success).
+    pub last_error: Option<String>,
+    pub sync_running: bool,
+    pub updates: u64,
+    pub closed: bool,
     pub audit_written: u64,
-    /// Audit sink failures so far.
     pub audit_errors: u64,
-    /// The last audit sink failure, if any.
     pub audit_last_error: Option<String>,
+    pub audit: Option<AuditShipping>,
+    pub open_breakers: Vec<OpenBreaker>,
+}
+
+impl From<act_core::client::ClientStatus> for ActStatus {
+    fn from(s: act_core::client::ClientStatus) -> Self {
+        ActStatus {
+            instance_id: s.instance_id,
+            mode: s.mode,
+            source: s.source,
+            policy_file: s.policy_file,
+            snapshot_version: s.snapshot_version,
+            agents: s.agents,
+            age_ms: s.age_ms,
+            last_sync_ms: s.last_sync_ms,
+            last_error: s.last_error,
+            sync_running: s.sync_running,
+            updates: s.updates,
+            closed: s.closed,
+            audit_written: s.audit_written,
+            audit_errors: s.audit_errors,
+            audit_last_error: s.audit_last_error,
+            audit: s.audit.map(|a| AuditShipping {
+                queued: a.queued,
+                spilled: a.spilled,
+                dropped: a.dropped,
+                delivered: a.delivered,
+                spill_pending_bytes: a.spill_pending_bytes,
+                last_error: a.last_error,
+            }),
+            open_breakers: s
+                .open_breakers
+                .into_iter()
+                .map(|b| OpenBreaker {
+                    agent: b.agent,
+                    subject: b.subject,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A pending approval request at the control endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ApprovalHandle {
+    pub id: String,
+    /// `pending`, `granted`, `denied` or `expired`.
+    pub status: String,
+    pub expires_at_ms: Option<i64>,
+}
+
+/// The verified claims of a token.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct TokenInfo {
+    pub jti: String,
+    pub agent: String,
+    pub subject: String,
+    /// The earliest `exp` of the chain, seconds since the epoch.
+    pub expires_at: i64,
+    /// Every link's claims as JSON text, root first.
+    pub chain_json: Vec<String>,
+}
+
+/// The core's status field names (snake_case; Kotlin shows them camelCase).
+#[uniffi::export]
+pub fn status_fields() -> Vec<String> {
+    act_core::client::STATUS_FIELDS.iter().map(|s| s.to_string()).collect()
 }
 
 #[derive(Clone, Copy)]
@@ -72,11 +149,41 @@ fn seconds(value: i64, name: &str) -> Result<u64> {
     Ok(value as u64)
 }
 
+/// Options shared by both constructors.
+struct Common {
+    signing_key: Option<Arc<SigningKey>>,
+    trusted_keys: Vec<Arc<VerifyingKey>>,
+    audit_files: Vec<String>,
+    counters: Option<String>,
+}
+
+fn start(
+    policy: PolicySource,
+    engine: EngineOptions,
+    common: Common,
+    clock: Option<Arc<ManualClock>>,
+) -> Result<Arc<Act>> {
+    let mut opts = ClientOptions::new(policy);
+    opts.engine = engine;
+    opts.signing_key = common.signing_key.map(|k| k.inner.clone());
+    opts.trusted_keys = common.trusted_keys.iter().map(|k| k.inner.clone()).collect();
+    opts.audit = common
+        .audit_files
+        .into_iter()
+        .map(|f| AuditTarget::Jsonl(PathBuf::from(f)))
+        .collect();
+    opts.counters = common.counters;
+    opts.clock = clock.map(|c| c.inner.clone() as Arc<dyn act_core::Clock>);
+    opts.sdk_language = "kotlin".into();
+    opts.sdk_version = env!("CARGO_PKG_VERSION").into();
+    Ok(Arc::new(Act {
+        client: Client::start(opts)?,
+    }))
+}
+
 impl Act {
     fn engine(&self) -> Result<Arc<Engine>> {
-        self.engine
-            .load_full()
-            .ok_or_else(|| ActError::config("this Act instance was closed"))
+        Ok(self.client.engine()?)
     }
 
     fn decide(
@@ -89,10 +196,6 @@ impl Act {
         approval: Option<&str>,
     ) -> Result<Decision> {
         shield(|| {
-            let guard = self.engine.load();
-            let engine = guard
-                .as_ref()
-                .ok_or_else(|| ActError::config("this Act instance was closed"))?;
             let context = to_map(context, "context")?;
             let req = Request {
                 token,
@@ -101,11 +204,11 @@ impl Act {
                 context: &context,
                 approval,
             };
-            let decision = match mode {
+            let decision = self.client.with_engine(|engine| match mode {
                 Mode::Validate => engine.validate(&req),
                 Mode::Check => engine.check(&req),
                 Mode::Explain => engine.explain(&req),
-            };
+            })?;
             Ok(decision.into())
         })
     }
@@ -158,45 +261,33 @@ impl Act {
             if let Some(l) = leeway {
                 options.leeway_secs = l;
             }
-            let path = PathBuf::from(&policy_file);
-            let set = act_core::policy::load_path(&path)?;
-            let mut builder = Engine::builder().policies(set).options(options);
-            if let Some(k) = signing_key {
-                builder = builder.signing_key(k.inner.clone());
-            }
-            for k in trusted_keys {
-                builder = builder.trust(k.inner.clone());
-            }
-            if let Some(c) = clock {
-                builder = builder.clock(c.inner.clone());
-            }
-            if let Some(spec) = counters {
-                builder = builder.counters(act_core::limits::open_store(&spec)?);
-            }
-            for file in audit_files {
-                builder = builder.audit_sink(Box::new(JsonlSink::open(file)?));
-            }
-            let engine = builder.build()?;
-            Ok(Arc::new(Act {
-                engine: ArcSwapOption::from_pointee(engine),
-                policy_file: Some(path),
-                reload_lock: Mutex::new(()),
-                sync: Mutex::new(None),
-            }))
+            let policy = PolicySource::File {
+                path: PathBuf::from(&policy_file),
+                watch: false,
+            };
+            let common = Common {
+                signing_key,
+                trusted_keys,
+                audit_files,
+                counters,
+            };
+            start(policy, options, common, clock)
         })
     }
 
     /// Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
     /// `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
     /// validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
-    /// `counters` is as in the constructor (`"memory"` or a `redis://` URL).
+    /// `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
+    /// to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
     #[uniffi::constructor(default(
         api_key = None,
         cache_dir = None,
         signing_key = None,
         trusted_keys = [],
         audit_files = [],
-        counters = None
+        counters = None,
+        issuer_api_key = None
     ))]
     #[allow(
         clippy::too_many_arguments,
@@ -211,44 +302,29 @@ impl Act {
         trusted_keys: Vec<Arc<VerifyingKey>>,
         audit_files: Vec<String>,
         counters: Option<String>,
+        issuer_api_key: Option<String>,
     ) -> Result<Arc<Self>> {
         shield(|| {
-            let mut builder = Engine::builder().without_snapshot();
-            if let Some(spec) = counters {
-                builder = builder.counters(act_core::limits::open_store(&spec)?);
-            }
-            if let Some(k) = signing_key {
-                builder = builder.signing_key(k.inner.clone());
-            }
-            for k in trusted_keys {
-                builder = builder.trust(k.inner.clone());
-            }
-            for file in audit_files {
-                builder = builder.audit_sink(Box::new(JsonlSink::open(file)?));
-            }
-            let engine = Arc::new(builder.build()?);
-            let mut opts = act_core::sync::HttpSyncOptions::new(endpoint, trust_key.inner.clone());
-            opts.api_key = api_key;
-            opts.cache_dir = cache_dir.map(PathBuf::from);
-            let handle = act_core::sync::start_http(engine.clone(), opts)?;
-            Ok(Arc::new(Act {
-                engine: ArcSwapOption::new(Some(engine)),
-                policy_file: None,
-                reload_lock: Mutex::new(()),
-                sync: Mutex::new(Some(handle)),
-            }))
+            let mut e = EndpointOptions::new(endpoint, trust_key.inner.clone());
+            e.api_key = api_key;
+            e.cache_dir = cache_dir.map(PathBuf::from);
+            e.issuer_api_key = issuer_api_key;
+            e.initial_sync = Duration::ZERO; // returns at once; see `wait_for_snapshot`
+            let common = Common {
+                signing_key,
+                trusted_keys,
+                audit_files,
+                counters,
+            };
+            start(PolicySource::Endpoint(e), EngineOptions::default(), common, None)
         })
     }
 
     /// Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
     pub fn wait_for_snapshot(&self, timeout_ms: u64) -> Result<u64> {
         shield(|| {
-            let engine = self.engine()?;
-            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
-            while engine.snapshot().version == 0 && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Ok(engine.snapshot().version)
+            self.client.ready(Duration::from_millis(timeout_ms));
+            Ok(self.engine()?.snapshot().version)
         })
     }
 
@@ -313,7 +389,6 @@ impl Act {
         holder_key: Option<Arc<VerifyingKey>>,
     ) -> Result<String> {
         shield(|| {
-            let engine = self.engine()?;
             let req = IssueRequest {
                 agent,
                 user_context: to_map(&user_context, "user_context")?,
@@ -323,8 +398,54 @@ impl Act {
                 ttl_secs: ttl.map(|t| seconds(t, "ttl")).transpose()?.unwrap_or(0),
                 holder_key: holder_key.map(|k| k.inner.clone()),
             };
-            Ok(engine.issue_token(&req)?)
+            // In endpoint mode without a signing key: minted by `POST /v1/tokens`.
+            Ok(self.client.issue_token(&req)?)
         })
+    }
+
+    /// Asks the control endpoint's approvers about `request` (`Decision.approval_request` of an
+    /// approval-required decision); returns the handle to wait on.
+    pub fn request_approval(&self, request: ApprovalRequest) -> Result<ApprovalHandle> {
+        shield(|| {
+            let h = self.client.submit_approval_request(&request.into())?;
+            Ok(ApprovalHandle {
+                id: h.id,
+                status: h.status,
+                expires_at_ms: h.expires_at_ms,
+            })
+        })
+    }
+
+    /// Long-polls the endpoint up to `timeout_ms` for a decision on approval `id`: the approval
+    /// (pass it as `approval`), or `ActError.ApprovalDenied` (the approver's `reason`) or
+    /// `ActError.ApprovalTimeout`.
+    pub fn wait_for_approval(&self, id: String, timeout_ms: u64) -> Result<String> {
+        shield(|| Ok(self.client.wait_for_approval(&id, Duration::from_millis(timeout_ms))?))
+    }
+
+    /// Verifies `token` against the keys trusted now and returns its claims.
+    pub fn inspect_token(&self, token: String) -> Result<TokenInfo> {
+        shield(|| {
+            let info = self.client.inspect_token(&token)?;
+            Ok(TokenInfo {
+                jti: info.jti().into(),
+                agent: info.agent().into(),
+                subject: info.subject().into(),
+                expires_at: info.expires_at(),
+                chain_json: info.chain.iter().map(|c| c.to_json().to_string()).collect(),
+            })
+        })
+    }
+
+    /// Waits up to `timeout_ms` until shipped audit records were acknowledged (true at once when
+    /// nothing ships).
+    pub fn wait_audit_delivered(&self, timeout_ms: u64) -> bool {
+        self.client.wait_audit_delivered(Duration::from_millis(timeout_ms))
+    }
+
+    /// This SDK instance's id (`X-Act-Instance`).
+    pub fn instance_id(&self) -> String {
+        self.client.instance_id().to_string()
     }
 
     /// Appends a narrower child token for sub-agent `agent`, signed by `holder_key`
@@ -367,19 +488,9 @@ impl Act {
     }
 
     /// Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-    /// On any error the current policies keep serving.
+    /// One at a time (the core serialises reloads); on any error the current policies keep serving.
     pub fn reload(&self) -> Result<u64> {
-        shield(|| {
-            let engine = self.engine()?;
-            let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let path = self.policy_file.as_ref().ok_or_else(|| {
-                ActError::config(
-                    "reload() re-reads a policy file; with a control endpoint snapshots arrive by themselves",
-                )
-            })?;
-            let set = act_core::policy::load_path(path)?;
-            Ok(engine.reload(set)?)
-        })
+        shield(|| Ok(self.client.reload()?))
     }
 
     /// Waits until every audit record so far reached its sinks.
@@ -394,62 +505,19 @@ impl Act {
     /// `ActError.Config`. Idempotent. (Kotlin: `AutoCloseable.close()` does this.)
     pub fn close(&self) -> Result<()> {
         shield(|| {
-            if let Some(mut h) = self.sync.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                h.stop();
-            }
-            if let Some(engine) = self.engine.swap(None) {
-                engine.flush_audit();
-            }
+            self.client.close();
             Ok(())
         })
     }
 
-    /// The engine's state: policy version, agents, audit counters.
+    /// The core's status: the same fields as every other language.
     pub fn status(&self) -> ActStatus {
-        let mut status = ActStatus {
-            closed: true,
-            policy_file: self
-                .policy_file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            source: String::new(),
-            last_error: None,
-            snapshot_version: None,
-            agents: Vec::new(),
-            audit_written: 0,
-            audit_errors: 0,
-            audit_last_error: None,
-        };
-        match self
-            .sync
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|h| h.status())
-        {
-            Some(st) => {
-                status.source = st.source;
-                status.last_error = st.last_error;
-            }
-            None => status.source = format!("file:{}", status.policy_file),
-        }
-        if let Some(engine) = self.engine.load_full() {
-            let snap = engine.snapshot();
-            let (written, errors, last) = engine.audit_status();
-            status.closed = false;
-            status.snapshot_version = Some(snap.version);
-            status.agents = snap.agent_ids();
-            status.audit_written = written;
-            status.audit_errors = errors;
-            status.audit_last_error = last;
-        }
-        status
+        self.client.status().into()
     }
 
     /// The public key tokens are issued with, when a signing key was given.
     pub fn public_key(&self) -> Option<Arc<VerifyingKey>> {
-        let engine = self.engine.load_full()?;
+        let engine = self.client.engine().ok()?;
         engine.signing_key().map(|k| {
             Arc::new(VerifyingKey {
                 inner: k.verifying_key().clone(),

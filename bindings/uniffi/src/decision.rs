@@ -54,6 +54,29 @@ pub struct ApprovalRequest {
     pub token_id: String,
     /// SHA-256 of the canonical context (base64url).
     pub context_hash: String,
+    /// The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+    pub context_json: String,
+}
+
+impl From<ApprovalRequest> for act_core::ApprovalRequest {
+    fn from(r: ApprovalRequest) -> Self {
+        act_core::ApprovalRequest {
+            id: r.id,
+            agent: r.agent,
+            subject: r.subject,
+            action: r.action,
+            resource: r.resource,
+            constraint: r.constraint,
+            condition: r.condition,
+            token_id: r.token_id,
+            context_hash: r.context_hash,
+            // The endpoint checks it against `context_hash`: a bad value is refused there.
+            context: serde_json::from_str(&r.context_json).unwrap_or_default(),
+            // Not carried through Kotlin/Swift: the approver's view comes from the endpoint's copy.
+            conditions: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
 }
 
 impl From<act_core::ApprovalRequest> for ApprovalRequest {
@@ -68,6 +91,7 @@ impl From<act_core::ApprovalRequest> for ApprovalRequest {
             condition: r.condition,
             token_id: r.token_id,
             context_hash: r.context_hash,
+            context_json: serde_json::Value::Object(r.context).to_string(),
         }
     }
 }

@@ -48,6 +48,36 @@ pub enum ActError {
     /// A snapshot was rejected or a counter store failed (codes `snapshot_rejected`, `counter_store_failed`).
     #[error("{msg}")]
     Snapshot { code: String, msg: String },
+    /// The counter store (Redis) failed (code `counter_store_failed`): an outage, not a bad snapshot.
+    #[error("{msg}")]
+    Store { code: String, msg: String },
+    /// The control endpoint refused a request (`status`, `endpoint_code`) or could not be reached
+    /// (`status` null, `cause_message` the transport error's text) (code `endpoint_failed`).
+    #[error("{msg}")]
+    Endpoint {
+        code: String,
+        msg: String,
+        status: Option<u16>,
+        endpoint_code: String,
+        url: String,
+        cause_message: Option<String>,
+    },
+    /// A human denied the approval, or it expired undecided (code `approval_denied`).
+    #[error("{msg}")]
+    ApprovalDenied {
+        code: String,
+        msg: String,
+        approval_id: String,
+        reason: String,
+        decided_by: Option<String>,
+    },
+    /// No one decided the approval within the wait (code `approval_timeout`).
+    #[error("{msg}")]
+    ApprovalTimeout {
+        code: String,
+        msg: String,
+        approval_id: String,
+    },
     /// A file could not be read or written (code `io_error`); `path` names it.
     #[error("{msg}")]
     Io { code: String, msg: String, path: String },
@@ -68,6 +98,10 @@ impl ActError {
             | ActError::Key { code, .. }
             | ActError::Config { code, .. }
             | ActError::Snapshot { code, .. }
+            | ActError::Store { code, .. }
+            | ActError::Endpoint { code, .. }
+            | ActError::ApprovalDenied { code, .. }
+            | ActError::ApprovalTimeout { code, .. }
             | ActError::Io { code, .. }
             | ActError::Audit { code, .. }
             | ActError::Internal { code, .. } => code,
@@ -129,7 +163,48 @@ impl From<Error> for ActError {
             },
             (ErrorFamily::Key, _) => ActError::Key { code, msg },
             (ErrorFamily::Config, _) => ActError::Config { code, msg },
-            (ErrorFamily::Snapshot, _) => ActError::Snapshot { code, msg },
+            (_, Error::AuditChain { line, .. }) => ActError::Audit {
+                code,
+                msg,
+                line: line as u64,
+            },
+            (
+                _,
+                ref e @ Error::Endpoint {
+                    ref url,
+                    status,
+                    code: ref endpoint_code,
+                    ..
+                },
+            ) => ActError::Endpoint {
+                cause_message: std::error::Error::source(e).map(|s| s.to_string()),
+                code,
+                msg,
+                status,
+                endpoint_code: endpoint_code.clone(),
+                url: url.clone(),
+            },
+            (
+                _,
+                Error::ApprovalDenied {
+                    id, reason, decided_by, ..
+                },
+            ) => ActError::ApprovalDenied {
+                code,
+                msg,
+                approval_id: id,
+                reason,
+                decided_by,
+            },
+            (_, Error::ApprovalTimeout { id, .. }) => ActError::ApprovalTimeout {
+                code,
+                msg,
+                approval_id: id,
+            },
+            (ErrorFamily::Store, _) => ActError::Store { code, msg },
+            (ErrorFamily::Snapshot | ErrorFamily::Audit | ErrorFamily::Endpoint | ErrorFamily::Approval, _) => {
+                ActError::Snapshot { code, msg }
+            }
             (ErrorFamily::Io, _) => ActError::Io {
                 code,
                 msg,

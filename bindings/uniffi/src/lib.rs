@@ -40,11 +40,7 @@ pub fn verify_audit_log(path: String, start_hash: Option<String>) -> Result<u64>
         })?;
         act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref())
             .map(|n| n as u64)
-            .map_err(|chain| ActError::Audit {
-                code: "audit_chain_broken".into(),
-                msg: format!("line {}: {}", chain.line, chain.message),
-                line: chain.line as u64,
-            })
+            .map_err(|chain| ActError::from(act_core::Error::from(chain)))
     })
 }
 

@@ -211,12 +211,25 @@ pub(crate) fn evaluate<'p>(
                     limit,
                     window_ms,
                     scope,
+                    weight,
                 } => {
+                    let weight = match weight {
+                        None => None,
+                        Some(w) => match crate::policy::budget::weigh(w, vars.context) {
+                            Ok(w) => Some(w),
+                            Err(m) => {
+                                trace(t, "constraint", || format!("`{}` cannot weigh the request: {m}", c.key));
+                                return Err(deny(Reason::ContextInvalid, m));
+                            }
+                        },
+                    };
                     // Length-prefixed parts: no subject or agent id can spell another key.
                     let key = match scope {
                         LimitScope::Subject => {
                             encode_key(&[&c.id, "subject", vars.agent.agent.as_str(), limit_subject])
                         }
+                        LimitScope::Agent => encode_key(&[&c.id, "agent", vars.agent.agent.as_str()]),
+                        LimitScope::Global => encode_key(&[&c.id, "global"]),
                         LimitScope::Token => encode_key(&[&c.id, "token", vars.user.jti.as_str()]),
                     };
                     entry.limits.push((
@@ -225,6 +238,7 @@ pub(crate) fn evaluate<'p>(
                             key,
                             limit: *limit,
                             window_ms: *window_ms,
+                            weight,
                         },
                     ));
                 }

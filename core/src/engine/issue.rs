@@ -70,10 +70,18 @@ impl Engine {
     }
 
     /// Delegates a narrower token to a sub-agent, signed by `holder` (the key in the parent's `cnf`).
+    /// Without `spec.holder_key` the child is sealed and presentable as is; with one, the
+    /// sub-agent [`seal`](Engine::seal)s it with that key to act.
     pub fn delegate(&self, parent: &str, holder: &SigningKey, spec: &DelegationSpec) -> Result<String> {
         if let Some(cap) = &spec.capability {
             compile_capability(&parse_capability(&spec.agent, cap)?)?;
         }
         token::delegate(parent, holder, spec, self.now_ms() / 1000)
+    }
+
+    /// Seals `token` (whose last link names `holder`'s key in `cnf`) so its holder can present
+    /// it, valid `ttl_secs` at most (never longer than the token). See [`token::seal`].
+    pub fn seal(&self, token: &str, holder: &SigningKey, ttl_secs: u64) -> Result<String> {
+        token::seal(token, holder, ttl_secs, self.now_ms() / 1000)
     }
 }

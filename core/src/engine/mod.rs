@@ -3,7 +3,10 @@
 pub(crate) mod canonical;
 pub(crate) mod eval;
 mod issue;
+mod issuers;
+mod layers;
 pub(crate) mod request;
+mod shadow;
 mod swap;
 mod token_cache;
 pub(crate) mod vars;
@@ -115,6 +118,10 @@ struct CachedToken {
     caps: Vec<Option<Arc<CompiledPolicy>>>,
     agent: Option<Arc<str>>,
     root_agent: Option<Arc<str>>,
+    /// Every agent of a delegation chain, root first, each once (`None` for a plain token).
+    chain_agents: Option<Arc<[Arc<str>]>>,
+    /// The root's capability stands in for its agent's policy (its issuer's scope says `grant`).
+    root_cap_grants: bool,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -258,6 +265,8 @@ struct Who {
     agent: Option<Arc<str>>,
     /// The chain's root agent (the one the issuer named), whose breaker counts denials.
     root_agent: Option<Arc<str>>,
+    /// Every agent of a delegation chain (see [`CachedToken`]); audit and redaction answer to all.
+    chain_agents: Option<Arc<[Arc<str>]>>,
     subject: Option<Arc<str>>,
     jti: Option<Arc<str>>,
 }
@@ -433,6 +442,8 @@ impl Engine {
                 caps: Vec::new(),
                 agent: None,
                 root_agent: None,
+                chain_agents: None,
+                root_cap_grants: false,
                 subject: None,
                 jti: None,
             });
@@ -452,6 +463,8 @@ impl Engine {
             caps: Vec::new(),
             agent: None,
             root_agent: None,
+            chain_agents: None,
+            root_cap_grants: false,
             subject: None,
             jti: None,
         };
@@ -473,18 +486,45 @@ impl Engine {
                 }
                 entry.agent = Some(chain.leaf().agent.as_str().into());
                 entry.root_agent = Some(chain.root().agent.as_str().into());
+                if chain.links.len() > 1 {
+                    let mut agents: Vec<Arc<str>> = Vec::with_capacity(chain.links.len());
+                    for link in &chain.links {
+                        if !agents.iter().any(|a| **a == *link.agent) {
+                            agents.push(link.agent.as_str().into());
+                        }
+                    }
+                    entry.chain_agents = Some(agents.into());
+                }
                 entry.subject = Some(chain.root().sub.as_str().into());
                 entry.jti = Some(chain.leaf().jti.as_str().into());
                 entry.caps = caps;
-                entry.result = match bad_cap {
-                    Some(e) => Err((
+                let authority = issuers::authority(snap, &chain);
+                entry.root_cap_grants =
+                    chain.root().cap.is_some() && matches!(authority, Ok(crate::policy::CapabilityAuthority::Grant));
+                entry.result = match (bad_cap, authority) {
+                    (Some(e), _) => Err((
                         Reason::TokenClaimInvalid,
                         format!("the token's capability does not compile: {e}"),
                     )),
-                    None => Ok(Arc::new(chain)),
+                    (None, Err(m)) => Err((Reason::IssuerNotAllowed, m)),
+                    (None, Ok(_)) => Ok(Arc::new(chain)),
                 };
             }
-            Err(e) => entry.result = Err(e),
+            Err(e) => {
+                // An unsealed chain verified link by link (the seal is checked last), so its
+                // claims are genuine: name who tried it in the decision and the audit record.
+                if e.0 == Reason::DelegationUnsealed {
+                    if let Ok(links) = crate::token::decode_unverified(token) {
+                        if let (Some(root), Some(leaf)) = (links.first(), links.last()) {
+                            entry.agent = Some(leaf.agent.as_str().into());
+                            entry.root_agent = Some(root.agent.as_str().into());
+                            entry.subject = Some(root.sub.as_str().into());
+                            entry.jti = Some(leaf.jti.as_str().into());
+                        }
+                    }
+                }
+                entry.result = Err(e)
+            }
         }
         match &entry.result {
             Ok(_) => {
@@ -533,7 +573,9 @@ impl Engine {
         trace(&mut steps, "decision", || {
             format!("{} ({}): {message}", outcome.as_str(), reason.as_str())
         });
+        let shadow = self.shadow_outcome(req, &snap, now_ms, &who);
         let mut decision = Decision {
+            shadow,
             outcome,
             reason,
             message,
@@ -571,12 +613,21 @@ impl Engine {
                 self.breakers.record_denial(&p.agent, sub, b, now_ms);
             }
         }
-        if d.outcome == Outcome::Allow && policy.is_some_and(|p| !p.audit.log_all_actions) {
+        // Audit and redaction settings protect the owner: for a chain they come from the root and
+        // every link can only tighten them (an allowed decision is skipped only when every agent
+        // of the chain says so; redacted fields add up).
+        let (log_allowed, redact) = match who.chain_agents.as_deref() {
+            Some(agents) => (layers::log_allowed(snap, agents), layers::redaction(snap, agents)),
+            None => (
+                policy.is_none_or(|p| p.audit.log_all_actions),
+                policy.and_then(|p| p.redact.clone()),
+            ),
+        };
+        if d.outcome == Outcome::Allow && !log_allowed {
             return;
         }
         let seq = self.next_audit_seq();
         d.audit_id = crate::audit::audit_id(&self.audit_prefix, seq);
-        let redact = policy.and_then(|p| p.redact.clone());
         self.auditor.submit(|p: &mut Pending| {
             if p.id_prefix.as_str() != &*self.audit_prefix {
                 p.id_prefix.clear();
@@ -603,6 +654,7 @@ impl Engine {
             crate::audit::set_text(&mut p.constraint, d.constraint.as_deref());
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
+            p.shadow.clone_from(&d.shadow);
         });
     }
 
@@ -657,6 +709,7 @@ impl Engine {
         let cached = self.token(req.token, snap);
         who.agent = cached.agent.clone();
         who.root_agent = cached.root_agent.clone();
+        who.chain_agents = cached.chain_agents.clone();
         who.subject = cached.subject.clone();
         who.jti = cached.jti.clone();
         let chain = match &cached.result {
@@ -715,8 +768,7 @@ impl Engine {
         }
         trace(t, "revocation", || "no revocation or kill switch applies".into());
 
-        // Policy layers: the agents' policies from the snapshot and every link's capability.
-        let mut layers: Vec<(&CompiledPolicy, &crate::token::Claims)> = Vec::with_capacity(chain.links.len() + 1);
+        // The root agent's breaker (named by the issuer, never by a sub-agent) pauses the chain.
         let root_policy = snap.agent(&root.agent);
         if let Some(p) = root_policy {
             if let Some(b) = &p.breaker {
@@ -737,55 +789,47 @@ impl Engine {
                     }
                 }
             }
-            layers.push((p, root));
         }
-        for (link, cap) in chain.links.iter().zip(&cached.caps) {
-            if let Some(c) = cap {
-                layers.push((c, link));
-            }
-        }
-        if chain.links.len() > 1 {
-            if let Some(p) = snap.agent(&leaf.agent) {
-                layers.push((p, leaf));
-            }
-        }
-        if layers.is_empty() {
-            return Err(deny(
-                Reason::UnknownAgent,
-                format!(
-                    "no policy exists for agent `{}` and the token carries no capability",
-                    root.agent
-                ),
-            ));
-        }
+        // Every link is a layer: its agent's policy and its capability; the grant is their intersection.
+        let layers = layers::build(snap, root_policy, &chain.links, &cached.caps, cached.root_cap_grants)
+            .map_err(|m| deny(Reason::UnknownAgent, m))?;
 
         let mut approvals = Vec::new();
         let mut limits: Vec<LimitKey> = Vec::new();
         let mut limit_ids = Vec::new();
         let mut rule = None;
-        for (i, (policy, agent_claims)) in layers.iter().enumerate() {
+        for (i, layer) in layers.iter().enumerate() {
             let vars = Vars {
                 context: req.context,
                 user: root,
-                agent: agent_claims,
+                agent: layer.claims,
                 resource: req.resource,
                 action: req.action,
                 now_ms,
             };
-            let mut covered = evaluate(policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
+            let mut covered = evaluate(layer.policy, &vars, &segments, &root.sub, t).map_err(|mut d| {
                 if i > 0 && matches!(d.reason, Reason::ActionNotAllowed | Reason::ResourceNotAllowed) {
-                    d.message = format!("{} (a narrower capability in the token's chain)", d.message);
+                    d.message = format!("{} ({})", d.message, layer.words());
                 }
                 d
             })?;
             rule.get_or_insert(covered.rule);
             approvals.append(&mut covered.approvals);
             for (c, mut k) in covered.limits {
-                // A token's inline capability compiles to the same constraint ids as the
-                // agent's policy when it repeats a limit; without the layer in the key both
-                // layers would share (and double-spend) one counter.
-                if i > 0 {
-                    k.key.insert_str(0, &format!("L{i}>"));
+                // Keyed by identity, never by the layer's position: a capability's counters by
+                // the root token too (it compiles to the same constraint ids as the agent's
+                // policy when it repeats a limit, and must not share or double-spend its counter).
+                if let Some(prefix) = layers::limit_key_prefix(layer, root) {
+                    k.key.insert_str(0, &prefix);
+                }
+                // One counter reached through two layers (a capability repeated down the chain)
+                // is spent once, at the tighter limit.
+                if let Some(j) = limits.iter().position(|l| l.key == k.key && l.window_ms == k.window_ms) {
+                    if k.limit < limits[j].limit {
+                        limits[j].limit = k.limit;
+                        limit_ids[j] = c;
+                    }
+                    continue;
                 }
                 limit_ids.push(c);
                 limits.push(k);
@@ -804,11 +848,11 @@ impl Engine {
         };
         let limit_denial = |i: usize| Denial {
             reason: Reason::RateLimited,
-            message: format!(
-                "rate limit reached: {} per {}",
-                limits[i].limit,
-                window_words(limit_ids[i], limits[i].window_ms)
-            ),
+            message: match limit_ids[i].limit_words() {
+                Some(words) if limits[i].weight.is_some() => format!("budget used up: {words}"),
+                Some(words) => format!("rate limit reached: {words}"),
+                None => "rate limit reached".to_string(),
+            },
             rule: Some(Arc::clone(rule)),
             constraint: Some(Arc::clone(&limit_ids[i].id)),
         };
@@ -830,15 +874,25 @@ impl Engine {
 
         let mut reason = Reason::Allowed;
         if let Some(first) = approvals.first() {
-            let redact = snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone());
-            let request = self.approval_request(req, chain, first, redact.as_deref().unwrap_or_default());
+            let redact = match cached.chain_agents.as_deref() {
+                Some(agents) => layers::redaction(snap, agents),
+                None => snap.agent(&chain.leaf().agent).and_then(|p| p.redact.clone()),
+            };
+            let request = self.approval_request(req, chain, &approvals, redact.as_deref().unwrap_or_default());
             match req.approval {
                 None => {
-                    let cel = condition_text(first);
+                    let mut message = format!(
+                        "`{}` asks a human to approve this request ({})",
+                        first.key,
+                        condition_text(first)
+                    );
+                    for also in &approvals[1..] {
+                        message.push_str(&format!("; so does `{}` ({})", also.key, condition_text(also)));
+                    }
                     return Ok(Verdict::Approval {
                         rule: Arc::clone(rule),
                         constraint: first.id.clone(),
-                        message: format!("`{}` asks a human to approve this request ({cel})", first.key),
+                        message,
                         request: Box::new(request),
                     });
                 }
@@ -927,9 +981,10 @@ impl Engine {
         &self,
         req: &Request<'_>,
         chain: &VerifiedChain,
-        c: &crate::policy::CompiledConstraint,
+        fired: &[&crate::policy::CompiledConstraint],
         redact: &[String],
     ) -> ApprovalRequest {
+        let c = fired[0];
         let leaf = chain.leaf();
         let context = approval::approver_context(req.context, redact, &leaf.jti);
         let ctx_hash = approval::context_hash(&context);
@@ -952,6 +1007,18 @@ impl Engine {
             token_id: leaf.jti.clone(),
             context_hash: ctx_hash,
             context,
+            conditions: fired
+                .iter()
+                .map(|c| approval::ApprovalCondition {
+                    constraint: c.id.to_string(),
+                    condition: condition_text(c),
+                })
+                .collect(),
+            chain: {
+                let mut agents: Vec<String> = chain.links.iter().map(|l| l.agent.clone()).collect();
+                agents.dedup();
+                agents
+            },
         }
     }
 }

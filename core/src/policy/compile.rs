@@ -141,6 +141,9 @@ pub enum CompiledKind {
         window_ms: u64,
         /// Counter sharing.
         scope: LimitScope,
+        /// `None` counts requests; a budget weighs each one (then `limit` is in millionths,
+        /// see [`super::budget`]).
+        weight: Option<Weight>,
     },
 }
 
@@ -177,6 +180,45 @@ pub struct CompiledGrant {
 }
 
 impl CompiledConstraint {
+    /// A limit in words for a denial: `5 per day`, `2000.5 of amount per day`, `100 of to, cc per hour`.
+    pub fn limit_words(&self) -> Option<String> {
+        let CompiledKind::RateLimit {
+            limit,
+            window_ms,
+            scope,
+            weight,
+        } = &self.kind
+        else {
+            return None;
+        };
+        let window = match (scope, window_ms / 1000) {
+            (LimitScope::Token, _) if weight.is_none() => "token".to_string(),
+            (_, 60) => "minute".into(),
+            (_, 3600) => "hour".into(),
+            (_, 86_400) => "day".into(),
+            (_, 604_800) => "week".into(),
+            (_, s) => format!("{s}s"),
+        };
+        let whom = match scope {
+            LimitScope::Subject => "",
+            LimitScope::Agent => " for the agent",
+            LimitScope::Global => " for everyone",
+            LimitScope::Token if weight.is_some() => " for the token",
+            LimitScope::Token => "",
+        };
+        Some(match weight {
+            None => format!("{limit} per {window}{whom}"),
+            Some(Weight::Sum { field }) => {
+                format!("{} of `{field}` per {window}{whom}", super::budget::micros_text(*limit))
+            }
+            Some(Weight::Count { fields }) => format!(
+                "{} items of `{}` per {window}{whom}",
+                super::budget::micros_text(*limit),
+                fields.join("`, `")
+            ),
+        })
+    }
+
     /// True when this constraint applies to a request for `action`.
     pub fn applies_to(&self, action: &str) -> bool {
         match (&self.action_glob, &self.action) {
@@ -263,7 +305,8 @@ pub fn compile_agent_with(policy: &AgentPolicy, budget: &CelBudget) -> Result<Co
         })
     };
     let mut grants = Vec::new();
-    for g in &policy.grants {
+    // Shadow rules are left out of the enforced policy; `super::shadow` compiles them apart.
+    for g in policy.grants.iter().filter(|g| !g.shadow) {
         for bad in g
             .actions
             .iter()
@@ -293,6 +336,18 @@ pub fn compile_agent_with(policy: &AgentPolicy, budget: &CelBudget) -> Result<Co
                     limit: *limit,
                     window_ms: window_secs * 1000,
                     scope: *scope,
+                    weight: None,
+                }),
+                ConstraintKind::Budget {
+                    weight,
+                    max,
+                    window_secs,
+                    scope,
+                } => Ok(CompiledKind::RateLimit {
+                    limit: super::budget::to_micros(*max, false),
+                    window_ms: window_secs * 1000,
+                    scope: *scope,
+                    weight: Some(weight.clone()),
                 }),
             };
             let action_glob = match c.action.as_deref().filter(|a| a.contains('*')).map(Pattern::compile) {

@@ -4,12 +4,14 @@
 //! article's vocabulary to the canonical [`model`]) → [`compile`] (CEL
 //! programs and resource patterns, once per snapshot).
 
+pub mod budget;
 pub mod cel_budget;
 pub mod compile;
 pub mod model;
 pub mod parse;
 pub mod pattern;
 pub mod redact;
+pub mod shadow;
 pub mod source;
 pub mod timeexpr;
 pub mod vocab;
@@ -75,6 +77,7 @@ pub fn merge(set: &mut PolicySet, part: PolicySet, diagnostics: &mut Vec<crate::
         }
     }
     set.trusted_issuers.extend(part.trusted_issuers);
+    set.issuer_scopes.extend(part.issuer_scopes);
     let r = part.revocations;
     set.revocations.tokens.extend(r.tokens);
     set.revocations.agents.extend(r.agents);

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub struct PolicySet {
     /// Agent policies, by agent id (unique).
     pub agents: Vec<AgentPolicy>,
+    /// Shadow (candidate) policies, by agent id (`shadow: true` documents): evaluated beside the
+    /// agent's enforced policy and audited, never enforced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<AgentPolicy>,
     /// Extra trusted issuer keys (`ed25519:...`).
     #[serde(default)]
     pub trusted_issuers: Vec<String>,
@@ -19,6 +23,38 @@ pub struct PolicySet {
     /// Kill switches.
     #[serde(default)]
     pub kill_switches: KillSwitches,
+    /// What trusted issuer keys may mint (`issuerScopes`); a key without a scope mints for any
+    /// agent, its inline capabilities only narrowing the agent's policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issuer_scopes: Vec<IssuerScope>,
+}
+
+/// The authority of one issuer key over the root tokens it signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerScope {
+    /// The key (`ed25519:...`), matched by its `kid` against a root token's header.
+    pub key: String,
+    /// Agent ids (or globs such as `support-*`) it may mint roots for; empty: any agent.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// What its inline capabilities (`cap` in a root) may do.
+    #[serde(default)]
+    pub capabilities: CapabilityAuthority,
+}
+
+/// What a root token's inline capability may do, by its issuer's scope.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityAuthority {
+    /// Where the agent has a policy, the capability only narrows it (intersection); where it
+    /// has none, the capability alone is the grant. The default, for every key.
+    #[default]
+    Narrow,
+    /// The capability replaces the agent's snapshot policy (it may exceed it). For a key that
+    /// is itself the authority over its agents, such as a control plane minting ad-hoc grants.
+    Grant,
+    /// Roots from this key may carry no capability: the agent's snapshot policy decides.
+    Forbid,
 }
 
 /// The policy of one agent.
@@ -49,6 +85,9 @@ pub struct Grant {
     pub exclude_resources: Vec<String>,
     /// Constraints, in source order.
     pub constraints: Vec<Constraint>,
+    /// A shadow rule (`shadow: true`): left out of the enforced policy, kept in its shadow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// One constraint of a grant.
@@ -92,6 +131,26 @@ pub enum LimitScope {
     Subject,
     /// One counter per (constraint, token): a budget for one agent session.
     Token,
+    /// One counter per (constraint, agent): every user of the agent shares it.
+    Agent,
+    /// One counter per constraint: the whole fleet shares it, whichever agent or user asks.
+    Global,
+}
+
+/// What a request weighs on a budget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum Weight {
+    /// The value of a numeric context field (0 or more).
+    Sum {
+        /// The context field.
+        field: String,
+    },
+    /// The number of items in list context fields (a string counts 1, an absent field 0).
+    Count {
+        /// The context fields.
+        fields: Vec<String>,
+    },
 }
 
 /// What a constraint does.
@@ -115,6 +174,19 @@ pub enum ConstraintKind {
         /// Window length in seconds.
         window_secs: u64,
         /// Who shares the counter.
+        #[serde(default)]
+        scope: LimitScope,
+    },
+    /// A weighted limit: the request weights allowed within a rolling `window_secs` sum to at
+    /// most `max` (exact to the millionth).
+    Budget {
+        /// What each request weighs.
+        weight: Weight,
+        /// The most allowed in the window.
+        max: f64,
+        /// Window length in seconds.
+        window_secs: u64,
+        /// Who shares the budget.
         #[serde(default)]
         scope: LimitScope,
     },

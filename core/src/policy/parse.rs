@@ -7,10 +7,12 @@ use super::vocab::{self, Meaning};
 use crate::error::{Diagnostic, PolicyError};
 
 const DOC_KEYS: &[&str] = &[
+    "shadow",
     "agent",
     "policy",
     "description",
     "trustedIssuers",
+    "issuerScopes",
     "revocations",
     "killSwitches",
     "policies",
@@ -25,7 +27,9 @@ const BODY_KEYS: &[&str] = &[
     "audit",
     "circuitBreaker",
     "description",
+    "shadow",
 ];
+const SCOPE_KEYS: &[&str] = &["key", "agents", "capabilities"];
 const AUDIT_KEYS: &[&str] = &["logAllActions", "retainFor", "redact", "sensitiveFields"];
 const BREAKER_KEYS: &[&str] = &["maxDenials", "window", "coolDown", "scope"];
 
@@ -210,6 +214,9 @@ impl Parser<'_> {
             }
             set.trusted_issuers.extend(keys);
         }
+        if let Some(node) = get("issuerScopes") {
+            self.issuer_scopes(node, set);
+        }
         if let Some(r) = get("revocations") {
             self.revocations(r, &mut set.revocations);
         }
@@ -219,7 +226,23 @@ impl Parser<'_> {
         match (get("agent"), get("policy")) {
             (Some(a), Some(body)) => {
                 if let Some(agent) = self.string(a, "agent") {
-                    let policy = self.agent_policy(&agent, a, body);
+                    let mut policy = self.agent_policy(&agent, a, body);
+                    let whole_doc = get("shadow").is_some_and(|flag| self.flag(flag, "shadow"));
+                    // Shadow rules move to the agent's shadow policy (the whole policy, every rule
+                    // enforced there), so the enforced policy never holds them: an SDK too old to
+                    // know `shadow` then ignores the shadow instead of enforcing its rules.
+                    if whole_doc || policy.grants.iter().any(|g| g.shadow) {
+                        let mut shadow = policy.clone();
+                        shadow.grants.iter_mut().for_each(|g| g.shadow = false);
+                        if set.shadows.iter().any(|p| p.agent == shadow.agent) {
+                            self.err_at(a, "agent", format!("agent `{agent}` has a shadow policy already"));
+                        }
+                        set.shadows.push(shadow);
+                        if whole_doc {
+                            return;
+                        }
+                        policy.grants.retain(|g| !g.shadow);
+                    }
                     if set.agents.iter().any(|p| p.agent == policy.agent) {
                         self.err_at(
                             a,
@@ -270,6 +293,17 @@ impl Parser<'_> {
         policy
     }
 
+    /// `true` or `false`; anything else is an error (and false).
+    fn flag(&mut self, node: &Node, path: &str) -> bool {
+        match node.value {
+            NodeValue::Bool(b) => b,
+            _ => {
+                self.err_at(node, path, format!("expected true or false, got {}", node.type_name()));
+                false
+            }
+        }
+    }
+
     fn grant(&mut self, id: String, body: &Node, path: &str, policy: &mut AgentPolicy) -> Option<Grant> {
         let entries = self.map(body, path);
         self.check_keys(entries, BODY_KEYS, path);
@@ -279,6 +313,7 @@ impl Parser<'_> {
             resources: Vec::new(),
             exclude_resources: Vec::new(),
             constraints: Vec::new(),
+            shadow: false,
         };
         let mut constraints_node = None;
         for (k, v) in entries {
@@ -297,6 +332,7 @@ impl Parser<'_> {
                 "constraints" => constraints_node = Some((k, v)),
                 "audit" => policy.audit = self.audit(v, &p),
                 "circuitBreaker" => policy.circuit_breaker = self.breaker(v, &p),
+                "shadow" => grant.shadow = self.flag(v, &p),
                 _ => {}
             }
         }
@@ -359,6 +395,11 @@ impl Parser<'_> {
                         ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
                         (name, NodeValue::Null) if is_empty_group(name) => {
                             self.err_key(k, &p, empty_group_message(name, entries, k));
+                        }
+                        // A limit key's map form (`maxPerDay: {count: 100, per: agent}`) is a
+                        // constraint, not an action group.
+                        (name, NodeValue::Map(_)) if vocab::KEYS.contains(&name) => {
+                            self.constraint(k, v, None, &p, grant, &mut only_own)
                         }
                         (_, NodeValue::Map(group)) => {
                             let Some(action) = self.group_action(k, &p, &grant.actions) else {
@@ -425,9 +466,18 @@ impl Parser<'_> {
         }
         match vocab::meaning(&key.name, value) {
             Ok(Meaning::Constraints(kinds)) => {
-                for kind in kinds {
+                let budgets = kinds
+                    .iter()
+                    .filter(|k| matches!(k, ConstraintKind::Budget { .. }))
+                    .count();
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    let mut id = format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name);
+                    // Several budgets under one key each get their own counter.
+                    if budgets > 1 {
+                        id.push_str(&format!("[{i}]"));
+                    }
                     grant.constraints.push(Constraint {
-                        id: format!("{}/{}/{}", grant.id, action.unwrap_or("*"), key.name),
+                        id,
                         key: key.name.clone(),
                         action: action.map(str::to_string),
                         kind,
@@ -518,6 +568,49 @@ impl Parser<'_> {
         );
         self.err_key(key, path, msg);
         None
+    }
+
+    fn issuer_scopes(&mut self, node: &Node, set: &mut PolicySet) {
+        let NodeValue::Seq(items) = &node.value else {
+            self.err_at(node, "issuerScopes", "expected a list of {key, agents, capabilities}");
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("issuerScopes[{i}]");
+            let entries = self.map(item, &path);
+            self.check_keys(entries, SCOPE_KEYS, &path);
+            let get = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+            let Some(key) = get("key").and_then(|k| self.string(k, &format!("{path}.key"))) else {
+                self.err_at(item, &path, "an issuer scope needs `key` (ed25519:...)");
+                continue;
+            };
+            if let Err(e) = crate::keys::VerifyingKey::parse(&key) {
+                self.err_at(item, &format!("{path}.key"), e.to_string());
+            }
+            let agents = get("agents")
+                .map(|a| self.strings(a, &format!("{path}.agents")))
+                .unwrap_or_default();
+            for a in &agents {
+                if let Err(e) = super::pattern::Pattern::compile(a) {
+                    self.err_at(item, &format!("{path}.agents"), e);
+                }
+            }
+            let capabilities = match get("capabilities").map(|c| (c, c.scalar_text())) {
+                None => CapabilityAuthority::Narrow,
+                Some((_, Some(t))) if t == "narrow" => CapabilityAuthority::Narrow,
+                Some((_, Some(t))) if t == "grant" => CapabilityAuthority::Grant,
+                Some((_, Some(t))) if t == "forbid" => CapabilityAuthority::Forbid,
+                Some((c, _)) => {
+                    self.err_at(c, &format!("{path}.capabilities"), "expected narrow, grant or forbid");
+                    CapabilityAuthority::Narrow
+                }
+            };
+            set.issuer_scopes.push(IssuerScope {
+                key,
+                agents,
+                capabilities,
+            });
+        }
     }
 
     fn audit(&mut self, node: &Node, path: &str) -> AuditSettings {

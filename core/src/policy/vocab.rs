@@ -5,7 +5,7 @@
 
 use super::model::{ConstraintKind, LimitScope};
 use super::source::{Node, NodeValue};
-use super::timeexpr;
+use super::{budget, timeexpr};
 
 /// What a constraint key turns into.
 #[derive(Debug, PartialEq)]
@@ -30,6 +30,7 @@ pub const KEYS: &[&str] = &[
     "maxPerDay",
     "rateLimit",
     "ifRateLimit",
+    "budget",
     "requireApproval",
     "requireSecondApproval",
     "requireHumanApproval",
@@ -223,6 +224,15 @@ pub fn rate(text: &str) -> Result<(u64, u64), String> {
     Ok((n, secs))
 }
 
+/// `maxPerDay: 100` (per user, as the article means it) or `maxPerDay: {count: 100, per: agent}`.
+fn count_limit(node: &Node, window_secs: u64) -> Result<Meaning, String> {
+    let (n, scope) = match node.as_map() {
+        Some(_) => budget::count_map(node)?,
+        None => (positive_int(node)?, LimitScope::Subject),
+    };
+    Ok(limit(n, window_secs, scope))
+}
+
 fn limit(n: u64, window_secs: u64, scope: LimitScope) -> Meaning {
     Meaning::Constraints(vec![ConstraintKind::RateLimit {
         limit: n,
@@ -310,13 +320,18 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
             crate::token::MAX_TTL_SECS,
             LimitScope::Token,
         )),
-        "maxPerMinute" => Ok(limit(positive_int(node)?, 60, LimitScope::Subject)),
-        "maxPerHour" => Ok(limit(positive_int(node)?, 3600, LimitScope::Subject)),
-        "maxPerDay" => Ok(limit(positive_int(node)?, 86_400, LimitScope::Subject)),
+        "maxPerMinute" => count_limit(node, 60),
+        "maxPerHour" => count_limit(node, 3600),
+        "maxPerDay" => count_limit(node, 86_400),
         "rateLimit" | "ifRateLimit" => {
-            let (n, w) = rate(&text(node)?)?;
-            Ok(limit(n, w, LimitScope::Subject))
+            let (text, scope) = match node.as_map() {
+                Some(_) => budget::rate_map(node)?,
+                None => (text(node)?, LimitScope::Subject),
+            };
+            let (n, w) = rate(&text)?;
+            Ok(limit(n, w, scope))
         }
+        "budget" => Ok(Meaning::Constraints(budget::budgets(node)?)),
         "requireApproval" | "requireSecondApproval" | "requireHumanApproval" => Ok(match cel_condition(node)? {
             Some(cel) => Meaning::Constraints(vec![ConstraintKind::ApprovalIf { cel }]),
             None => Meaning::Nothing,

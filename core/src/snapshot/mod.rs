@@ -35,7 +35,7 @@ pub struct Snapshot {
     /// When it stops being trusted (ms), if set.
     pub expires_at_ms: Option<i64>,
     keys: FastMap<String, VerifyingKey>,
-    /// Changes exactly when the trusted key set changes (cached tokens are re-verified then).
+    /// Changes exactly when the trusted key set or its scopes change (cached tokens are re-verified then).
     pub keys_epoch: u64,
     agents: FastMap<Arc<str>, Arc<CompiledPolicy>>,
     revoked_tokens: FastSet<String>,
@@ -47,6 +47,22 @@ pub struct Snapshot {
     killed_actions: FastSet<String>,
     /// The canonical source it was compiled from.
     pub source: PolicySet,
+    /// The shadow decisions' view, when an agent has a shadow policy or rule.
+    shadow: Option<Box<ShadowView>>,
+}
+
+/// The snapshot shadow decisions are made against, and the agents that have a shadow.
+pub struct ShadowView {
+    /// Compiled from the shadow policy set (same keys, revocations and kill switches).
+    pub snapshot: Snapshot,
+    agents: FastSet<String>,
+}
+
+impl ShadowView {
+    /// Whether `agent` has a shadow policy or rule.
+    pub fn covers(&self, agent: &str) -> bool {
+        self.agents.contains(agent)
+    }
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -92,10 +108,20 @@ impl Snapshot {
                 h.write(k.as_bytes());
                 h.write_u8(0);
             }
+            // What the keys may mint is part of trusting them: a changed scope re-verifies too.
+            h.write(format!("{:?}", set.issuer_scopes).as_bytes());
             h.finish()
         };
         let set_of = |v: &[String]| v.iter().cloned().collect::<FastSet<String>>();
+        let shadow = match crate::policy::shadow::shadow_set(&set) {
+            Some((shadow_set, agents)) => Some(Box::new(ShadowView {
+                snapshot: Snapshot::compile(shadow_set, version, issued_at_ms, extra_keys)?,
+                agents: agents.into_iter().collect(),
+            })),
+            None => None,
+        };
         Ok(Snapshot {
+            shadow,
             version,
             issued_at_ms,
             expires_at_ms: None,
@@ -125,6 +151,13 @@ impl Snapshot {
     /// Sets the expiry (ms since the epoch) after which validations deny `snapshot_stale`.
     pub fn with_expiry(mut self, expires_at_ms: Option<i64>) -> Snapshot {
         self.expires_at_ms = expires_at_ms;
+        if let Some(view) = self.shadow.take() {
+            let ShadowView { snapshot, agents } = *view;
+            self.shadow = Some(Box::new(ShadowView {
+                snapshot: snapshot.with_expiry(expires_at_ms),
+                agents,
+            }));
+        }
         self
     }
 
@@ -141,6 +174,11 @@ impl Snapshot {
     /// Every trusted issuer key.
     pub fn keys(&self) -> impl Iterator<Item = &VerifyingKey> {
         self.keys.values()
+    }
+
+    /// The view shadow decisions are made against, when an agent has a shadow.
+    pub fn shadow(&self) -> Option<&ShadowView> {
+        self.shadow.as_deref()
     }
 
     /// The compiled policy of `agent`.

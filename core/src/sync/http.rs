@@ -54,6 +54,11 @@ pub struct HttpSyncOptions {
     pub backoff_min: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
+    /// This SDK instance (protocol: SDK instance identity): when set, every request carries
+    /// `X-Act-Instance` and `X-Act-Snapshot-Version` (the version serving, 0 = none).
+    pub instance_id: Option<String>,
+    /// `User-Agent`, e.g. `act-sdk/python/0.1.0` (default `act-sdk/<core version>`).
+    pub user_agent: Option<String>,
 }
 
 impl HttpSyncOptions {
@@ -73,6 +78,8 @@ impl HttpSyncOptions {
             max_body_bytes: MAX_SNAPSHOT_BYTES,
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            instance_id: None,
+            user_agent: None,
         }
     }
 
@@ -242,6 +249,14 @@ impl Worker {
             .header(reqwest::header::ACCEPT, "application/jose, */*;q=0.1");
         if let Some(k) = &self.opts.api_key {
             req = req.bearer_auth(k);
+        }
+        if let Some(id) = &self.opts.instance_id {
+            req = req
+                .header("X-Act-Instance", id.as_str())
+                .header("X-Act-Snapshot-Version", serving.to_string());
+        }
+        if let Some(ua) = &self.opts.user_agent {
+            req = req.header(reqwest::header::USER_AGENT, ua.as_str());
         }
         if let (Some(tag), true) = (&self.etag, serving > 0) {
             req = req.header(reqwest::header::IF_NONE_MATCH, tag.as_str());

@@ -29,7 +29,7 @@ mod backoff;
 #[cfg(feature = "http")]
 mod cache;
 #[cfg(feature = "http")]
-mod client;
+pub(crate) mod client;
 mod file;
 #[cfg(feature = "http")]
 mod http;

@@ -29,8 +29,12 @@ pub struct Claims {
     pub ctx: Map<String, Value>,
     /// `cap`: an inline capability (a policy body), narrowing what the agent's policy grants.
     pub cap: Option<Value>,
-    /// `cnf.jwk`: the holder key that may sign delegated child tokens.
+    /// `cnf.jwk`: the holder key that may sign delegated child tokens. A link that names one
+    /// is attenuable, not presentable: only a chain whose last link names none may act.
     pub cnf: Option<VerifyingKey>,
+    /// `pjt`: in a delegated link, the `jti` of the parent token it was made for (required in
+    /// every link but the root; see `docs/tokens.md`, delegation format 2).
+    pub pjt: Option<String>,
 }
 
 /// A claim problem: the reason code and a sentence naming the claim.
@@ -91,6 +95,10 @@ impl Claims {
             ctx: opt_object(obj.get("ctx"), "ctx")?,
             cap,
             cnf,
+            pjt: match obj.get("pjt") {
+                None => None,
+                v => Some(nonempty_str(v, "pjt")?),
+            },
         })
     }
 
@@ -128,6 +136,9 @@ impl Claims {
         }
         if let Some(cnf) = &self.cnf {
             obj.insert("cnf".into(), serde_json::json!({ "jwk": cnf.to_jwk_value() }));
+        }
+        if let Some(pjt) = &self.pjt {
+            obj.insert("pjt".into(), pjt.clone().into());
         }
         Value::Object(obj)
     }

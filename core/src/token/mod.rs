@@ -2,9 +2,16 @@
 //!
 //! A token is `header.claims.signature`, header `{"alg":"EdDSA","typ":"act+jwt","kid":...}`.
 //! A delegated token is `parent~child[~grandchild...]`: each child is signed by
-//! the key in its parent's `cnf.jwk`, acts for the same subject, expires no
-//! later than its parent, and only narrows what its parent may do (the
-//! engine evaluates every link's capability and takes the intersection).
+//! the key in its parent's `cnf.jwk`, names its parent's `jti` (`pjt`), acts for
+//! the same subject, expires no later than its parent, and only narrows what its
+//! parent may do (the engine evaluates every link as a layer and takes the
+//! intersection).
+//!
+//! Chains are sealed (delegation format 2): a link that names a holder key is
+//! attenuable, not presentable. Only a chain whose last link names no `cnf` acts,
+//! so no prefix of a chain acts on its own: every proper prefix ends in a link
+//! with a `cnf`, and only that key's holder can append to it. A holder acts with
+//! its own token by [`seal`]ing it (a last link for itself, signed by its key).
 //! See `docs/tokens.md` for the wire format.
 
 mod claims;
@@ -130,6 +137,7 @@ pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
         ctx,
         cap: spec.capability.clone(),
         cnf: spec.holder_key.clone(),
+        pjt: None,
     };
     let token = sign_jws(key, TOKEN_TYP, &claims.to_json());
     if token.len() > MAX_TOKEN_BYTES {
@@ -147,13 +155,15 @@ pub fn issue(key: &SigningKey, spec: &TokenSpec, now: i64) -> Result<String> {
 /// Appends a child to `parent` (a token or chain whose leaf names `holder`'s key in `cnf`).
 ///
 /// The parent is decoded, not verified: verification happens when the chain
-/// is validated. `parent_leaf` is the parent's leaf claims as returned by
-/// [`decode_unverified`].
+/// is validated. The child names the parent leaf's `jti` (`pjt`), so it cannot be
+/// moved onto another parent. Without `spec.holder_key` the result is sealed and
+/// presentable as is; with one, its holder [`seal`]s it to act.
 pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i64) -> Result<String> {
     if spec.agent.trim().is_empty() {
         return Err(Error::Config("agent must be a non-empty string".into()));
     }
     check_ttl(spec.ttl_secs)?;
+    let parent = unseal(parent, holder)?;
     let leaf = decode_unverified(parent)?
         .pop()
         .ok_or_else(|| Error::Config("empty parent token".into()))?;
@@ -185,6 +195,7 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         ctx: Map::new(),
         cap: spec.capability.clone(),
         cnf: spec.holder_key.clone(),
+        pjt: Some(leaf.jti.clone()),
     };
     let child = sign_jws(holder, TOKEN_TYP, &claims.to_json());
     let token = format!("{parent}~{child}");
@@ -198,6 +209,48 @@ pub fn delegate(parent: &str, holder: &SigningKey, spec: &DelegationSpec, now: i
         ));
     }
     Ok(token)
+}
+
+/// The attenuable chain under `token` when `token` is that chain sealed by `holder` (its last
+/// link a seal: same agent as its parent, no capability, no `cnf`, the parent naming
+/// `holder`'s key), so a holder that keeps only its sealed token can still delegate from it.
+/// Anything else is returned as is.
+fn unseal<'t>(token: &'t str, holder: &SigningKey) -> Result<&'t str> {
+    let Some((prefix, _)) = token.rsplit_once('~') else {
+        return Ok(token);
+    };
+    let links = decode_unverified(token)?;
+    let (leaf, parent) = (&links[links.len() - 1], &links[links.len() - 2]);
+    let sealed_by_holder = leaf.cnf.is_none()
+        && leaf.cap.is_none()
+        && leaf.agent == parent.agent
+        && parent.cnf.as_ref().is_some_and(|k| k.kid() == holder.kid());
+    Ok(if sealed_by_holder { prefix } else { token })
+}
+
+/// Seals `token` (a token or chain whose last link names `holder`'s key in `cnf`) so
+/// its holder can present it: appends a last link for the same agent, with no
+/// capability (it narrows nothing) and no `cnf` (nothing can be appended after it),
+/// signed by `holder`, living `ttl_secs` at most and never longer than the token.
+///
+/// This is the holder's proof of possession: a sub-agent that holds a chain built
+/// on `token` lacks `holder`'s private key, so it cannot present `token` itself.
+pub fn seal(token: &str, holder: &SigningKey, ttl_secs: u64, now: i64) -> Result<String> {
+    let leaf = decode_unverified(token)?
+        .pop()
+        .ok_or_else(|| Error::Config("empty token".into()))?;
+    if leaf.cnf.is_none() {
+        return Err(Error::token(
+            Reason::DelegationInvalid,
+            "the token is already sealed (its last link names no holder key): present it as is",
+        ));
+    }
+    let spec = DelegationSpec {
+        agent: leaf.agent,
+        ttl_secs,
+        ..Default::default()
+    };
+    delegate(token, holder, &spec, now)
 }
 
 /// A decoded compact JWS (header kid, raw claims, signing input, signature), or why it is malformed.

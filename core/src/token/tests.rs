@@ -216,18 +216,45 @@ fn delegation_chain_rules() {
         ..Default::default()
     };
     let child = delegate(&parent, &holder, &child_spec, NOW).unwrap();
-    let chain = verify(&child, &issuer).unwrap();
-    assert_eq!(chain.links.len(), 2);
+    // The child names a holder key: attenuable, so it acts only sealed by that key.
+    assert_eq!(verify(&child, &issuer).unwrap_err().0, Reason::DelegationUnsealed);
+    assert_eq!(verify(&parent, &issuer).unwrap_err().0, Reason::DelegationUnsealed);
+    assert!(seal(&child, &holder, 60, NOW).is_err(), "only the named holder seals");
+    let sealed = seal(&child, &sub_holder, 999_999, NOW).unwrap();
+    let chain = verify(&sealed, &issuer).unwrap();
+    assert_eq!(chain.links.len(), 3);
     assert_eq!(chain.leaf().agent, "refund-worker");
+    assert_eq!(chain.leaf().pjt.as_deref(), Some(chain.links[1].jti.as_str()));
+    assert_eq!(chain.links[1].pjt.as_deref(), Some(chain.root().jti.as_str()));
     assert_eq!(chain.exp(), NOW + 3600, "a child never outlives its parent");
+    assert!(seal(&sealed, &sub_holder, 60, NOW).is_err(), "a sealed chain is final");
+    // Its holder still delegates from its sealed form: the seal is set aside, never extended.
+    let from_sealed = delegate(
+        &sealed,
+        &sub_holder,
+        &DelegationSpec {
+            agent: "x".into(),
+            ttl_secs: 60,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(from_sealed.starts_with(&format!("{child}~")), "{from_sealed}");
+    assert_eq!(from_sealed.matches('~').count(), 2);
+    assert!(
+        delegate(&sealed, &holder, &child_spec, NOW).is_err(),
+        "another key cannot"
+    );
 
     // Signed by a key that is not the parent's holder key.
+    let pjt = chain.root().jti.clone();
     let intruder = SigningKey::generate().unwrap();
     assert!(delegate(&parent, &intruder, &child_spec, NOW).is_err());
     let forged_child = sign_jws(
         &intruder,
         TOKEN_TYP,
-        &json!({"iss":"customer-support-bot","sub":"42","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c"}),
+        &json!({"iss":"customer-support-bot","sub":"42","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c","pjt":pjt}),
     );
     let err = verify(&format!("{parent}~{forged_child}"), &issuer).unwrap_err();
     assert_eq!(err.0, Reason::DelegationInvalid);
@@ -236,12 +263,21 @@ fn delegation_chain_rules() {
     let other_user = sign_jws(
         &holder,
         TOKEN_TYP,
-        &json!({"iss":"customer-support-bot","sub":"43","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c"}),
+        &json!({"iss":"customer-support-bot","sub":"43","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c","pjt":pjt}),
     );
     assert_eq!(
         verify(&format!("{parent}~{other_user}"), &issuer).unwrap_err().0,
         Reason::DelegationInvalid
     );
+    // A format-1 child (no `pjt`) fails closed, naming the format.
+    let v1 = sign_jws(
+        &holder,
+        TOKEN_TYP,
+        &json!({"iss":"customer-support-bot","sub":"42","act":{"sub":"x"},"iat":NOW,"exp":NOW+5,"jti":"c"}),
+    );
+    let err = verify(&format!("{parent}~{v1}"), &issuer).unwrap_err();
+    assert_eq!(err.0, Reason::DelegationInvalid);
+    assert!(err.1.contains("format 1"), "{}", err.1);
 
     // Depth bound.
     let mut t = child.clone();

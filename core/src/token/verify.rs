@@ -271,6 +271,21 @@ pub fn verify_chain(
         links.push(claims);
     }
     let chain = VerifiedChain { links, root_kid };
+    if let Some(key) = &chain.leaf().cnf {
+        let what = if chain.links.len() == 1 {
+            "the token"
+        } else {
+            "the delegation chain's last link"
+        };
+        return Err(fail(
+            Reason::DelegationUnsealed,
+            format!(
+                "{what} names a holder key (`cnf`, kid `{}`), so it may delegate but not act: its holder \
+                 presents it sealed (`seal` with that key, or a child delegated without `holder_key`)",
+                key.kid()
+            ),
+        ));
+    }
     if let Some(aud) = &opts.audience {
         if !chain.root().aud.iter().any(|a| a == aud) {
             return Err(fail(
@@ -283,6 +298,24 @@ pub fn verify_chain(
 }
 
 fn check_child(parent: &Claims, child: &Claims, i: usize) -> Result<(), Fail> {
+    match &child.pjt {
+        Some(pjt) if *pjt == parent.jti => {}
+        Some(_) => {
+            return Err(fail(
+                Reason::DelegationInvalid,
+                format!("link {i} was made for another parent token (its `pjt` is not its parent's `jti`)"),
+            ))
+        }
+        None => {
+            return Err(fail(
+                Reason::DelegationInvalid,
+                format!(
+                    "link {i} names no parent `jti` (`pjt`): delegation format 1 chains are no longer \
+                     accepted; delegate again with this version"
+                ),
+            ))
+        }
+    }
     if child.sub != parent.sub {
         return Err(fail(
             Reason::DelegationInvalid,

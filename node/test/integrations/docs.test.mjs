@@ -93,7 +93,7 @@ test('act-sdk and its integration modules load without any framework package', (
   `
   const out = execFileSync(process.execPath, ['-e', script], { cwd: NODE, encoding: 'utf8' })
   assert.deepEqual(out.trim().split('\n'), [
-    'act-sdk:ACT,ActError,ApprovalRequiredError',
+    'act-sdk:ACT,ActError,ApprovalDeniedError',
     'act-sdk/mcp:registerTool',
     'act-sdk/ai-sdk:guardTools',
     'act-sdk/openai-agents:createGuard',

@@ -19,6 +19,10 @@ body runs; ``approval_required`` asks the human at the MCP client through elicit
   "approve", the guard signs an ACT approval with the ACT's issuer key for exactly this request,
   naming ``approver``, and validates with it: the tool runs once. A decline, a cancel, a client
   without elicitation, or no ``approver`` gives the model ``"... (approval_required) ..."``.
+  In endpoint mode (``ACT(endpoint=...)``) the agent holds no key to sign approvals with: the
+  guard asks the control endpoint instead (``request_approval``), waits up to
+  ``approval_wait`` seconds for an approver's decision there (``wait_for_approval``, off the event
+  loop), and runs the tool once if granted; a denial gives the model the approver's reason.
 - an exception from ACT never runs the tool: MCP reports it as a tool crash (its text stays on
   the server).
 
@@ -41,7 +45,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from .._client import ACT
-from ..errors import ConfigError
+from ..errors import ApprovalDenied, ApprovalTimeout, ConfigError
 from ._common import ToolRule, as_rule, check_act, check_token_source, refusal, token_of
 
 __all__ = ["ApprovalForm", "MCPGuard"]
@@ -68,8 +72,11 @@ class MCPGuard:
         token: Union[str, Callable[[Any], str]],
         approver: Union[str, Callable[[Any], str], None] = None,
         approval_ttl: int = 600,
+        approval_wait: float = 300,
     ) -> None:
         self._act = check_act(act)
+        self._endpoint = act.status["mode"] == "endpoint"
+        self._approval_wait = approval_wait
         check_token_source(token)
         if approver is not None and not ((isinstance(approver, str) and approver) or callable(approver)):
             raise ConfigError("approver must be a non-empty str, a callable receiving the MCP Context, or None")
@@ -118,7 +125,7 @@ class MCPGuard:
 
         async def ask(**named: Any) -> Any:
             ctx = named.pop(_CTX)
-            if guard._approver is None or not _can_elicit(ctx):
+            if guard._endpoint or guard._approver is None or not _can_elicit(ctx):
                 return None
             action, resource, context = rule.request(named)
             decision = guard._act.check(
@@ -145,7 +152,12 @@ class MCPGuard:
             action, resource, context = rule.request(kwargs)
             token = token_of(guard._token, ctx)
             decision = guard._act.validate(token=token, action=action, resource=resource, context=context)
-            if decision.outcome == "approval_required" and decision.approval_request is not None:
+            if decision.outcome == "approval_required" and decision.approval_request is not None and guard._endpoint:
+                approval = await anyio.to_thread.run_sync(guard._approval_from_endpoint, decision)
+                decision = guard._act.validate(
+                    token=token, action=action, resource=resource, context=context, approval=approval
+                )
+            elif decision.outcome == "approval_required" and decision.approval_request is not None:
                 asked = isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ApprovalForm)
                 if asked and answer.data.approve and guard._approver is not None:
                     approver = guard._approver(ctx) if callable(guard._approver) else guard._approver
@@ -185,6 +197,18 @@ class MCPGuard:
             annotations["return"] = hints["return"]
         guarded.__annotations__ = annotations
         return typing.cast(F, guarded)
+
+    def _approval_from_endpoint(self, decision: Any) -> str:
+        """Asks the control endpoint's approvers and waits for their decision (a worker thread)."""
+        handle = self._act.request_approval(decision)
+        try:
+            return self._act.wait_for_approval(handle, timeout=self._approval_wait)
+        except ApprovalDenied as e:
+            raise ToolError(f"A human refused this call (approval_denied): {e.reason}. The tool did not run.") from None
+        except ApprovalTimeout:
+            raise ToolError(
+                f"No one approved this call in time (approval_required): {decision.message}. The tool did not run."
+            ) from None
 
 
 def _is_context(hint: Any) -> bool:

@@ -179,3 +179,49 @@ def test_approver_from_the_context(act: ACT, alice: str) -> None:
     server, ran = serve(act, alice, approver=lambda ctx: "")
     result, _ = call(server, "process_refund", refund(150), {"action": "accept", "content": {"approve": True}})
     assert result.is_error and ran == []  # a nameless approver is a configuration error: nothing runs
+
+
+def test_in_endpoint_mode_the_approval_comes_from_the_endpoints_approvers(tmp_path: Any) -> None:
+    """No key to sign with in the agent: the guard asks `act serve`, an approver grants over HTTP,
+    the tool runs once; a denial reaches the model with the approver's reason."""
+    import threading
+    import time
+
+    from test_control_plane import APPROVER, ISSUER
+    from test_control_plane import serve as start_serve
+
+    fixture = start_serve.__wrapped__(tmp_path)  # the generator behind the pytest fixture
+    endpoint = next(fixture)
+    try:
+        act = endpoint.client(issuer_api_key=ISSUER)
+        token = act.issue_token(agent="customer-support-bot", user_context={"user_id": "42"})
+        server, ran = serve(act, token)
+
+        def decide(verb: str, reason: str) -> threading.Thread:
+            def run() -> None:
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    pending = endpoint.call("GET", "/v1/approvals?status=pending", APPROVER)["approvals"]
+                    if pending:
+                        endpoint.call("POST", f"/v1/approvals/{pending[0]['id']}/{verb}", APPROVER, {"reason": reason})
+                        return
+                    time.sleep(0.05)
+
+            t = threading.Thread(target=run)
+            t.start()
+            return t
+
+        granter = decide("grant", "verified")
+        result, asked = call(server, "process_refund", refund(120))
+        granter.join()
+        assert text(result) == "refunded 120.0" and not result.is_error and asked == []
+        assert ran == [{"customer_id": "42", "order_id": "1001", "amount": 120.0}]
+
+        denier = decide("deny", "no receipt")
+        result, _ = call(server, "process_refund", refund(130))
+        denier.join()
+        assert result.is_error and "no receipt" in text(result)
+        assert len(ran) == 1
+        act.close()
+    finally:
+        fixture.close()

@@ -27,6 +27,10 @@ pub(crate) struct Card {
     pub constraint: String,
     pub condition: String,
     pub token_id: String,
+    /// The delegation chain's agents, root first, as the agent's SDK reported it.
+    pub chain: String,
+    /// The other approval rules that fired on the request: (constraint, condition).
+    pub also: Vec<(String, String)>,
     pub requested_by: String,
     pub age: String,
     pub expires_in: String,
@@ -130,6 +134,13 @@ fn card(e: &Entry, now: i64, files: &PolicySet, viewer: &str) -> Card {
         constraint: r.constraint.clone(),
         condition: r.condition.clone(),
         token_id: r.token_id.clone(),
+        chain: r.chain.join(" → "),
+        also: r
+            .conditions
+            .iter()
+            .skip(1)
+            .map(|c| (c.constraint.clone(), c.condition.clone()))
+            .collect(),
         requested_by: e.requested_by.clone(),
         age: span(now - e.created_at_ms),
         expires_in: span(e.expires_at_ms - now),

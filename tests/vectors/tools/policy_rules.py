@@ -419,6 +419,60 @@ policy:
 ]
 
 
+# ---- two approval rules on one request: both are shown, one approval covers the request -------
+
+TWO_APPROVALS = """agent: bot
+policy:
+  actions: [process_refund]
+  resources: ["order://**"]
+  constraints:
+    process_refund:
+      requireApproval: amount > 100
+      requireSecondApproval: risk > 5
+"""
+
+def with_keys(s, **keys):
+    s.update(keys)
+    return s
+
+
+both = {"amount": 150, "risk": 7}
+two_approvals = [
+    suite(
+        "two approval rules that fire on one request are both named, and one approval covers it",
+        "the approval is bound to the request (token, action, resource, context), not to a rule",
+        TWO_APPROVALS,
+        [
+            with_keys(
+                step(
+                    "both rules fire and both are named",
+                    "process_refund",
+                    "order://9",
+                    "approval_required",
+                    "approval_required",
+                    both,
+                    message_contains="so does `requireSecondApproval` (risk > 5)",
+                ),
+                approve_as="both",
+            ),
+            with_keys(
+                step("the one approval allows the request", "process_refund", "order://9", "allow", "approved", both),
+                approval="both",
+            ),
+            step(
+                "one rule fires",
+                "process_refund",
+                "order://9",
+                "approval_required",
+                "approval_required",
+                {"amount": 150, "risk": 1},
+                message_contains="(amount > 100)",
+            ),
+        ],
+    ),
+]
+
+
 # ---- indentation slips and YAML structure errors name the likely cause -----------------------
 
 indentation = [
@@ -482,7 +536,7 @@ policy:
 
 
 def main():
-    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation}
+    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation + two_approvals}
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")

@@ -255,7 +255,7 @@ void uniffi_act_uniffi_fn_free_act(uint64_t handle, RustCallStatus *_Nonnull out
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
-uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer counters, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer counters, RustBuffer issuer_api_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
@@ -293,6 +293,16 @@ RustBuffer uniffi_act_uniffi_fn_method_act_explain(uint64_t ptr, RustBuffer toke
 void uniffi_act_uniffi_fn_method_act_flush_audit(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_INSPECT_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_INSPECT_TOKEN
+RustBuffer uniffi_act_uniffi_fn_method_act_inspect_token(uint64_t ptr, RustBuffer token, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_INSTANCE_ID
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_INSTANCE_ID
+RustBuffer uniffi_act_uniffi_fn_method_act_instance_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_ISSUE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_ISSUE_TOKEN
 RustBuffer uniffi_act_uniffi_fn_method_act_issue_token(uint64_t ptr, RustBuffer agent, RustBuffer user_context, RustBuffer agent_context, RustBuffer policy, RustBuffer ttl, RustBuffer holder_key, RustCallStatus *_Nonnull out_status
@@ -308,6 +318,11 @@ RustBuffer uniffi_act_uniffi_fn_method_act_public_key(uint64_t ptr, RustCallStat
 uint64_t uniffi_act_uniffi_fn_method_act_reload(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_REQUEST_APPROVAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_REQUEST_APPROVAL
+RustBuffer uniffi_act_uniffi_fn_method_act_request_approval(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_STATUS
 RustBuffer uniffi_act_uniffi_fn_method_act_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -316,6 +331,16 @@ RustBuffer uniffi_act_uniffi_fn_method_act_status(uint64_t ptr, RustCallStatus *
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_VALIDATE
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_VALIDATE
 RustBuffer uniffi_act_uniffi_fn_method_act_validate(uint64_t ptr, RustBuffer token, RustBuffer action, RustBuffer resource, RustBuffer context, RustBuffer approval, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_AUDIT_DELIVERED
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_AUDIT_DELIVERED
+int8_t uniffi_act_uniffi_fn_method_act_wait_audit_delivered(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_FOR_APPROVAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_FOR_APPROVAL
+RustBuffer uniffi_act_uniffi_fn_method_act_wait_for_approval(uint64_t ptr, RustBuffer id, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_WAIT_FOR_SNAPSHOT
@@ -501,6 +526,12 @@ RustBuffer uniffi_act_uniffi_fn_func_reason_codes(RustCallStatus *_Nonnull out_s
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_FUNC_VERIFY_AUDIT_LOG
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_FUNC_VERIFY_AUDIT_LOG
 uint64_t uniffi_act_uniffi_fn_func_verify_audit_log(RustBuffer path, RustBuffer start_hash, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_FUNC_STATUS_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_FUNC_STATUS_FIELDS
+RustBuffer uniffi_act_uniffi_fn_func_status_fields(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_FUNC_OUTCOME_CODE
@@ -808,6 +839,12 @@ uint16_t uniffi_act_uniffi_checksum_func_verify_audit_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_FUNC_STATUS_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_FUNC_STATUS_FIELDS
+uint16_t uniffi_act_uniffi_checksum_func_status_fields(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_FUNC_OUTCOME_CODE
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_FUNC_OUTCOME_CODE
 uint16_t uniffi_act_uniffi_checksum_func_outcome_code(void
@@ -862,6 +899,18 @@ uint16_t uniffi_act_uniffi_checksum_method_act_flush_audit(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_INSPECT_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_INSPECT_TOKEN
+uint16_t uniffi_act_uniffi_checksum_method_act_inspect_token(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_INSTANCE_ID
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_INSTANCE_ID
+uint16_t uniffi_act_uniffi_checksum_method_act_instance_id(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_ISSUE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_ISSUE_TOKEN
 uint16_t uniffi_act_uniffi_checksum_method_act_issue_token(void
@@ -880,6 +929,12 @@ uint16_t uniffi_act_uniffi_checksum_method_act_reload(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_REQUEST_APPROVAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_REQUEST_APPROVAL
+uint16_t uniffi_act_uniffi_checksum_method_act_request_approval(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_STATUS
 uint16_t uniffi_act_uniffi_checksum_method_act_status(void
@@ -889,6 +944,18 @@ uint16_t uniffi_act_uniffi_checksum_method_act_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_VALIDATE
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_VALIDATE
 uint16_t uniffi_act_uniffi_checksum_method_act_validate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_AUDIT_DELIVERED
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_AUDIT_DELIVERED
+uint16_t uniffi_act_uniffi_checksum_method_act_wait_audit_delivered(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_FOR_APPROVAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_WAIT_FOR_APPROVAL
+uint16_t uniffi_act_uniffi_checksum_method_act_wait_for_approval(void
     
 );
 #endif

@@ -465,6 +465,22 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -602,9 +618,8 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * The ACT engine, embedded: loads a policy file (or a folder of them),
- * issues tokens with a local signing key and decides every agent action.
- * Thread-safe; share one instance.
+ * The ACT engine: loads a policy file (or a folder of them), or keeps signed snapshots current
+ * from a control endpoint; issues tokens and decides every agent action. Thread-safe; share one.
  */
 public protocol ActProtocol: AnyObject, Sendable {
     
@@ -642,6 +657,16 @@ public protocol ActProtocol: AnyObject, Sendable {
     func flushAudit() throws 
     
     /**
+     * Verifies `token` against the keys trusted now and returns its claims.
+     */
+    func inspectToken(token: String) throws  -> TokenInfo
+    
+    /**
+     * This SDK instance's id (`X-Act-Instance`).
+     */
+    func instanceId()  -> String
+    
+    /**
      * Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
      * `policy` is an inline capability (default: the agent's policy from the file);
      * `ttl` is the lifetime in seconds (default 3600); `holder_key` may delegate.
@@ -655,12 +680,18 @@ public protocol ActProtocol: AnyObject, Sendable {
     
     /**
      * Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-     * On any error the current policies keep serving.
+     * One at a time (the core serialises reloads); on any error the current policies keep serving.
      */
     func reload() throws  -> UInt64
     
     /**
-     * The engine's state: policy version, agents, audit counters.
+     * Asks the control endpoint's approvers about `request` (`Decision.approval_request` of an
+     * approval-required decision); returns the handle to wait on.
+     */
+    func requestApproval(request: ApprovalRequest) throws  -> ApprovalHandle
+    
+    /**
+     * The core's status: the same fields as every other language.
      */
     func status()  -> ActStatus
     
@@ -671,15 +702,27 @@ public protocol ActProtocol: AnyObject, Sendable {
     func validate(token: String, action: String, resource: String, context: [String: ContextValue], approval: String?) throws  -> Decision
     
     /**
+     * Waits up to `timeout_ms` until shipped audit records were acknowledged (true at once when
+     * nothing ships).
+     */
+    func waitAuditDelivered(timeoutMs: UInt64)  -> Bool
+    
+    /**
+     * Long-polls the endpoint up to `timeout_ms` for a decision on approval `id`: the approval
+     * (pass it as `approval`), or `ActError.ApprovalDenied` (the approver's `reason`) or
+     * `ActError.ApprovalTimeout`.
+     */
+    func waitForApproval(id: String, timeoutMs: UInt64) throws  -> String
+    
+    /**
      * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
      */
     func waitForSnapshot(timeoutMs: UInt64) throws  -> UInt64
     
 }
 /**
- * The ACT engine, embedded: loads a policy file (or a folder of them),
- * issues tokens with a local signing key and decides every agent action.
- * Thread-safe; share one instance.
+ * The ACT engine: loads a policy file (or a folder of them), or keeps signed snapshots current
+ * from a control endpoint; issues tokens and decides every agent action. Thread-safe; share one.
  */
 open class Act: ActProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -764,9 +807,10 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
      * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
-     * `counters` is as in the constructor (`"memory"` or a `redis://` URL).
+     * `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
+     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
      */
-public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], counters: String? = nil)throws  -> Act  {
+public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], counters: String? = nil, issuerApiKey: String? = nil)throws  -> Act  {
     return try  FfiConverterTypeAct_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
         uniffiCallStatus in
     uniffi_act_uniffi_fn_constructor_act_connect(
@@ -777,7 +821,8 @@ public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: Str
         FfiConverterOptionTypeSigningKey.lower(signingKey),
         FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
         FfiConverterSequenceString.lower(auditFiles),
-        FfiConverterOptionString.lower(counters),uniffiCallStatus
+        FfiConverterOptionString.lower(counters),
+        FfiConverterOptionString.lower(issuerApiKey),uniffiCallStatus
     )
 })
 }
@@ -878,6 +923,31 @@ open func flushAudit()throws   {try rustCallWithError(FfiConverterTypeActError_l
 }
     
     /**
+     * Verifies `token` against the keys trusted now and returns its claims.
+     */
+open func inspectToken(token: String)throws  -> TokenInfo  {
+    return try  FfiConverterTypeTokenInfo_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_inspect_token(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(token),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This SDK instance's id (`X-Act-Instance`).
+     */
+open func instanceId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_instance_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
      * `policy` is an inline capability (default: the agent's policy from the file);
      * `ttl` is the lifetime in seconds (default 3600); `holder_key` may delegate.
@@ -911,7 +981,7 @@ open func publicKey() -> VerifyingKey?  {
     
     /**
      * Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-     * On any error the current policies keep serving.
+     * One at a time (the core serialises reloads); on any error the current policies keep serving.
      */
 open func reload()throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeActError_lift) {
@@ -923,7 +993,21 @@ open func reload()throws  -> UInt64  {
 }
     
     /**
-     * The engine's state: policy version, agents, audit counters.
+     * Asks the control endpoint's approvers about `request` (`Decision.approval_request` of an
+     * approval-required decision); returns the handle to wait on.
+     */
+open func requestApproval(request: ApprovalRequest)throws  -> ApprovalHandle  {
+    return try  FfiConverterTypeApprovalHandle_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_request_approval(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeApprovalRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The core's status: the same fields as every other language.
      */
 open func status() -> ActStatus  {
     return try!  FfiConverterTypeActStatus_lift(try! rustCall() {
@@ -948,6 +1032,36 @@ open func validate(token: String, action: String, resource: String, context: [St
         FfiConverterString.lower(resource),
         FfiConverterDictionaryStringTypeContextValue.lower(context),
         FfiConverterOptionString.lower(approval),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits up to `timeout_ms` until shipped audit records were acknowledged (true at once when
+     * nothing ships).
+     */
+open func waitAuditDelivered(timeoutMs: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_wait_audit_delivered(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Long-polls the endpoint up to `timeout_ms` for a decision on approval `id`: the approval
+     * (pass it as `approval`), or `ActError.ApprovalDenied` (the approver's `reason`) or
+     * `ActError.ApprovalTimeout`.
+     */
+open func waitForApproval(id: String, timeoutMs: UInt64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_wait_for_approval(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 })
 }
@@ -1680,85 +1794,71 @@ public func FfiConverterTypeVerifyingKey_lower(_ value: VerifyingKey) -> UInt64 
 
 
 /**
- * What `Act.status` reports.
+ * What `Act.status` reports: the core's `ClientStatus`, field for field (see `status_fields`).
  */
 public struct ActStatus: Equatable, Hashable {
+    public var instanceId: String
     /**
-     * `close` ran.
+     * `embedded` or `endpoint`.
      */
-    public var closed: Bool
-    /**
-     * The policy file or folder this engine loads (empty with a control endpoint).
-     */
-    public var policyFile: String
+    public var mode: String
     /**
      * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
      */
     public var source: String
+    public var policyFile: String?
     /**
-     * The control endpoint's last error (cleared by the next success).
+     * The version serving (0: none yet).
+     */
+    public var snapshotVersion: UInt64
+    public var agents: [String]
+    public var ageMs: Int64?
+    public var lastSyncMs: Int64?
+    /**
+     * The source's last error (cleared by the next success).
      */
     public var lastError: String?
-    /**
-     * The policy snapshot version serving now (`None` once closed).
-     */
-    public var snapshotVersion: UInt64?
-    /**
-     * The agents that have a policy.
-     */
-    public var agents: [String]
-    /**
-     * Audit records written to every sink so far.
-     */
+    public var syncRunning: Bool
+    public var updates: UInt64
+    public var closed: Bool
     public var auditWritten: UInt64
-    /**
-     * Audit sink failures so far.
-     */
     public var auditErrors: UInt64
-    /**
-     * The last audit sink failure, if any.
-     */
     public var auditLastError: String?
+    public var audit: AuditShipping?
+    public var openBreakers: [OpenBreaker]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(
+    public init(instanceId: String, 
         /**
-         * `close` ran.
-         */closed: Bool, 
-        /**
-         * The policy file or folder this engine loads (empty with a control endpoint).
-         */policyFile: String, 
+         * `embedded` or `endpoint`.
+         */mode: String, 
         /**
          * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
-         */source: String, 
+         */source: String, policyFile: String?, 
         /**
-         * The control endpoint's last error (cleared by the next success).
-         */lastError: String?, 
+         * The version serving (0: none yet).
+         */snapshotVersion: UInt64, agents: [String], ageMs: Int64?, lastSyncMs: Int64?, 
         /**
-         * The policy snapshot version serving now (`None` once closed).
-         */snapshotVersion: UInt64?, 
-        /**
-         * The agents that have a policy.
-         */agents: [String], 
-        /**
-         * Audit records written to every sink so far.
-         */auditWritten: UInt64, 
-        /**
-         * Audit sink failures so far.
-         */auditErrors: UInt64, 
-        /**
-         * The last audit sink failure, if any.
-         */auditLastError: String?) {
-        self.closed = closed
-        self.policyFile = policyFile
+         * The source's last error (cleared by the next success).
+         */lastError: String?, syncRunning: Bool, updates: UInt64, closed: Bool, auditWritten: UInt64, auditErrors: UInt64, auditLastError: String?, audit: AuditShipping?, openBreakers: [OpenBreaker]) {
+        self.instanceId = instanceId
+        self.mode = mode
         self.source = source
-        self.lastError = lastError
+        self.policyFile = policyFile
         self.snapshotVersion = snapshotVersion
         self.agents = agents
+        self.ageMs = ageMs
+        self.lastSyncMs = lastSyncMs
+        self.lastError = lastError
+        self.syncRunning = syncRunning
+        self.updates = updates
+        self.closed = closed
         self.auditWritten = auditWritten
         self.auditErrors = auditErrors
         self.auditLastError = auditLastError
+        self.audit = audit
+        self.openBreakers = openBreakers
     }
 
     
@@ -1777,28 +1877,44 @@ public struct FfiConverterTypeActStatus: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActStatus {
         return
             try ActStatus(
-                closed: FfiConverterBool.read(from: &buf), 
-                policyFile: FfiConverterString.read(from: &buf), 
+                instanceId: FfiConverterString.read(from: &buf), 
+                mode: FfiConverterString.read(from: &buf), 
                 source: FfiConverterString.read(from: &buf), 
-                lastError: FfiConverterOptionString.read(from: &buf), 
-                snapshotVersion: FfiConverterOptionUInt64.read(from: &buf), 
+                policyFile: FfiConverterOptionString.read(from: &buf), 
+                snapshotVersion: FfiConverterUInt64.read(from: &buf), 
                 agents: FfiConverterSequenceString.read(from: &buf), 
+                ageMs: FfiConverterOptionInt64.read(from: &buf), 
+                lastSyncMs: FfiConverterOptionInt64.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
+                syncRunning: FfiConverterBool.read(from: &buf), 
+                updates: FfiConverterUInt64.read(from: &buf), 
+                closed: FfiConverterBool.read(from: &buf), 
                 auditWritten: FfiConverterUInt64.read(from: &buf), 
                 auditErrors: FfiConverterUInt64.read(from: &buf), 
-                auditLastError: FfiConverterOptionString.read(from: &buf)
+                auditLastError: FfiConverterOptionString.read(from: &buf), 
+                audit: FfiConverterOptionTypeAuditShipping.read(from: &buf), 
+                openBreakers: FfiConverterSequenceTypeOpenBreaker.read(from: &buf)
         )
     }
 
     public static func write(_ value: ActStatus, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.closed, into: &buf)
-        FfiConverterString.write(value.policyFile, into: &buf)
+        FfiConverterString.write(value.instanceId, into: &buf)
+        FfiConverterString.write(value.mode, into: &buf)
         FfiConverterString.write(value.source, into: &buf)
-        FfiConverterOptionString.write(value.lastError, into: &buf)
-        FfiConverterOptionUInt64.write(value.snapshotVersion, into: &buf)
+        FfiConverterOptionString.write(value.policyFile, into: &buf)
+        FfiConverterUInt64.write(value.snapshotVersion, into: &buf)
         FfiConverterSequenceString.write(value.agents, into: &buf)
+        FfiConverterOptionInt64.write(value.ageMs, into: &buf)
+        FfiConverterOptionInt64.write(value.lastSyncMs, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+        FfiConverterBool.write(value.syncRunning, into: &buf)
+        FfiConverterUInt64.write(value.updates, into: &buf)
+        FfiConverterBool.write(value.closed, into: &buf)
         FfiConverterUInt64.write(value.auditWritten, into: &buf)
         FfiConverterUInt64.write(value.auditErrors, into: &buf)
         FfiConverterOptionString.write(value.auditLastError, into: &buf)
+        FfiConverterOptionTypeAuditShipping.write(value.audit, into: &buf)
+        FfiConverterSequenceTypeOpenBreaker.write(value.openBreakers, into: &buf)
     }
 }
 
@@ -1815,6 +1931,73 @@ public func FfiConverterTypeActStatus_lift(_ buf: RustBuffer) throws -> ActStatu
 #endif
 public func FfiConverterTypeActStatus_lower(_ value: ActStatus) -> RustBuffer {
     return FfiConverterTypeActStatus.lower(value)
+}
+
+
+/**
+ * A pending approval request at the control endpoint.
+ */
+public struct ApprovalHandle: Equatable, Hashable {
+    public var id: String
+    /**
+     * `pending`, `granted`, `denied` or `expired`.
+     */
+    public var status: String
+    public var expiresAtMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * `pending`, `granted`, `denied` or `expired`.
+         */status: String, expiresAtMs: Int64?) {
+        self.id = id
+        self.status = status
+        self.expiresAtMs = expiresAtMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ApprovalHandle: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApprovalHandle: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApprovalHandle {
+        return
+            try ApprovalHandle(
+                id: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                expiresAtMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ApprovalHandle, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterOptionInt64.write(value.expiresAtMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalHandle_lift(_ buf: RustBuffer) throws -> ApprovalHandle {
+    return try FfiConverterTypeApprovalHandle.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalHandle_lower(_ value: ApprovalHandle) -> RustBuffer {
+    return FfiConverterTypeApprovalHandle.lower(value)
 }
 
 
@@ -1858,6 +2041,10 @@ public struct ApprovalRequest: Equatable, Hashable {
      * SHA-256 of the canonical context (base64url).
      */
     public var contextHash: String
+    /**
+     * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+     */
+    public var contextJson: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1888,7 +2075,10 @@ public struct ApprovalRequest: Equatable, Hashable {
          */tokenId: String, 
         /**
          * SHA-256 of the canonical context (base64url).
-         */contextHash: String) {
+         */contextHash: String, 
+        /**
+         * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+         */contextJson: String) {
         self.id = id
         self.agent = agent
         self.subject = subject
@@ -1898,6 +2088,7 @@ public struct ApprovalRequest: Equatable, Hashable {
         self.condition = condition
         self.tokenId = tokenId
         self.contextHash = contextHash
+        self.contextJson = contextJson
     }
 
     
@@ -1924,7 +2115,8 @@ public struct FfiConverterTypeApprovalRequest: FfiConverterRustBuffer {
                 constraint: FfiConverterString.read(from: &buf), 
                 condition: FfiConverterString.read(from: &buf), 
                 tokenId: FfiConverterString.read(from: &buf), 
-                contextHash: FfiConverterString.read(from: &buf)
+                contextHash: FfiConverterString.read(from: &buf), 
+                contextJson: FfiConverterString.read(from: &buf)
         )
     }
 
@@ -1938,6 +2130,7 @@ public struct FfiConverterTypeApprovalRequest: FfiConverterRustBuffer {
         FfiConverterString.write(value.condition, into: &buf)
         FfiConverterString.write(value.tokenId, into: &buf)
         FfiConverterString.write(value.contextHash, into: &buf)
+        FfiConverterString.write(value.contextJson, into: &buf)
     }
 }
 
@@ -1954,6 +2147,79 @@ public func FfiConverterTypeApprovalRequest_lift(_ buf: RustBuffer) throws -> Ap
 #endif
 public func FfiConverterTypeApprovalRequest_lower(_ value: ApprovalRequest) -> RustBuffer {
     return FfiConverterTypeApprovalRequest.lower(value)
+}
+
+
+/**
+ * HTTP audit shipping counters (endpoint mode).
+ */
+public struct AuditShipping: Equatable, Hashable {
+    public var queued: UInt64
+    public var spilled: UInt64
+    public var dropped: UInt64
+    public var delivered: UInt64
+    public var spillPendingBytes: UInt64
+    public var lastError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(queued: UInt64, spilled: UInt64, dropped: UInt64, delivered: UInt64, spillPendingBytes: UInt64, lastError: String?) {
+        self.queued = queued
+        self.spilled = spilled
+        self.dropped = dropped
+        self.delivered = delivered
+        self.spillPendingBytes = spillPendingBytes
+        self.lastError = lastError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuditShipping: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuditShipping: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuditShipping {
+        return
+            try AuditShipping(
+                queued: FfiConverterUInt64.read(from: &buf), 
+                spilled: FfiConverterUInt64.read(from: &buf), 
+                dropped: FfiConverterUInt64.read(from: &buf), 
+                delivered: FfiConverterUInt64.read(from: &buf), 
+                spillPendingBytes: FfiConverterUInt64.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuditShipping, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.queued, into: &buf)
+        FfiConverterUInt64.write(value.spilled, into: &buf)
+        FfiConverterUInt64.write(value.dropped, into: &buf)
+        FfiConverterUInt64.write(value.delivered, into: &buf)
+        FfiConverterUInt64.write(value.spillPendingBytes, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditShipping_lift(_ buf: RustBuffer) throws -> AuditShipping {
+    return try FfiConverterTypeAuditShipping.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditShipping_lower(_ value: AuditShipping) -> RustBuffer {
+    return FfiConverterTypeAuditShipping.lower(value)
 }
 
 
@@ -2226,6 +2492,144 @@ public func FfiConverterTypeDiagnostic_lower(_ value: Diagnostic) -> RustBuffer 
 
 
 /**
+ * An open circuit breaker: the agent, and the user (`None`: agent-wide).
+ */
+public struct OpenBreaker: Equatable, Hashable {
+    public var agent: String
+    public var subject: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(agent: String, subject: String?) {
+        self.agent = agent
+        self.subject = subject
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OpenBreaker: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpenBreaker: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpenBreaker {
+        return
+            try OpenBreaker(
+                agent: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OpenBreaker, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterOptionString.write(value.subject, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenBreaker_lift(_ buf: RustBuffer) throws -> OpenBreaker {
+    return try FfiConverterTypeOpenBreaker.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenBreaker_lower(_ value: OpenBreaker) -> RustBuffer {
+    return FfiConverterTypeOpenBreaker.lower(value)
+}
+
+
+/**
+ * The verified claims of a token.
+ */
+public struct TokenInfo: Equatable, Hashable {
+    public var jti: String
+    public var agent: String
+    public var subject: String
+    /**
+     * The earliest `exp` of the chain, seconds since the epoch.
+     */
+    public var expiresAt: Int64
+    /**
+     * Every link's claims as JSON text, root first.
+     */
+    public var chainJson: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(jti: String, agent: String, subject: String, 
+        /**
+         * The earliest `exp` of the chain, seconds since the epoch.
+         */expiresAt: Int64, 
+        /**
+         * Every link's claims as JSON text, root first.
+         */chainJson: [String]) {
+        self.jti = jti
+        self.agent = agent
+        self.subject = subject
+        self.expiresAt = expiresAt
+        self.chainJson = chainJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TokenInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTokenInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TokenInfo {
+        return
+            try TokenInfo(
+                jti: FfiConverterString.read(from: &buf), 
+                agent: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterInt64.read(from: &buf), 
+                chainJson: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TokenInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.jti, into: &buf)
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterInt64.write(value.expiresAt, into: &buf)
+        FfiConverterSequenceString.write(value.chainJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenInfo_lift(_ buf: RustBuffer) throws -> TokenInfo {
+    return try FfiConverterTypeTokenInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenInfo_lower(_ value: TokenInfo) -> RustBuffer {
+    return FfiConverterTypeTokenInfo.lower(value)
+}
+
+
+/**
  * One step of an explanation.
  */
 public struct TraceStep: Equatable, Hashable {
@@ -2329,6 +2733,27 @@ enum ActError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Snapshot(code: String, msg: String
     )
     /**
+     * The counter store (Redis) failed (code `counter_store_failed`): an outage, not a bad snapshot.
+     */
+    case Store(code: String, msg: String
+    )
+    /**
+     * The control endpoint refused a request (`status`, `endpoint_code`) or could not be reached
+     * (`status` null, `cause_message` the transport error's text) (code `endpoint_failed`).
+     */
+    case Endpoint(code: String, msg: String, status: UInt16?, endpointCode: String, url: String, causeMessage: String?
+    )
+    /**
+     * A human denied the approval, or it expired undecided (code `approval_denied`).
+     */
+    case ApprovalDenied(code: String, msg: String, approvalId: String, reason: String, decidedBy: String?
+    )
+    /**
+     * No one decided the approval within the wait (code `approval_timeout`).
+     */
+    case ApprovalTimeout(code: String, msg: String, approvalId: String
+    )
+    /**
      * A file could not be read or written (code `io_error`); `path` names it.
      */
     case Io(code: String, msg: String, path: String
@@ -2394,17 +2819,41 @@ public struct FfiConverterTypeActError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             msg: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Io(
+        case 6: return .Store(
+            code: try FfiConverterString.read(from: &buf), 
+            msg: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .Endpoint(
+            code: try FfiConverterString.read(from: &buf), 
+            msg: try FfiConverterString.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf), 
+            endpointCode: try FfiConverterString.read(from: &buf), 
+            url: try FfiConverterString.read(from: &buf), 
+            causeMessage: try FfiConverterOptionString.read(from: &buf)
+            )
+        case 8: return .ApprovalDenied(
+            code: try FfiConverterString.read(from: &buf), 
+            msg: try FfiConverterString.read(from: &buf), 
+            approvalId: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf), 
+            decidedBy: try FfiConverterOptionString.read(from: &buf)
+            )
+        case 9: return .ApprovalTimeout(
+            code: try FfiConverterString.read(from: &buf), 
+            msg: try FfiConverterString.read(from: &buf), 
+            approvalId: try FfiConverterString.read(from: &buf)
+            )
+        case 10: return .Io(
             code: try FfiConverterString.read(from: &buf), 
             msg: try FfiConverterString.read(from: &buf), 
             path: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Audit(
+        case 11: return .Audit(
             code: try FfiConverterString.read(from: &buf), 
             msg: try FfiConverterString.read(from: &buf), 
             line: try FfiConverterUInt64.read(from: &buf)
             )
-        case 8: return .Internal(
+        case 12: return .Internal(
             code: try FfiConverterString.read(from: &buf), 
             msg: try FfiConverterString.read(from: &buf)
             )
@@ -2452,22 +2901,54 @@ public struct FfiConverterTypeActError: FfiConverterRustBuffer {
             FfiConverterString.write(msg, into: &buf)
             
         
-        case let .Io(code,msg,path):
+        case let .Store(code,msg):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(msg, into: &buf)
+            
+        
+        case let .Endpoint(code,msg,status,endpointCode,url,causeMessage):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(msg, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
+            FfiConverterString.write(endpointCode, into: &buf)
+            FfiConverterString.write(url, into: &buf)
+            FfiConverterOptionString.write(causeMessage, into: &buf)
+            
+        
+        case let .ApprovalDenied(code,msg,approvalId,reason,decidedBy):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(msg, into: &buf)
+            FfiConverterString.write(approvalId, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            FfiConverterOptionString.write(decidedBy, into: &buf)
+            
+        
+        case let .ApprovalTimeout(code,msg,approvalId):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(msg, into: &buf)
+            FfiConverterString.write(approvalId, into: &buf)
+            
+        
+        case let .Io(code,msg,path):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(msg, into: &buf)
             FfiConverterString.write(path, into: &buf)
             
         
         case let .Audit(code,msg,line):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(11))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(msg, into: &buf)
             FfiConverterUInt64.write(line, into: &buf)
             
         
         case let .Internal(code,msg):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(msg, into: &buf)
             
@@ -2723,8 +3204,8 @@ public func FfiConverterTypeOutcome_lower(_ value: Outcome) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
-    typealias SwiftType = UInt64?
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -2732,13 +3213,13 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterUInt64.write(value, into: &buf)
+        FfiConverterUInt16.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterUInt64.read(from: &buf)
+        case 1: return try FfiConverterUInt16.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2891,6 +3372,30 @@ fileprivate struct FfiConverterOptionTypeApprovalRequest: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAuditShipping: FfiConverterRustBuffer {
+    typealias SwiftType = AuditShipping?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAuditShipping.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAuditShipping.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionSequenceTypeTraceStep: FfiConverterRustBuffer {
     typealias SwiftType = [TraceStep]?
 
@@ -3006,6 +3511,31 @@ fileprivate struct FfiConverterSequenceTypeDiagnostic: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDiagnostic.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOpenBreaker: FfiConverterRustBuffer {
+    typealias SwiftType = [OpenBreaker]
+
+    public static func write(_ value: [OpenBreaker], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOpenBreaker.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OpenBreaker] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OpenBreaker]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOpenBreaker.read(from: &buf))
         }
         return seq
     }
@@ -3143,6 +3673,16 @@ public func verifyAuditLog(path: String, startHash: String? = "00000000000000000
 })
 }
 /**
+ * The core's status field names (snake_case; Kotlin shows them camelCase).
+ */
+public func statusFields() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_func_status_fields(uniffiCallStatus
+    )
+})
+}
+/**
  * The stable code of an outcome: `"allow"`, `"deny"` or `"approval_required"`.
  */
 public func outcomeCode(outcome: Outcome) -> String  {
@@ -3207,6 +3747,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_func_verify_audit_log() != 63324) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_act_uniffi_checksum_func_status_fields() != 23811) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_act_uniffi_checksum_func_outcome_code() != 31706) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3234,19 +3777,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_method_act_flush_audit() != 21276) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_act_uniffi_checksum_method_act_inspect_token() != 62443) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_method_act_instance_id() != 2973) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_act_uniffi_checksum_method_act_issue_token() != 50443) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_act_public_key() != 29944) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_method_act_reload() != 34983) {
+    if (uniffi_act_uniffi_checksum_method_act_reload() != 61853) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_method_act_status() != 54681) {
+    if (uniffi_act_uniffi_checksum_method_act_request_approval() != 22394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_method_act_status() != 19195) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_act_validate() != 42620) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_method_act_wait_audit_delivered() != 13782) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_method_act_wait_for_approval() != 50077) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_act_wait_for_snapshot() != 6431) {
@@ -3285,7 +3843,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_method_verifyingkey_verify() != 17932) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 42820) {
+    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 18875) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_constructor_act_new() != 39370) {

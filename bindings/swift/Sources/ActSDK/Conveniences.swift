@@ -11,6 +11,10 @@ public extension ActError {
         case let .Key(code, _): return code
         case let .Config(code, _): return code
         case let .Snapshot(code, _): return code
+        case let .Store(code, _): return code
+        case let .Endpoint(code, _, _, _, _, _): return code
+        case let .ApprovalDenied(code, _, _, _, _): return code
+        case let .ApprovalTimeout(code, _, _): return code
         case let .Io(code, _, _): return code
         case let .Audit(code, _, _): return code
         case let .Internal(code, _): return code
@@ -25,6 +29,10 @@ public extension ActError {
         case let .Key(_, msg): return msg
         case let .Config(_, msg): return msg
         case let .Snapshot(_, msg): return msg
+        case let .Store(_, msg): return msg
+        case let .Endpoint(_, msg, _, _, _, _): return msg
+        case let .ApprovalDenied(_, msg, _, _, _): return msg
+        case let .ApprovalTimeout(_, msg, _): return msg
         case let .Io(_, msg, _): return msg
         case let .Audit(_, msg, _): return msg
         case let .Internal(_, msg): return msg

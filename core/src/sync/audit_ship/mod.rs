@@ -59,6 +59,10 @@ pub struct HttpAuditOptions {
     pub backoff_max: Duration,
     /// On drop, how long to keep delivering before the rest goes to the spill file (default 2 s).
     pub shutdown_grace: Duration,
+    /// This SDK instance: sent as `X-Act-Instance`, so the endpoint keeps one chain per instance.
+    pub instance_id: Option<String>,
+    /// `User-Agent`, e.g. `act-sdk/python/0.1.0` (default `act-sdk/<core version>`).
+    pub user_agent: Option<String>,
 }
 
 impl HttpAuditOptions {
@@ -76,6 +80,8 @@ impl HttpAuditOptions {
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(2),
+            instance_id: None,
+            user_agent: None,
         }
     }
 }
@@ -397,6 +403,12 @@ fn ship(shared: &Shared, stop: &Stop, http: &Http, url: &str) {
             .body(body);
         if let Some(k) = &opts.api_key {
             req = req.bearer_auth(k);
+        }
+        if let Some(id) = &opts.instance_id {
+            req = req.header("X-Act-Instance", id.as_str());
+        }
+        if let Some(ua) = &opts.user_agent {
+            req = req.header(reqwest::header::USER_AGENT, ua.as_str());
         }
         let grace = remaining.unwrap_or(opts.shutdown_grace);
         let result = http.rt.block_on(async {

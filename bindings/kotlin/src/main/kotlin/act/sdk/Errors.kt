@@ -9,6 +9,10 @@ val ActException.code: String
         is ActException.Key -> code
         is ActException.Config -> code
         is ActException.Snapshot -> code
+        is ActException.Store -> code
+        is ActException.Endpoint -> code
+        is ActException.ApprovalDenied -> code
+        is ActException.ApprovalTimeout -> code
         is ActException.Io -> code
         is ActException.Audit -> code
         is ActException.Internal -> code
@@ -22,6 +26,10 @@ val ActException.msg: String
         is ActException.Key -> msg
         is ActException.Config -> msg
         is ActException.Snapshot -> msg
+        is ActException.Store -> msg
+        is ActException.Endpoint -> msg
+        is ActException.ApprovalDenied -> msg
+        is ActException.ApprovalTimeout -> msg
         is ActException.Io -> msg
         is ActException.Audit -> msg
         is ActException.Internal -> msg

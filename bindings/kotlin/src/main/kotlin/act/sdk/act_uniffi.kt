@@ -685,6 +685,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_act_uniffi_checksum_func_verify_audit_log(
     ): Int
+    external fun uniffi_act_uniffi_checksum_func_status_fields(
+    ): Int
     external fun uniffi_act_uniffi_checksum_func_outcome_code(
     ): Int
     external fun uniffi_act_uniffi_checksum_func_context_from_json(
@@ -701,15 +703,25 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_flush_audit(
     ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_inspect_token(
+    ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_instance_id(
+    ): Int
     external fun uniffi_act_uniffi_checksum_method_act_issue_token(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_public_key(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_reload(
     ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_request_approval(
+    ): Int
     external fun uniffi_act_uniffi_checksum_method_act_status(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_validate(
+    ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_wait_audit_delivered(
+    ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_wait_for_approval(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_wait_for_snapshot(
     ): Int
@@ -779,7 +791,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_act_uniffi_fn_free_act(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,`issuerApiKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -793,15 +805,25 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_flush_audit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_act_uniffi_fn_method_act_inspect_token(`ptr`: Long,`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_act_uniffi_fn_method_act_instance_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_issue_token(`ptr`: Long,`agent`: RustBuffer.ByValue,`userContext`: RustBuffer.ByValue,`agentContext`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,`ttl`: RustBuffer.ByValue,`holderKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_reload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_act_uniffi_fn_method_act_request_approval(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_validate(`ptr`: Long,`token`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`resource`: RustBuffer.ByValue,`context`: RustBuffer.ByValue,`approval`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_act_uniffi_fn_method_act_wait_audit_delivered(`ptr`: Long,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_act_uniffi_fn_method_act_wait_for_approval(`ptr`: Long,`id`: RustBuffer.ByValue,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_wait_for_snapshot(`ptr`: Long,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -875,6 +897,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_func_verify_audit_log(`path`: RustBuffer.ByValue,`startHash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_act_uniffi_fn_func_status_fields(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_func_outcome_code(`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_func_context_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1015,6 +1039,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_func_verify_audit_log() and 0xFFFF) != 63324) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_act_uniffi_checksum_func_status_fields() and 0xFFFF) != 23811) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_act_uniffi_checksum_func_outcome_code() and 0xFFFF) != 31706) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1039,19 +1066,34 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_method_act_flush_audit() and 0xFFFF) != 21276) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_inspect_token() and 0xFFFF) != 62443) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_instance_id() and 0xFFFF) != 2973) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_act_uniffi_checksum_method_act_issue_token() and 0xFFFF) != 50443) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_act_public_key() and 0xFFFF) != 29944) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_method_act_reload() and 0xFFFF) != 34983) {
+    if ((lib.uniffi_act_uniffi_checksum_method_act_reload() and 0xFFFF) != 61853) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_method_act_status() and 0xFFFF) != 54681) {
+    if ((lib.uniffi_act_uniffi_checksum_method_act_request_approval() and 0xFFFF) != 22394) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_status() and 0xFFFF) != 19195) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_act_validate() and 0xFFFF) != 42620) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_wait_audit_delivered() and 0xFFFF) != 13782) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_wait_for_approval() and 0xFFFF) != 50077) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_act_wait_for_snapshot() and 0xFFFF) != 6431) {
@@ -1090,7 +1132,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_method_verifyingkey_verify() and 0xFFFF) != 17932) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 42820) {
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 18875) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 39370) {
@@ -1275,6 +1317,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -1542,9 +1611,8 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * The ACT engine, embedded: loads a policy file (or a folder of them),
- * issues tokens with a local signing key and decides every agent action.
- * Thread-safe; share one instance.
+ * The ACT engine: loads a policy file (or a folder of them), or keeps signed snapshots current
+ * from a control endpoint; issues tokens and decides every agent action. Thread-safe; share one.
  */
 public interface ActInterface {
     
@@ -1576,6 +1644,16 @@ public interface ActInterface {
     fun `flushAudit`()
     
     /**
+     * Verifies `token` against the keys trusted now and returns its claims.
+     */
+    fun `inspectToken`(`token`: kotlin.String): TokenInfo
+    
+    /**
+     * This SDK instance's id (`X-Act-Instance`).
+     */
+    fun `instanceId`(): kotlin.String
+    
+    /**
      * Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
      * `policy` is an inline capability (default: the agent's policy from the file);
      * `ttl` is the lifetime in seconds (default 3600); `holder_key` may delegate.
@@ -1589,12 +1667,18 @@ public interface ActInterface {
     
     /**
      * Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-     * On any error the current policies keep serving.
+     * One at a time (the core serialises reloads); on any error the current policies keep serving.
      */
     fun `reload`(): kotlin.ULong
     
     /**
-     * The engine's state: policy version, agents, audit counters.
+     * Asks the control endpoint's approvers about `request` (`Decision.approval_request` of an
+     * approval-required decision); returns the handle to wait on.
+     */
+    fun `requestApproval`(`request`: ApprovalRequest): ApprovalHandle
+    
+    /**
+     * The core's status: the same fields as every other language.
      */
     fun `status`(): ActStatus
     
@@ -1605,6 +1689,19 @@ public interface ActInterface {
     fun `validate`(`token`: kotlin.String, `action`: kotlin.String, `resource`: kotlin.String, `context`: Map<kotlin.String, ContextValue> = mapOf(), `approval`: kotlin.String? = null): Decision
     
     /**
+     * Waits up to `timeout_ms` until shipped audit records were acknowledged (true at once when
+     * nothing ships).
+     */
+    fun `waitAuditDelivered`(`timeoutMs`: kotlin.ULong): kotlin.Boolean
+    
+    /**
+     * Long-polls the endpoint up to `timeout_ms` for a decision on approval `id`: the approval
+     * (pass it as `approval`), or `ActError.ApprovalDenied` (the approver's `reason`) or
+     * `ActError.ApprovalTimeout`.
+     */
+    fun `waitForApproval`(`id`: kotlin.String, `timeoutMs`: kotlin.ULong): kotlin.String
+    
+    /**
      * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
      */
     fun `waitForSnapshot`(`timeoutMs`: kotlin.ULong): kotlin.ULong
@@ -1613,9 +1710,8 @@ public interface ActInterface {
 }
 
 /**
- * The ACT engine, embedded: loads a policy file (or a folder of them),
- * issues tokens with a local signing key and decides every agent action.
- * Thread-safe; share one instance.
+ * The ACT engine: loads a policy file (or a folder of them), or keeps signed snapshots current
+ * from a control endpoint; issues tokens and decides every agent action. Thread-safe; share one.
  */
 open class Act: Disposable, AutoCloseable, ActInterface
 {
@@ -1854,6 +1950,40 @@ open class Act: Disposable, AutoCloseable, ActInterface
 
     
     /**
+     * Verifies `token` against the keys trusted now and returns its claims.
+     */
+    @Throws(ActException::class)override fun `inspectToken`(`token`: kotlin.String): TokenInfo {
+            return FfiConverterTypeTokenInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_inspect_token(
+        it,
+        
+        FfiConverterString.lower(`token`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This SDK instance's id (`X-Act-Instance`).
+     */override fun `instanceId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_instance_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Issues a token for `agent` acting for the user in `user_context` (which needs `user_id`).
      * `policy` is an inline capability (default: the agent's policy from the file);
      * `ttl` is the lifetime in seconds (default 3600); `holder_key` may delegate.
@@ -1896,7 +2026,7 @@ open class Act: Disposable, AutoCloseable, ActInterface
     
     /**
      * Re-reads the policy file and swaps the new policies in; returns the new snapshot version.
-     * On any error the current policies keep serving.
+     * One at a time (the core serialises reloads); on any error the current policies keep serving.
      */
     @Throws(ActException::class)override fun `reload`(): kotlin.ULong {
             return FfiConverterULong.lift(
@@ -1913,7 +2043,26 @@ open class Act: Disposable, AutoCloseable, ActInterface
 
     
     /**
-     * The engine's state: policy version, agents, audit counters.
+     * Asks the control endpoint's approvers about `request` (`Decision.approval_request` of an
+     * approval-required decision); returns the handle to wait on.
+     */
+    @Throws(ActException::class)override fun `requestApproval`(`request`: ApprovalRequest): ApprovalHandle {
+            return FfiConverterTypeApprovalHandle.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_request_approval(
+        it,
+        
+        FfiConverterTypeApprovalRequest.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The core's status: the same fields as every other language.
      */override fun `status`(): ActStatus {
             return FfiConverterTypeActStatus.lift(
     callWithHandle {
@@ -1952,6 +2101,45 @@ open class Act: Disposable, AutoCloseable, ActInterface
 
     
     /**
+     * Waits up to `timeout_ms` until shipped audit records were acknowledged (true at once when
+     * nothing ships).
+     */override fun `waitAuditDelivered`(`timeoutMs`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_wait_audit_delivered(
+        it,
+        
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Long-polls the endpoint up to `timeout_ms` for a decision on approval `id`: the approval
+     * (pass it as `approval`), or `ActError.ApprovalDenied` (the approver's `reason`) or
+     * `ActError.ApprovalTimeout`.
+     */
+    @Throws(ActException::class)override fun `waitForApproval`(`id`: kotlin.String, `timeoutMs`: kotlin.ULong): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_wait_for_approval(
+        it,
+        
+        FfiConverterString.lower(`id`),
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Blocks until a snapshot serves or `timeout_ms` passes; returns the serving version (0: none yet).
      */
     @Throws(ActException::class)override fun `waitForSnapshot`(`timeoutMs`: kotlin.ULong): kotlin.ULong {
@@ -1980,9 +2168,10 @@ open class Act: Disposable, AutoCloseable, ActInterface
      * Keeps signed snapshots current from a control endpoint (`GET /v1/snapshot`), pinned to
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
-     * `counters` is as in the constructor (`"memory"` or a `redis://` URL).
+     * `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
+     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
      */
-    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `counters`: kotlin.String? = null): Act {
+    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `counters`: kotlin.String? = null, `issuerApiKey`: kotlin.String? = null): Act {
             return FfiConverterTypeAct.lift(
     uniffiRustCallWithError(ActException) { _status ->
     UniffiLib.uniffi_act_uniffi_fn_constructor_act_connect(
@@ -1995,7 +2184,8 @@ open class Act: Disposable, AutoCloseable, ActInterface
         FfiConverterOptionalTypeSigningKey.lower(`signingKey`),
         FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
         FfiConverterSequenceString.lower(`auditFiles`),
-        FfiConverterOptionalString.lower(`counters`),_status)
+        FfiConverterOptionalString.lower(`counters`),
+        FfiConverterOptionalString.lower(`issuerApiKey`),_status)
 }
     )
     }
@@ -3173,53 +3363,54 @@ public object FfiConverterTypeVerifyingKey: FfiConverter<VerifyingKey, Long> {
 
 
 /**
- * What `Act.status` reports.
+ * What `Act.status` reports: the core's `ClientStatus`, field for field (see `status_fields`).
  */
 data class ActStatus (
-    /**
-     * `close` ran.
-     */
-    var `closed`: kotlin.Boolean
+    var `instanceId`: kotlin.String
     , 
     /**
-     * The policy file or folder this engine loads (empty with a control endpoint).
+     * `embedded` or `endpoint`.
      */
-    var `policyFile`: kotlin.String
+    var `mode`: kotlin.String
     , 
     /**
      * Where snapshots come from: `file:<path>` or the control endpoint's snapshot URL.
      */
     var `source`: kotlin.String
     , 
+    var `policyFile`: kotlin.String?
+    , 
     /**
-     * The control endpoint's last error (cleared by the next success).
+     * The version serving (0: none yet).
+     */
+    var `snapshotVersion`: kotlin.ULong
+    , 
+    var `agents`: List<kotlin.String>
+    , 
+    var `ageMs`: kotlin.Long?
+    , 
+    var `lastSyncMs`: kotlin.Long?
+    , 
+    /**
+     * The source's last error (cleared by the next success).
      */
     var `lastError`: kotlin.String?
     , 
-    /**
-     * The policy snapshot version serving now (`None` once closed).
-     */
-    var `snapshotVersion`: kotlin.ULong?
+    var `syncRunning`: kotlin.Boolean
     , 
-    /**
-     * The agents that have a policy.
-     */
-    var `agents`: List<kotlin.String>
+    var `updates`: kotlin.ULong
     , 
-    /**
-     * Audit records written to every sink so far.
-     */
+    var `closed`: kotlin.Boolean
+    , 
     var `auditWritten`: kotlin.ULong
     , 
-    /**
-     * Audit sink failures so far.
-     */
     var `auditErrors`: kotlin.ULong
     , 
-    /**
-     * The last audit sink failure, if any.
-     */
     var `auditLastError`: kotlin.String?
+    , 
+    var `audit`: AuditShipping?
+    , 
+    var `openBreakers`: List<OpenBreaker>
     
 ){
     
@@ -3236,40 +3427,113 @@ data class ActStatus (
 public object FfiConverterTypeActStatus: FfiConverterRustBuffer<ActStatus> {
     override fun read(buf: ByteBuffer): ActStatus {
         return ActStatus(
-            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeAuditShipping.read(buf),
+            FfiConverterSequenceTypeOpenBreaker.read(buf),
         )
     }
 
     override fun allocationSize(value: ActStatus) = (
-            FfiConverterBoolean.allocationSize(value.`closed`) +
-            FfiConverterString.allocationSize(value.`policyFile`) +
+            FfiConverterString.allocationSize(value.`instanceId`) +
+            FfiConverterString.allocationSize(value.`mode`) +
             FfiConverterString.allocationSize(value.`source`) +
-            FfiConverterOptionalString.allocationSize(value.`lastError`) +
-            FfiConverterOptionalULong.allocationSize(value.`snapshotVersion`) +
+            FfiConverterOptionalString.allocationSize(value.`policyFile`) +
+            FfiConverterULong.allocationSize(value.`snapshotVersion`) +
             FfiConverterSequenceString.allocationSize(value.`agents`) +
+            FfiConverterOptionalLong.allocationSize(value.`ageMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`lastSyncMs`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`) +
+            FfiConverterBoolean.allocationSize(value.`syncRunning`) +
+            FfiConverterULong.allocationSize(value.`updates`) +
+            FfiConverterBoolean.allocationSize(value.`closed`) +
             FfiConverterULong.allocationSize(value.`auditWritten`) +
             FfiConverterULong.allocationSize(value.`auditErrors`) +
-            FfiConverterOptionalString.allocationSize(value.`auditLastError`)
+            FfiConverterOptionalString.allocationSize(value.`auditLastError`) +
+            FfiConverterOptionalTypeAuditShipping.allocationSize(value.`audit`) +
+            FfiConverterSequenceTypeOpenBreaker.allocationSize(value.`openBreakers`)
     )
 
     override fun write(value: ActStatus, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`closed`, buf)
-            FfiConverterString.write(value.`policyFile`, buf)
+            FfiConverterString.write(value.`instanceId`, buf)
+            FfiConverterString.write(value.`mode`, buf)
             FfiConverterString.write(value.`source`, buf)
-            FfiConverterOptionalString.write(value.`lastError`, buf)
-            FfiConverterOptionalULong.write(value.`snapshotVersion`, buf)
+            FfiConverterOptionalString.write(value.`policyFile`, buf)
+            FfiConverterULong.write(value.`snapshotVersion`, buf)
             FfiConverterSequenceString.write(value.`agents`, buf)
+            FfiConverterOptionalLong.write(value.`ageMs`, buf)
+            FfiConverterOptionalLong.write(value.`lastSyncMs`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
+            FfiConverterBoolean.write(value.`syncRunning`, buf)
+            FfiConverterULong.write(value.`updates`, buf)
+            FfiConverterBoolean.write(value.`closed`, buf)
             FfiConverterULong.write(value.`auditWritten`, buf)
             FfiConverterULong.write(value.`auditErrors`, buf)
             FfiConverterOptionalString.write(value.`auditLastError`, buf)
+            FfiConverterOptionalTypeAuditShipping.write(value.`audit`, buf)
+            FfiConverterSequenceTypeOpenBreaker.write(value.`openBreakers`, buf)
+    }
+}
+
+
+
+/**
+ * A pending approval request at the control endpoint.
+ */
+data class ApprovalHandle (
+    var `id`: kotlin.String
+    , 
+    /**
+     * `pending`, `granted`, `denied` or `expired`.
+     */
+    var `status`: kotlin.String
+    , 
+    var `expiresAtMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeApprovalHandle: FfiConverterRustBuffer<ApprovalHandle> {
+    override fun read(buf: ByteBuffer): ApprovalHandle {
+        return ApprovalHandle(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ApprovalHandle) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterOptionalLong.allocationSize(value.`expiresAtMs`)
+    )
+
+    override fun write(value: ApprovalHandle, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterOptionalLong.write(value.`expiresAtMs`, buf)
     }
 }
 
@@ -3323,6 +3587,11 @@ data class ApprovalRequest (
      * SHA-256 of the canonical context (base64url).
      */
     var `contextHash`: kotlin.String
+    , 
+    /**
+     * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+     */
+    var `contextJson`: kotlin.String
     
 ){
     
@@ -3348,6 +3617,7 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
         )
     }
 
@@ -3360,7 +3630,8 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.allocationSize(value.`constraint`) +
             FfiConverterString.allocationSize(value.`condition`) +
             FfiConverterString.allocationSize(value.`tokenId`) +
-            FfiConverterString.allocationSize(value.`contextHash`)
+            FfiConverterString.allocationSize(value.`contextHash`) +
+            FfiConverterString.allocationSize(value.`contextJson`)
     )
 
     override fun write(value: ApprovalRequest, buf: ByteBuffer) {
@@ -3373,6 +3644,68 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.write(value.`condition`, buf)
             FfiConverterString.write(value.`tokenId`, buf)
             FfiConverterString.write(value.`contextHash`, buf)
+            FfiConverterString.write(value.`contextJson`, buf)
+    }
+}
+
+
+
+/**
+ * HTTP audit shipping counters (endpoint mode).
+ */
+data class AuditShipping (
+    var `queued`: kotlin.ULong
+    , 
+    var `spilled`: kotlin.ULong
+    , 
+    var `dropped`: kotlin.ULong
+    , 
+    var `delivered`: kotlin.ULong
+    , 
+    var `spillPendingBytes`: kotlin.ULong
+    , 
+    var `lastError`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuditShipping: FfiConverterRustBuffer<AuditShipping> {
+    override fun read(buf: ByteBuffer): AuditShipping {
+        return AuditShipping(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuditShipping) = (
+            FfiConverterULong.allocationSize(value.`queued`) +
+            FfiConverterULong.allocationSize(value.`spilled`) +
+            FfiConverterULong.allocationSize(value.`dropped`) +
+            FfiConverterULong.allocationSize(value.`delivered`) +
+            FfiConverterULong.allocationSize(value.`spillPendingBytes`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`)
+    )
+
+    override fun write(value: AuditShipping, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`queued`, buf)
+            FfiConverterULong.write(value.`spilled`, buf)
+            FfiConverterULong.write(value.`dropped`, buf)
+            FfiConverterULong.write(value.`delivered`, buf)
+            FfiConverterULong.write(value.`spillPendingBytes`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
     }
 }
 
@@ -3577,6 +3910,109 @@ public object FfiConverterTypeDiagnostic: FfiConverterRustBuffer<Diagnostic> {
 
 
 /**
+ * An open circuit breaker: the agent, and the user (`None`: agent-wide).
+ */
+data class OpenBreaker (
+    var `agent`: kotlin.String
+    , 
+    var `subject`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpenBreaker: FfiConverterRustBuffer<OpenBreaker> {
+    override fun read(buf: ByteBuffer): OpenBreaker {
+        return OpenBreaker(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OpenBreaker) = (
+            FfiConverterString.allocationSize(value.`agent`) +
+            FfiConverterOptionalString.allocationSize(value.`subject`)
+    )
+
+    override fun write(value: OpenBreaker, buf: ByteBuffer) {
+            FfiConverterString.write(value.`agent`, buf)
+            FfiConverterOptionalString.write(value.`subject`, buf)
+    }
+}
+
+
+
+/**
+ * The verified claims of a token.
+ */
+data class TokenInfo (
+    var `jti`: kotlin.String
+    , 
+    var `agent`: kotlin.String
+    , 
+    var `subject`: kotlin.String
+    , 
+    /**
+     * The earliest `exp` of the chain, seconds since the epoch.
+     */
+    var `expiresAt`: kotlin.Long
+    , 
+    /**
+     * Every link's claims as JSON text, root first.
+     */
+    var `chainJson`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTokenInfo: FfiConverterRustBuffer<TokenInfo> {
+    override fun read(buf: ByteBuffer): TokenInfo {
+        return TokenInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TokenInfo) = (
+            FfiConverterString.allocationSize(value.`jti`) +
+            FfiConverterString.allocationSize(value.`agent`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterLong.allocationSize(value.`expiresAt`) +
+            FfiConverterSequenceString.allocationSize(value.`chainJson`)
+    )
+
+    override fun write(value: TokenInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`jti`, buf)
+            FfiConverterString.write(value.`agent`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterLong.write(value.`expiresAt`, buf)
+            FfiConverterSequenceString.write(value.`chainJson`, buf)
+    }
+}
+
+
+
+/**
  * One step of an explanation.
  */
 data class TraceStep (
@@ -3701,6 +4137,75 @@ sealed class ActException: kotlin.Exception() {
     }
     
     /**
+     * The counter store (Redis) failed (code `counter_store_failed`): an outage, not a bad snapshot.
+     */
+    class Store(
+        
+        val `code`: kotlin.String, 
+        
+        val `msg`: kotlin.String
+        ) : ActException() {
+        override val message
+            get() = "code=${ `code` }, msg=${ `msg` }"
+    }
+    
+    /**
+     * The control endpoint refused a request (`status`, `endpoint_code`) or could not be reached
+     * (`status` null, `cause_message` the transport error's text) (code `endpoint_failed`).
+     */
+    class Endpoint(
+        
+        val `code`: kotlin.String, 
+        
+        val `msg`: kotlin.String, 
+        
+        val `status`: kotlin.UShort?, 
+        
+        val `endpointCode`: kotlin.String, 
+        
+        val `url`: kotlin.String, 
+        
+        val `causeMessage`: kotlin.String?
+        ) : ActException() {
+        override val message
+            get() = "code=${ `code` }, msg=${ `msg` }, status=${ `status` }, endpointCode=${ `endpointCode` }, url=${ `url` }, causeMessage=${ `causeMessage` }"
+    }
+    
+    /**
+     * A human denied the approval, or it expired undecided (code `approval_denied`).
+     */
+    class ApprovalDenied(
+        
+        val `code`: kotlin.String, 
+        
+        val `msg`: kotlin.String, 
+        
+        val `approvalId`: kotlin.String, 
+        
+        val `reason`: kotlin.String, 
+        
+        val `decidedBy`: kotlin.String?
+        ) : ActException() {
+        override val message
+            get() = "code=${ `code` }, msg=${ `msg` }, approvalId=${ `approvalId` }, reason=${ `reason` }, decidedBy=${ `decidedBy` }"
+    }
+    
+    /**
+     * No one decided the approval within the wait (code `approval_timeout`).
+     */
+    class ApprovalTimeout(
+        
+        val `code`: kotlin.String, 
+        
+        val `msg`: kotlin.String, 
+        
+        val `approvalId`: kotlin.String
+        ) : ActException() {
+        override val message
+            get() = "code=${ `code` }, msg=${ `msg` }, approvalId=${ `approvalId` }"
+    }
+    
+    /**
      * A file could not be read or written (code `io_error`); `path` names it.
      */
     class Io(
@@ -3784,17 +4289,41 @@ public object FfiConverterTypeActError : FfiConverterRustBuffer<ActException> {
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            6 -> ActException.Io(
+            6 -> ActException.Store(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            7 -> ActException.Endpoint(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterOptionalUShort.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            8 -> ActException.ApprovalDenied(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            9 -> ActException.ApprovalTimeout(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            7 -> ActException.Audit(
+            10 -> ActException.Io(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            11 -> ActException.Audit(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterULong.read(buf),
                 )
-            8 -> ActException.Internal(
+            12 -> ActException.Internal(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -3835,6 +4364,38 @@ public object FfiConverterTypeActError : FfiConverterRustBuffer<ActException> {
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`msg`)
+            )
+            is ActException.Store -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`msg`)
+            )
+            is ActException.Endpoint -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`msg`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
+                + FfiConverterString.allocationSize(value.`endpointCode`)
+                + FfiConverterString.allocationSize(value.`url`)
+                + FfiConverterOptionalString.allocationSize(value.`causeMessage`)
+            )
+            is ActException.ApprovalDenied -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`msg`)
+                + FfiConverterString.allocationSize(value.`approvalId`)
+                + FfiConverterString.allocationSize(value.`reason`)
+                + FfiConverterOptionalString.allocationSize(value.`decidedBy`)
+            )
+            is ActException.ApprovalTimeout -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`msg`)
+                + FfiConverterString.allocationSize(value.`approvalId`)
             )
             is ActException.Io -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -3893,22 +4454,54 @@ public object FfiConverterTypeActError : FfiConverterRustBuffer<ActException> {
                 FfiConverterString.write(value.`msg`, buf)
                 Unit
             }
-            is ActException.Io -> {
+            is ActException.Store -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`msg`, buf)
+                Unit
+            }
+            is ActException.Endpoint -> {
+                buf.putInt(7)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`msg`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
+                FfiConverterString.write(value.`endpointCode`, buf)
+                FfiConverterString.write(value.`url`, buf)
+                FfiConverterOptionalString.write(value.`causeMessage`, buf)
+                Unit
+            }
+            is ActException.ApprovalDenied -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`msg`, buf)
+                FfiConverterString.write(value.`approvalId`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                FfiConverterOptionalString.write(value.`decidedBy`, buf)
+                Unit
+            }
+            is ActException.ApprovalTimeout -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`msg`, buf)
+                FfiConverterString.write(value.`approvalId`, buf)
+                Unit
+            }
+            is ActException.Io -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`msg`, buf)
                 FfiConverterString.write(value.`path`, buf)
                 Unit
             }
             is ActException.Audit -> {
-                buf.putInt(7)
+                buf.putInt(11)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`msg`, buf)
                 FfiConverterULong.write(value.`line`, buf)
                 Unit
             }
             is ActException.Internal -> {
-                buf.putInt(8)
+                buf.putInt(12)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`msg`, buf)
                 Unit
@@ -4190,28 +4783,28 @@ public object FfiConverterTypeOutcome: FfiConverterRustBuffer<Outcome> {
 /**
  * @suppress
  */
-public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
-    override fun read(buf: ByteBuffer): kotlin.ULong? {
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterULong.read(buf)
+        return FfiConverterUShort.read(buf)
     }
 
-    override fun allocationSize(value: kotlin.ULong?): ULong {
+    override fun allocationSize(value: kotlin.UShort?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterULong.allocationSize(value)
+            return 1UL + FfiConverterUShort.allocationSize(value)
         }
     }
 
-    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterULong.write(value, buf)
+            FfiConverterUShort.write(value, buf)
         }
     }
 }
@@ -4414,6 +5007,38 @@ public object FfiConverterOptionalTypeApprovalRequest: FfiConverterRustBuffer<Ap
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeAuditShipping: FfiConverterRustBuffer<AuditShipping?> {
+    override fun read(buf: ByteBuffer): AuditShipping? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAuditShipping.read(buf)
+    }
+
+    override fun allocationSize(value: AuditShipping?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAuditShipping.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AuditShipping?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAuditShipping.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalSequenceTypeTraceStep: FfiConverterRustBuffer<List<TraceStep>?> {
     override fun read(buf: ByteBuffer): List<TraceStep>? {
         if (buf.get().toInt() == 0) {
@@ -4552,6 +5177,34 @@ public object FfiConverterSequenceTypeDiagnostic: FfiConverterRustBuffer<List<Di
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeDiagnostic.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeOpenBreaker: FfiConverterRustBuffer<List<OpenBreaker>> {
+    override fun read(buf: ByteBuffer): List<OpenBreaker> {
+        val len = buf.getInt()
+        return List<OpenBreaker>(len) {
+            FfiConverterTypeOpenBreaker.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<OpenBreaker>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeOpenBreaker.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<OpenBreaker>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeOpenBreaker.write(it, buf)
         }
     }
 }
@@ -4718,6 +5371,19 @@ public object FfiConverterMapStringTypeContextValue: FfiConverterRustBuffer<Map<
         
         FfiConverterString.lower(`path`),
         FfiConverterOptionalString.lower(`startHash`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's status field names (snake_case; Kotlin shows them camelCase).
+         */ fun `statusFields`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_func_status_fields(
+    
+        _status)
 }
     )
     }

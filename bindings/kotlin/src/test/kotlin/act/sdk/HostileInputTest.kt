@@ -45,6 +45,7 @@ class HostileInputTest {
     private lateinit var alice: String
     private lateinit var parent: String
     private lateinit var requestId: String
+    private lateinit var pendingRequest: ApprovalRequest
 
     @BeforeEach
     fun world() {
@@ -56,6 +57,7 @@ class HostileInputTest {
         val pending = act.check(alice, "process_refund", ORDER, contextOf("amount" to 200))
         assertEquals(Outcome.APPROVAL_REQUIRED, pending.outcome)
         requestId = pending.approvalRequest!!.id
+        pendingRequest = pending.approvalRequest!!
     }
 
     @AfterEach
@@ -221,6 +223,21 @@ class HostileInputTest {
         "Act.flushAudit" to { run("flushAudit()") { act.flushAudit() } },
         "Act.status" to { run("status()") { act.status() } },
         "Act.publicKey" to { run("publicKey()") { act.publicKey() } },
+        "Act.instanceId" to { run("instanceId()") { act.instanceId() } },
+        "Act.inspectToken" to { eachString("inspectToken") { act.inspectToken(it) } },
+        "Act.requestApproval" to {
+            val req = pendingRequest
+            eachString("requestApproval(id)") { act.requestApproval(req.copy(id = it)) }
+            eachString("requestApproval(contextJson)") { act.requestApproval(req.copy(contextJson = it)) }
+        },
+        "Act.waitForApproval" to {
+            eachString("waitForApproval(id)") { act.waitForApproval(it, 10uL) }
+            for (ms in listOf(0uL, 1uL, ULong.MAX_VALUE)) run("waitForApproval($ms)") { act.waitForApproval(requestId, ms) }
+        },
+        "Act.waitAuditDelivered" to {
+            for (ms in listOf(0uL, 1uL, ULong.MAX_VALUE)) run("waitAuditDelivered($ms)") { act.waitAuditDelivered(ms) }
+        },
+        "statusFields" to { run("statusFields()") { statusFields() } },
         "SigningKey.generate" to { run("generate()") { SigningKey.generate() } },
         "SigningKey.fromSeed" to { for ((n, b) in bytes) run("fromSeed($n)") { SigningKey.fromSeed(b) } },
         "SigningKey.fromPem" to { eachString("fromPem") { SigningKey.fromPem(it) } },

@@ -118,7 +118,7 @@ class RedisCountersTest {
         assertTrue(scheme.msg.contains("redis://") && scheme.msg.contains("mongodb://"), scheme.msg)
         // A redis URL nobody answers: the store fails at construction, not at the first refund.
         val closedPort = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
-        val down = assertThrows<ActException.Snapshot> { Act(policyFile = policy, counters = "redis://127.0.0.1:$closedPort/") }
+        val down = assertThrows<ActException.Store> { Act(policyFile = policy, counters = "redis://127.0.0.1:$closedPort/") }
         assertEquals("counter_store_failed", down.code)
         assertTrue(down.msg.contains("redis"), down.msg)
         // A URL the redis client cannot parse.

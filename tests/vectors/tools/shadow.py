@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/shadow.json: shadow policies and shadow rules are never enforced (issue 19
+item 3). The shadow outcome itself is not in the vector format (no runner reads it); these suites
+pin what every language must enforce when a policy folder carries shadows. The shadow outcome is
+tested in core/tests/shadow.rs and cli/tests/audit_shadow.rs.
+Run: python3 tests/vectors/tools/shadow.py"""
+
+import json
+import os
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
+SEEDS = {
+    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
+}
+NOW = 1800000000000
+BOT = "customer-support-bot"
+RES = '["order://customer:{{authenticated_user_id}}/*"]'
+
+
+def doc(constraints, shadow=False, actions="[process_refund]"):
+    head = f"agent: {BOT}\n" + ("shadow: true\n" if shadow else "")
+    body = "".join(f"      {c}\n" for c in constraints)
+    return f"{head}policy:\n  actions: {actions}\n  resources: {RES}\n  constraints:\n    process_refund:\n{body}"
+
+
+def step(name, outcome, reason, amount, action="process_refund", repeat=None, **expect):
+    s = {
+        "name": name,
+        "token": "alice",
+        "action": action,
+        "resource": "order://customer:42/1",
+        "context": {"amount": amount},
+    }
+    if repeat:
+        s["repeat"] = repeat
+    s["expect"] = {"outcome": outcome, "reason": reason, **expect}
+    return s
+
+
+def suite(name, description, policy, steps):
+    return {
+        "name": name,
+        "description": description,
+        "now_ms": NOW,
+        "keys": SEEDS,
+        "signing_key": "issuer",
+        "policy": policy,
+        "tokens": {"alice": {"issue": {"agent": BOT, "user_context": {"user_id": "42"}}}},
+        "steps": steps,
+    }
+
+
+def perr(name, policy, *needles):
+    return {
+        "name": name,
+        "description": "",
+        "now_ms": NOW,
+        "keys": SEEDS,
+        "signing_key": "issuer",
+        "policy": policy,
+        "policy_error": {"contains": list(needles)},
+    }
+
+
+def main():
+    strict = doc(["maxAmount: 500"]) + "---\n" + doc(["maxAmount: 100"], shadow=True)
+    loose = doc(["maxAmount: 100"]) + "---\n" + doc(["maxAmount: 500"], shadow=True)
+    limits = doc(["maxPerDay: 3"]) + "---\n" + doc(["maxPerDay: 1"], shadow=True)
+    rule = (
+        f"agent: {BOT}\npolicy:\n  - actions: [read_order]\n    resources: {RES}\n"
+        f"  - actions: [process_refund]\n    resources: {RES}\n    shadow: true\n"
+    )
+    suites = [
+        suite(
+            "a stricter shadow policy does not deny",
+            "enforced maxAmount 500, shadow maxAmount 100: a 120 refund is allowed (the shadow would deny it).",
+            strict,
+            [
+                step("120 is allowed by the enforced policy", "allow", "allowed", 120),
+                step(
+                    "700 is denied by the enforced policy",
+                    "deny",
+                    "constraint_failed",
+                    700,
+                    message_contains="amount <= 500",
+                ),
+            ],
+        ),
+        suite(
+            "a looser shadow policy does not allow",
+            "enforced maxAmount 100, shadow maxAmount 500: a 120 refund is denied (the shadow would allow it).",
+            loose,
+            [step("120 is denied", "deny", "constraint_failed", 120, message_contains="amount <= 100")],
+        ),
+        suite(
+            "a shadow policy's limits neither deny nor consume",
+            "enforced maxPerDay 3, shadow maxPerDay 1: three allowed, the fourth denied by the enforced limit.",
+            limits,
+            [
+                step("three refunds", "allow", "allowed", 10, repeat=3),
+                step("the fourth", "deny", "rate_limited", 10, constraint=f"{BOT}/process_refund/maxPerDay"),
+            ],
+        ),
+        suite(
+            "a shadow rule grants nothing",
+            "the rule granting process_refund is marked shadow: refunds are not allowed; reads are.",
+            rule,
+            [
+                step("a refund", "deny", "action_not_allowed", 10),
+                step("a read", "allow", "allowed", 0, action="read_order"),
+            ],
+        ),
+        perr(
+            "an agent has one shadow policy",
+            strict + "---\n" + doc(["maxAmount: 50"], shadow=True),
+            "has a shadow policy already",
+        ),
+        perr(
+            "shadow is true or false",
+            doc(["maxAmount: 5"]).replace("policy:", "shadow: maybe\npolicy:", 1),
+            "expected true or false",
+        ),
+    ]
+    with open(os.path.join(ROOT, "tests", "vectors", "shadow.json"), "w") as f:
+        json.dump({"suites": suites}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    index = os.path.join(ROOT, "tests", "vectors", "index.json")
+    with open(index) as f:
+        idx = json.load(f)
+    if "shadow.json" not in idx["suites"]:
+        idx["suites"].insert(idx["suites"].index("lifecycle.json") + 1, "shadow.json")
+    with open(index, "w") as f:
+        json.dump(idx, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
