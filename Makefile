@@ -1,13 +1,19 @@
 # Every entry point CI and README use. `make demo` and `make test` work on a fresh machine:
 # they need the Rust toolchain and python3 (and, for bindings, what their own scripts install).
 SHELL := /bin/bash
-.PHONY: demo test test-rust test-python test-node test-kotlin lint fuzz bench bench-core
+.PHONY: demo dist test test-rust test-python test-node test-kotlin lint fuzz bench bench-core
 
 # The article's customer-support bot in Python (examples/customer_support/agent.py) on the
-# embedded policy file; first builds act_sdk into python/.venv (scripts/python-env.sh).
+# embedded policy file; first builds the act_sdk wheel and installs it into python/.venv
+# (scripts/python-env.sh; cargo's progress is shown).
 # The same scenario through the Rust API: cargo run -p act-core --example customer_support
 demo:
 	scripts/python-env.sh python examples/customer_support/agent.py
+
+# The artifacts users install without Rust, into dist/: the abi3 manylinux wheel, the sdist, the
+# static musl `act` CLI, each checked (scripts/dist.sh). CI builds the same wheel once and tests it.
+dist:
+	scripts/dist.sh
 
 test:
 	scripts/test-all.sh

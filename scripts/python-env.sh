@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The Python environment act-sdk is built and used in, shared by `make demo`, python/run_tests.sh
-# and examples/run_all.sh: a virtualenv (ACT_PY_VENV, default python/.venv, recreated when
-# broken) with maturin, and act_sdk built from source into it (`maturin develop --release`,
-# editable). Needs python3 >= 3.9 with venv, and a Rust toolchain.
+# The Python environment act-sdk is built and used in, shared by `make demo`, python/run_tests.sh,
+# examples/run_all.sh and the console suite: a virtualenv (ACT_PY_VENV, default python/.venv,
+# recreated when broken) with the act-sdk *wheel* installed in it, the same artifact a user
+# installs (scripts/dist-python.sh builds it: abi3, manylinux2014, stripped). No editable install:
+# the tests exercise what ships. Needs python3 >= 3.9 with venv, and a Rust toolchain to build the
+# wheel; ACT_PY_WHEEL=path/to.whl installs that wheel instead and builds nothing.
 #
 #   scripts/python-env.sh                  set up (or bring up to date) the venv
 #   scripts/python-env.sh CMD [ARG...]     then run CMD with the venv's bin/ first on PATH
 #   source scripts/python-env.sh           from bash: defines act_python_env [PIP_REQUIREMENT...],
 #                                          which sets up the venv (with those extra packages) and
-#                                          sets ACT_PY_VENV and ACT_PY (its python)
+#                                          sets ACT_PY_VENV, ACT_PY (its python) and ACT_PY_WHEEL
 
+# shellcheck disable=SC2034,SC2119,SC2120 # ACT_PY* are read by the scripts that source this file
 _act_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 act_python_env() {
@@ -18,22 +21,24 @@ act_python_env() {
         rm -rf "$venv"
         python3 -m venv "$venv" || { echo "python-env: cannot create a virtualenv at $venv" >&2; return 1; }
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" "$@" \
-        || { echo "python-env: pip install failed" >&2; return 1; }
-    # maturin develop needs VIRTUAL_ENV to find the venv; it builds bindings/python (PyO3) in
-    # release mode. Its chatter is shown only when it fails.
-    echo "python-env: building act_sdk into $venv (maturin develop --release; minutes the first time)" >&2
-    local log
-    log="$(mktemp)"
-    if ! (cd "$_act_root/python" && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop --release --quiet) >"$log" 2>&1; then
-        cat "$log" >&2
-        rm -f "$log"
-        echo "python-env: building act_sdk with maturin failed" >&2
-        return 1
+    if [ $# -gt 0 ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+            || { echo "python-env: pip install failed" >&2; return 1; }
     fi
-    rm -f "$log"
+    local wheel="${ACT_PY_WHEEL:-}"
+    if [ -z "$wheel" ]; then
+        # After the first build this is a no-op for cargo (seconds): every suite of one CI run
+        # shares one compilation.
+        wheel="$("$_act_root/scripts/dist-python.sh" wheel)" || return 1
+    fi
+    # A leftover of the old editable installs (maturin develop) would shadow nothing here, but
+    # would confuse anyone importing act_sdk from python/: the wheel is the one source of truth.
+    rm -f "$_act_root"/python/act_sdk/_native*.so
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel" \
+        || { echo "python-env: installing $wheel failed" >&2; return 1; }
     ACT_PY_VENV="$venv"
     ACT_PY="$venv/bin/python"
+    ACT_PY_WHEEL="$wheel"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -56,7 +56,7 @@ pub(crate) fn sinks(audit: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<AuditTarg
     for item in audit.try_iter()? {
         let item = item?;
         if let Ok(path) = item.cast::<PyString>() {
-            out.push(AuditTarget::Jsonl(path.to_str()?.into()));
+            out.push(AuditTarget::Jsonl(path.to_cow()?.into_owned().into()));
         } else if item.is_callable() {
             calls_python = true;
             out.push(AuditTarget::Sink(Box::new(PyCallbackSink {

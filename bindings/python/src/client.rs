@@ -114,8 +114,8 @@ fn seconds(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyRe
 fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     obj.cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("{name} must be a str")))?
-        .to_str()
-        .map(str::to_string)
+        .to_cow()
+        .map(|c| c.into_owned())
 }
 
 fn seconds_duration(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<Duration>> {
@@ -433,7 +433,7 @@ impl PyEngine {
             let id = if let Ok(r) = request.cast::<PyApprovalRequest>() {
                 r.get().inner.id.clone()
             } else if let Ok(s) = request.cast::<PyString>() {
-                s.to_str()?.to_string()
+                s.to_cow()?.into_owned()
             } else {
                 return Err(PyTypeError::new_err(
                     "request must be an ApprovalRequest or its id (str)",
@@ -492,7 +492,7 @@ impl PyEngine {
             } else if let Ok(r) = handle.cast::<PyApprovalRequest>() {
                 r.get().inner.id.clone()
             } else if let Ok(s) = handle.cast::<PyString>() {
-                s.to_str()?.to_string()
+                s.to_cow()?.into_owned()
             } else {
                 return Err(PyTypeError::new_err(
                     "handle must be the ApprovalHandle request_approval returned (or its id)",

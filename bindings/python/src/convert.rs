@@ -63,7 +63,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 
 fn key_text(key: &Bound<'_, PyAny>) -> Result<String, Fail> {
     match key.cast::<PyString>() {
-        Ok(s) => s.to_str().map(str::to_string).map_err(|e| fail(Problem::Py(e))),
+        Ok(s) => s.to_cow().map(|c| c.into_owned()).map_err(|e| fail(Problem::Py(e))),
         Err(_) => Err(fail(Problem::Type(format!("a key of type {}", type_name(key))))),
     }
 }
@@ -104,8 +104,8 @@ fn value_to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Fail> {
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return s
-            .to_str()
-            .map(|s| Value::String(s.to_string()))
+            .to_cow()
+            .map(|s| Value::String(s.into_owned()))
             .map_err(|e| fail(Problem::Py(e)));
     }
     if let Ok(b) = obj.cast::<PyBool>() {

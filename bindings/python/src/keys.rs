@@ -16,7 +16,7 @@ pub struct PySigningKey {
 /// A JWK given as a JSON string or as a dict.
 fn jwk_text(jwk: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = jwk.cast::<PyString>() {
-        return Ok(s.to_str()?.to_string());
+        return Ok(s.to_cow()?.into_owned());
     }
     if jwk.cast::<PyDict>().is_ok() {
         return Ok(crate::convert::to_json(jwk, "jwk")?.to_string());
@@ -209,7 +209,7 @@ pub(crate) fn public_key_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Ver
         return Ok(k.get().inner.verifying_key().clone());
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return VerifyingKey::parse(s.to_str()?).map_err(|e| errors::to_py(obj.py(), e));
+        return VerifyingKey::parse(&s.to_cow()?).map_err(|e| errors::to_py(obj.py(), e));
     }
     Err(PyTypeError::new_err(format!(
         "{name} must be a VerifyingKey, a SigningKey or an \"ed25519:...\" string"
