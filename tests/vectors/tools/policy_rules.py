@@ -431,6 +431,7 @@ policy:
       requireSecondApproval: risk > 5
 """
 
+
 def with_keys(s, **keys):
     s.update(keys)
     return s
@@ -536,7 +537,9 @@ policy:
 
 
 def main():
-    out = {"suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation + two_approvals}
+    out = {
+        "suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation + two_approvals
+    }
     with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
