@@ -193,7 +193,8 @@ test('an endpoint-mode agent mints through the endpoint, waits for a human and s
   assert.equal(info.subject, '42')
   assert.ok(info.jti.length > 0 && info.chain.length === 1)
 
-  const req = { token, action: 'process_refund', resource: 'order://customer:42/1001', context: { amount: 300 } }
+  // The example policy has a $300/day agent-wide refund budget: 150 approved, then 120 and 130 asked for.
+  const req = { token, action: 'process_refund', resource: 'order://customer:42/1001', context: { amount: 150 } }
   const pending = act.validate(req)
   assert.equal(pending.outcome, 'approval_required')
   const handle = await act.requestApproval(pending)
@@ -204,7 +205,7 @@ test('an endpoint-mode agent mints through the endpoint, waits for a human and s
   assert.equal(act.validate({ ...req, approval }).reason, 'approved')
   assert.equal(act.validate({ ...req, approval }).reason, 'approval_replayed')
 
-  const again = await act.requestApproval(act.validate({ ...req, context: { amount: 250 } }))
+  const again = await act.requestApproval(act.validate({ ...req, context: { amount: 120 } }))
   setTimeout(() => http('POST', `/v1/approvals/${again.id}/deny`, 'approver', { reason: 'no receipt' }), 200)
   await assert.rejects(act.waitForApproval(again, 20000), (e) => {
     assert.equal(e.name, 'ApprovalDeniedError')
@@ -213,7 +214,7 @@ test('an endpoint-mode agent mints through the endpoint, waits for a human and s
     assert.equal(e.decidedBy, 'dev-approver')
     return true
   })
-  const late = await act.requestApproval(act.validate({ ...req, context: { amount: 260 } }))
+  const late = await act.requestApproval(act.validate({ ...req, context: { amount: 130 } }))
   await assert.rejects(act.waitForApproval(late, 1000), { name: 'ApprovalTimeoutError', code: 'approval_timeout' })
 
   assert.equal(await act.waitAuditDelivered(10000), true)

@@ -327,7 +327,8 @@ def test_an_audit_search_finds_a_denied_call_and_shows_its_reason(
     act, _, records = agent
     act.flush_audit()
     assert records, "the SDK recorded its decisions"
-    server.call(KEYS["agent"], "POST", "/v1/audit", records, headers={"X-Act-Instance": "browser-test-instance-1"})
+    # In endpoint mode the SDK ships its own audit chain to POST /v1/audit, under its instance id.
+    assert act.wait_audit_delivered(10), act.status
     ctx, page = login(browser, server, "admin")
     page.get_by_role("link", name="Audit").click()
     page.get_by_label("Reason").select_option("constraint_failed")
@@ -342,7 +343,7 @@ def test_an_audit_search_finds_a_denied_call_and_shows_its_reason(
     expect(detail).to_contain_text(denied.message)
     expect(page.locator("table.args")).to_contain_text("900")
     page.get_by_role("link", name="Back to the search").click()
-    expect(page.locator("#chains")).to_contain_text("browser-test-instance-1")
+    expect(page.locator("#chains")).to_contain_text(act.instance_id)
     ctx.close()
 
 
