@@ -99,9 +99,9 @@ impl Replayed {
 }
 
 /// Replays `records` (sorted here by time, then by their order) against `policies`.
-pub fn replay(mut records: Vec<AuditRecord>, policies: PolicySet) -> Result<ReplayReport> {
+pub fn replay(records: Vec<AuditRecord>, policies: PolicySet) -> Result<ReplayReport> {
     let mut timed = Vec::with_capacity(records.len());
-    for r in records.drain(..) {
+    for r in records {
         let ms = chrono::DateTime::parse_from_rfc3339(&r.time)
             .map_err(|e| {
                 Error::Config(format!(
@@ -152,21 +152,19 @@ pub fn replay(mut records: Vec<AuditRecord>, policies: PolicySet) -> Result<Repl
         }
         clock.set_ms(ms);
         let key = (agent.clone(), subject.clone());
-        let fresh = tokens
-            .get(&key)
-            .is_some_and(|(at, _)| *at <= ms && ms < at + (TOKEN_TTL_SECS as i64 - 60) * 1000);
-        if !fresh {
-            let token = engine.issue_token(&IssueRequest {
+        let token = match tokens.get(&key) {
+            Some((at, t)) if *at <= ms && ms < at + (TOKEN_TTL_SECS as i64 - 60) * 1000 => t.clone(),
+            _ => match engine.issue_token(&IssueRequest {
                 agent: agent.clone(),
                 user_context: Map::from_iter([("user_id".to_string(), Value::String(subject.clone()))]),
                 agent_context: Map::new(),
                 policy: None,
                 ttl_secs: TOKEN_TTL_SECS,
                 holder_key: None,
-            });
-            match token {
+            }) {
                 Ok(t) => {
-                    tokens.insert(key.clone(), (ms, t));
+                    tokens.insert(key, (ms, t.clone()));
+                    t
                 }
                 Err(e) => {
                     // The candidate has no policy for this agent: every request of it is denied.
@@ -179,11 +177,10 @@ pub fn replay(mut records: Vec<AuditRecord>, policies: PolicySet) -> Result<Repl
                     report.record(&r, agent, subject, d);
                     continue;
                 }
-            }
-        }
-        let token = tokens.get(&key).map(|(_, t)| t.as_str()).unwrap_or_default();
+            },
+        };
         let d = engine.validate(&Request {
-            token,
+            token: &token,
             action: &r.action,
             resource: &r.resource,
             context,

@@ -388,13 +388,13 @@ impl Parser<'_> {
                 }
             }
             NodeValue::Map(entries) => {
-                for (k, v) in entries {
+                for (i, (k, v)) in entries.iter().enumerate() {
                     let p = join(path, &k.name);
                     match (k.name.as_str(), &v.value) {
                         ("audit", _) => policy.audit = self.audit(v, &p),
                         ("circuitBreaker", _) => policy.circuit_breaker = self.breaker(v, &p),
                         (name, NodeValue::Null) if is_empty_group(name) => {
-                            self.err_key(k, &p, empty_group_message(name, entries, k));
+                            self.err_key(k, &p, empty_group_message(name, &entries[i + 1..]));
                         }
                         // A limit key's map form (`maxPerDay: {count: 100, per: agent}`) is a
                         // constraint, not an action group.
@@ -786,12 +786,10 @@ fn is_empty_group(name: &str) -> bool {
     !vocab::KEYS.contains(&name) && vocab::suggest(name, vocab::KEYS).is_none()
 }
 
-/// An empty constraint group, naming the keys after it that were probably meant to sit under it.
-fn empty_group_message(name: &str, siblings: &[(Key, Node)], group: &Key) -> String {
-    let after: Vec<String> = siblings
+/// An empty constraint group, naming the keys after it (`following`) that were probably meant to sit under it.
+fn empty_group_message(name: &str, following: &[(Key, Node)]) -> String {
+    let after: Vec<String> = following
         .iter()
-        .skip_while(|(k, _)| k.line != group.line || k.name != group.name)
-        .skip(1)
         .take_while(|(k, _)| vocab::KEYS.contains(&k.name.as_str()))
         .map(|(k, _)| format!("`{}`", k.name))
         .collect();
