@@ -12,7 +12,7 @@ use crate::audit_chains::{ChainKey, UNKNOWN_INSTANCE};
 use act_core::audit::AuditRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyPool;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -25,7 +25,7 @@ pub const MAX_RESULTS: i64 = 10_000;
 /// The index.
 #[derive(Clone, Debug)]
 pub struct AuditIndex {
-    pool: SqlitePool,
+    pool: AnyPool,
     max: i64,
 }
 
@@ -147,13 +147,13 @@ pub struct Indexed {
 
 impl AuditIndex {
     /// The index in an open (already migrated) database.
-    pub fn in_pool(pool: SqlitePool) -> AuditIndex {
+    pub fn in_pool(pool: AnyPool) -> AuditIndex {
         AuditIndex { pool, max: MAX_INDEXED }
     }
 
-    /// An in-memory database of its own (see [`crate::store::memory_pool`]).
+    /// An in-memory database of its own (see [`crate::store::Store::memory`]).
     pub async fn in_memory() -> Result<AuditIndex, String> {
-        Ok(AuditIndex::in_pool(crate::store::memory_pool().await?))
+        Ok(AuditIndex::in_pool(crate::store::Store::memory().await?.pool().clone()))
     }
 
     /// Keeps at most `max` records (tests use a small bound).
@@ -178,16 +178,16 @@ impl AuditIndex {
                 .map(|t| t.timestamp_millis())
                 .unwrap_or(0);
             sqlx::query(
-                "INSERT OR IGNORE INTO audit_records
+                "INSERT INTO audit_records
                    (id, at_ms, credential, instance, agent, subject, action, outcome, reason, record)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&r.id)
             .bind(at_ms)
             .bind(&chain.credential)
             .bind(&chain.instance)
-            .bind(&r.agent)
-            .bind(&r.subject)
+            .bind(r.agent.clone())
+            .bind(r.subject.clone())
             .bind(&r.action)
             .bind(r.outcome.as_str())
             .bind(r.reason.as_str())
@@ -196,7 +196,7 @@ impl AuditIndex {
             .await
             .map_err(|e| format!("cannot index audit records: {e}"))?;
         }
-        sqlx::query("DELETE FROM audit_records WHERE seq <= (SELECT MAX(seq) FROM audit_records) - ?")
+        sqlx::query("DELETE FROM audit_records WHERE seq <= (SELECT MAX(seq) FROM audit_records) - $1")
             .bind(self.max)
             .execute(&mut *tx)
             .await
@@ -248,8 +248,9 @@ impl AuditIndex {
 
     /// The matching records, newest first.
     pub async fn search(&self, f: &Filter) -> Result<Vec<Indexed>, String> {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT credential, instance, record FROM audit_records WHERE 1 = 1");
+        // Columns are fixed names; every value is a bound parameter.
+        let mut sql = String::from("SELECT credential, instance, record FROM audit_records WHERE 1 = 1");
+        let mut text: Vec<String> = Vec::new();
         for (column, value) in [
             ("agent", &f.agent),
             ("subject", &f.subject),
@@ -258,19 +259,27 @@ impl AuditIndex {
             ("action", &f.action),
         ] {
             if let Some(v) = value {
-                q.push(format_args!(" AND {column} = ")).push_bind(v.clone());
+                text.push(v.clone());
+                sql.push_str(&format!(" AND {column} = ${}", text.len()));
             }
         }
-        if let Some(t) = f.from_ms {
-            q.push(" AND at_ms >= ").push_bind(t);
+        let mut numbers: Vec<i64> = Vec::new();
+        for (op, t) in [(">=", f.from_ms), ("<", f.to_ms)] {
+            if let Some(t) = t {
+                numbers.push(t);
+                sql.push_str(&format!(" AND at_ms {op} ${}", text.len() + numbers.len()));
+            }
         }
-        if let Some(t) = f.to_ms {
-            q.push(" AND at_ms < ").push_bind(t);
+        numbers.push(f.limit.clamp(1, MAX_RESULTS));
+        sql.push_str(&format!(" ORDER BY at_ms DESC, seq DESC LIMIT ${}", text.len() + numbers.len()));
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+        for v in text {
+            q = q.bind(v);
         }
-        q.push(" ORDER BY at_ms DESC, seq DESC LIMIT ")
-            .push_bind(f.limit.clamp(1, MAX_RESULTS));
-        let rows: Vec<(String, String, String)> = q
-            .build_query_as()
+        for n in numbers {
+            q = q.bind(n);
+        }
+        let rows = q
             .fetch_all(&self.pool)
             .await
             .map_err(|e| format!("cannot search audit records: {e}"))?;
@@ -280,7 +289,7 @@ impl AuditIndex {
     /// One record by id.
     pub async fn get(&self, id: &str) -> Result<Option<Indexed>, String> {
         let r: Option<(String, String, String)> =
-            sqlx::query_as("SELECT credential, instance, record FROM audit_records WHERE id = ?")
+            sqlx::query_as("SELECT credential, instance, record FROM audit_records WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await

@@ -201,6 +201,12 @@ impl Credentials {
         self.managed.write().unwrap_or_else(|p| p.into_inner()).remove(hash);
     }
 
+    /// Accepts exactly these managed keys from now on (what the database holds, re-read when
+    /// another replica made or revoked one).
+    pub fn replace_managed(&self, keys: HashMap<[u8; 32], Principal>) {
+        *self.managed.write().unwrap_or_else(|p| p.into_inner()) = keys;
+    }
+
     /// Whether a digest is one of the bootstrap credentials (never revoked through the API).
     pub fn is_bootstrap(&self, hash: &[u8; 32]) -> bool {
         self.by_hash.contains_key(hash)

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SecureRandom;
 use serde::Serialize;
-use sqlx::{Row, SqlitePool};
+use crate::store::Store;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 /// A managed key's record (never the key).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -67,12 +69,12 @@ fn role_of(s: &str) -> Role {
     }
 }
 
-fn record(r: &sqlx::sqlite::SqliteRow) -> KeyRecord {
+fn record(r: &AnyRow) -> KeyRecord {
     KeyRecord {
         id: r.get("id"),
         identity: r.get("identity"),
-        role: role_of(r.get::<&str, _>("role")),
-        agents: serde_json::from_str(r.get::<&str, _>("agents")).unwrap_or_default(),
+        role: role_of(&r.get::<String, _>("role")),
+        agents: serde_json::from_str(&r.get::<String, _>("agents")).unwrap_or_default(),
         created_at_ms: r.get("created_at_ms"),
         created_by: r.get("created_by"),
         revoked_at_ms: r.get("revoked_at_ms"),
@@ -105,35 +107,35 @@ pub fn check_principal(p: &Principal) -> Result<(), KeyError> {
 /// The table.
 #[derive(Clone, Debug)]
 pub struct KeyStore {
-    pool: SqlitePool,
+    store: Store,
 }
 
 const SELECT: &str = "SELECT id, identity, role, agents, created_at_ms, created_by, revoked_at_ms, revoked_by, \
                       rotated_from FROM api_keys";
 
 impl KeyStore {
-    /// The table in `pool`.
-    pub fn in_pool(pool: SqlitePool) -> KeyStore {
-        KeyStore { pool }
+    /// The table in `store`.
+    pub fn in_store(store: Store) -> KeyStore {
+        KeyStore { store }
     }
 
     /// Every live key's digest and principal (loaded at start).
     pub async fn live(&self) -> Result<Vec<([u8; 32], Principal)>, KeyError> {
         let rows = sqlx::query("SELECT key_sha256, identity, role, agents FROM api_keys WHERE revoked_at_ms IS NULL")
-            .fetch_all(&self.pool)
+            .fetch_all(self.store.pool())
             .await
             .map_err(db)?;
         let mut out = Vec::new();
         for r in rows {
-            let Some(hash) = crate::auth::unhex(r.get::<&str, _>("key_sha256")) else {
+            let Some(hash) = crate::auth::unhex(&r.get::<String, _>("key_sha256")) else {
                 continue;
             };
             out.push((
                 hash,
                 Principal {
                     identity: r.get("identity"),
-                    role: role_of(r.get::<&str, _>("role")),
-                    agents: serde_json::from_str(r.get::<&str, _>("agents")).unwrap_or_default(),
+                    role: role_of(&r.get::<String, _>("role")),
+                    agents: serde_json::from_str(&r.get::<String, _>("agents")).unwrap_or_default(),
                 },
             ));
         }
@@ -143,7 +145,7 @@ impl KeyStore {
     /// Every managed key, newest first.
     pub async fn list(&self) -> Result<Vec<KeyRecord>, KeyError> {
         let rows = sqlx::query(&format!("{SELECT} ORDER BY created_at_ms DESC, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(self.store.pool())
             .await
             .map_err(db)?;
         Ok(rows.iter().map(record).collect())
@@ -151,9 +153,9 @@ impl KeyStore {
 
     /// One key.
     pub async fn get(&self, id: &str) -> Result<KeyRecord, KeyError> {
-        let r = sqlx::query(&format!("{SELECT} WHERE id = ?"))
+        let r = sqlx::query(&format!("{SELECT} WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.store.pool())
             .await
             .map_err(db)?;
         r.as_ref()
@@ -175,10 +177,10 @@ impl KeyStore {
         let id = format!("key_{}", random(12)?);
         let digest = hash_key(&key);
         let agents = serde_json::to_string(&p.agents).map_err(|e| KeyError::Failed(e.to_string()))?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.store.begin().await.map_err(KeyError::Failed)?;
         if let Some(old) = replaces {
             let done = sqlx::query(
-                "UPDATE api_keys SET revoked_at_ms = ?, revoked_by = ? WHERE id = ? AND revoked_at_ms IS NULL",
+                "UPDATE api_keys SET revoked_at_ms = $1, revoked_by = $2 WHERE id = $3 AND revoked_at_ms IS NULL",
             )
             .bind(now_ms)
             .bind(by)
@@ -192,7 +194,7 @@ impl KeyStore {
         }
         sqlx::query(
             "INSERT INTO api_keys (id, key_sha256, identity, role, agents, created_at_ms, created_by, rotated_from)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(hex(&digest))
@@ -201,10 +203,11 @@ impl KeyStore {
         .bind(agents)
         .bind(now_ms)
         .bind(by)
-        .bind(replaces)
+        .bind(replaces.map(str::to_string))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        self.store.notify(&mut tx, "keys").await.map_err(KeyError::Failed)?;
         tx.commit().await.map_err(db)?;
         let rec = KeyRecord {
             id,
@@ -222,14 +225,19 @@ impl KeyStore {
 
     /// Revokes a key; returns its record and digest.
     pub async fn revoke(&self, id: &str, by: &str, now_ms: i64) -> Result<(KeyRecord, [u8; 32]), KeyError> {
+        let mut tx = self.store.begin().await.map_err(KeyError::Failed)?;
         let done =
-            sqlx::query("UPDATE api_keys SET revoked_at_ms = ?, revoked_by = ? WHERE id = ? AND revoked_at_ms IS NULL")
+            sqlx::query("UPDATE api_keys SET revoked_at_ms = $1, revoked_by = $2 WHERE id = $3 AND revoked_at_ms IS NULL")
                 .bind(now_ms)
                 .bind(by)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+        if done.rows_affected() == 1 {
+            self.store.notify(&mut tx, "keys").await.map_err(KeyError::Failed)?;
+        }
+        tx.commit().await.map_err(db)?;
         let rec = self.get(id).await?;
         if done.rows_affected() != 1 {
             return Err(KeyError::Revoked(format!("key `{id}` is revoked already")));
@@ -239,9 +247,9 @@ impl KeyStore {
 
     /// A key's digest.
     pub async fn digest(&self, id: &str) -> Result<[u8; 32], KeyError> {
-        let (h,): (String,) = sqlx::query_as("SELECT key_sha256 FROM api_keys WHERE id = ?")
+        let (h,): (String,) = sqlx::query_as("SELECT key_sha256 FROM api_keys WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.store.pool())
             .await
             .map_err(db)?
             .ok_or_else(|| KeyError::NotFound(format!("there is no managed key `{id}`")))?;

@@ -10,9 +10,10 @@
 //!
 //! Built on axum/tokio (already the CLI's HTTP stack), rustls/tokio-rustls for HTTPS ([`tls`]),
 //! sha2 for key digests and sqlx for storage.
-//! With a state folder, approvals, policy versions and managed keys live in SQLite ([`store`]) and
-//! revocations in one JSON file;
-//! see `docs/server.md` for what is planned (PostgreSQL for replicas).
+//! All durable state (approvals, policy versions, managed keys, revocations and kill switches with
+//! their history, the audit index) lives in one database ([`store`]): SQLite in the state folder
+//! by default, or PostgreSQL shared by several replicas, which follow each other's changes
+//! through LISTEN/NOTIFY ([`replicas`]).
 #![forbid(unsafe_code)]
 
 pub mod approvals;
@@ -26,6 +27,8 @@ pub mod fleet;
 pub mod keys;
 pub mod policies;
 pub mod policy_store;
+pub mod replicas;
+pub mod revocation_store;
 pub mod revocations;
 mod routes;
 pub mod state;

@@ -5,7 +5,9 @@
 use crate::policies::TestReport;
 use act_core::policy::PolicySet;
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, SqlitePool};
+use crate::store::Store;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// Where a version came from.
@@ -108,7 +110,7 @@ pub const MAX_LISTED: i64 = 1000;
 /// The versions table.
 #[derive(Clone, Debug)]
 pub struct PolicyStore {
-    pool: SqlitePool,
+    store: Store,
 }
 
 fn db(e: sqlx::Error) -> String {
@@ -118,14 +120,14 @@ fn db(e: sqlx::Error) -> String {
 const COLUMNS: &str =
     "version, published_at_ms, published_by, reason, source, rolled_back_from, digest, policy_set, files, tests";
 
-fn row_info(r: &sqlx::sqlite::SqliteRow) -> Result<(VersionInfo, TestReport), String> {
-    let tests: TestReport = serde_json::from_str(r.get::<&str, _>("tests")).map_err(|e| e.to_string())?;
+fn row_info(r: &AnyRow) -> Result<(VersionInfo, TestReport), String> {
+    let tests: TestReport = serde_json::from_str(&r.get::<String, _>("tests")).map_err(|e| e.to_string())?;
     let info = VersionInfo {
         version: r.get::<i64, _>("version") as u64,
         published_at_ms: r.get("published_at_ms"),
         published_by: r.get("published_by"),
         reason: r.get("reason"),
-        source: Source::parse(r.get::<&str, _>("source")),
+        source: Source::parse(&r.get::<String, _>("source")),
         rolled_back_from: r.get::<Option<i64>, _>("rolled_back_from").map(|v| v as u64),
         digest: r.get("digest"),
         tests: TestCounts {
@@ -137,25 +139,26 @@ fn row_info(r: &sqlx::sqlite::SqliteRow) -> Result<(VersionInfo, TestReport), St
     Ok((info, tests))
 }
 
-fn row_version(r: &sqlx::sqlite::SqliteRow) -> Result<Version, String> {
+fn row_version(r: &AnyRow) -> Result<Version, String> {
     let (info, test_results) = row_info(r)?;
     let unreadable = |e: serde_json::Error| format!("stored policy version {} is unreadable: {e}", info.version);
     Ok(Version {
-        policy_set: serde_json::from_str(r.get::<&str, _>("policy_set")).map_err(unreadable)?,
-        files: serde_json::from_str(r.get::<&str, _>("files")).map_err(unreadable)?,
+        policy_set: serde_json::from_str(&r.get::<String, _>("policy_set")).map_err(unreadable)?,
+        files: serde_json::from_str(&r.get::<String, _>("files")).map_err(unreadable)?,
         info,
         test_results,
     })
 }
 
 impl PolicyStore {
-    /// The table in `pool` (migrated by [`crate::store::migrate`]).
-    pub fn in_pool(pool: SqlitePool) -> PolicyStore {
-        PolicyStore { pool }
+    /// The table in `store`.
+    pub fn in_store(store: Store) -> PolicyStore {
+        PolicyStore { store }
     }
 
-    /// Stores `v` as the next version, in one transaction; returns its record.
-    pub async fn insert(&self, v: NewVersion, now_ms: i64) -> Result<VersionInfo, String> {
+    /// Stores `v` as the next version, in one transaction that also moves the snapshot revision
+    /// (returned beside its record) and announces the change to the other replicas.
+    pub async fn insert(&self, v: NewVersion, now_ms: i64) -> Result<(VersionInfo, u64), String> {
         let canonical = crate::policies::canonical(&v.set);
         let digest = crate::auth::hex(&sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(canonical.as_bytes()),
@@ -163,13 +166,16 @@ impl PolicyStore {
         let files = serde_json::to_string(&v.files).map_err(|e| e.to_string())?;
         let tests = serde_json::to_string(&v.tests).map_err(|e| e.to_string())?;
         let set = serde_json::to_string(&v.set).map_err(|e| e.to_string())?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.store.begin().await?;
+        // First: the revision row's lock makes a concurrent publish (another replica) wait here,
+        // so the number picked next is never picked twice.
+        let revision = Store::bump_revision(&mut tx, now_ms).await?;
         let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM policy_versions")
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
         sqlx::query(&format!(
-            "INSERT INTO policy_versions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO policy_versions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(next)
         .bind(now_ms)
@@ -184,8 +190,9 @@ impl PolicyStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        self.store.notify(&mut tx, "snapshot").await?;
         tx.commit().await.map_err(db)?;
-        Ok(VersionInfo {
+        let info = VersionInfo {
             version: next as u64,
             published_at_ms: now_ms,
             published_by: v.by,
@@ -198,14 +205,15 @@ impl PolicyStore {
                 passed: v.tests.passed,
                 failed: v.tests.failed,
             },
-        })
+        };
+        Ok((info, revision))
     }
 
     /// One version with its content.
     pub async fn get(&self, version: u64) -> Result<Option<Version>, String> {
-        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM policy_versions WHERE version = ?"))
+        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM policy_versions WHERE version = $1"))
             .bind(version as i64)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.store.pool())
             .await
             .map_err(db)?;
         r.as_ref().map(row_version).transpose()
@@ -214,14 +222,14 @@ impl PolicyStore {
     /// The newest version (of `source`, if given).
     pub async fn latest(&self, source: Option<Source>) -> Result<Option<Version>, String> {
         let sql = match source {
-            Some(_) => format!("SELECT {COLUMNS} FROM policy_versions WHERE source = ? ORDER BY version DESC LIMIT 1"),
+            Some(_) => format!("SELECT {COLUMNS} FROM policy_versions WHERE source = $1 ORDER BY version DESC LIMIT 1"),
             None => format!("SELECT {COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1"),
         };
         let mut q = sqlx::query(&sql);
         if let Some(s) = source {
             q = q.bind(s.name());
         }
-        let r = q.fetch_optional(&self.pool).await.map_err(db)?;
+        let r = q.fetch_optional(self.store.pool()).await.map_err(db)?;
         r.as_ref().map(row_version).transpose()
     }
 
@@ -229,10 +237,10 @@ impl PolicyStore {
     pub async fn list(&self) -> Result<Vec<VersionInfo>, String> {
         let rows = sqlx::query(
             "SELECT version, published_at_ms, published_by, reason, source, rolled_back_from, digest, tests
-             FROM policy_versions ORDER BY version DESC LIMIT ?",
+             FROM policy_versions ORDER BY version DESC LIMIT $1",
         )
         .bind(MAX_LISTED)
-        .fetch_all(&self.pool)
+        .fetch_all(self.store.pool())
         .await
         .map_err(db)?;
         rows.iter().map(|r| row_info(r).map(|(i, _)| i)).collect()

@@ -1,6 +1,7 @@
-//! Revocations and kill switches made through the API, with their history (who, when, why),
-//! persisted as one JSON file (`<state-dir>/revocations.json`, written to a temporary file,
-//! fsynced, then renamed) so a lifted switch stays lifted after a restart.
+//! Revocations and kill switches made through the API, with their history (who, when, why): the
+//! rules of a change (what may be added or lifted). They are stored in the database
+//! ([`crate::revocation_store`]), so a lifted switch stays lifted after a restart; servers before
+//! it kept them in `<state-dir>/revocations.json`, which is imported once.
 //!
 //! Policy files may carry revocations and kill switches of their own; those are merged into every
 //! snapshot too, and are changed by editing the files, not here.
@@ -8,7 +9,6 @@
 use act_core::policy::{GrantRevocation, KillSwitches, PolicySet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
 
 /// One recorded change.
@@ -194,26 +194,14 @@ impl RevocationState {
         }
     }
 
-    /// Reads the state an earlier run left in `dir` (none yet = empty).
-    pub fn load(dir: &Path) -> Result<RevocationState, String> {
-        let path = dir.join("revocations.json");
-        match std::fs::read_to_string(&path) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RevocationState::default()),
+    /// Reads a `revocations.json` an earlier version left (`None`: there is none).
+    pub fn load_file(path: &Path) -> Result<Option<RevocationState>, String> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
-    }
-
-    /// Writes the whole state atomically: a reader (or the next start) sees the old file or the new one.
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        let tmp = dir.join(".revocations.json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join("revocations.json"))
-        };
-        write().map_err(|e| format!("cannot persist revocations in {}: {e}", dir.display()))
     }
 }

@@ -27,9 +27,11 @@ pub struct Config {
     pub policies: PolicySet,
     /// Who may call, with which role.
     pub credentials: Credentials,
-    /// Where revocations and kill switches (`revocations.json`) and approvals (`act.sqlite`)
-    /// survive restarts (none = memory only).
+    /// Where the SQLite database (`act.sqlite`: approvals, policy versions, keys, revocations,
+    /// the audit index) and `webhooks.json` are kept (none = memory only).
     pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL database instead of SQLite (`postgres://...`), shared by replicas.
+    pub database_url: Option<String>,
     /// Append ingested audit records (checked per chain, de-duplicated by id) to this JSON Lines
     /// file (none = chains checked in memory only, records not kept).
     pub audit_log: Option<PathBuf>,
@@ -81,8 +83,8 @@ pub struct App {
     pub state_dir: Option<PathBuf>,
     /// See [`Config::approval_ttl`].
     pub approval_ttl: Duration,
-    /// The database (with a state folder).
-    pub store: Option<Store>,
+    /// The database: SQLite in the state folder (or memory), or PostgreSQL.
+    pub store: Store,
     /// Ingested audit records, queryable (in the database, or in memory without a state folder).
     pub audit_index: AuditIndex,
     /// Published policy versions.
@@ -91,7 +93,9 @@ pub struct App {
     pub webhooks: crate::webhooks::Webhooks,
     /// Managed API keys (the bootstrap ones are in [`App::credentials`] only).
     pub key_store: crate::keys::KeyStore,
-    /// Held by every publish from its check to its commit (versions are published one at a time).
+    /// Held by every publish and revocation change from its check to its commit and by every
+    /// refresh from the database (changes are made and served one at a time in this process;
+    /// across replicas the database's revision row serialises them).
     pub policy_writes: tokio::sync::Mutex<()>,
     /// Whether the server answers over HTTPS (set by [`crate::serve_tls`]; console cookies are then `Secure`).
     pub tls: AtomicBool,
@@ -135,29 +139,24 @@ pub fn now_ms() -> i64 {
 impl App {
     /// Loads persisted state, opens the database and the audit file, and signs the first snapshot version.
     pub async fn new(c: Config) -> Result<Arc<App>, String> {
-        let (revocations, store) = match &c.state_dir {
-            Some(d) => {
-                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-                (
-                    RevocationState::load(d)?,
-                    Some(Store::open(&d.join("act.sqlite")).await?),
-                )
-            }
-            None => (RevocationState::default(), None),
-        };
-        let mut approvals = Approvals::default();
-        if let Some(store) = &store {
-            for e in store.approvals().await? {
-                approvals.put(e);
-            }
+        if let Some(d) = &c.state_dir {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
         }
-        let pool = match &store {
-            Some(s) => s.pool(),
-            None => crate::store::memory_pool().await?,
+        let store = match (&c.database_url, &c.state_dir) {
+            (Some(url), _) => Store::connect(url).await?,
+            (None, Some(d)) => Store::open(&d.join("act.sqlite")).await?,
+            (None, None) => Store::memory().await?,
         };
-        let audit_index = AuditIndex::in_pool(pool.clone());
-        let policy_store = PolicyStore::in_pool(pool.clone());
-        let key_store = crate::keys::KeyStore::in_pool(pool);
+        if let Some(d) = &c.state_dir {
+            crate::revocation_store::import_file(&store, d, now_ms()).await?;
+        }
+        let mut approvals = Approvals::default();
+        for e in store.approvals().await? {
+            approvals.put(e);
+        }
+        let audit_index = AuditIndex::in_pool(store.pool().clone());
+        let policy_store = PolicyStore::in_store(store.clone());
+        let key_store = crate::keys::KeyStore::in_store(store.clone());
         for (hash, principal) in key_store.live().await.map_err(|e| format!("{e:?}"))? {
             if !c.credentials.is_bootstrap(&hash) {
                 c.credentials.add_managed(hash, principal);
@@ -217,7 +216,7 @@ impl App {
                 files: c.policies.clone(),
                 policy_version: 0,
                 folder: c.policies.clone(),
-                revocations,
+                revocations: RevocationState::default(),
                 version: 0,
                 approvals,
                 audit,
@@ -229,26 +228,25 @@ impl App {
             stopping: watch::channel(false).0,
         });
         app.start_policies(c.policies).await?;
+        crate::replicas::follow(&app);
         Ok(app)
     }
 
     /// At start: the folder is published as a new version when its content differs from what it
     /// held when last seen (or nothing was ever published); otherwise the latest version (perhaps
-    /// a push made since) keeps serving.
+    /// a push made since, perhaps by another replica) keeps serving, re-signed at a new revision
+    /// (this server's key may be new).
     async fn start_policies(&self, folder: PolicySet) -> Result<(), String> {
-        let latest = self.policy_store.latest(None).await?;
         let last_folder = self.policy_store.latest(Some(Source::Folder)).await?;
-        match (latest, last_folder) {
-            (Some(latest), Some(f)) if f.policy_set == folder => {
-                if latest.policy_set != folder {
-                    self.engine
-                        .reload(latest.policy_set.clone())
-                        .map_err(|e| format!("published policy version {}: {e}", latest.info.version))?;
-                }
-                let mut inner = self.lock();
-                inner.files = latest.policy_set;
-                inner.policy_version = latest.info.version;
-                self.publish(&mut inner)?;
+        match last_folder {
+            Some(f) if f.policy_set == folder => {
+                self.lock().folder = folder;
+                let mut tx = self.store.begin().await?;
+                Store::bump_revision(&mut tx, now_ms()).await?;
+                self.store.notify(&mut tx, "snapshot").await?;
+                tx.commit().await.map_err(|e| format!("cannot start: {e}"))?;
+                let _one_at_a_time = self.policy_writes.lock().await;
+                self.refresh_locked().await?;
             }
             _ => {
                 let reason = "the policy folder at start".to_string();
@@ -258,6 +256,47 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Reads the served state from the database (a change made here or on another replica) and,
+    /// when its revision is newer than what serves, signs and serves it (long polls wake).
+    /// Returns the version serving.
+    pub async fn refresh(&self) -> Result<u64, String> {
+        let _one_at_a_time = self.policy_writes.lock().await;
+        self.refresh_locked().await
+    }
+
+    async fn refresh_locked(&self) -> Result<u64, String> {
+        // The revision first: what is read after it holds at least every change up to it.
+        let revision = self.store.revision().await?;
+        if revision <= self.lock().version {
+            return Ok(self.lock().version);
+        }
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| format!("revocations: {e}"))?;
+        let revocations = crate::revocation_store::load(&mut conn, true).await?;
+        drop(conn);
+        let latest = self.policy_store.latest(None).await?;
+        let serving = self.lock().policy_version;
+        if let Some(l) = latest.as_ref().filter(|l| l.info.version != serving) {
+            self.engine
+                .reload(l.policy_set.clone())
+                .map_err(|e| format!("published policy version {}: {e}", l.info.version))?;
+        }
+        let mut inner = self.lock();
+        if let Some(l) = latest.filter(|l| l.info.version != serving) {
+            if l.info.source == Source::Folder && inner.policy_version == 0 {
+                inner.folder = l.policy_set.clone();
+            }
+            inner.files = l.policy_set;
+            inner.policy_version = l.info.version;
+        }
+        inner.revocations = revocations;
+        self.publish(&mut inner, revision)
     }
 
     /// A version made from the watched folder (published by `dev`).
@@ -274,7 +313,8 @@ impl App {
     }
 
     /// Publishes a policy set as the next version: compiled, stored in one transaction, then
-    /// served (long polls wake at once). A folder change is remembered as the folder's content.
+    /// served (long polls wake at once, here and on the other replicas). A folder change is
+    /// remembered as the folder's content.
     pub async fn publish_policies(&self, v: NewVersion) -> Result<(VersionInfo, u64), PublishError> {
         let _one_at_a_time = self.policy_writes.lock().await;
         let (serving, version) = {
@@ -287,25 +327,15 @@ impl App {
         crate::policies::compile(&v.set).map_err(PublishError::Rejected)?;
         let set = v.set.clone();
         let source = v.source;
-        let info = self
+        let (info, _) = self
             .policy_store
             .insert(v, now_ms())
             .await
             .map_err(PublishError::Failed)?;
-        if let Err(e) = self.engine.reload(set.clone()) {
-            // Compiled above, so this does not happen; the version is stored, serving stays as is.
-            return Err(PublishError::Failed(format!(
-                "stored version {} does not load: {e}",
-                info.version
-            )));
-        }
-        let mut inner = self.lock();
         if source == Source::Folder {
-            inner.folder = set.clone();
+            self.lock().folder = set;
         }
-        inner.files = set;
-        inner.policy_version = info.version;
-        let snapshot = self.publish(&mut inner).map_err(PublishError::Failed)?;
+        let snapshot = self.refresh_locked().await.map_err(PublishError::Failed)?;
         Ok((info, snapshot))
     }
 
@@ -314,8 +344,9 @@ impl App {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Merges the files with the API's revocations and kill switches and signs the next version.
-    pub fn publish(&self, inner: &mut Inner) -> Result<u64, String> {
+    /// Merges the files with the API's revocations and kill switches and signs them as `version`
+    /// (the database's revision: every replica signs the same version for the same state).
+    fn publish(&self, inner: &mut Inner, version: u64) -> Result<u64, String> {
         let mut set = inner.files.clone();
         inner.revocations.merge_into(&mut set);
         // Tokens and approvals this server signs use its key: SDKs must trust it as an issuer.
@@ -324,8 +355,6 @@ impl App {
             set.trusted_issuers.push(own);
         }
         let issued_at = now_ms();
-        // Versions are milliseconds (or one more than the last): they keep growing across restarts.
-        let version = (inner.version + 1).max(issued_at as u64);
         let doc = SnapshotDocument {
             version,
             issued_at,
@@ -342,26 +371,43 @@ impl App {
         Ok(version)
     }
 
-    /// Applies `change` to a copy of the revocation state, persists the copy, then swaps it in
-    /// and publishes: a change that cannot be saved is not applied at all.
-    pub fn change_revocations(
+    /// Applies `change` to the revocation state in one transaction (the state is read inside it,
+    /// so a change made meanwhile on another replica is kept), stores the difference and its
+    /// event, then serves the result: a change that cannot be saved is not applied at all.
+    pub async fn change_revocations(
         &self,
         change: impl FnOnce(&mut RevocationState) -> Result<(), String>,
     ) -> Result<u64, ChangeError> {
-        let mut inner = self.lock();
-        let mut next = inner.revocations.clone();
+        let _one_at_a_time = self.policy_writes.lock().await;
+        let mut tx = self.store.begin().await.map_err(ChangeError::Failed)?;
+        Store::bump_revision(&mut tx, now_ms())
+            .await
+            .map_err(ChangeError::Failed)?;
+        let before = crate::revocation_store::load(&mut tx, false)
+            .await
+            .map_err(ChangeError::Failed)?;
+        let mut next = before.clone();
         change(&mut next).map_err(ChangeError::Invalid)?;
-        if let Some(dir) = &self.state_dir {
-            next.save(dir).map_err(ChangeError::Failed)?;
+        let event = next.history.last().cloned();
+        if let Some(e) = &event {
+            let origin = crate::revocation_store::Origin {
+                at_ms: e.at_ms,
+                by: &e.by,
+                reason: &e.reason,
+            };
+            crate::revocation_store::write(&mut tx, &before, &next, origin)
+                .await
+                .map_err(ChangeError::Failed)?;
         }
-        inner.revocations = next;
-        let version = self.publish(&mut inner).map_err(ChangeError::Failed)?;
-        if let Some(e) = inner
-            .revocations
-            .history
-            .last()
-            .filter(|e| e.action.starts_with("kill_switch"))
-        {
+        self.store
+            .notify(&mut tx, "snapshot")
+            .await
+            .map_err(ChangeError::Failed)?;
+        tx.commit()
+            .await
+            .map_err(|e| ChangeError::Failed(format!("revocations: {e}")))?;
+        let version = self.refresh_locked().await.map_err(ChangeError::Failed)?;
+        if let Some(e) = event.filter(|e| e.action.starts_with("kill_switch")) {
             let data = serde_json::json!({"action": e.action, "by": e.by, "target": e.target, "reason": e.reason,
                 "at_ms": e.at_ms, "snapshot_version": version});
             self.webhooks.emit("kill_switch.changed", data);

@@ -40,6 +40,7 @@ impl TlsServer {
             policies: act_core::policy::parse_source("support.yaml", SUPPORT).unwrap(),
             credentials: credentials(),
             state_dir: None,
+            database_url: None,
             audit_log: None,
             approval_ttl: Duration::from_secs(60),
         };

@@ -231,6 +231,7 @@ fn a_bad_webhooks_file_stops_the_start_with_a_clear_message() {
         policies: act_core::policy::parse_source("support.yaml", SUPPORT).unwrap(),
         credentials: credentials(),
         state_dir: Some(dir.0.clone()),
+        database_url: None,
         audit_log: None,
         approval_ttl: Duration::from_secs(60),
     };

@@ -45,7 +45,8 @@ pub struct ServeArgs {
     /// Append ingested audit records (de-duplicated by id) to this JSON Lines file.
     #[arg(long)]
     pub audit_log: Option<PathBuf>,
-    /// Keep revocations and kill switches (with their history) here across restarts.
+    /// Keep the SQLite database (approvals, policy versions, keys, revocations and kill switches
+    /// with their history, the audit index) here across restarts (default: in memory).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
     /// How long an approval request waits for a decision, in seconds.
@@ -68,9 +69,14 @@ pub struct ServerArgs {
     /// JSON file `{"credentials": [{"identity", "role", "key_sha256", "agents"?}]}` (keys stored hashed).
     #[arg(long)]
     pub credentials: PathBuf,
-    /// Where revocations and kill switches (with their history) are kept.
+    /// Where the SQLite database (`act.sqlite`: approvals, policy versions, keys, revocations and
+    /// kill switches with their history, the audit index) and `webhooks.json` are kept.
     #[arg(long)]
     pub state_dir: PathBuf,
+    /// Keep the state in this PostgreSQL database instead (`postgres://user@host:port/db`),
+    /// which several replicas may share; `webhooks.json` stays in --state-dir.
+    #[arg(long, env = "ACT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
@@ -149,6 +155,7 @@ pub fn run(a: ServeArgs) -> CmdResult {
         policies: act_core::policy::load_path(&a.policy).map_err(crate::policy::report)?,
         credentials,
         state_dir: a.state_dir.clone(),
+        database_url: None,
         audit_log: a.audit_log.clone(),
         approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
     };
@@ -179,6 +186,7 @@ pub fn run_server(a: ServerArgs) -> CmdResult {
         policies: act_core::policy::load_path(&a.policy).map_err(crate::policy::report)?,
         credentials,
         state_dir: Some(a.state_dir.clone()),
+        database_url: a.database_url.clone(),
         audit_log: a.audit_log.clone(),
         approval_ttl: Duration::from_secs(a.approval_ttl.max(1)),
     };

@@ -217,7 +217,8 @@ pub(super) async fn kill(State(c): St, headers: HeaderMap, bytes: axum::body::By
     }
     let r = c
         .app
-        .change_revocations(|st| st.kill_switch(&b, &s.principal.identity, &why, now_ms()));
+        .change_revocations(|st| st.kill_switch(&b, &s.principal.identity, &why, now_ms()))
+        .await;
     applied(&c, &s, r, if on { "kill switch on" } else { "kill switch lifted" })
 }
 
@@ -265,6 +266,7 @@ pub(super) async fn revoke(State(c): St, headers: HeaderMap, bytes: axum::body::
     }
     let r = c
         .app
-        .change_revocations(|st| st.revoke(&b, &s.principal.identity, &why, now_ms()));
+        .change_revocations(|st| st.revoke(&b, &s.principal.identity, &why, now_ms()))
+        .await;
     applied(&c, &s, r, "revocation")
 }

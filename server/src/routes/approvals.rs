@@ -176,15 +176,12 @@ pub(super) async fn deny(
     decide(app, headers, id, bytes, false).await
 }
 
-/// Writes an entry to the database, if there is one (`503 storage_failed` otherwise; nothing changed).
+/// Writes a new request to the database (`503 storage_failed` otherwise; nothing changed).
 async fn store(app: &App, e: &crate::approvals::Entry) -> Result<(), Response> {
-    match &app.store {
-        Some(s) => s
-            .put_approval(e)
-            .await
-            .map_err(|m| error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m)),
-        None => Ok(()),
-    }
+    app.store
+        .put_approval(e)
+        .await
+        .map_err(|m| error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m))
 }
 
 async fn decide(app: Arc<App>, headers: HeaderMap, id: String, bytes: axum::body::Bytes, grant: bool) -> Response {
@@ -259,7 +256,23 @@ pub(crate) async fn decide_as(
         return Err(refusal(Refusal::NotFound, id));
     };
     // Stored first: an approval token is only ever handed out for a decision that is on disk.
-    store(app, &entry).await?;
+    // The store decides only a request still pending there: another replica may have decided it.
+    let stored = app
+        .store
+        .decide_approval(&entry, now)
+        .await
+        .map_err(|m| error(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", m))?;
+    if !stored {
+        if let Ok(Some(e)) = app.store.approval(id).await {
+            let status = e.status;
+            app.lock().approvals.put(e);
+            app.approvals_changed.send_modify(|n| *n += 1);
+            if status != Status::Pending {
+                return Err(refusal(Refusal::Decided(status), id));
+            }
+        }
+        return Err(refusal(Refusal::Decided(Status::Expired), id));
+    }
     app.lock().approvals.put(entry.clone());
     app.approvals_changed.send_modify(|n| *n += 1);
     app.webhooks.emit("approval.decided", announced(&entry));

@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part of these shared helpers")]
 
 pub mod console;
+pub mod pg;
 
 use act_server::{App, Config, Credentials, Principal, Role};
 use serde_json::Value;
@@ -97,9 +98,28 @@ impl Server {
             policies: act_core::policy::parse_source("support.yaml", policy).unwrap(),
             credentials: credentials(),
             state_dir: state_dir.map(Path::to_path_buf),
+            database_url: None,
             audit_log: audit_log.map(Path::to_path_buf),
             approval_ttl,
         };
+        Server::start_config(config)
+    }
+
+    /// A server on `database_url` (PostgreSQL) signing with `key`.
+    pub fn start_db(database_url: &str, key: &act_core::SigningKey) -> Server {
+        Server::start_config(Config {
+            key: act_core::SigningKey::from_pkcs8_der(&key.to_pkcs8_der()).unwrap(),
+            policies: act_core::policy::parse_source("support.yaml", SUPPORT).unwrap(),
+            credentials: credentials(),
+            state_dir: None,
+            database_url: Some(database_url.to_string()),
+            audit_log: None,
+            approval_ttl: Duration::from_secs(60),
+        })
+    }
+
+    /// A server started with `config`.
+    pub fn start_config(config: Config) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
