@@ -271,7 +271,10 @@ impl AuditIndex {
             }
         }
         numbers.push(f.limit.clamp(1, MAX_RESULTS));
-        sql.push_str(&format!(" ORDER BY at_ms DESC, seq DESC LIMIT ${}", text.len() + numbers.len()));
+        sql.push_str(&format!(
+            " ORDER BY at_ms DESC, seq DESC LIMIT ${}",
+            text.len() + numbers.len()
+        ));
         let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
         for v in text {
             q = q.bind(v);

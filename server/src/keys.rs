@@ -4,11 +4,11 @@
 //! are how the first admin gets in, and they change only by editing the file.
 
 use crate::auth::{hash_key, hex, Principal, Role};
+use crate::store::Store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SecureRandom;
 use serde::Serialize;
-use crate::store::Store;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -226,14 +226,15 @@ impl KeyStore {
     /// Revokes a key; returns its record and digest.
     pub async fn revoke(&self, id: &str, by: &str, now_ms: i64) -> Result<(KeyRecord, [u8; 32]), KeyError> {
         let mut tx = self.store.begin().await.map_err(KeyError::Failed)?;
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at_ms = $1, revoked_by = $2 WHERE id = $3 AND revoked_at_ms IS NULL")
-                .bind(now_ms)
-                .bind(by)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at_ms = $1, revoked_by = $2 WHERE id = $3 AND revoked_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         if done.rows_affected() == 1 {
             self.store.notify(&mut tx, "keys").await.map_err(KeyError::Failed)?;
         }

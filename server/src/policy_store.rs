@@ -3,9 +3,9 @@
 //! number, so two publishes can never share one.
 
 use crate::policies::TestReport;
+use crate::store::Store;
 use act_core::policy::PolicySet;
 use serde::{Deserialize, Serialize};
-use crate::store::Store;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::BTreeMap;

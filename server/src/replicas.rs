@@ -141,7 +141,11 @@ async fn resync(weak: &Weak<App>, since: &mut i64, full: bool) -> bool {
         eprintln!("replicas: cannot re-read the managed keys: {e}");
     }
     // A margin for transactions that were open when the last re-read began.
-    let from = if full { 0 } else { *since - 2 * RESYNC_EVERY.as_millis() as i64 };
+    let from = if full {
+        0
+    } else {
+        *since - 2 * RESYNC_EVERY.as_millis() as i64
+    };
     let found = if full {
         app.store.approvals().await
     } else {
@@ -167,8 +171,10 @@ async fn resync(weak: &Weak<App>, since: &mut i64, full: bool) -> bool {
 /// Makes the managed keys accepted here exactly the live ones in the database.
 async fn sync_keys(app: &App) -> Result<(), String> {
     let live = app.key_store.live().await.map_err(|e| format!("{e:?}"))?;
-    let managed = live.into_iter().filter(|(h, _)| !app.credentials.is_bootstrap(h)).collect();
+    let managed = live
+        .into_iter()
+        .filter(|(h, _)| !app.credentials.is_bootstrap(h))
+        .collect();
     app.credentials.replace_managed(managed);
     Ok(())
 }
-

@@ -109,8 +109,17 @@ pub struct Origin<'a> {
 
 /// Writes the difference between `before` and `after` and the events `after.history` holds
 /// beyond `before.history`, inside `tx`; new rows are marked with `origin`.
-pub async fn write(tx: &mut Tx, before: &RevocationState, after: &RevocationState, origin: Origin<'_>) -> Result<(), String> {
-    let Origin { at_ms: at, by, reason: why } = origin;
+pub async fn write(
+    tx: &mut Tx,
+    before: &RevocationState,
+    after: &RevocationState,
+    origin: Origin<'_>,
+) -> Result<(), String> {
+    let Origin {
+        at_ms: at,
+        by,
+        reason: why,
+    } = origin;
     let (old, new) = (revoked_rows(before), revoked_rows(after));
     for (kind, value) in new.iter().filter(|r| !old.contains(r)) {
         sqlx::query(

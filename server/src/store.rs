@@ -135,9 +135,11 @@ impl Store {
     /// `postgresql://`). Replicas may start at once: sqlx's migrator holds an advisory lock.
     pub async fn connect(url: &str) -> Result<Store, String> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err("--database-url must be a PostgreSQL URL (postgres://user@host:port/database); \
+            return Err(
+                "--database-url must be a PostgreSQL URL (postgres://user@host:port/database); \
                         SQLite is the default in the state folder"
-                .into());
+                    .into(),
+            );
         }
         sqlx::any::install_default_drivers();
         let pool = AnyPoolOptions::new()

@@ -87,7 +87,11 @@ fn sdk(on: &Replica, key: &SigningKey) -> Client {
     let mut o = ClientOptions::new(PolicySource::Endpoint(e));
     o.ship_audit = Some(false);
     let c = Client::start(o).unwrap();
-    assert!(c.ready(Duration::from_secs(10)), "the SDK got no snapshot from {}", on.url);
+    assert!(
+        c.ready(Duration::from_secs(10)),
+        "the SDK got no snapshot from {}",
+        on.url
+    );
     c
 }
 
@@ -103,7 +107,12 @@ fn mint(on: &Replica) -> (String, String) {
     let claims: Value = {
         use base64::Engine as _;
         let payload = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
     };
     (token, claims["jti"].as_str().unwrap().to_string())
 }
@@ -169,7 +178,9 @@ fn a_revocation_posted_to_one_replica_reaches_an_sdk_polling_the_other_within_a_
     assert_eq!(reason_for(&client, &token), Reason::Allowed);
 
     revoke_on(&a, &jti);
-    let took = until(Duration::from_secs(5), || reason_for(&client, &token) == Reason::TokenRevoked);
+    let took = until(Duration::from_secs(5), || {
+        reason_for(&client, &token) == Reason::TokenRevoked
+    });
     let took = took.expect("the revocation never reached the SDK polling the other replica");
     assert!(took < Duration::from_secs(1), "took {took:?}");
 
@@ -192,10 +203,14 @@ fn a_revocation_posted_to_one_replica_reaches_an_sdk_polling_the_other_within_a_
         "the listeners did not reconnect"
     );
     let (token2, jti2) = mint(&b);
-    assert!(until(Duration::from_secs(2), || reason_for(&client, &token2) == Reason::Allowed).is_some());
+    assert!(until(Duration::from_secs(2), || reason_for(&client, &token2)
+        == Reason::Allowed)
+    .is_some());
     revoke_on(&a, &jti2);
-    let took = until(Duration::from_secs(5), || reason_for(&client, &token2) == Reason::TokenRevoked)
-        .expect("after a reconnect the revocation never reached the other replica");
+    let took = until(Duration::from_secs(5), || {
+        reason_for(&client, &token2) == Reason::TokenRevoked
+    })
+    .expect("after a reconnect the revocation never reached the other replica");
     assert!(took < Duration::from_secs(1), "after a reconnect took {took:?}");
     client.close();
 }
@@ -218,7 +233,9 @@ fn kill_switches_approvals_policies_and_keys_made_on_one_replica_hold_on_the_oth
     );
     assert_eq!(status, 200);
     let on_at = |r: &Replica| r.call(ADMIN, "GET", "/v1/kill-switches", None).1;
-    assert!(until(Duration::from_secs(2), || on_at(&b)["kill_switches"]["agents"] == json!(["customer-support-bot"])).is_some());
+    assert!(until(Duration::from_secs(2), || on_at(&b)["kill_switches"]["agents"]
+        == json!(["customer-support-bot"]))
+    .is_some());
     let (status, _) = b.call(
         ADMIN,
         "POST",
@@ -226,7 +243,9 @@ fn kill_switches_approvals_policies_and_keys_made_on_one_replica_hold_on_the_oth
         Some(json!({"on": false, "agents": ["customer-support-bot"], "reason": "fixed"})),
     );
     assert_eq!(status, 200);
-    assert!(until(Duration::from_secs(2), || on_at(&a)["kill_switches"]["agents"] == json!([])).is_some());
+    assert!(until(Duration::from_secs(2), || on_at(&a)["kill_switches"]["agents"]
+        == json!([]))
+    .is_some());
     let history = on_at(&a)["history"].clone();
     assert_eq!(history[0]["by"], "root");
     assert_eq!(history[0]["reason"], "incident 7");
@@ -237,7 +256,11 @@ fn kill_switches_approvals_policies_and_keys_made_on_one_replica_hold_on_the_oth
     let req = approval_request("42", "jti-approval", 900);
     let id = req["id"].as_str().unwrap().to_string();
     assert_eq!(a.call(AGENT, "POST", "/v1/approvals", Some(req)).0, 201);
-    assert!(until(Duration::from_secs(2), || b.call(AGENT, "GET", &format!("/v1/approvals/{id}"), None).0 == 200).is_some());
+    assert!(until(Duration::from_secs(2), || b
+        .call(AGENT, "GET", &format!("/v1/approvals/{id}"), None)
+        .0
+        == 200)
+    .is_some());
     let poll_url = format!("{}/v1/approvals/{id}?wait=20", b.url);
     let poll = std::thread::spawn(move || {
         let started = Instant::now();
@@ -245,23 +268,42 @@ fn kill_switches_approvals_policies_and_keys_made_on_one_replica_hold_on_the_oth
         (status, serde_json::from_str::<Value>(&text).unwrap(), started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(300));
-    let (status, v) = a.call(APPROVER_BOB, "POST", &format!("/v1/approvals/{id}/grant"), Some(json!({"reason": "ok"})));
+    let (status, v) = a.call(
+        APPROVER_BOB,
+        "POST",
+        &format!("/v1/approvals/{id}/grant"),
+        Some(json!({"reason": "ok"})),
+    );
     assert_eq!(status, 200, "{v}");
     let (status, polled, took) = poll.join().unwrap();
     assert_eq!((status, polled["status"].as_str()), (200, Some("granted")));
     assert!(took < Duration::from_secs(5), "the poll at B took {took:?}");
-    let (status, v) = b.call(APPROVER, "POST", &format!("/v1/approvals/{id}/deny"), Some(json!({"reason": "no"})));
+    let (status, v) = b.call(
+        APPROVER,
+        "POST",
+        &format!("/v1/approvals/{id}/deny"),
+        Some(json!({"reason": "no"})),
+    );
     assert_eq!((status, v["error"].as_str()), (409, Some("already_decided")), "{v}");
 
     // A policy version pushed at A serves at B.
     let files = json!({"support.yaml": SUPPORT.replace("maxAmount: 500", "maxAmount: 400")});
-    let (status, v) = a.call(ADMIN, "POST", "/v1/policies", Some(json!({"files": files, "reason": "lower the cap"})));
+    let (status, v) = a.call(
+        ADMIN,
+        "POST",
+        "/v1/policies",
+        Some(json!({"files": files, "reason": "lower the cap"})),
+    );
     assert_eq!(status, 201, "{v}");
     let pushed = v["version"].clone();
     let latest = |r: &Replica| r.call(ADMIN, "GET", "/v1/policies", None).1["versions"][0]["version"].clone();
     assert_eq!(latest(&b), pushed);
     let served = |r: &Replica| r.call(ADMIN, "GET", "/v1/policies", None).1["current"].clone();
-    assert!(until(Duration::from_secs(2), || served(&b) == pushed).is_some(), "{}", served(&b));
+    assert!(
+        until(Duration::from_secs(2), || served(&b) == pushed).is_some(),
+        "{}",
+        served(&b)
+    );
 
     // A managed key made at A works at B at once; revoked at A, B refuses it.
     let (status, v) = a.call(
@@ -275,6 +317,10 @@ fn kill_switches_approvals_policies_and_keys_made_on_one_replica_hold_on_the_oth
     let key_id = v["id"].as_str().unwrap().to_string();
     let works_at_b = || b.call(&new_key, "GET", "/v1/kill-switches", None).0;
     assert!(until(Duration::from_secs(2), || works_at_b() == 200).is_some());
-    assert_eq!(a.call(ADMIN, "POST", &format!("/v1/admin/keys/{key_id}/revoke"), None).0, 200);
+    assert_eq!(
+        a.call(ADMIN, "POST", &format!("/v1/admin/keys/{key_id}/revoke"), None)
+            .0,
+        200
+    );
     assert!(until(Duration::from_secs(2), || works_at_b() == 401).is_some());
 }

@@ -49,11 +49,47 @@ fn post(s: &Server, key: &str, path: &str, body: Value) -> (u16, Value) {
 
 fn revocations_and_switches_keep_their_lifecycle(b: &Backend, key: &SigningKey) {
     let s = b.start(key);
-    assert_eq!(post(&s, ADMIN, "/v1/revocations", json!({"tokens": ["t1"], "subjects": ["42"], "reason": "leaked"})).0, 200);
-    assert_eq!(post(&s, ADMIN, "/v1/kill-switches", json!({"on": true, "all": true, "actions": ["process_refund"], "reason": "incident"})).0, 200);
-    assert_eq!(post(&s, ADMIN, "/v1/kill-switches", json!({"on": false, "all": true, "reason": "over"})).0, 200);
+    assert_eq!(
+        post(
+            &s,
+            ADMIN,
+            "/v1/revocations",
+            json!({"tokens": ["t1"], "subjects": ["42"], "reason": "leaked"})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &s,
+            ADMIN,
+            "/v1/kill-switches",
+            json!({"on": true, "all": true, "actions": ["process_refund"], "reason": "incident"})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &s,
+            ADMIN,
+            "/v1/kill-switches",
+            json!({"on": false, "all": true, "reason": "over"})
+        )
+        .0,
+        200
+    );
     // A change that is refused changes nothing.
-    assert_eq!(post(&s, ADMIN, "/v1/kill-switches", json!({"on": false, "agents": ["nobody"], "reason": "x"})).0, 400);
+    assert_eq!(
+        post(
+            &s,
+            ADMIN,
+            "/v1/kill-switches",
+            json!({"on": false, "agents": ["nobody"], "reason": "x"})
+        )
+        .0,
+        400
+    );
     let before = s.call(Some(ADMIN), "GET", "/v1/kill-switches", None).1;
     drop(s);
     let s = b.start(key);
@@ -61,10 +97,24 @@ fn revocations_and_switches_keep_their_lifecycle(b: &Backend, key: &SigningKey) 
     assert_eq!(before, after, "{}", b.name());
     assert_eq!(after["tokens"], json!(["t1"]));
     assert_eq!(after["subjects"], json!(["42"]));
-    assert_eq!(after["kill_switches"], json!({"all": false, "agents": [], "actions": ["process_refund"]}));
-    let actions: Vec<&str> = after["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        after["kill_switches"],
+        json!({"all": false, "agents": [], "actions": ["process_refund"]})
+    );
+    let actions: Vec<&str> = after["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["revoke", "kill_switch_on", "kill_switch_off"], "{}", b.name());
-    assert_eq!((after["history"][2]["by"].as_str(), after["history"][2]["reason"].as_str()), (Some("root"), Some("over")));
+    assert_eq!(
+        (
+            after["history"][2]["by"].as_str(),
+            after["history"][2]["reason"].as_str()
+        ),
+        (Some("root"), Some("over"))
+    );
 }
 
 fn approvals_are_decided_once_and_survive(b: &Backend, key: &SigningKey) {
@@ -72,15 +122,33 @@ fn approvals_are_decided_once_and_survive(b: &Backend, key: &SigningKey) {
     let req = approval_request("42", "jti-store", 900);
     let id = req["id"].as_str().unwrap().to_string();
     assert_eq!(post(&s, AGENT, "/v1/approvals", req).0, 201);
-    let (status, v) = post(&s, APPROVER_BOB, &format!("/v1/approvals/{id}/grant"), json!({"reason": "fine"}));
+    let (status, v) = post(
+        &s,
+        APPROVER_BOB,
+        &format!("/v1/approvals/{id}/grant"),
+        json!({"reason": "fine"}),
+    );
     assert_eq!(status, 200, "{v}");
     drop(s);
     let s = b.start(key);
     let (status, v) = s.call(Some(AGENT), "GET", &format!("/v1/approvals/{id}"), None);
     assert_eq!(status, 200);
-    assert_eq!((v["status"].as_str(), v["decided_by"].as_str(), v["reason"].as_str()), (Some("granted"), Some("bob"), Some("fine")));
-    let (status, v) = post(&s, APPROVER, &format!("/v1/approvals/{id}/deny"), json!({"reason": "no"}));
-    assert_eq!((status, v["error"].as_str()), (409, Some("already_decided")), "{}", b.name());
+    assert_eq!(
+        (v["status"].as_str(), v["decided_by"].as_str(), v["reason"].as_str()),
+        (Some("granted"), Some("bob"), Some("fine"))
+    );
+    let (status, v) = post(
+        &s,
+        APPROVER,
+        &format!("/v1/approvals/{id}/deny"),
+        json!({"reason": "no"}),
+    );
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (409, Some("already_decided")),
+        "{}",
+        b.name()
+    );
 }
 
 fn policy_versions_and_keys_survive(b: &Backend, key: &SigningKey) {
@@ -89,19 +157,40 @@ fn policy_versions_and_keys_survive(b: &Backend, key: &SigningKey) {
     let (status, v) = post(&s, ADMIN, "/v1/policies", json!({"files": files, "reason": "cap"}));
     assert_eq!(status, 201, "{v}");
     let pushed = v["version"].as_u64().unwrap();
-    let (status, v) = post(&s, ADMIN, "/v1/admin/keys", json!({"identity": "ops", "role": "approver"}));
+    let (status, v) = post(
+        &s,
+        ADMIN,
+        "/v1/admin/keys",
+        json!({"identity": "ops", "role": "approver"}),
+    );
     assert_eq!(status, 201, "{v}");
     let kept = v["key"].as_str().unwrap().to_string();
-    let (status, v) = post(&s, ADMIN, "/v1/admin/keys", json!({"identity": "ops-old", "role": "approver"}));
+    let (status, v) = post(
+        &s,
+        ADMIN,
+        "/v1/admin/keys",
+        json!({"identity": "ops-old", "role": "approver"}),
+    );
     assert_eq!(status, 201);
-    let (old_key, old_id) = (v["key"].as_str().unwrap().to_string(), v["id"].as_str().unwrap().to_string());
-    assert_eq!(post(&s, ADMIN, &format!("/v1/admin/keys/{old_id}/revoke"), json!({})).0, 200);
+    let (old_key, old_id) = (
+        v["key"].as_str().unwrap().to_string(),
+        v["id"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        post(&s, ADMIN, &format!("/v1/admin/keys/{old_id}/revoke"), json!({})).0,
+        200
+    );
     drop(s);
     let s = b.start(key);
     let v = s.call(Some(ADMIN), "GET", "/v1/policies", None).1;
     // The folder did not change, so the push keeps serving after the restart.
     assert_eq!(v["current"].as_u64(), Some(pushed), "{}: {v}", b.name());
-    let numbers: Vec<u64> = v["versions"].as_array().unwrap().iter().map(|x| x["version"].as_u64().unwrap()).collect();
+    let numbers: Vec<u64> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["version"].as_u64().unwrap())
+        .collect();
     assert_eq!(numbers, (1..=pushed).rev().collect::<Vec<_>>());
     assert_eq!(s.call(Some(&kept), "GET", "/v1/approvals", None).0, 200);
     assert_eq!(s.call(Some(&old_key), "GET", "/v1/approvals", None).0, 401);
@@ -128,17 +217,38 @@ fn the_audit_index_answers_searches(b: &Backend, key: &SigningKey) {
         recs.push(record(seq, &prev, if seq % 2 == 0 { "bot-a" } else { "bot-b" }));
     }
     let body = serde_json::to_string(&recs).unwrap();
-    let (status, v) = s.call_with(Some(AGENT), "POST", "/v1/audit", &[("x-act-instance", "i1")], Some(&body));
+    let (status, v) = s.call_with(
+        Some(AGENT),
+        "POST",
+        "/v1/audit",
+        &[("x-act-instance", "i1")],
+        Some(&body),
+    );
     assert_eq!(status, 200, "{v}");
     // Posted again: duplicates, nothing indexed twice.
-    assert_eq!(s.call_with(Some(AGENT), "POST", "/v1/audit", &[("x-act-instance", "i1")], Some(&body)).0, 200);
+    assert_eq!(
+        s.call_with(
+            Some(AGENT),
+            "POST",
+            "/v1/audit",
+            &[("x-act-instance", "i1")],
+            Some(&body)
+        )
+        .0,
+        200
+    );
     drop(s);
     let s = b.start(key);
     let ids = |q: &str| -> Vec<String> {
         let (status, text) = http("GET", &format!("{}/v1/audit/records?{q}", s.url), Some(ADMIN), None);
         assert_eq!(status, 200, "{text}");
         text.lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
     assert_eq!(ids("agent=bot-a"), ["rec-2", "rec-0"], "{}", b.name());
@@ -161,13 +271,30 @@ fn a_revocations_file_is_imported_once(b: &Backend, key: &SigningKey) {
     let s = b.start(key);
     assert!(!dir.join("revocations.json").exists() && dir.join("revocations.json.imported").exists());
     let v = s.call(Some(ADMIN), "GET", "/v1/kill-switches", None).1;
-    assert_eq!((v["tokens"].clone(), v["kill_switches"]["all"].clone()), (json!(["old-1"]), json!(true)), "{}", b.name());
+    assert_eq!(
+        (v["tokens"].clone(), v["kill_switches"]["all"].clone()),
+        (json!(["old-1"]), json!(true)),
+        "{}",
+        b.name()
+    );
     assert_eq!(v["history"][0]["reason"], "old");
     // The imported switch can be lifted, and stays lifted.
-    assert_eq!(post(&s, ADMIN, "/v1/kill-switches", json!({"on": false, "all": true, "reason": "over"})).0, 200);
+    assert_eq!(
+        post(
+            &s,
+            ADMIN,
+            "/v1/kill-switches",
+            json!({"on": false, "all": true, "reason": "over"})
+        )
+        .0,
+        200
+    );
     drop(s);
     let s = b.start(key);
-    assert_eq!(s.call(Some(ADMIN), "GET", "/v1/kill-switches", None).1["kill_switches"]["all"], json!(false));
+    assert_eq!(
+        s.call(Some(ADMIN), "GET", "/v1/kill-switches", None).1["kill_switches"]["all"],
+        json!(false)
+    );
 }
 
 type Scenario = fn(&Backend, &SigningKey);

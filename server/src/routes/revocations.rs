@@ -36,7 +36,9 @@ pub(super) async fn revoke(State(app): Shared, headers: HeaderMap, bytes: axum::
         Ok(r) => r,
         Err(r) => return r,
     };
-    let r = app.change_revocations(|s| s.revoke(&b, &admin.identity, &why, now_ms())).await;
+    let r = app
+        .change_revocations(|s| s.revoke(&b, &admin.identity, &why, now_ms()))
+        .await;
     answer(r, "revocation")
 }
 
@@ -53,7 +55,9 @@ pub(super) async fn kill_switch(State(app): Shared, headers: HeaderMap, bytes: a
         Ok(r) => r,
         Err(r) => return r,
     };
-    let r = app.change_revocations(|s| s.kill_switch(&b, &admin.identity, &why, now_ms())).await;
+    let r = app
+        .change_revocations(|s| s.kill_switch(&b, &admin.identity, &why, now_ms()))
+        .await;
     answer(r, if b.on { "kill switch on" } else { "kill switch lifted" })
 }
 

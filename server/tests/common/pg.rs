@@ -65,7 +65,9 @@ impl Postgres {
         );
         rt.block_on(async {
             use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect to PostgreSQL");
+            let mut c = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("connect to PostgreSQL");
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut c)
                 .await
