@@ -511,8 +511,10 @@ fn act_server_takes_hashed_credentials_and_refuses_a_public_address_without_tls(
         common::http("POST", &revoke, Some("ops-admin-secret"), Some(body)).0,
         200
     );
-    let saved = std::fs::read_to_string(dir.join("state/revocations.json")).unwrap();
+    // Kept in the state folder's database (no JSON file any more), with who and why.
+    let (_, saved) = common::http("GET", &revoke, Some("ops-admin-secret"), None);
     assert!(saved.contains("ops@example.com") && saved.contains("drill"), "{saved}");
+    assert!(dir.join("state/act.sqlite").exists() && !dir.join("state/revocations.json").exists());
     let _ = child.kill();
     let _ = child.wait();
 }

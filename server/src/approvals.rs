@@ -1,11 +1,13 @@
-//! Approval requests and their decisions (protocol: approvals), in memory for now.
+//! Approval requests and their decisions (protocol: approvals), served from memory and stored in
+//! the database ([`crate::store`]).
 //!
 //! A request is stored only after its id is recomputed from its fields
 //! (`act_core::approval::verify_request`) and, when it carries the argument `context` the
 //! approver is shown, after that context hashes to its `context_hash`: the approver sees exactly
 //! the values the approval will be bound to. Requests expire, are decided once, and record who
-//! asked, who decided, when and why. With a state folder every change is written to SQLite
-//! ([`crate::store`]) before it is kept in memory.
+//! asked, who decided, when and why. Every change is written to the database before it is kept in
+//! memory; a decision only if the stored request is still pending (another replica may have
+//! decided it).
 
 use act_core::approval::{verify_request, ApprovalRequest};
 use serde::{Deserialize, Serialize};

@@ -3,9 +3,8 @@
 //! chains ([`crate::audit_chains`]) are still checked from it; this index only answers "which
 //! records match": by agent, subject, outcome, reason, action and time.
 //!
-//! It lives in the server's SQLite database (`<state-dir>/act.sqlite`, table `audit_records`,
-//! migration `0002`) when there is a state folder, and in an in-memory SQLite database otherwise
-//! (`act serve` without `--state-dir`: gone at exit, like its approvals). At most
+//! It lives in the server's database (table `audit_records`; SQLite migration `0002`, or
+//! PostgreSQL), in memory for `act serve` without `--state-dir` (gone at exit, like its approvals). At most
 //! [`MAX_INDEXED`] records are kept; the oldest by arrival are deleted beyond it.
 
 use crate::audit_chains::{ChainKey, UNKNOWN_INSTANCE};

@@ -1,5 +1,7 @@
-//! The server's state: the files' policies, API-made revocations and kill switches, the signed
-//! snapshot serving now, approval requests, and the audit ingest file.
+//! The server's state: the database ([`Store`]) and what is served from memory (the latest
+//! policy version, the API's revocations and kill switches, the signed snapshot serving now,
+//! approval requests), re-read from the database after every change made here or on another
+//! replica ([`App::refresh`]), and the audit ingest file.
 
 use crate::approvals::Approvals;
 use crate::audit_chains::{AuditChains, ChainKey, IngestError, Ingested};
