@@ -14,61 +14,43 @@ const NATIVE = Symbol('act-sdk.native')
 
 /** Every decision reason code (see docs/reasons.md). */
 const REASONS = Object.freeze(native.reasonCodes())
-const OUTCOMES = Object.freeze(native.outcomeCodes())
 
-/**
- * Decodes the native result of validate/check/explain: one string, as
- * bindings/node/src/convert.rs describes (a header of integers, `|`, then the
- * fields back to back). Building the object here is far cheaper than setting
- * each field through Node-API.
- */
-const HEADER = new Array(10).fill(0)
+// A decision is the native `Decision` class (bindings/node/src/decision.rs): each getter converts
+// its field when read, so `validate` pays only for what the caller looks at. It prints and
+// serialises as the plain object it describes.
+const Decision = native.Decision
+const DECISION_FIELDS = [
+  'outcome',
+  'allowed',
+  'reason',
+  'message',
+  'rule',
+  'constraint',
+  'auditId',
+  'snapshotVersion',
+  'agent',
+  'subject',
+  'approvalRequest',
+  'shadow',
+]
+Object.defineProperties(Decision.prototype, {
+  toJSON: {
+    value: function toJSON() {
+      const o = {}
+      for (const k of DECISION_FIELDS) o[k] = this[k]
+      const trace = this.trace
+      if (trace !== undefined) o.trace = trace
+      return o
+    },
+  },
+  [Symbol.for('nodejs.util.inspect.custom')]: {
+    value: function inspect(depth, opts, inspect) {
+      return `Decision ${inspect(this.toJSON(), opts)}`
+    },
+  },
+})
 
-function decision(s) {
-  // Header: 10 integers (or `-` for a missing field), space-separated, then `|`.
-  const h = HEADER
-  let i = 0
-  for (let k = 0; k < 10; k++) {
-    let c = s.charCodeAt(i)
-    if (c === 45 /* - */) {
-      h[k] = -1
-      i += 2
-      continue
-    }
-    let n = 0
-    while (c >= 48 && c <= 57) {
-      n = n * 10 + (c - 48)
-      c = s.charCodeAt(++i)
-    }
-    h[k] = n
-    i++
-  }
-  const f = [null, null, null, null, null, null, null]
-  for (let k = 0; k < 7; k++) {
-    const n = h[3 + k]
-    if (n >= 0) {
-      f[k] = s.slice(i, i + n)
-      i += n
-    }
-  }
-  const outcome = OUTCOMES[h[0]]
-  const extra = f[6] === null ? null : JSON.parse(f[6])
-  const d = {
-    outcome,
-    allowed: outcome === 'allow',
-    reason: REASONS[h[1]],
-    message: f[0],
-    rule: f[1],
-    constraint: f[2],
-    auditId: f[3],
-    snapshotVersion: h[2],
-    agent: f[4],
-    subject: f[5],
-    approvalRequest: extra === null || extra.approvalRequest === undefined ? null : extra.approvalRequest,
-  }
-  if (extra !== null && extra.trace !== undefined) d.trace = extra.trace
-  return d
-}
+const MODE = { validate: 0, check: 1, explain: 2 }
 
 /** Context as JSON text for the core (`undefined` when absent). */
 function contextJson(context) {
@@ -282,6 +264,7 @@ const ACT_OPTIONS = [
   'counters',
   'issuerApiKey',
   'shipAudit',
+  'auditKey',
 ]
 
 function auditSinks(audit) {
@@ -387,6 +370,7 @@ class ACT {
             shipAudit: optBool('shipAudit', o.shipAudit),
           },
           signingKey('signingKey', o.signingKey),
+          signingKey('auditKey', o.auditKey),
           o.clock ? o.clock[NATIVE] : undefined,
           deliver,
         ),
@@ -397,7 +381,7 @@ class ACT {
   validate(request) {
     const r = requestArgs(request)
     try {
-      return decision(this.#n.validate(r.token, r.action, r.resource, contextJson(r.context), r.approval ?? undefined))
+      return this.#n.decide(MODE.validate, r.token, r.action, r.resource, contextJson(r.context), r.approval ?? undefined)
     } catch (e) {
       throw fromNative(e, 'context')
     }
@@ -405,20 +389,18 @@ class ACT {
 
   /** Decides without side effects (no counters, approvals, audit). */
   check(request) {
-    const r = requestArgs(request)
-    const context = contextJson(r.context)
-    return decision(
-      call('context', () => this.#n.check(r.token, r.action, r.resource, context, r.approval ?? undefined)),
-    )
+    return this.#dryRun(MODE.check, request)
   }
 
   /** Like `check`, with a `trace` of every rule and constraint looked at. */
   explain(request) {
+    return this.#dryRun(MODE.explain, request)
+  }
+
+  #dryRun(mode, request) {
     const r = requestArgs(request)
     const context = contextJson(r.context)
-    return decision(
-      call('context', () => this.#n.explain(r.token, r.action, r.resource, context, r.approval ?? undefined)),
-    )
+    return call('context', () => this.#n.decide(mode, r.token, r.action, r.resource, context, r.approval ?? undefined))
   }
 
   /**
@@ -480,9 +462,8 @@ class ACT {
    * with the argument values the approver sees); resolves to a handle `{ id, status, expiresAtMs }`.
    */
   requestApproval(decision) {
-    const request = isPlainObject(decision) ? decision.approvalRequest : undefined
-    if (!isPlainObject(request)) throw bad('decision', 'an approval_required decision', decision)
-    return callAsync('requestApproval', () => this.#n.requestApproval(JSON.stringify(request)))
+    if (!(decision instanceof Decision)) throw bad('decision', 'an approval_required decision ACT returned', decision)
+    return callAsync('requestApproval', () => this.#n.requestApproval(decision))
   }
 
   /**
@@ -540,13 +521,27 @@ class ACT {
   }
 
   /**
+   * Seals `token` (whose last link names `holderKey`'s public key in `cnf`) so its holder can
+   * present it: appends a link for the same agent, living at most `ttl` seconds (docs/tokens.md).
+   */
+  seal(token, spec) {
+    str('token', token)
+    const o = options('seal options', spec, ['holderKey', 'ttl'])
+    const holder = signingKey('holderKey', o.holderKey)
+    if (holder === undefined) throw bad('holderKey', 'a SigningKey (the key named in the token)', o.holderKey)
+    if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
+    return call('seal', () => this.#n.seal(token, holder, o.ttl))
+  }
+
+  /**
    * Signs an approval of one `approval_required` decision (pass the decision,
    * its `approvalRequest`, or the request id). Present it as `approval` with
    * exactly the same request; it works once.
    */
   approve(requestOrId, opts) {
     let id = requestOrId
-    if (isPlainObject(requestOrId)) {
+    if (requestOrId instanceof Decision) id = requestOrId.approvalRequest?.id
+    else if (isPlainObject(requestOrId)) {
       id = isPlainObject(requestOrId.approvalRequest) ? requestOrId.approvalRequest.id : requestOrId.id
     }
     if (typeof id !== 'string') throw bad('request', 'a decision, an approval request or its id', requestOrId)
@@ -590,11 +585,14 @@ class ACT {
     while (this.#audit.delivered < sent) await new Promise((resolve) => setImmediate(resolve))
   }
 
-  /** The client's state: snapshot version, agents, audit counters. */
+  /** The core's status, camelCase: exactly `STATUS_FIELDS` (the same fields in every language). */
   get status() {
-    const s = this.#n.status()
-    s.auditCallbackErrors = this.#audit.callbackErrors
-    return s
+    return call('status', () => this.#n.status())
+  }
+
+  /** The JS audit callbacks: records `delivered` to them and `errors` they threw. */
+  get auditCallbacks() {
+    return { delivered: this.#audit.delivered, errors: this.#audit.callbackErrors }
   }
 
   /** `guard(this, spec, fn)`. */
@@ -645,12 +643,18 @@ function guard(act, spec, fn) {
 
 // ---- audit log checks ----
 
-/** Checks a JSON Lines audit log's hash chain; returns the record count or throws `AuditChainError`. */
+/**
+ * Checks a JSON Lines audit log's hash chain, and with `checkpoints` (the `<log>.checkpoints` text)
+ * and `auditKey` (its public key) every signed checkpoint; returns the record count or throws
+ * `AuditChainError`.
+ */
 function verifyAuditLog(text, opts) {
   str('text', text)
-  const o = options('verifyAuditLog options', opts, ['start'])
+  const o = options('verifyAuditLog options', opts, ['start', 'checkpoints', 'auditKey'])
   const start = optStr('start', o.start)
-  return call('verifyAuditLog', () => native.verifyAuditLog(text, start))
+  const checkpoints = optStr('checkpoints', o.checkpoints)
+  const auditKey = publicKey('auditKey', o.auditKey)
+  return call('verifyAuditLog', () => native.verifyAuditLog(text, start, checkpoints, auditKey))
 }
 
 module.exports = {
