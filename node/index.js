@@ -44,7 +44,7 @@ Object.defineProperties(Decision.prototype, {
     },
   },
   [Symbol.for('nodejs.util.inspect.custom')]: {
-    value: function inspect(depth, opts, inspect) {
+    value: function inspectDecision(_depth, opts, inspect) {
       return `Decision ${inspect(this.toJSON(), opts)}`
     },
   },
@@ -381,7 +381,14 @@ class ACT {
   validate(request) {
     const r = requestArgs(request)
     try {
-      return this.#n.decide(MODE.validate, r.token, r.action, r.resource, contextJson(r.context), r.approval ?? undefined)
+      return this.#n.decide(
+        MODE.validate,
+        r.token,
+        r.action,
+        r.resource,
+        contextJson(r.context),
+        r.approval ?? undefined,
+      )
     } catch (e) {
       throw fromNative(e, 'context')
     }

@@ -167,8 +167,13 @@ function guardTools(act, opts) {
     const d = r.decision
     const response = { type: 'tool-approval-response', approvalId: part.approvalId }
     if (d.outcome === 'deny') return { ...response, approved: false, reason: refusalText(d) }
-    if (d.outcome === 'approval_required') await approvals.set(call.toolCallId, await approvalToken(act, d, o2, endpoint))
-    return { ...response, approved: true, reason: endpoint ? 'approved at the control endpoint' : `approved by ${o2.approver}` }
+    if (d.outcome === 'approval_required')
+      await approvals.set(call.toolCallId, await approvalToken(act, d, o2, endpoint))
+    return {
+      ...response,
+      approved: true,
+      reason: endpoint ? 'approved at the control endpoint' : `approved by ${o2.approver}`,
+    }
   }
 
   function requestPart(part) {

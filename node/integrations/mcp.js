@@ -20,9 +20,7 @@
 //   and the result says so (fail closed).
 // The MCP SDK is not required here: `server` is the caller's McpServer.
 
-const { checkAct, checkSpec, decide, refusalText, errorText, bad, endpointMode, approvalToken } = require(
-  './common.js',
-)
+const { checkAct, checkSpec, decide, refusalText, errorText, bad, endpointMode, approvalToken } = require('./common.js')
 
 const SPEC_EXTRA = ['approval', 'approver', 'approvalTtl', 'approvalTimeoutMs']
 

@@ -78,7 +78,13 @@ test('shadow: what the shadow policy would have decided, null for agents without
   assert.equal(d.outcome, 'allow')
   assert.deepEqual(
     { ...d.shadow, message: typeof d.shadow.message },
-    { outcome: 'deny', reason: 'constraint_failed', rule: 'bot', message: 'string', constraint: 'bot/refund/maxAmount' },
+    {
+      outcome: 'deny',
+      reason: 'constraint_failed',
+      rule: 'bot',
+      message: 'string',
+      constraint: 'bot/refund/maxAmount',
+    },
   )
   const plain = new ACT({ policy: POLICY.split('---')[0], signingKey: SigningKey.generate() })
   const t2 = plain.issueToken({ agent: 'bot', userContext: { user_id: '7' } })

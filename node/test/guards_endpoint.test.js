@@ -119,7 +119,7 @@ test('openai-agents: approve() in endpoint mode waits for the operator and the c
 test('mcp: in endpoint mode the default approval is the endpoint, and a denial is reported', async (t) => {
   const { act, token, operator } = await serve(t)
   const tools = new Map()
-  const server = { registerTool: (name, config, cb) => tools.set(name, cb) }
+  const server = { registerTool: (name, _config, cb) => tools.set(name, cb) }
   const ran = []
   registerTool(
     server,
