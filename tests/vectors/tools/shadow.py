@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/vectors/shadow.json: shadow policies and shadow rules are never enforced (issue 19
-item 3). The shadow outcome itself is not in the vector format (no runner reads it); these suites
-pin what every language must enforce when a policy folder carries shadows. The shadow outcome is
-tested in core/tests/shadow.rs and cli/tests/audit_shadow.rs.
+item 3): what every language must enforce when a policy folder carries shadows, and (`expect.shadow`)
+what the shadow would have decided. A shadow's own limits are read, never consumed (docs/policy.md),
+so the limits suite pins only the enforced outcome.
 Run: python3 tests/vectors/tools/shadow.py"""
 
 import json
@@ -36,6 +36,11 @@ def step(name, outcome, reason, amount, action="process_refund", repeat=None, **
         s["repeat"] = repeat
     s["expect"] = {"outcome": outcome, "reason": reason, **expect}
     return s
+
+
+def shadow(outcome, reason):
+    """`expect.shadow`: what the shadow policy would have decided (recorded, not enforced)."""
+    return {"outcome": outcome, "reason": reason}
 
 
 def suite(name, description, policy, steps):
@@ -77,13 +82,20 @@ def main():
             "enforced maxAmount 500, shadow maxAmount 100: a 120 refund is allowed (the shadow would deny it).",
             strict,
             [
-                step("120 is allowed by the enforced policy", "allow", "allowed", 120),
+                step(
+                    "120 is allowed by the enforced policy",
+                    "allow",
+                    "allowed",
+                    120,
+                    shadow=shadow("deny", "constraint_failed"),
+                ),
                 step(
                     "700 is denied by the enforced policy",
                     "deny",
                     "constraint_failed",
                     700,
                     message_contains="amount <= 500",
+                    shadow=shadow("deny", "constraint_failed"),
                 ),
             ],
         ),
@@ -91,7 +103,16 @@ def main():
             "a looser shadow policy does not allow",
             "enforced maxAmount 100, shadow maxAmount 500: a 120 refund is denied (the shadow would allow it).",
             loose,
-            [step("120 is denied", "deny", "constraint_failed", 120, message_contains="amount <= 100")],
+            [
+                step(
+                    "120 is denied",
+                    "deny",
+                    "constraint_failed",
+                    120,
+                    message_contains="amount <= 100",
+                    shadow=shadow("allow", "allowed"),
+                )
+            ],
         ),
         suite(
             "a shadow policy's limits neither deny nor consume",
@@ -107,8 +128,8 @@ def main():
             "the rule granting process_refund is marked shadow: refunds are not allowed; reads are.",
             rule,
             [
-                step("a refund", "deny", "action_not_allowed", 10),
-                step("a read", "allow", "allowed", 0, action="read_order"),
+                step("a refund", "deny", "action_not_allowed", 10, shadow=shadow("allow", "allowed")),
+                step("a read", "allow", "allowed", 0, action="read_order", shadow=shadow("allow", "allowed")),
             ],
         ),
         perr(
