@@ -257,6 +257,59 @@ policy:
             allow("a different folder", "read_email", "mail://inbox/1", {"folder": "Confidentiality-training"}),
         ],
     ),
+    suite(
+        "excludeFolders and requireKeywords fold letter case beyond ASCII, and look-alike forms",
+        "names compare after Unicode NFKC and lowercase: PRIVÉ is Privé, fullwidth letters and slashes are "
+        "their plain forms; folding only widens an exclusion",
+        """agent: bot
+policy:
+  actions: [read_email]
+  resources: ["mail://**"]
+  constraints:
+    - excludeFolders: [Privé, Confidential]
+    - requireKeywords: [Dringend]
+""",
+        [
+            allow("a plain folder", "read_email", "mail://inbox/1", {"folder": "INBOX", "subject": "dringend"}),
+            deny(
+                "non-ASCII upper case",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "PRIVÉ", "subject": "dringend"},
+            ),
+            deny(
+                "fullwidth letters",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "\uff23\uff4fnfidential", "subject": "dringend"},
+            ),
+            deny(
+                "a fullwidth slash after INBOX",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "INBOX\uff0fConfidential", "subject": "dringend"},
+            ),
+            allow(
+                "a keyword in upper case", "read_email", "mail://inbox/1", {"folder": "INBOX", "subject": "DRINGEND!"}
+            ),
+            allow(
+                "a keyword in fullwidth letters",
+                "read_email",
+                "mail://inbox/1",
+                {"folder": "INBOX", "subject": "\uff24RINGEND"},
+            ),
+            deny(
+                "no keyword",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "INBOX", "subject": "hello"},
+            ),
+        ],
+    ),
 ]
 
 
