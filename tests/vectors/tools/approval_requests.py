@@ -10,14 +10,10 @@ Run: python3 tests/vectors/tools/approval_requests.py"""
 import base64
 import hashlib
 import json
-import os
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
-SEEDS = {
-    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
-}
-NOW = 1800000000000
+import vectorlib
+from vectorlib import write
+
 BOT = "customer-support-bot"
 RES = "order://customer:42/1001"
 
@@ -71,16 +67,7 @@ def step(name, sent, token="alice", **request):
 
 
 def suite(name, description, steps, tokens=None):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": POLICY,
-        "tokens": tokens or {"alice": {"issue": {"agent": BOT, "user_context": {"user_id": "42"}}}},
-        "steps": steps,
-    }
+    return vectorlib.suite(name, description, POLICY, tokens or vectorlib.alice(BOT), steps)
 
 
 plain = {"amount": 120, "risk": 1, "note": "damaged in transit", "items": [{"sku": "A-1", "qty": 2}]}
@@ -156,8 +143,5 @@ suites = [
     ),
 ]
 
-path = os.path.join(ROOT, "tests", "vectors", "approval_requests.json")
-with open(path, "w") as f:
-    json.dump({"suites": suites}, f, indent=1)
-    f.write("\n")
+path = write("approval_requests.json", suites)
 print(f"wrote {path}: {len(suites)} suites")

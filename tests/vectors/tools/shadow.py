@@ -5,15 +5,9 @@ what the shadow would have decided. A shadow's own limits are read, never consum
 so the limits suite pins only the enforced outcome.
 Run: python3 tests/vectors/tools/shadow.py"""
 
-import json
-import os
+import vectorlib
+from vectorlib import register, write
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
-SEEDS = {
-    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
-}
-NOW = 1800000000000
 BOT = "customer-support-bot"
 RES = '["order://customer:{{authenticated_user_id}}/*"]'
 
@@ -44,28 +38,11 @@ def shadow(outcome, reason):
 
 
 def suite(name, description, policy, steps):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "tokens": {"alice": {"issue": {"agent": BOT, "user_context": {"user_id": "42"}}}},
-        "steps": steps,
-    }
+    return vectorlib.suite(name, description, policy, vectorlib.alice(BOT), steps)
 
 
 def perr(name, policy, *needles):
-    return {
-        "name": name,
-        "description": "",
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "policy_error": {"contains": list(needles)},
-    }
+    return vectorlib.perr(name, "", policy, *needles)
 
 
 def main():
@@ -143,17 +120,8 @@ def main():
             "expected true or false",
         ),
     ]
-    with open(os.path.join(ROOT, "tests", "vectors", "shadow.json"), "w") as f:
-        json.dump({"suites": suites}, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    index = os.path.join(ROOT, "tests", "vectors", "index.json")
-    with open(index) as f:
-        idx = json.load(f)
-    if "shadow.json" not in idx["suites"]:
-        idx["suites"].insert(idx["suites"].index("lifecycle.json") + 1, "shadow.json")
-    with open(index, "w") as f:
-        json.dump(idx, f, indent=2)
-        f.write("\n")
+    write("shadow.json", suites, ensure_ascii=False)
+    register("shadow.json")
 
 
 if __name__ == "__main__":
