@@ -15,10 +15,8 @@ const NATIVE = Symbol('act-sdk.native')
 /** Every decision reason code (see docs/reasons.md). */
 const REASONS = Object.freeze(native.reasonCodes())
 
-// A decision is the native `Decision` class (bindings/node/src/decision.rs): each getter converts
-// its field when read, so `validate` pays only for what the caller looks at. It prints and
-// serialises as the plain object it describes.
-const Decision = native.Decision
+const OUTCOMES = Object.freeze(native.outcomeCodes())
+
 const DECISION_FIELDS = [
   'outcome',
   'allowed',
@@ -33,22 +31,92 @@ const DECISION_FIELDS = [
   'approvalRequest',
   'shadow',
 ]
-Object.defineProperties(Decision.prototype, {
-  toJSON: {
-    value: function toJSON() {
-      const o = {}
-      for (const k of DECISION_FIELDS) o[k] = this[k]
-      const trace = this.trace
-      if (trace !== undefined) o.trace = trace
-      return o
-    },
-  },
-  [Symbol.for('nodejs.util.inspect.custom')]: {
-    value: function inspectDecision(_depth, opts, inspect) {
-      return `Decision ${inspect(this.toJSON(), opts)}`
-    },
-  },
-})
+const ENCODED = Symbol('act-sdk.decision')
+
+/**
+ * One decision, read-only. The core sends it as one string, `<outcome> <reason> <n>|<message><JSON>`
+ * (bindings/node/src/decision.rs says why not a native class): `outcome`, `allowed`, `reason`
+ * and `message` are read from the header and the `n` characters after it, every other field
+ * from the JSON, parsed on the first read, so a `validate` costs only what the caller looks at.
+ */
+class Decision {
+  #s
+  #reason = -1
+  #messageEnd = 0
+  #fields = null
+  constructor(encoded, key) {
+    if (key !== ENCODED) throw new ConfigError('decisions come from validate, check and explain', 'invalid_argument')
+    this.#s = encoded
+  }
+  #header() {
+    const s = this.#s
+    let i = 2
+    let r = 0
+    for (let c = s.charCodeAt(i); c !== 32; c = s.charCodeAt(++i)) r = r * 10 + (c - 48)
+    let n = 0
+    for (let c = s.charCodeAt(++i); c !== 124; c = s.charCodeAt(++i)) n = n * 10 + (c - 48)
+    this.#reason = r
+    this.#messageEnd = i + 1 + n
+  }
+  #rest() {
+    if (this.#fields === null) {
+      if (this.#reason < 0) this.#header()
+      this.#fields = JSON.parse(this.#s.slice(this.#messageEnd))
+    }
+    return this.#fields
+  }
+  get outcome() {
+    return OUTCOMES[this.#s.charCodeAt(0) - 48]
+  }
+  get allowed() {
+    return this.#s.charCodeAt(0) === 48
+  }
+  get reason() {
+    if (this.#reason < 0) this.#header()
+    return REASONS[this.#reason]
+  }
+  get message() {
+    if (this.#reason < 0) this.#header()
+    return this.#s.slice(this.#s.indexOf('|') + 1, this.#messageEnd)
+  }
+  get rule() {
+    return this.#rest().rule ?? null
+  }
+  get constraint() {
+    return this.#rest().constraint ?? null
+  }
+  get auditId() {
+    return this.#rest().auditId
+  }
+  get snapshotVersion() {
+    return this.#rest().snapshotVersion
+  }
+  get agent() {
+    return this.#rest().agent ?? null
+  }
+  get subject() {
+    return this.#rest().subject ?? null
+  }
+  get approvalRequest() {
+    return this.#rest().approvalRequest ?? null
+  }
+  get shadow() {
+    return this.#rest().shadow ?? null
+  }
+  get trace() {
+    return this.#rest().trace
+  }
+  /** The plain object (what `JSON.stringify` writes). */
+  toJSON() {
+    const o = {}
+    for (const k of DECISION_FIELDS) o[k] = this[k]
+    if (this.trace !== undefined) o.trace = this.trace
+    return o
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](_depth, opts, inspect) {
+    return `Decision ${inspect(this.toJSON(), opts)}`
+  }
+}
 
 const MODE = { validate: 0, check: 1, explain: 2 }
 
@@ -381,14 +449,9 @@ class ACT {
   validate(request) {
     const r = requestArgs(request)
     try {
-      return this.#n.decide(
-        MODE.validate,
-        r.token,
-        r.action,
-        r.resource,
-        contextJson(r.context),
-        r.approval ?? undefined,
-      )
+      const context = contextJson(r.context)
+      const s = this.#n.decide(MODE.validate, r.token, r.action, r.resource, context, r.approval ?? undefined)
+      return new Decision(s, ENCODED)
     } catch (e) {
       throw fromNative(e, 'context')
     }
@@ -407,7 +470,10 @@ class ACT {
   #dryRun(mode, request) {
     const r = requestArgs(request)
     const context = contextJson(r.context)
-    return call('context', () => this.#n.decide(mode, r.token, r.action, r.resource, context, r.approval ?? undefined))
+    const s = call('context', () =>
+      this.#n.decide(mode, r.token, r.action, r.resource, context, r.approval ?? undefined),
+    )
+    return new Decision(s, ENCODED)
   }
 
   /**
@@ -469,8 +535,9 @@ class ACT {
    * with the argument values the approver sees); resolves to a handle `{ id, status, expiresAtMs }`.
    */
   requestApproval(decision) {
-    if (!(decision instanceof Decision)) throw bad('decision', 'an approval_required decision ACT returned', decision)
-    return callAsync('requestApproval', () => this.#n.requestApproval(decision))
+    const request = decision instanceof Decision || isPlainObject(decision) ? decision.approvalRequest : undefined
+    if (!isPlainObject(request)) throw bad('decision', 'an approval_required decision', decision)
+    return callAsync('requestApproval', () => this.#n.requestApproval(jsonText('decision', request)))
   }
 
   /**

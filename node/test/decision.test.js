@@ -1,5 +1,5 @@
 'use strict'
-// The native `Decision` class (its getters, shadow, approval request fields), `seal`,
+// The `Decision` class (its lazy getters, shadow, approval request fields), `seal`,
 // checkpointed audit logs (`auditKey`) and the status shape, which is exactly core's.
 
 const test = require('node:test')
@@ -32,6 +32,14 @@ policy:
       maxAmount: 50
 `
 
+const act0 = new ACT({ policy: POLICY, signingKey: SigningKey.generate() })
+const req0 = {
+  token: act0.issueToken({ agent: 'bot', userContext: { user_id: '7' } }),
+  action: 'read',
+  resource: 'order://7/1',
+}
+test.after(() => act0.close())
+
 function client(extra = {}) {
   const signingKey = SigningKey.generate()
   const act = new ACT({ policy: POLICY, signingKey, ...extra })
@@ -40,6 +48,9 @@ function client(extra = {}) {
 }
 
 test('a decision reads like the plain object it describes, and prints and serialises as one', async () => {
+  assert.throws(() => new (Object.getPrototypeOf(act0.check(req0)).constructor)('0 0|{}'), {
+    code: 'invalid_argument',
+  })
   const { act, token } = client()
   const d = act.validate({ token, action: 'refund', resource: 'order://7/1', context: { amount: 80 } })
   assert.equal(d.outcome, 'allow')
@@ -115,7 +126,8 @@ test('an approval request carries the context the approver sees, its hash, every
   assert.equal(act.validate(req).reason, 'approved')
   // requestApproval needs an endpoint; embedded it says so (and refuses things that are not decisions).
   await assert.rejects(act.requestApproval(d), { code: 'invalid_argument', message: /endpoint/ })
-  assert.throws(() => act.requestApproval(JSON.parse(JSON.stringify(d))), { code: 'invalid_argument' })
+  await assert.rejects(act.requestApproval(JSON.parse(JSON.stringify(d))), { code: 'invalid_argument' })
+  assert.throws(() => act.requestApproval({ approvalRequest: null }), { code: 'invalid_argument' })
   await act.close()
 })
 

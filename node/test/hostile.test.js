@@ -590,8 +590,6 @@ test('the native addon: every export takes hostile values with an Error or a val
     NativeAct: [(a) => new native.NativeAct(...a), [{ policy: POLICY }, nativeKey, undefined, undefined, undefined]],
     'NativeAct#decide': [(a) => n.decide(...a), [0, alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
     'NativeAct#seal': [(a) => n.seal(...a), [parent, nativeHolder, 60]],
-    Decision: [(a) => new native.Decision(...a), [undefined]],
-    'Decision#toJSON': [(a) => pending.toJSON(...a), [undefined]],
     'NativeAct#issueToken': [
       (a) => n.issueToken(...a),
       ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
@@ -610,7 +608,7 @@ test('the native addon: every export takes hostile values with an Error or a val
       ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined],
     ],
     'NativeAct#issuesRemotely': [(a) => n.issuesRemotely(...a), [undefined]],
-    'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [pending]],
+    'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [JSON.stringify(pending.approvalRequest)]],
     'NativeAct#waitAuditDelivered': [(a) => n.waitAuditDelivered(...a), [10]],
     'NativeAct#waitForApproval': [(a) => n.waitForApproval(...a), [id, 10]],
     statusFields: [(a) => native.statusFields(...a), [undefined]],
@@ -627,6 +625,7 @@ test('the native addon: every export takes hostile values with an Error or a val
     'ManualClock#advance': [(a) => nc.advance(...a), [1]],
     'ManualClock#set': [(a) => nc.set(...a), [1]],
     reasonCodes: [(a) => native.reasonCodes(...a), [undefined]],
+    outcomeCodes: [(a) => native.outcomeCodes(...a), [undefined]],
     verifyAuditLog: [(a) => native.verifyAuditLog(...a), ['', undefined, undefined, undefined]],
     _panicForTests: null, // its own test below (each call prints the panic message)
   }

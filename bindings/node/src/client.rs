@@ -4,7 +4,7 @@
 
 use crate::clock::ManualClock;
 use crate::convert;
-use crate::decision::Decision;
+use crate::decision;
 use crate::error::{shield, shield_env, Failure, Fallible};
 use crate::keys::NativeSigningKey;
 use act_core::audit::{AuditRecord, CallbackSink};
@@ -198,7 +198,8 @@ impl NativeAct {
     }
 
     /// `mode` 0 validates (enforces: limits, approvals, audit), 1 checks (no side effects),
-    /// 2 explains (a check with a trace). `context` is JSON text.
+    /// 2 explains (a check with a trace). `context` is JSON text; the result is
+    /// `decision::encode`'s string.
     #[napi]
     pub fn decide(
         &self,
@@ -209,7 +210,7 @@ impl NativeAct {
         resource: String,
         context: Option<String>,
         approval: Option<String>,
-    ) -> Result<Decision> {
+    ) -> Result<String> {
         shield(env, || {
             let parsed = match context.as_deref() {
                 None => None,
@@ -222,12 +223,12 @@ impl NativeAct {
                 context: parsed.as_ref().unwrap_or_else(|| act_core::engine::empty_context()),
                 approval: approval.as_deref(),
             };
-            let inner = self.client.with_engine(|engine| match mode {
+            let d = self.client.with_engine(|engine| match mode {
                 0 => engine.validate(&req),
                 1 => engine.check(&req),
                 _ => engine.explain(&req),
             })?;
-            Ok(Decision { inner })
+            Ok(decision::encode(&d))
         })
     }
 
@@ -280,12 +281,14 @@ impl NativeAct {
         })
     }
 
-    /// Asks the endpoint for a human approval of an `approval_required` decision; resolves to
-    /// `{ id, status, expiresAtMs }`.
+    /// Asks the endpoint for a human approval of a decision's `approvalRequest` (JSON text, as
+    /// the decision shows it); resolves to `{ id, status, expiresAtMs }`. The endpoint recomputes
+    /// the id and checks the context hash, so nothing in the text is trusted.
     #[napi]
-    pub fn request_approval(&self, env: &Env, decision: ClassInstance<Decision>) -> Result<AsyncTask<Work>> {
+    pub fn request_approval(&self, env: &Env, request: String) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            Ok(self.work(Job::RequestApproval(Box::new(decision.inner.clone()))))
+            let r = decision::approval_request_from_json(&request)?;
+            Ok(self.work(Job::RequestApproval(Box::new(r))))
         })
     }
 
@@ -432,7 +435,7 @@ enum Job {
     Close,
     Ready(Duration),
     Issue(IssueRequest),
-    RequestApproval(Box<act_core::Decision>),
+    RequestApproval(Box<act_core::ApprovalRequest>),
     WaitApproval(String, Duration),
     Delivered(Duration),
 }
@@ -470,7 +473,7 @@ impl Task for Work {
                 }
                 Job::Issue(req) => json!(c.issue_token(req)?),
                 Job::RequestApproval(d) => {
-                    let h = c.request_approval(d)?;
+                    let h = c.submit_approval_request(d)?;
                     json!({"id": h.id, "status": h.status, "expiresAtMs": h.expires_at_ms})
                 }
                 Job::WaitApproval(id, t) => json!(c.wait_for_approval(id, *t)?),

@@ -11,7 +11,7 @@
 //!
 //! Module map: [`error`] (core errors to JS, the panic shield), [`keys`]
 //! (`SigningKey`), [`clock`] (`ManualClock` for tests), [`client`] (the
-//! engine), [`decision`] (the `Decision` class), [`convert`] (audit records).
+//! engine), [`decision`] (decisions as one string), [`convert`] (audit records).
 
 pub mod client;
 pub mod clock;
@@ -23,10 +23,21 @@ pub mod keys;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// Every decision reason code, in the core's order (`docs/reasons.md`).
+/// Every decision reason code, in the core's order (`docs/reasons.md`): a decision's header
+/// names its reason by index here.
 #[napi(js_name = "reasonCodes")]
 pub fn reason_codes() -> Vec<&'static str> {
     act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+/// The three outcomes, in the order a decision's header indexes them.
+#[napi(js_name = "outcomeCodes")]
+pub fn outcome_codes() -> Vec<&'static str> {
+    use act_core::Outcome;
+    [Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired]
+        .iter()
+        .map(|o| o.as_str())
+        .collect()
 }
 
 /// Checks a JSON Lines audit log's hash chain (as `act audit verify` does); returns the record

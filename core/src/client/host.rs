@@ -31,15 +31,11 @@ fn check_size(name: &str, v: &Value, depth: usize, values: &mut usize) -> Result
             "`{name}` holds more than {MAX_CONTEXT_VALUES} values"
         )));
     }
-    let children: Box<dyn Iterator<Item = &Value>> = match v {
-        Value::Array(a) => Box::new(a.iter()),
-        Value::Object(m) => Box::new(m.values()),
-        _ => return Ok(()),
-    };
-    for c in children {
-        check_size(name, c, depth + 1, values)?;
+    match v {
+        Value::Array(a) => a.iter().try_for_each(|c| check_size(name, c, depth + 1, values)),
+        Value::Object(m) => m.values().try_for_each(|c| check_size(name, c, depth + 1, values)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// [`json_text`] that must be an object; absent or `null` is the empty object.
