@@ -148,8 +148,8 @@ export interface ApprovalRequiredDecision extends DecisionBase {
   approvalRequest: ApprovalRequest
 }
 
-/** The answer to one request, discriminated on `outcome`: an instance of the native `Decision`
- *  class whose read-only fields are converted when read (`JSON.stringify` gives the plain object). */
+/** The answer to one request, discriminated on `outcome`: a read-only object whose fields are
+ *  decoded when first read (`JSON.stringify` and `util.inspect` give the plain object). */
 export type Decision = AllowDecision | DenyDecision | ApprovalRequiredDecision
 
 /** One action an agent wants to take. */

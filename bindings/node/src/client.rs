@@ -201,6 +201,10 @@ impl NativeAct {
     /// 2 explains (a check with a trace). `context` is JSON text; the result is
     /// `decision::encode`'s string.
     #[napi]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn decide(
         &self,
         env: &Env,
