@@ -497,13 +497,8 @@ class ACT {
    */
   async issueTokenAsync(request) {
     const a = this.#issueArgs(request)
-    if (!call('issueToken', () => this.#n.issuesRemotely())) {
-      return call('issueToken', () => this.#n.issueToken(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl, a.holder))
-    }
-    if (a.holder !== undefined) {
-      throw new ConfigError('`holderKey` is not supported through the endpoint (POST /v1/tokens)', 'invalid_argument')
-    }
-    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl))
+    const t = a.texts
+    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, t[0], t[1], t[2], a.ttl, a.holder))
   }
 
   #issueArgs(request) {

@@ -605,7 +605,7 @@ test('the native addon: every export takes hostile values with an Error or a val
     'NativeAct#instanceId': [(a) => n.instanceId(...a), [undefined]],
     'NativeAct#issueTokenRemote': [
       (a) => n.issueTokenRemote(...a),
-      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined],
+      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
     ],
     'NativeAct#issuesRemotely': [(a) => n.issuesRemotely(...a), [undefined]],
     'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [JSON.stringify(pending.approvalRequest)]],

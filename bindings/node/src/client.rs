@@ -8,7 +8,7 @@ use crate::decision;
 use crate::error::{shield, shield_env, Failure, Fallible};
 use crate::keys::NativeSigningKey;
 use act_core::audit::{AuditRecord, CallbackSink};
-use act_core::client::host::{json_object, json_optional, public_key, whole, whole_unsigned};
+use act_core::client::host::{camel_case_keys, json_object, json_optional, public_key, whole, whole_unsigned};
 use act_core::client::{AuditTarget, Client, ClientOptions, PolicySource, SourceArgs};
 use act_core::token::DelegationSpec;
 use act_core::{EngineOptions, IssueRequest, Request};
@@ -70,31 +70,6 @@ pub struct NativeAct {
     sent: Arc<AtomicU64>,
 }
 
-fn snake_to_camel(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Core JSON (snake_case) with camelCase keys, recursively: the JS convention, the same fields.
-fn camel(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (snake_to_camel(&k), camel(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(camel).collect()),
-        other => other,
-    }
-}
-
 /// A token request from the JS arguments (objects come as JSON text).
 fn issue_request(
     agent: String,
@@ -102,6 +77,7 @@ fn issue_request(
     agent_context: Option<String>,
     policy: Option<String>,
     ttl: Option<f64>,
+    holder_key: Option<String>,
 ) -> Fallible<IssueRequest> {
     Ok(IssueRequest {
         agent,
@@ -109,7 +85,7 @@ fn issue_request(
         agent_context: json_object("agentContext", agent_context.as_deref())?,
         policy: json_optional("policy", policy.as_deref())?,
         ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
-        holder_key: None,
+        holder_key: holder_key.as_deref().map(public_key).transpose()?,
     })
 }
 
@@ -253,15 +229,18 @@ impl NativeAct {
         holder_key: Option<String>,
     ) -> Result<String> {
         shield(env, || {
-            let mut req = issue_request(agent, user_context, agent_context, policy, ttl)?;
-            req.holder_key = holder_key.as_deref().map(public_key).transpose()?;
-            Ok(self.client.engine()?.issue_token(&req)?)
+            let req = issue_request(agent, user_context, agent_context, policy, ttl, holder_key)?;
+            Ok(self.client.issue_token(&req)?)
         })
     }
 
-    /// Issues a token through the endpoint (`POST /v1/tokens`, the issuer credential), off the
-    /// event loop; resolves to the token.
+    /// `issue_token` off the event loop (through the endpoint, `POST /v1/tokens` with the issuer
+    /// credential, when [`issues_remotely`](Self::issues_remotely)); resolves to the token.
     #[napi]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn issue_token_remote(
         &self,
         env: &Env,
@@ -270,9 +249,10 @@ impl NativeAct {
         agent_context: Option<String>,
         policy: Option<String>,
         ttl: Option<f64>,
+        holder_key: Option<String>,
     ) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            let req = issue_request(agent, user_context, agent_context, policy, ttl)?;
+            let req = issue_request(agent, user_context, agent_context, policy, ttl, holder_key)?;
             Ok(self.work(Job::Issue(req)))
         })
     }
@@ -280,9 +260,7 @@ impl NativeAct {
     /// True when `issueToken` goes through the endpoint (endpoint mode, no local signing key).
     #[napi]
     pub fn issues_remotely(&self, env: &Env) -> Result<bool> {
-        shield(env, || {
-            Ok(self.client.mode() == "endpoint" && self.client.engine()?.signing_key().is_none())
-        })
+        shield(env, || Ok(self.client.issues_remotely()?))
     }
 
     /// Asks the endpoint for a human approval of a decision's `approvalRequest` (JSON text, as
@@ -428,7 +406,7 @@ impl NativeAct {
     /// The core's status (`STATUS_FIELDS`) with camelCase keys.
     #[napi]
     pub fn status(&self, env: &Env) -> Result<Value> {
-        shield(env, || Ok(camel(self.client.status().to_json())))
+        shield(env, || Ok(camel_case_keys(self.client.status().to_json())))
     }
 }
 

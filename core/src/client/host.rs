@@ -99,6 +99,42 @@ pub fn verify_audit_log(
     }
 }
 
+impl super::Client {
+    /// True when [`issue_token`](super::Client::issue_token) mints through the endpoint
+    /// (endpoint mode without a local signing key): a host with an event loop runs it off that
+    /// loop instead of blocking it.
+    pub fn issues_remotely(&self) -> Result<bool> {
+        Ok(self.control.is_some() && self.engine()?.signing_key().is_none())
+    }
+}
+
+/// A JSON value with camelCase object keys, recursively (`audit_last_error` → `auditLastError`):
+/// the core's snake_case shapes, such as [`ClientStatus`](super::ClientStatus), in the
+/// convention of JavaScript and Kotlin, with the same fields.
+pub fn camel_case_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (camel(&k), camel_case_keys(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel_case_keys).collect()),
+        other => other,
+    }
+}
+
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +158,17 @@ mod tests {
         let many = format!("[{}]", vec!["1"; MAX_CONTEXT_VALUES].join(","));
         let e = json_text("context", &many).unwrap_err();
         assert!(e.to_string().contains("more than 100000 values"), "{e}");
+    }
+
+    #[test]
+    fn camel_case_status() {
+        let v = camel_case_keys(super::super::ClientStatus::default().to_json());
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert!(
+            keys.contains(&"auditLastError") && keys.contains(&"openBreakers"),
+            "{keys:?}"
+        );
+        assert_eq!(keys.len(), super::super::STATUS_FIELDS.len());
     }
 
     #[test]
