@@ -137,12 +137,22 @@ fn a_change_that_cannot_be_saved_is_not_applied() {
     let dir = TempDir::new("unsaved");
     let s = Server::start(Some(&dir.0), Duration::from_secs(60));
     let before = s.app.current.borrow().version;
-    // Make the folder unwritable by replacing it with a file.
-    std::fs::remove_dir_all(&dir.0).unwrap();
-    std::fs::write(&dir.0, "not a folder").unwrap();
+    // The history write fails inside the change's transaction, after the revision and the
+    // revoked rows were written: all of it must roll back.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sql = |q: &'static str| {
+        rt.block_on(sqlx::query(q).execute(s.app.store.pool())).unwrap();
+    };
+    sql("CREATE TRIGGER fail_history BEFORE INSERT ON revocation_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     let (status, b) = post(&s, "/v1/revocations", json!({"agents": ["bot"], "reason": "r"}));
     assert_eq!((status, b["error"].as_str()), (503, Some("storage_failed")), "{b}");
     assert_eq!(s.app.current.borrow().version, before);
     assert!(served(&s).revocations.agents.is_empty());
-    std::fs::remove_file(&dir.0).unwrap();
+    sql("DROP TRIGGER fail_history");
+    drop(s);
+    // Nothing of it was stored either.
+    let s = Server::start(Some(&dir.0), Duration::from_secs(60));
+    assert!(served(&s).revocations.agents.is_empty());
+    let (_, state) = s.call(Some(ADMIN), "GET", "/v1/revocations", None);
+    assert_eq!(state["history"], json!([]));
 }
