@@ -182,6 +182,7 @@ fn a_revocation_posted_to_one_replica_reaches_an_sdk_polling_the_other_within_a_
         reason_for(&client, &token) == Reason::TokenRevoked
     });
     let took = took.expect("the revocation never reached the SDK polling the other replica");
+    eprintln!("the revocation reached the SDK polling the other replica in {took:?}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
 
     // Both replicas serve the same version for the same state.
