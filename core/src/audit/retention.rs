@@ -49,7 +49,7 @@ impl Retention {
     /// The retention a set of agent policies asks for: the longest `retainFor` among them, or
     /// none (keep everything) when any policy has no `retainFor` — one log holds every agent's
     /// records, so a file may go only when every agent's records in it may.
-    pub fn for_policies<'a>(days: impl IntoIterator<Item = Option<u64>>) -> Retention {
+    pub fn for_policies(days: impl IntoIterator<Item = Option<u64>>) -> Retention {
         let mut longest: Option<u64> = Some(0);
         let mut any = false;
         for d in days {
@@ -295,8 +295,8 @@ pub fn verify_rotated_log(log: &Path, key: Option<&VerifyingKey>) -> std::result
         }
     }
     // Kept files are consecutive, from the one after the last deleted.
-    let mut expect = last_pruned.map_or(numbers.first().copied().unwrap_or(1), |p| p.offset + 1);
-    for n in &numbers {
+    let first = last_pruned.map_or(numbers.first().copied().unwrap_or(1), |p| p.offset + 1);
+    for (expect, n) in (first..).zip(numbers.iter()) {
         if *n != expect {
             return Err(top(format!(
                 "{}: rotated file {expect:06} is missing (and {} does not name it deleted by retention)",
@@ -304,7 +304,6 @@ pub fn verify_rotated_log(log: &Path, key: Option<&VerifyingKey>) -> std::result
                 pruned_path(log).display()
             )));
         }
-        expect += 1;
     }
     let mut files: Vec<PathBuf> = numbers.drain(..).map(|n| rotated_path(log, n)).collect();
     if log.exists() {
