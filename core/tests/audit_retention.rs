@@ -145,4 +145,56 @@ fn no_retain_for_keeps_everything() {
     );
     let r = Retention::for_policies([Some(30), Some(90)]);
     assert_eq!(r.retain_for_ms, Some(90 * DAY), "the longest wins");
+    assert_eq!(r.rotate_after_ms, 9 * DAY, "a file covers a tenth of retainFor");
+    assert_eq!(
+        Retention::for_policies([Some(3)]).rotate_after_ms,
+        DAY,
+        "and at least a day"
+    );
+}
+
+#[test]
+fn the_sdk_client_applies_retain_for_to_its_jsonl_log() {
+    use act_core::client::{AuditTarget, Client, ClientOptions, PolicySource};
+    let dir = tempdir("client");
+    let log = dir.join("audit.jsonl");
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    let mut opts = ClientOptions::new(PolicySource::Text {
+        name: "p.yaml".into(),
+        text: "agent: bot\npolicy:\n  actions: [read]\n  resources: [\"doc://*\"]\n  constraints:\n    audit:\n      retainFor: 1day\n"
+            .into(),
+    });
+    opts.signing_key = Some(SigningKey::from_seed(&[5; 32]).unwrap());
+    opts.audit = vec![AuditTarget::Jsonl(log.clone())];
+    opts.clock = Some(clock.clone());
+    let client = Client::start(opts).unwrap();
+    for _ in 0..5 {
+        let token = client
+            .issue_token(&IssueRequest {
+                agent: "bot".into(),
+                user_context: [("user_id".to_string(), "u".into())].into_iter().collect(),
+                ..Default::default()
+            })
+            .unwrap();
+        let d = client
+            .validate(&Request {
+                token: &token,
+                action: "read",
+                resource: "doc://1",
+                context: &Map::new(),
+                approval: None,
+            })
+            .unwrap();
+        assert!(d.allowed());
+        client.engine().unwrap().flush_audit();
+        clock.advance_ms(DAY + 1);
+    }
+    // It rotated daily, and every rotated file was past `retainFor: 1day` by the next rotation.
+    let entries = std::fs::read_to_string(pruned_path(&log)).unwrap();
+    assert_eq!(entries.lines().count(), 4, "{entries}");
+    assert!(rotated_files(&log).unwrap().is_empty());
+    let r = verify_rotated_log(&log, None).unwrap();
+    let (deleted, _) = r.pruned.expect("records past retainFor: 1day were deleted");
+    assert_eq!(deleted as usize + r.records, 5, "{r:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 pub struct Retention {
     /// Rotate once the live file holds this many bytes (default 64 MiB).
     pub rotate_bytes: u64,
-    /// Rotate once the live file's first record is this old, in ms (default 1 day).
+    /// Rotate once the live file's first record is this old, in ms (default 1 day; from
+    /// policies, a tenth of `retainFor` and at least a day).
     pub rotate_after_ms: i64,
     /// Delete rotated files whose newest record is older than this, in ms; `None` keeps them.
     pub retain_for_ms: Option<i64>,
@@ -59,12 +60,13 @@ impl Retention {
                 _ => None,
             };
         }
+        let retain_for_ms = longest.filter(|_| any).map(|d| (d.min(100 * 366) as i64) * 86_400_000);
+        // Files are deleted whole: one covering a tenth of `retainFor` (at least a day) keeps a
+        // record at most 10% longer than asked, with few files.
+        let day = Retention::default().rotate_after_ms;
         Retention {
-            retain_for_ms: if any {
-                longest.map(|d| (d.min(100 * 366) as i64) * 86_400_000)
-            } else {
-                None
-            },
+            retain_for_ms,
+            rotate_after_ms: retain_for_ms.map_or(day, |r| (r / 10).max(day)),
             ..Retention::default()
         }
     }
