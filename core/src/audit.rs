@@ -65,6 +65,10 @@ pub struct AuditRecord {
     /// in records written before shadow mode) when the agent has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<crate::decision::ShadowOutcome>,
+    /// Set on an alert record instead of a decision: `breaker_opened` (see [`crate::alerts`]).
+    /// Absent on decisions, and so outside the hash, as in records written before alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
     /// Hash of the previous record.
     pub prev_hash: String,
     /// Hash of this record.
@@ -144,6 +148,8 @@ pub(crate) struct Pending {
     pub snapshot_version: u64,
     pub latency_us: u64,
     pub shadow: Option<crate::decision::ShadowOutcome>,
+    /// `Some` makes this an alert record (see [`AuditRecord::event`]).
+    pub event: Option<&'static str>,
 }
 
 impl Default for Pending {
@@ -167,6 +173,7 @@ impl Default for Pending {
             snapshot_version: 0,
             latency_us: 0,
             shadow: None,
+            event: None,
         }
     }
 }
@@ -616,6 +623,7 @@ fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
         snapshot_version: p.snapshot_version,
         latency_us: p.latency_us,
         shadow: p.shadow.clone(),
+        event: p.event.map(str::to_string),
         prev_hash: prev.to_string(),
         hash: String::new(),
     };

@@ -604,13 +604,16 @@ impl Engine {
         started: std::time::Instant,
     ) {
         let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
+        let mut opened = None;
         if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
             // The breaker is the root agent's (named by the issuer), never the one a
             // sub-agent names itself after.
             let root = who.root_agent.as_deref().and_then(|a| snap.agent(a));
             if let (Some(p), Some(b), Some(sub)) = (root, root.and_then(|p| p.breaker.as_ref()), who.subject.as_deref())
             {
-                self.breakers.record_denial(&p.agent, sub, b, now_ms);
+                if self.breakers.record_denial(&p.agent, sub, b, now_ms) {
+                    opened = Some(crate::alerts::breaker_opened(&p.agent, sub, b));
+                }
             }
         }
         // Audit and redaction settings protect the owner: for a chain they come from the root and
@@ -655,7 +658,16 @@ impl Engine {
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
             p.shadow.clone_from(&d.shadow);
+            p.event = None;
         });
+        if let Some(alert) = opened {
+            // After the denial that opened it, so the log reads in order.
+            let seq = self.next_audit_seq();
+            let (agent, subject) = (who.root_agent.as_deref(), who.subject.as_deref());
+            self.auditor.submit(|p: &mut Pending| {
+                alert.fill(p, &self.audit_prefix, seq, now_ms, agent, subject, req, snap.version);
+            });
+        }
     }
 
     #[allow(
