@@ -8,6 +8,9 @@
 //!   denial that opened it, by the process that recorded that denial). Its `agent` and `subject`
 //!   are the breaker's (the subject is `*` for `scope: agent`), `reason` is `circuit_open`, and
 //!   `action`/`resource` are those of the denial that opened it.
+//! - `kill_switch_changed`: the snapshot swapped in (a sync or a reload) has other kill switches
+//!   on than the one it replaced. `reason` is `kill_switch`, `message` says what turned on and
+//!   off, `resource` is `kill_switch:all`, `kill_switch:agent:<id>`... for each switch now on.
 
 use crate::audit::Pending;
 use crate::decision::Outcome;
@@ -15,8 +18,48 @@ use crate::engine::Request;
 use crate::policy::{BreakerScope, BreakerSettings};
 use crate::reason::Reason;
 
+static EMPTY: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+    std::sync::LazyLock::new(serde_json::Map::new);
+
 /// The `event` of a breaker-opened alert.
 pub const BREAKER_OPENED: &str = "breaker_opened";
+
+/// The `event` of a kill-switch alert.
+pub const KILL_SWITCH_CHANGED: &str = "kill_switch_changed";
+
+type Kills = (bool, Vec<String>, Vec<String>);
+
+/// The alert for kill switches going from `before` to `after`, if they differ.
+pub(crate) fn kill_switch_changed(before: &Kills, after: &Kills) -> Option<Alert> {
+    if before == after {
+        return None;
+    }
+    let mut changes = Vec::new();
+    if before.0 != after.0 {
+        changes.push(format!("global {}", if after.0 { "on" } else { "off" }));
+    }
+    for (what, b, a) in [("agent", &before.1, &after.1), ("action", &before.2, &after.2)] {
+        for on in a.iter().filter(|x| !b.contains(x)) {
+            changes.push(format!("{what} `{on}` on"));
+        }
+        for off in b.iter().filter(|x| !a.contains(x)) {
+            changes.push(format!("{what} `{off}` off"));
+        }
+    }
+    let mut now_on: Vec<String> = Vec::new();
+    if after.0 {
+        now_on.push("kill_switch:all".into());
+    }
+    now_on.extend(after.1.iter().map(|a| format!("kill_switch:agent:{a}")));
+    now_on.extend(after.2.iter().map(|a| format!("kill_switch:action:{a}")));
+    Some(Alert {
+        event: KILL_SWITCH_CHANGED,
+        message: format!("kill switches changed: {}", changes.join(", ")),
+        agent_wide: false,
+        reason: Reason::KillSwitch,
+        resource: now_on.join(" "),
+    })
+}
 
 /// An alert waiting to be written.
 pub(crate) struct Alert {
@@ -24,6 +67,9 @@ pub(crate) struct Alert {
     message: String,
     /// An agent-wide breaker: the record's subject is `*`.
     agent_wide: bool,
+    reason: Reason,
+    /// For alerts without a request: what the record's `resource` names.
+    resource: String,
 }
 
 /// The alert for `agent`'s breaker opening for `subject`.
@@ -32,6 +78,8 @@ pub(crate) fn breaker_opened(agent: &str, subject: &str, b: &BreakerSettings) ->
     let subject = if agent_wide { "every user" } else { subject };
     Alert {
         agent_wide,
+        reason: Reason::CircuitOpen,
+        resource: String::new(),
         event: BREAKER_OPENED,
         message: format!(
             "circuit breaker of agent `{agent}` opened for `{subject}` after {} denial(s) within {} s: its requests are \
@@ -42,6 +90,18 @@ pub(crate) fn breaker_opened(agent: &str, subject: &str, b: &BreakerSettings) ->
 }
 
 impl Alert {
+    /// Fills the record buffer with an alert that no request caused (no agent, user or action).
+    pub(crate) fn fill_plain(&self, p: &mut Pending, prefix: &str, seq: u64, now_ms: i64, snapshot_version: u64) {
+        let req = Request {
+            token: "",
+            action: "",
+            resource: &self.resource,
+            context: &EMPTY,
+            approval: None,
+        };
+        self.fill(p, prefix, seq, now_ms, None, None, &req, snapshot_version);
+    }
+
     /// Fills the audit pipeline's reused record buffer with this alert.
     #[allow(clippy::too_many_arguments, reason = "the fields of one record, filled in one place")]
     pub(crate) fn fill(
@@ -62,7 +122,7 @@ impl Alert {
         p.seq = seq;
         p.time_ms = now_ms;
         p.outcome = Outcome::Deny;
-        p.reason = Reason::CircuitOpen;
+        p.reason = self.reason;
         p.message.clone_from(&self.message);
         crate::audit::set_text(&mut p.agent, agent);
         crate::audit::set_text(&mut p.subject, if self.agent_wide { Some("*") } else { subject });

@@ -112,3 +112,26 @@ fn an_agent_wide_breaker_alert_names_every_user() {
     assert_eq!(found[0].subject.as_deref(), Some("*"));
     assert!(found[0].message.contains("for `every user`"), "{}", found[0].message);
 }
+
+#[test]
+fn a_kill_switch_change_is_one_alert_record() {
+    let (e, sink, _) = setup("");
+    let policy = "agent: bot\npolicy:\n  actions: [read_order]\n  resources: [\"order://*\"]\n";
+    let mut set = parse_source("p.yaml", policy).unwrap();
+    set.kill_switches.agents = vec!["bot".into()];
+    e.reload(set.clone()).unwrap();
+    e.reload(set.clone()).unwrap(); // unchanged switches: no alert
+    set.kill_switches.agents.clear();
+    set.kill_switches.all = true;
+    e.reload(set).unwrap();
+    e.flush_audit();
+    let records = sink.records();
+    let found = alerts(&records);
+    assert_eq!(found.len(), 2, "{records:#?}");
+    assert!(found.iter().all(|a| a.event.as_deref() == Some("kill_switch_changed")));
+    assert_eq!(found[0].reason, Reason::KillSwitch);
+    assert_eq!(found[0].message, "kill switches changed: agent `bot` on");
+    assert_eq!(found[0].resource, "kill_switch:agent:bot");
+    assert_eq!(found[1].message, "kill switches changed: global on, agent `bot` off");
+    assert_eq!(found[1].resource, "kill_switch:all");
+}
