@@ -369,14 +369,16 @@ impl JsonlSink {
     }
 
     /// Before writing a record of time `t`: rotate when the live file is full or old enough, then
-    /// delete rotated files past retention.
-    fn rotate_if_due(&mut self, t: i64) -> Result<()> {
+    /// delete rotated files past retention. A failed deletion (say, a rotated file that no longer
+    /// verifies) comes back as `Ok(Some(error))`: the record is still written, then the error
+    /// reported, so retention trouble never stops the audit log.
+    fn rotate_if_due(&mut self, t: i64) -> Result<Option<Error>> {
         let Some((r, first)) = &self.retention else {
-            return Ok(());
+            return Ok(None);
         };
         let due = first.is_some_and(|f| self.bytes >= r.rotate_bytes || t - f >= r.rotate_after_ms);
         if !due {
-            return Ok(());
+            return Ok(None);
         }
         let r = r.clone();
         self.flush()?;
@@ -398,9 +400,9 @@ impl JsonlSink {
         self.retention = Some((r.clone(), None));
         if let Some(keep) = r.retain_for_ms {
             let key = self.checkpoints.as_ref().map(|w| &w.key);
-            retention::prune(&path, keep, t, key)?;
+            return Ok(retention::prune(&path, keep, t, key).err());
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Like [`open`](Self::open), also signing checkpoints of the chain head with the host's audit
@@ -433,9 +435,10 @@ impl JsonlSink {
 
 impl AuditSink for JsonlSink {
     fn write(&mut self, record: &AuditRecord, line: &str) -> Result<()> {
+        let mut prune_error = None;
         if self.retention.is_some() {
             if let Some(t) = retention::record_ms(record) {
-                self.rotate_if_due(t)?;
+                prune_error = self.rotate_if_due(t)?;
                 if let Some((_, first)) = &mut self.retention {
                     first.get_or_insert(t);
                 }
@@ -447,13 +450,14 @@ impl AuditSink for JsonlSink {
             .map_err(|e| Error::io(self.path.clone(), e))?;
         self.bytes += line.len() as u64 + 1;
         self.last = Some(record.hash.clone());
-        let Some(w) = &mut self.checkpoints else { return Ok(()) };
-        self.count += 1;
-        w.pending += 1;
-        if w.pending >= checkpoint::CHECKPOINT_EVERY {
-            self.flush()?;
+        if let Some(w) = &mut self.checkpoints {
+            self.count += 1;
+            w.pending += 1;
+            if w.pending >= checkpoint::CHECKPOINT_EVERY {
+                self.flush()?;
+            }
         }
-        Ok(())
+        prune_error.map_or(Ok(()), Err)
     }
     fn flush(&mut self) -> Result<()> {
         self.file

@@ -198,3 +198,61 @@ fn the_sdk_client_applies_retain_for_to_its_jsonl_log() {
     assert_eq!(deleted as usize + r.records, 5, "{r:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_rotated_file_that_no_longer_verifies_is_kept_and_reported_and_the_log_goes_on() {
+    let dir = tempdir("stuck");
+    let log = dir.join("audit.jsonl");
+    let key = SigningKey::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    run_days(&log, &key, &clock, 2, 2, 1);
+    // Someone edits the oldest rotated file: retention will not delete what it cannot verify.
+    let oldest = rotated_path(&log, rotated_files(&log).unwrap()[0]);
+    let text = std::fs::read_to_string(&oldest).unwrap();
+    std::fs::write(&oldest, text.replacen("doc://0", "doc://7", 1)).unwrap();
+    let sink = JsonlSink::open_with_checkpoints(log.display().to_string(), copy(&key))
+        .unwrap()
+        .with_retention(Retention::for_policies([Some(1)]))
+        .unwrap();
+    let e = Engine::builder()
+        .policies(
+            parse_source(
+                "p.yaml",
+                "agent: bot\npolicy:\n  actions: [read]\n  resources: [\"doc://*\"]\n",
+            )
+            .unwrap(),
+        )
+        .signing_key(SigningKey::from_seed(&[5; 32]).unwrap())
+        .clock(clock.clone())
+        .audit_sink(Box::new(sink))
+        .build()
+        .unwrap();
+    clock.advance_ms(3 * DAY);
+    let token = e
+        .issue_token(&IssueRequest {
+            agent: "bot".into(),
+            user_context: [("user_id".to_string(), "u".into())].into_iter().collect(),
+            ..Default::default()
+        })
+        .unwrap();
+    e.validate(&Request {
+        token: &token,
+        action: "read",
+        resource: "doc://1",
+        context: &Map::new(),
+        approval: None,
+    });
+    e.flush_audit();
+    let (_, errors, last) = e.audit_status();
+    assert_eq!(errors, 1, "{last:?}");
+    assert!(last.unwrap().contains("not deleting it"));
+    assert!(oldest.exists(), "kept for someone to look at");
+    // The record was still written: the live file holds it, and its checkpoint matches.
+    let live = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(live.lines().count(), 1);
+    let cps = act_core::audit::checkpoint::checkpoints_path(&log);
+    let f = std::fs::File::open(&cps).unwrap();
+    let cp = act_core::audit::checkpoint::read_checkpoints(std::io::BufReader::new(f), key.verifying_key()).unwrap();
+    assert_eq!(cp.last().unwrap().count, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
