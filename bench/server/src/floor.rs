@@ -100,11 +100,16 @@ async fn audit(State(f): Shared, bytes: Bytes) -> Response {
     let f = f.clone();
     let done = tokio::task::spawn_blocking(move || {
         let mut file = f.audit.lock().map_err(|_| "poisoned".to_string())?;
-        file.write_all(&text).and_then(|()| file.sync_data()).map_err(|e| e.to_string())
+        file.write_all(&text)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| e.to_string())
     })
     .await;
     match done {
-        Ok(Ok(())) => json(format!("{{\"accepted\":{},\"duplicates\":0,\"gaps\":0}}", records.len())),
+        Ok(Ok(())) => json(format!(
+            "{{\"accepted\":{},\"duplicates\":0,\"gaps\":0}}",
+            records.len()
+        )),
         _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
@@ -125,7 +130,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             other => return Err(format!("floor: unknown argument `{other}`")),
         }
     }
-    let audit = std::fs::OpenOptions::new()
+    let audit_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("audit.jsonl"))
@@ -135,7 +140,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
         current,
         parked: AtomicUsize::new(0),
         body_bytes,
-        audit: Mutex::new(audit),
+        audit: Mutex::new(audit_file),
     });
     let app = Router::new()
         .route("/v1/snapshot", get(snapshot))

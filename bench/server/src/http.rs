@@ -30,11 +30,7 @@ pub async fn send(conn: &mut Conn, req: Request<Full<Bytes>>) -> Result<(StatusC
     conn.ready().await.map_err(|e| format!("connection: {e}"))?;
     let resp = conn.send_request(req).await.map_err(|e| format!("request: {e}"))?;
     let (parts, body) = resp.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
+    let body = body.collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
     Ok((parts.status, parts.headers, body))
 }
 

@@ -71,7 +71,10 @@ pub async fn run(server: &Server, chains: &[(String, Vec<Bytes>)]) -> Result<Val
             let mut conn = connect(addr).await?;
             let mut ms = Vec::with_capacity(batches.len());
             for body in batches {
-                let mut h = vec![("content-type", "application/json"), ("x-act-instance", instance.as_str())];
+                let mut h = vec![
+                    ("content-type", "application/json"),
+                    ("x-act-instance", instance.as_str()),
+                ];
                 if let Some(a) = &auth {
                     h.push(("authorization", a.as_str()));
                 }
@@ -80,7 +83,8 @@ pub async fn run(server: &Server, chains: &[(String, Vec<Bytes>)]) -> Result<Val
                 ms.push(t.elapsed().as_secs_f64() * 1e3);
                 let a: Value = serde_json::from_slice(&answer)
                     .map_err(|_| format!("HTTP {status}: {}", String::from_utf8_lossy(&answer)))?;
-                if !status.is_success() || a["accepted"].as_u64() != Some(BATCH as u64) || a["gaps"].as_u64() != Some(0) {
+                if !status.is_success() || a["accepted"].as_u64() != Some(BATCH as u64) || a["gaps"].as_u64() != Some(0)
+                {
                     return Err(format!("POST /v1/audit: HTTP {status}: {a}"));
                 }
             }

@@ -56,7 +56,10 @@ fn parse_args(raw: &[String]) -> Result<Args, String> {
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
-        let number = |v: String| v.parse::<usize>().map_err(|_| format!("{flag}: `{v}` is not a whole number"));
+        let number = |v: String| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{flag}: `{v}` is not a whole number"))
+        };
         match flag.as_str() {
             "--act" => a.act = value()?.into(),
             "--policy" => a.policy = value()?.into(),
@@ -66,7 +69,11 @@ fn parse_args(raw: &[String]) -> Result<Args, String> {
             "--go-floor" => a.go_floor = Some(value()?.into()),
             "--ingest-instances" => a.ingest_instances = number(value()?)?,
             "--ingest-batches" => a.ingest_batches = number(value()?)?,
-            other => return Err(format!("unknown argument `{other}` (see the crate docs in src/main.rs)")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (see the crate docs in src/main.rs)"
+                ))
+            }
         }
     }
     if a.conns == 0 || a.rounds == 0 || a.ingest_instances == 0 || a.ingest_batches == 0 {
@@ -103,7 +110,12 @@ fn raise_nofile(conns: usize) -> Result<u64, String> {
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
         .unwrap_or_else(|| "?".into());
     let load = std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -139,7 +151,10 @@ fn bench(a: Args) -> Result<(), String> {
 
     // 1 + 2: held long polls and publish-to-all, `act server` first (its snapshot size sizes the floors' bodies).
     let mut fleet = Map::new();
-    progress(&format!("act server: {} long polls, {} publish rounds", a.conns, a.rounds));
+    progress(&format!(
+        "act server: {} long polls, {} publish rounds",
+        a.conns, a.rounds
+    ));
     let act = servers::start_act(&a.act, &a.policy, None, "act server (SQLite)")?;
     let r = rt.block_on(polls::run(&act, a.conns, a.rounds, &run_id));
     act.stop();
@@ -160,7 +175,10 @@ fn bench(a: Args) -> Result<(), String> {
             fleet.insert("floor_go".into(), r?);
         }
         None => {
-            fleet.insert("floor_go".into(), json!({"skipped": "not built (needs `go`; see the Makefile's bench target)"}));
+            fleet.insert(
+                "floor_go".into(),
+                json!({"skipped": "not built (needs `go`; see the Makefile's bench target)"}),
+            );
         }
     }
     out.insert("long_poll".into(), Value::Object(fleet));
@@ -194,7 +212,11 @@ fn bench(a: Args) -> Result<(), String> {
 
 /// Ingest on PostgreSQL: with `--database-url`, or a server started by `scripts/postgres.sh`;
 /// skipped (and said so) when this `act` build has no PostgreSQL support.
-fn postgres_ingest(a: &Args, rt: &tokio::runtime::Runtime, chains: &[(String, Vec<hyper::body::Bytes>)]) -> Result<Value, String> {
+fn postgres_ingest(
+    a: &Args,
+    rt: &tokio::runtime::Runtime,
+    chains: &[(String, Vec<hyper::body::Bytes>)],
+) -> Result<Value, String> {
     if !servers::act_supports_postgres(&a.act)? {
         progress("PostgreSQL: skipped (no --database-url in `act server --help`)");
         return Ok(json!({"skipped": "server has no PostgreSQL support in this build"}));
@@ -212,7 +234,10 @@ fn postgres_ingest(a: &Args, rt: &tokio::runtime::Runtime, chains: &[(String, Ve
                 .output()
                 .map_err(|e| format!("scripts/postgres.sh: {e}"))?;
             if !o.status.success() {
-                return Err(format!("scripts/postgres.sh start: {}", String::from_utf8_lossy(&o.stderr)));
+                return Err(format!(
+                    "scripts/postgres.sh start: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ));
             }
             let url = String::from_utf8_lossy(&o.stdout)
                 .lines()
@@ -225,16 +250,23 @@ fn postgres_ingest(a: &Args, rt: &tokio::runtime::Runtime, chains: &[(String, Ve
         None => return Ok(json!({"skipped": "no --database-url given and no scripts/postgres.sh to start one"})),
     };
     progress("audit ingest on PostgreSQL");
-    let r = servers::start_act(&a.act, &a.policy, Some(&url), "act server (PostgreSQL)")
-        .and_then(|act| {
-            let r = rt.block_on(ingest::run(&act, chains));
-            act.stop();
-            r
-        });
+    let r = servers::start_act(&a.act, &a.policy, Some(&url), "act server (PostgreSQL)").and_then(|act| {
+        let r = rt.block_on(ingest::run(&act, chains));
+        act.stop();
+        r
+    });
     if let Some(dir) = &started {
-        let _ = std::process::Command::new("bash").arg(&script).arg("stop").arg(&dir.0).status();
+        let _ = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("stop")
+            .arg(&dir.0)
+            .status();
     }
     let mut v = r?;
-    v["database"] = json!(if started.is_some() { "started by scripts/postgres.sh" } else { "given with --database-url" });
+    v["database"] = json!(if started.is_some() {
+        "started by scripts/postgres.sh"
+    } else {
+        "given with --database-url"
+    });
     Ok(v)
 }

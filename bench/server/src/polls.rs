@@ -21,7 +21,12 @@ const WAIT_SECS: u64 = 30;
 
 enum Event {
     /// Connection `i` received a `200` with `version` (and a body of `bytes`) at `at`.
-    Got { i: usize, version: u64, bytes: usize, at: Instant },
+    Got {
+        i: usize,
+        version: u64,
+        bytes: usize,
+        at: Instant,
+    },
     Error(String),
 }
 
@@ -78,11 +83,19 @@ async fn poller(i: usize, cfg: Arc<Cfg>, tx: mpsc::UnboundedSender<Event>, conne
                         .unwrap_or(0);
                     etag = h.get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
                     serving = version;
-                    let _ = tx.send(Event::Got { i, version, bytes: body.len(), at });
+                    let _ = tx.send(Event::Got {
+                        i,
+                        version,
+                        bytes: body.len(),
+                        at,
+                    });
                 }
                 Ok((status, _, _)) if status.as_u16() == 304 => {}
                 Ok((status, _, body)) => {
-                    let _ = tx.send(Event::Error(format!("HTTP {status}: {}", String::from_utf8_lossy(&body))));
+                    let _ = tx.send(Event::Error(format!(
+                        "HTTP {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    )));
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => {
@@ -110,7 +123,12 @@ async fn await_all(
     while count < n {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(Event::Got { i, version: v, bytes: b, at })) => {
+            Ok(Some(Event::Got {
+                i,
+                version: v,
+                bytes: b,
+                at,
+            })) => {
                 bytes = b;
                 if v >= version && latest[i] < version {
                     arrived[i] = Some(at);
@@ -145,7 +163,10 @@ async fn await_held(server: &Server, n: usize, version: u64, limit: Duration) ->
             return Ok(start.elapsed());
         }
         if start.elapsed() > limit {
-            return Err(format!("{}: only {held} of {n} polls held at version {version} after {limit:?}", server.name));
+            return Err(format!(
+                "{}: only {held} of {n} polls held at version {version} after {limit:?}",
+                server.name
+            ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -159,7 +180,7 @@ pub async fn run(server: &Server, n: usize, rounds: usize, run_id: &str) -> Resu
     if let Some(a) = &auth {
         warm_headers.push(("authorization", a.as_str()));
     }
-    let (status, _, body) = crate::http::once(server.addr, "GET", "/v1/snapshot", &warm_headers, Bytes::new()).await?;
+    let (status, _, _) = crate::http::once(server.addr, "GET", "/v1/snapshot", &warm_headers, Bytes::new()).await?;
     if status.as_u16() != 200 {
         return Err(format!("{}: GET /v1/snapshot: HTTP {status}", server.name));
     }
@@ -197,7 +218,10 @@ pub async fn run(server: &Server, n: usize, rounds: usize, run_id: &str) -> Resu
             let v = server.publish(r).await?;
             publish_ms.push(t0.elapsed().as_secs_f64() * 1e3);
             let (arrived, _) = await_all(&mut rx, n, v, &mut latest, &mut errors, Duration::from_secs(60)).await?;
-            let mut ms: Vec<f64> = arrived.iter().map(|a| a.duration_since(t0).as_secs_f64() * 1e3).collect();
+            let mut ms: Vec<f64> = arrived
+                .iter()
+                .map(|a| a.duration_since(t0).as_secs_f64() * 1e3)
+                .collect();
             per_round.push(summary(&mut ms));
             all.extend(ms);
             await_held(server, n, v, Duration::from_secs(120)).await?;

@@ -23,7 +23,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub kind: Kind,
     child: Child,
-    dir: TempDir,
+    /// The server's folder, removed when the server is dropped.
+    _dir: TempDir,
 }
 
 /// A folder under the system temp folder, removed on drop.
@@ -52,7 +53,10 @@ pub fn random_hex(bytes: usize) -> Result<String, String> {
 }
 
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 /// Whether this `act` build's `act server` takes `--database-url` (PostgreSQL support).
@@ -108,15 +112,7 @@ pub fn start_act(act: &Path, policy: &Path, database_url: Option<&str>, name: &s
     if let Some(url) = database_url {
         cmd.arg("--database-url").arg(url);
     }
-    spawn(
-        cmd,
-        dir,
-        name,
-        Kind::Act {
-            agent_key,
-            admin_key,
-        },
-    )
+    spawn(cmd, dir, name, Kind::Act { agent_key, admin_key })
 }
 
 /// Starts this binary's floor peer (`floor` subcommand), answering with bodies of `body_bytes`.
@@ -177,7 +173,7 @@ fn spawn(mut cmd: Command, dir: TempDir, name: &str, kind: Kind) -> Result<Serve
         addr,
         kind,
         child,
-        dir,
+        _dir: dir,
     })
 }
 
@@ -244,7 +240,14 @@ impl Server {
         match &self.kind {
             Kind::Act { admin_key, .. } => {
                 let auth = format!("Bearer {admin_key}");
-                let (status, _, body) = once(self.addr, "GET", "/v1/fleet", &[("authorization", auth.as_str())], Bytes::new()).await?;
+                let (status, _, body) = once(
+                    self.addr,
+                    "GET",
+                    "/v1/fleet",
+                    &[("authorization", auth.as_str())],
+                    Bytes::new(),
+                )
+                .await?;
                 if !status.is_success() {
                     return Err(format!("GET /v1/fleet: HTTP {status}"));
                 }
@@ -260,10 +263,7 @@ impl Server {
 
     /// SIGTERM by process id, then SIGKILL after 5 s.
     pub fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
