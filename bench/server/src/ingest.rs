@@ -25,7 +25,7 @@ pub fn make_batches(run_id: &str, instances: usize, batches: usize) -> Result<Ve
             let mut records = Vec::with_capacity(BATCH);
             for k in 0..BATCH {
                 let seq = b * BATCH + k;
-                let deny = seq % 4 == 0;
+                let deny = seq.is_multiple_of(4);
                 let v = json!({
                     "id": format!("{instance}-{seq:x}"),
                     "time": format!("2026-12-02T04:{:02}:{:02}.{:03}Z", (seq / 60_000) % 60, (seq / 1000) % 60, seq % 1000),
