@@ -75,7 +75,9 @@ def server_section(srv):
         "`X-Act-Instance`, `X-Act-Snapshot-Version`); memory is the server's `VmRSS` from `/proc/<pid>/status`, idle (after one "
         "fetch) and with every poll held. A publish is a token revocation through `POST /v1/revocations` (written, signed into "
         "a new snapshot, every poll woken); the floors swap a body of the same size. Latency runs from sending the publish to "
-        f"each poll's answer with the new version, over {act.get('rounds', '?')} rounds.\n"
+        f"each poll's answer with the new version, over {act.get('rounds', '?')} rounds; every server holds its polls "
+        "at once and the rounds alternate between them, so a change of the machine's load falls on all alike. On shared "
+        "cores the latency is mostly the clients' and the other tenants' CPU: compare the ratios across runs, not one run.\n"
     )
     base = lp.get("floor_axum", {})
     w("| server | held polls | RSS idle | RSS, polls held | memory per held poll | vs floor (axum) |")

@@ -14,7 +14,7 @@
 //!
 //! Run (from the repository root, after `cargo build --profile profiling -p act-cli`):
 //! `cargo run --profile profiling --manifest-path bench/server/Cargo.toml -- [--act target/profiling/act]
-//!  [--conns 5000] [--rounds 5] [--database-url postgres://...] [--go-floor PATH] > target/bench-server.json`
+//!  [--conns 5000] [--rounds 8] [--database-url postgres://...] [--go-floor PATH] > target/bench-server.json`
 //! (`--database-url` may also come from `ACT_BENCH_DATABASE_URL`).
 
 mod floor;
@@ -47,7 +47,7 @@ fn parse_args(raw: &[String]) -> Result<Args, String> {
         act: repo_root().join("target/profiling/act"),
         policy: repo_root().join("examples/customer_support/policies.yaml"),
         conns: 5000,
-        rounds: 5,
+        rounds: 8,
         database_url: std::env::var("ACT_BENCH_DATABASE_URL").ok().filter(|s| !s.is_empty()),
         go_floor: None,
         ingest_instances: 8,
@@ -138,7 +138,7 @@ fn bench(a: Args) -> Result<(), String> {
             a.act.display()
         ));
     }
-    let nofile = raise_nofile(a.conns)?;
+    let nofile = raise_nofile(a.conns * if a.go_floor.is_some() { 3 } else { 2 })?;
     let run_id = servers::random_hex(4)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -149,37 +149,46 @@ fn bench(a: Args) -> Result<(), String> {
     m["rlimit_nofile"] = json!(nofile);
     out.insert("machine".into(), m);
 
-    // 1 + 2: held long polls and publish-to-all, `act server` first (its snapshot size sizes the floors' bodies).
-    let mut fleet = Map::new();
-    progress(&format!(
-        "act server: {} long polls, {} publish rounds",
-        a.conns, a.rounds
-    ));
+    // 1 + 2: held long polls and publish-to-all. Every server holds its N polls at once, and the
+    // rounds alternate between them (act, floor, Go floor, act, ...), so a change in the machine's
+    // load during the run falls on all of them alike. `act server` opens first: its snapshot's
+    // size is the floors' body size.
+    progress(&format!("act server: {} long polls", a.conns));
     let act = servers::start_act(&a.act, &a.policy, None, "act server (SQLite)")?;
-    let r = rt.block_on(polls::run(&act, a.conns, a.rounds, &run_id));
-    act.stop();
-    let act_fleet = r?;
-    let body_bytes = act_fleet["snapshot_bytes"].as_u64().unwrap_or(1024) as usize;
-    fleet.insert("act_server".into(), act_fleet);
-    progress("floor (axum)");
-    let floor = servers::start_floor(body_bytes)?;
-    let r = rt.block_on(polls::run(&floor, a.conns, a.rounds, &run_id));
-    floor.stop();
-    fleet.insert("floor_axum".into(), r?);
-    match &a.go_floor {
-        Some(exe) => {
+    let mut running: Vec<(&str, servers::Server)> = vec![("act_server", act)];
+    let result = rt.block_on(async {
+        let mut fleets = vec![polls::open(&running[0].1, a.conns, &run_id).await?];
+        let body_bytes = fleets[0].snapshot_bytes;
+        progress("floor (axum)");
+        running.push(("floor_axum", servers::start_floor(body_bytes)?));
+        if let Some(exe) = &a.go_floor {
             progress("floor (Go net/http)");
-            let go = servers::start_go_floor(exe, body_bytes)?;
-            let r = rt.block_on(polls::run(&go, a.conns, a.rounds, &run_id));
-            go.stop();
-            fleet.insert("floor_go".into(), r?);
+            running.push(("floor_go", servers::start_go_floor(exe, body_bytes)?));
         }
-        None => {
-            fleet.insert(
-                "floor_go".into(),
-                json!({"skipped": "not built (needs `go`; see the Makefile's bench target)"}),
-            );
+        for (_, s) in &running[1..] {
+            fleets.push(polls::open(s, a.conns, &run_id).await?);
         }
+        for r in 0..a.rounds {
+            progress(&format!("publish round {} of {}", r + 1, a.rounds));
+            for (f, (_, s)) in fleets.iter_mut().zip(&running) {
+                f.round(s, r).await?;
+            }
+        }
+        let mut fleet = Map::new();
+        for (f, (key, s)) in fleets.into_iter().zip(&running) {
+            fleet.insert(key.to_string(), f.finish(s)?);
+        }
+        Ok::<_, String>((fleet, body_bytes))
+    });
+    for (_, s) in running {
+        s.stop();
+    }
+    let (mut fleet, body_bytes) = result?;
+    if a.go_floor.is_none() {
+        fleet.insert(
+            "floor_go".into(),
+            json!({"skipped": "not built (needs `go`; see the Makefile's bench target)"}),
+        );
     }
     out.insert("long_poll".into(), Value::Object(fleet));
 

@@ -172,8 +172,33 @@ async fn await_held(server: &Server, n: usize, version: u64, limit: Duration) ->
     }
 }
 
-/// Memory and publish-to-all latency of `server` with `n` held long polls and `rounds` publishes.
-pub async fn run(server: &Server, n: usize, rounds: usize, run_id: &str) -> Result<Value, String> {
+/// `n` SDK connections long-polling one server, and what was measured on them so far.
+pub struct Fleet {
+    n: usize,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    latest: Vec<u64>,
+    errors: Vec<String>,
+    pub snapshot_bytes: usize,
+    open_s: f64,
+    rss_idle: u64,
+    rss_held: u64,
+    all: Vec<f64>,
+    per_round: Vec<Summary>,
+    publish_ms: Vec<f64>,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Measures `server`'s idle memory, opens `n` long polls, waits until it holds them all, and
+/// measures its memory again.
+pub async fn open(server: &Server, n: usize, run_id: &str) -> Result<Fleet, String> {
     // Warm-up: one snapshot fetch (and so one answer of every kind of work) before the baseline.
     let mut warm_headers = vec![("accept", "application/jose, */*;q=0.1")];
     let auth = server.agent_auth();
@@ -186,67 +211,87 @@ pub async fn run(server: &Server, n: usize, rounds: usize, run_id: &str) -> Resu
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rss_idle, _) = server.rss_kib()?;
-
     let cfg = Arc::new(Cfg {
         server_addr: server.addr,
         auth,
         run_id: run_id.to_string(),
     });
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     // At most 128 handshakes at once, so the listen backlog never overflows into SYN retries.
     let connects = Arc::new(Semaphore::new(128));
     let open_start = Instant::now();
-    let tasks: Vec<_> = (0..n)
+    let tasks = (0..n)
         .map(|i| tokio::spawn(poller(i, cfg.clone(), tx.clone(), connects.clone())))
         .collect();
-    let mut latest = vec![0u64; n];
-    let mut errors = Vec::new();
-    let result = async {
-        let (_, first_bytes) = await_all(&mut rx, n, 1, &mut latest, &mut errors, Duration::from_secs(120)).await?;
-        let v0 = *latest.iter().max().unwrap_or(&0);
-        await_all(&mut rx, n, v0, &mut latest, &mut errors, Duration::from_secs(60)).await?;
-        await_held(server, n, v0, Duration::from_secs(120)).await?;
-        let open_s = open_start.elapsed().as_secs_f64();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let (rss_held, _) = server.rss_kib()?;
+    let mut f = Fleet {
+        n,
+        tasks,
+        rx,
+        latest: vec![0; n],
+        errors: Vec::new(),
+        snapshot_bytes: 0,
+        open_s: 0.0,
+        rss_idle,
+        rss_held: 0,
+        all: Vec::new(),
+        per_round: Vec::new(),
+        publish_ms: Vec::new(),
+    };
+    let (_, bytes) = await_all(&mut f.rx, n, 1, &mut f.latest, &mut f.errors, Duration::from_secs(120)).await?;
+    f.snapshot_bytes = bytes;
+    let v0 = *f.latest.iter().max().unwrap_or(&0);
+    await_all(&mut f.rx, n, v0, &mut f.latest, &mut f.errors, Duration::from_secs(60)).await?;
+    await_held(server, n, v0, Duration::from_secs(120)).await?;
+    f.open_s = open_start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    f.rss_held = server.rss_kib()?.0;
+    Ok(f)
+}
 
-        let mut all = Vec::new();
-        let mut per_round = Vec::new();
-        let mut publish_ms = Vec::new();
-        for r in 0..rounds {
-            let t0 = Instant::now();
-            let v = server.publish(r).await?;
-            publish_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-            let (arrived, _) = await_all(&mut rx, n, v, &mut latest, &mut errors, Duration::from_secs(60)).await?;
-            let mut ms: Vec<f64> = arrived
-                .iter()
-                .map(|a| a.duration_since(t0).as_secs_f64() * 1e3)
-                .collect();
-            per_round.push(summary(&mut ms));
-            all.extend(ms);
-            await_held(server, n, v, Duration::from_secs(120)).await?;
-        }
+impl Fleet {
+    /// One publish, timed until every poll has answered with the new version; then waits until
+    /// the server holds them all again.
+    pub async fn round(&mut self, server: &Server, r: usize) -> Result<(), String> {
+        let t0 = Instant::now();
+        let v = server.publish(r).await?;
+        self.publish_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        let (arrived, _) = await_all(
+            &mut self.rx,
+            self.n,
+            v,
+            &mut self.latest,
+            &mut self.errors,
+            Duration::from_secs(60),
+        )
+        .await?;
+        let mut ms: Vec<f64> = arrived
+            .iter()
+            .map(|a| a.duration_since(t0).as_secs_f64() * 1e3)
+            .collect();
+        self.per_round.push(summary(&mut ms));
+        self.all.extend(ms);
+        await_held(server, self.n, v, Duration::from_secs(120)).await?;
+        Ok(())
+    }
+
+    /// Everything measured, as JSON; the polls end when the fleet drops.
+    pub fn finish(mut self, server: &Server) -> Result<Value, String> {
         let (rss_end, hwm) = server.rss_kib()?;
-        let total: Summary = summary(&mut all);
-        Ok::<Value, String>(json!({
+        let n = self.n;
+        Ok(json!({
             "connections": n,
-            "snapshot_bytes": first_bytes,
-            "open_and_hold_s": open_s,
-            "rss_idle_kib": rss_idle,
-            "rss_held_kib": rss_held,
+            "snapshot_bytes": self.snapshot_bytes,
+            "open_and_hold_s": self.open_s,
+            "rss_idle_kib": self.rss_idle,
+            "rss_held_kib": self.rss_held,
             "rss_end_kib": rss_end,
             "rss_peak_kib": hwm,
-            "bytes_per_held_connection": (rss_held.saturating_sub(rss_idle) as f64 * 1024.0) / n as f64,
-            "rounds": rounds,
-            "publish_request_ms": publish_ms,
-            "publish_to_all_ms": total,
-            "publish_to_all_ms_by_round": per_round,
-            "errors": errors,
+            "bytes_per_held_connection": (self.rss_held.saturating_sub(self.rss_idle) as f64 * 1024.0) / n as f64,
+            "rounds": self.per_round.len(),
+            "publish_request_ms": self.publish_ms,
+            "publish_to_all_ms": summary(&mut self.all),
+            "publish_to_all_ms_by_round": self.per_round,
+            "errors": self.errors,
         }))
     }
-    .await;
-    for t in &tasks {
-        t.abort();
-    }
-    result
 }
