@@ -109,6 +109,7 @@ def server_section(srv):
             f"| {label} | {ms(pub)} (median) | {ms(t['p50'])} | {ms(t['p99'])} | {ms(t['max'])} | "
             f"{'—' if same else ratio(t['p50'], bl.get('p50'))} | {'—' if same else ratio(t['p99'], bl.get('p99'))} |"
         )
+    w("")
     w(
         "No third-party server is run: the peers of issue 17 (OPA's bundle service, the OPA Control Plane, Cerbos Hub) "
         "hand bundles to their clients through object stores or hosted services, not a self-hosted long-poll server "
