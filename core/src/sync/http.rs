@@ -183,21 +183,16 @@ impl Worker {
             let pause = match step {
                 Step::Updated(cache_error, statement) => {
                     backoff.reset();
-                    self.status.success(now);
-                    self.freshen(statement.as_deref(), now);
-                    if let Some(e) = cache_error {
-                        // Serving is right; only the restart copy is missing.
-                        self.status.update(|s| {
-                            s.last_error = Some(e);
-                            s.last_error_ms = Some(now);
-                        });
-                    }
+                    // Serving is right; a cache write error means only the restart copy is missing.
+                    let stale = self.freshen(statement.as_deref(), now);
+                    let problem = cache_error.or(stale);
+                    self.status.success_reporting(now, problem);
                     Duration::ZERO
                 }
                 Step::Unchanged(statement) => {
                     backoff.reset();
-                    self.status.success(now);
-                    self.freshen(statement.as_deref(), now);
+                    let problem = self.freshen(statement.as_deref(), now);
+                    self.status.success_reporting(now, problem);
                     // A server that ignores `wait` (a static file server) answers at once: poll gently.
                     let waited = started.elapsed();
                     if self.opts.long_poll.is_zero() || waited < self.opts.long_poll / 2 {
@@ -307,11 +302,13 @@ impl Worker {
     }
 
     /// Moves the staleness clock to a verified statement's signed time, when it names the version
-    /// serving; otherwise nothing moves (and a statement that is present but wrong is reported).
-    fn freshen(&self, statement: Option<&str>, now: i64) {
+    /// serving; otherwise nothing moves, and the problem with a statement that is present but
+    /// wrong is returned, to be published with the poll's success in one status update (so a
+    /// reader never sees the success without the problem).
+    fn freshen(&self, statement: Option<&str>, now: i64) -> Option<String> {
         let Some(statement) = statement else {
             // A static file server sends none: staleness counts from the snapshot's `issued_at`.
-            return;
+            return None;
         };
         let serving = self.engine.snapshot().version;
         let problem = match crate::snapshot::verify_freshness(statement, &self.opts.trust_key) {
@@ -321,7 +318,7 @@ impl Worker {
                 self.engine.confirm_fresh(at);
                 self.status
                     .update(|s| s.last_fresh_ms = Some(s.last_fresh_ms.map_or(at, |prev| prev.max(at))));
-                return;
+                return None;
             }
             Ok(f) => format!(
                 "the freshness statement names version {} but version {serving} serves; staleness not reset",
@@ -329,10 +326,7 @@ impl Worker {
             ),
             Err(e) => format!("{}; staleness not reset", inner(e)),
         };
-        self.status.update(|s| {
-            s.last_error = Some(problem);
-            s.last_error_ms = Some(now);
-        });
+        Some(problem)
     }
 
     /// Verifies, compiles and swaps in `body`, then caches it.

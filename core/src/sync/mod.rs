@@ -106,6 +106,18 @@ impl StatusCell {
             s.consecutive_failures = 0;
         });
     }
+    /// A poll that succeeded but has something to report (a cache write error, a wrong
+    /// freshness statement): one update, so readers see both or neither.
+    pub(crate) fn success_reporting(&self, now_ms: i64, problem: Option<String>) {
+        self.update(|s| {
+            s.last_success_ms = Some(now_ms);
+            s.consecutive_failures = 0;
+            s.last_error = problem;
+            if s.last_error.is_some() {
+                s.last_error_ms = Some(now_ms);
+            }
+        });
+    }
     pub(crate) fn failure(&self, now_ms: i64, message: String) {
         self.update(|s| {
             s.last_error = Some(message);
