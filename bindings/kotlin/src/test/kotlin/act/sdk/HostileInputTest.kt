@@ -228,7 +228,8 @@ class HostileInputTest {
         "Act.requestApproval" to {
             val req = pendingRequest
             eachString("requestApproval(id)") { act.requestApproval(req.copy(id = it)) }
-            eachString("requestApproval(contextJson)") { act.requestApproval(req.copy(contextJson = it)) }
+            eachString("requestApproval(context)") { act.requestApproval(req.copy(context = mapOf(it to ContextValue.Text(it)))) }
+            eachString("requestApproval(chain)") { act.requestApproval(req.copy(chain = listOf(it))) }
         },
         "Act.waitForApproval" to {
             eachString("waitForApproval(id)") { act.waitForApproval(it, 10uL) }
