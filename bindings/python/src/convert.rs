@@ -28,52 +28,56 @@ fn key(k: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
     })
 }
 
-fn mapping_entries<'py>(m: &Bound<'py, PyMapping>) -> PyResult<Entries<'static, Bound<'py, PyAny>>> {
+/// A Python value as the core's conversion walks it.
+struct PyValue<'py>(Bound<'py, PyAny>);
+
+fn mapping_entries<'py>(m: &Bound<'py, PyMapping>) -> PyResult<Entries<'py, PyValue<'py>>> {
     let items = m.items()?;
     Ok(Box::new(items.into_iter().map(|item| {
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
-        Ok((key(&k)?, v))
+        Ok((key(&k)?, PyValue(v)))
     })))
 }
 
-impl<'py> HostValue for Bound<'py, PyAny> {
+impl<'py> HostValue for PyValue<'py> {
     type Error = PyErr;
     fn node<'a>(&'a self) -> PyResult<Node<'a, Self>>
     where
         Self: 'a,
     {
-        if let Ok(s) = self.cast::<PyString>() {
+        let obj = &self.0;
+        if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Node::Text(s.to_cow()?.into_owned()));
         }
-        if let Ok(b) = self.cast::<PyBool>() {
+        if let Ok(b) = obj.cast::<PyBool>() {
             return Ok(Node::Bool(b.is_true()));
         }
-        if self.is_instance_of::<PyInt>() {
-            return Ok(match (self.extract::<i64>(), self.extract::<u64>()) {
+        if obj.is_instance_of::<PyInt>() {
+            return Ok(match (obj.extract::<i64>(), obj.extract::<u64>()) {
                 (Ok(i), _) => Node::Int(i),
                 (_, Ok(u)) => Node::UInt(u),
                 _ => Node::BigInt,
             });
         }
-        if let Ok(f) = self.cast::<PyFloat>() {
+        if let Ok(f) = obj.cast::<PyFloat>() {
             return Ok(Node::Float(f.value()));
         }
-        if self.is_none() {
+        if obj.is_none() {
             return Ok(Node::Null);
         }
-        if let Ok(d) = self.cast::<PyDict>() {
-            return Ok(Node::Map(Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, v))))));
+        if let Ok(d) = obj.cast::<PyDict>() {
+            return Ok(Node::Map(Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, PyValue(v)))))));
         }
-        if let Ok(l) = self.cast::<PyList>() {
-            return Ok(Node::List(Box::new(l.iter().map(Ok))));
+        if let Ok(l) = obj.cast::<PyList>() {
+            return Ok(Node::List(Box::new(l.iter().map(|v| Ok(PyValue(v))))));
         }
-        if let Ok(t) = self.cast::<PyTuple>() {
-            return Ok(Node::List(Box::new(t.iter().map(Ok))));
+        if let Ok(t) = obj.cast::<PyTuple>() {
+            return Ok(Node::List(Box::new(t.iter().map(|v| Ok(PyValue(v))))));
         }
-        if let Ok(m) = self.cast::<PyMapping>() {
+        if let Ok(m) = obj.cast::<PyMapping>() {
             return Ok(Node::Map(mapping_entries(m)?));
         }
-        Ok(Node::Other(type_name(self)))
+        Ok(Node::Other(type_name(obj)))
     }
 }
 
@@ -87,14 +91,14 @@ fn raise(py: Python<'_>, e: ConvertError<PyErr>) -> PyErr {
 
 /// Any JSON value (an inline policy); `name` names the argument in errors.
 pub(crate) fn to_json(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
-    act_core::client::to_json(obj, name).map_err(|e| raise(obj.py(), e))
+    act_core::client::to_json(&PyValue(obj.clone()), name).map_err(|e| raise(obj.py(), e))
 }
 
 /// A JSON object from a `dict` or any other mapping; `None` is empty.
 pub(crate) fn to_map(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map<String, Value>> {
     match obj.filter(|o| !o.is_none()) {
         None => Ok(Map::new()),
-        Some(obj) => act_core::client::to_object(obj, name).map_err(|e| raise(obj.py(), e)),
+        Some(obj) => act_core::client::to_object(&PyValue(obj.clone()), name).map_err(|e| raise(obj.py(), e)),
     }
 }
 

@@ -21,9 +21,9 @@ class Operator(threading.Thread):
     """Decides the first pending approval once it appears, as an approver would in the console,
     and keeps the argument values it was shown."""
 
-    def __init__(self, serve: Serve, verb: str, reason: str) -> None:
+    def __init__(self, serve: Serve, verb: str, reason: str, delay: float = 0.0) -> None:
         super().__init__(daemon=True)
-        self.serve, self.verb, self.reason = serve, verb, reason
+        self.serve, self.verb, self.reason, self.delay = serve, verb, reason, delay
         self.seen: List[Dict[str, Any]] = []
         self.start()
 
@@ -33,6 +33,7 @@ class Operator(threading.Thread):
             pending = self.serve.call("GET", "/v1/approvals?status=pending", APPROVER)["approvals"]
             if pending:
                 self.seen.append(pending[0]["context"])
+                time.sleep(self.delay)  # a human takes a while
                 path = f"/v1/approvals/{pending[0]['id']}/{self.verb}"
                 self.serve.call("POST", path, APPROVER, {"reason": self.reason})
                 return
@@ -43,8 +44,8 @@ class Operator(threading.Thread):
         assert [c["amount"] for c in self.seen] == [120], self.seen  # the approver saw the arguments
 
 
-def operator(serve: Serve, verb: str, reason: str) -> Operator:
-    return Operator(serve, verb, reason)
+def operator(serve: Serve, verb: str, reason: str, delay: float = 0.0) -> Operator:
+    return Operator(serve, verb, reason, delay)
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_langchain_async_waits_off_the_event_loop(serve: Serve, agent: Any) -> N
                 await asyncio.sleep(0.05)
 
         ticker = asyncio.create_task(tick())
-        decider = operator(serve, "grant", "ok")
+        decider = operator(serve, "grant", "ok", delay=1.0)
         out = await graph.ainvoke({"messages": [("user", "refund 120")]}, CONFIG, context={"act_token": token})
         ticker.cancel()
         decider.done()
@@ -106,7 +107,8 @@ def test_langchain_async_waits_off_the_event_loop(serve: Serve, agent: Any) -> N
 
     asyncio.run(main())
     assert len(ran) == 1
-    assert len(ticks) > 3, "the event loop kept running while the guard waited for the approver"
+    # The approver took 1 s: a blocked loop would have ticked once or twice, a free one ~20 times.
+    assert len(ticks) > 10, "the event loop kept running while the guard waited for the approver"
 
 
 @pytest.mark.parametrize("verb", ["grant", "deny"])
@@ -126,7 +128,9 @@ def test_openai_agents_asks_the_endpoint_instead_of_interrupting(serve: Serve, a
         return f"refunded {amount}"
 
     guard = AgentsGuard(act, token=lambda ctx: ctx["act_token"], approval_wait=20)
-    model = ScriptedModel([[function_call("process_refund", REFUND, call_id="c1")], [assistant_message("done")]])
+    # 120.0, not 120: the SDK interrupts on its own when its parameter model changes an argument.
+    call = function_call("process_refund", {**REFUND, "amount": 120.0}, call_id="c1")
+    model = ScriptedModel([[call], [assistant_message("done")]])
     bot = Agent(name="support", tools=[guard.function_tool(process_refund, resource=RESOURCE)], model=model)
     decider = operator(serve, verb, "receipt checked" if verb == "grant" else "no receipt")
     result = asyncio.run(Runner.run(bot, "refund 120", context={"act_token": token}))
