@@ -135,6 +135,8 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         token = token_of(self._token, request.runtime.context)
         decision = self._act.validate(token=token, action=action, resource=resource, context=context)
         if decision.outcome == "approval_required" and decision.approval_request is not None:
+            approval: Optional[str]
+            rejection: Optional[str]
             if self._endpoint:
                 approval, rejection = approval_from_endpoint(self._act, decision, self._approval_wait)
             else:

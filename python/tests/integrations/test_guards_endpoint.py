@@ -10,8 +10,9 @@ import time
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from act_sdk import ACT
-from test_control_plane import APPROVER, ISSUER, Serve, serve  # noqa: F401  (serve: the fixture)
+from test_control_plane import APPROVER, ISSUER, Serve, serve
+
+FIXTURES = (serve,)  # `act serve` on loopback, the fixture the tests below take by name
 
 RESOURCE = "order://customer:{customer_id}/{order_id}"
 REFUND = {"customer_id": "42", "order_id": "1001", "amount": 120}
