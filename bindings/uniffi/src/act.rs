@@ -5,12 +5,12 @@
 
 use crate::clock::ManualClock;
 use crate::decision::{ApprovalRequest, Decision};
-use crate::error::{shield, ActError, Result};
+use crate::error::{shield, Result};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::value::{to_json_object, to_map, Context};
 use act_core::client::{positive_seconds, AuditTarget, Client, ClientOptions, EndpointOptions, Mode, PolicySource};
 use act_core::token::DelegationSpec;
-use act_core::{Engine, EngineOptions, IssueRequest, Request};
+use act_core::{EngineOptions, IssueRequest, Request};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,7 +307,7 @@ impl Act {
     pub fn wait_for_snapshot(&self, timeout_ms: u64) -> Result<u64> {
         shield(|| {
             self.client.ready(Duration::from_millis(timeout_ms));
-            Ok(self.engine()?.snapshot().version)
+            Ok(self.client.engine()?.snapshot().version)
         })
     }
 
@@ -449,7 +449,7 @@ impl Act {
         next_holder_key: Option<Arc<VerifyingKey>>,
     ) -> Result<String> {
         shield(|| {
-            let engine = self.engine()?;
+            let engine = self.client.engine()?;
             let spec = DelegationSpec {
                 agent,
                 agent_context: to_map(&agent_context, "agent_context")?,
@@ -466,6 +466,7 @@ impl Act {
     pub fn seal(&self, token: String, holder_key: Arc<SigningKey>, ttl: i64) -> Result<String> {
         shield(|| {
             Ok(self
+                .client
                 .engine()?
                 .seal(&token, &holder_key.inner, positive_seconds(ttl, "ttl")?)?)
         })
@@ -475,7 +476,7 @@ impl Act {
     /// by `approver`, valid `ttl` seconds. Pass the result as `approval` with the same request.
     pub fn approve(&self, request_id: String, approver: String, ttl: i64) -> Result<String> {
         shield(|| {
-            let engine = self.engine()?;
+            let engine = self.client.engine()?;
             Ok(engine.approve(&request_id, &approver, positive_seconds(ttl, "ttl")?)?)
         })
     }
@@ -489,7 +490,7 @@ impl Act {
     /// Waits until every audit record so far reached its sinks.
     pub fn flush_audit(&self) -> Result<()> {
         shield(|| {
-            self.engine()?.flush_audit();
+            self.client.engine()?.flush_audit();
             Ok(())
         })
     }

@@ -213,6 +213,10 @@ class HostileInputTest {
                 run("delegate(agentContext $n)") { act.delegate(parent, holder, "sub", 60, agentContext = m) }
             }
         },
+        "Act.seal" to {
+            eachString("seal(token)") { act.seal(it, holder, 60) }
+            eachLong("seal(ttl)") { act.seal(parent, holder, it) }
+        },
         "Act.approve" to {
             eachString("approve(requestId)") { act.approve(it, "supervisor", 60) }
             eachString("approve(approver)") { act.approve(requestId, it, 60) }
