@@ -29,7 +29,7 @@ pub fn positive_seconds(value: i64, name: &str) -> Result<u64> {
 /// longer than [`MAX_WAIT`] is cut to it.
 pub fn timeout_secs(value: Option<f64>, default: Duration) -> Result<Duration> {
     let Some(secs) = value else { return Ok(default) };
-    if !(secs >= 0.0) {
+    if secs.is_nan() || secs < 0.0 {
         return Err(Error::Config(format!(
             "timeout must be a non-negative number of seconds, got {secs}"
         )));
