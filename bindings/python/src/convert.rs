@@ -28,6 +28,10 @@ fn key(k: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
     })
 }
 
+fn dict_entries<'py>(d: &Bound<'py, PyDict>) -> Entries<'py, PyValue<'py>> {
+    Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, PyValue(v)))))
+}
+
 /// A Python value as the core's conversion walks it.
 struct PyValue<'py>(Bound<'py, PyAny>);
 
@@ -66,7 +70,7 @@ impl<'py> HostValue for PyValue<'py> {
             return Ok(Node::Null);
         }
         if let Ok(d) = obj.cast::<PyDict>() {
-            return Ok(Node::Map(Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, PyValue(v)))))));
+            return Ok(Node::Map(dict_entries(d)));
         }
         if let Ok(l) = obj.cast::<PyList>() {
             return Ok(Node::List(Box::new(l.iter().map(|v| Ok(PyValue(v))))));
@@ -96,10 +100,15 @@ pub(crate) fn to_json(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
 
 /// A JSON object from a `dict` or any other mapping; `None` is empty.
 pub(crate) fn to_map(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map<String, Value>> {
-    match obj.filter(|o| !o.is_none()) {
-        None => Ok(Map::new()),
-        Some(obj) => act_core::client::to_object(&PyValue(obj.clone()), name).map_err(|e| raise(obj.py(), e)),
-    }
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Map::new());
+    };
+    // The common case, a dict, goes straight to its entries (the validate path).
+    let result = match obj.cast::<PyDict>() {
+        Ok(d) => act_core::client::entries_to_object(dict_entries(d), name),
+        Err(_) => act_core::client::to_object(&PyValue(obj.clone()), name),
+    };
+    result.map_err(|e| raise(obj.py(), e))
 }
 
 /// A JSON value as a Python object.
