@@ -41,9 +41,16 @@ fuzz:
 	scripts/fuzz-smoke.sh --libfuzzer
 
 # One run of every benchmark, then BENCHMARKS.md (see scripts/bench_report.py).
+# The control plane (bench/server) runs the built `act server` against floor peers; the Go floor
+# only where `go` is installed. Its PostgreSQL ingest uses ACT_BENCH_DATABASE_URL, else
+# scripts/postgres.sh when the `act` build supports PostgreSQL (else it is reported as skipped).
 bench:
 	mkdir -p target
 	cargo run --profile profiling --manifest-path bench/peers/Cargo.toml > target/bench-rust.json
+	cargo build --profile profiling -p act-cli
+	-cd bench/server/go-floor && go build -o ../../../target/go-floor .
+	-cargo run --profile profiling --manifest-path bench/server/Cargo.toml -- --act target/profiling/act \
+		$$([ -x target/go-floor ] && echo --go-floor target/go-floor) > target/bench-server.json
 	-python/.venv/bin/pip install --quiet --disable-pip-version-check cedarpy casbin pyjwt cryptography
 	-python/.venv/bin/python python/benchmarks/bench_validate.py > target/bench-python.txt
 	-node node/benchmarks/bench.mjs > target/bench-node.txt

@@ -5,6 +5,10 @@ Inputs (all written by `make bench` in the same run, on the same machine):
   target/bench-rust.json    bench/peers (ACT vs Cedar, regorus, biscuit, casbin, jsonwebtoken; scaling)
   target/bench-python.txt   python/benchmarks/bench_validate.py output (optional)
   target/bench-node.txt     node/benchmarks/bench.mjs output (optional)
+  target/bench-server.json  bench/server (`act server` vs floor peers: held long polls, publish-to-all,
+                            audit ingest; optional)
+`--server-only` rewrites only the control-plane section of the existing BENCHMARKS.md (the other
+sections keep the numbers of their last run, with their own date).
 Every number in the report comes from these files; the reading below the tables is
 computed from them, target by target, so a missed target is reported as missed.
 """
@@ -33,6 +37,170 @@ def version(cmd):
         return subprocess.check_output(cmd, stderr=subprocess.STDOUT, text=True).strip().splitlines()[0]
     except Exception:
         return "n/a"
+
+
+SERVER_TITLE = "## Control plane: `act server` vs floor peers (bench/server)"
+SERVER_PEERS = (
+    ("act_server", "`act server` (SQLite state)"),
+    ("floor_axum", "floor: axum/hyper/tokio, no auth, no signing, no fleet"),
+    ("floor_go", "floor: Go net/http, goroutine per connection"),
+)
+
+
+def ms(v):
+    return "n/a" if v is None else (f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms")
+
+
+def ratio(a, b):
+    return f"{a / b:.1f}×" if a is not None and b else "—"
+
+
+def server_section(srv):
+    """The control-plane section (lines) and its reading (lines), from target/bench-server.json."""
+    out, reading = [], []
+    w = out.append
+    w(SERVER_TITLE + "\n")
+    if not srv:
+        w("The server benchmark produced no results in this run (see its stderr in the `make bench` output).\n")
+        return out, reading
+    m = srv.get("machine", {})
+    lp = srv.get("long_poll", {})
+    act = lp.get("act_server", {})
+    n = act.get("connections", "?")
+    w(
+        f"Run {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {m.get('cpu', '?')}, {m.get('cores', '?')} cores "
+        f"shared with other work (load average at start {m.get('loadavg_at_start', '?')}); the clients run on the same cores "
+        f"as the server, so every server here is measured under the same client load. {n:,} simulated SDKs each hold one "
+        "keep-alive connection and long-poll `GET /v1/snapshot?wait=30` with the SDK's headers (agent key, `If-None-Match`, "
+        "`X-Act-Instance`, `X-Act-Snapshot-Version`); memory is the server's `VmRSS` from `/proc/<pid>/status`, idle (after one "
+        "fetch) and with every poll held. A publish is a token revocation through `POST /v1/revocations` (written, signed into "
+        "a new snapshot, every poll woken); the floors swap a body of the same size. Latency runs from sending the publish to "
+        f"each poll's answer with the new version, over {act.get('rounds', '?')} rounds; every server holds its polls "
+        "at once and the rounds alternate between them, so a change of the machine's load falls on all alike. On shared "
+        "cores the latency is mostly the clients' and the other tenants' CPU: compare the ratios across runs, not one run.\n"
+    )
+    base = lp.get("floor_axum", {})
+    w("| server | held polls | RSS idle | RSS, polls held | memory per held poll | vs floor (axum) |")
+    w("|---|---|---|---|---|---|")
+    for key, label in SERVER_PEERS:
+        r = lp.get(key, {})
+        if "skipped" in r:
+            w(f"| {label} | skipped: {r['skipped']} | | | | |")
+            continue
+        if not r:
+            continue
+        per = r["bytes_per_held_connection"]
+        w(
+            f"| {label} | {r['connections']:,} | {r['rss_idle_kib'] / 1024:.1f} MiB | {r['rss_held_kib'] / 1024:.1f} MiB | "
+            f"{per / 1024:.1f} KiB | {ratio(per, base.get('bytes_per_held_connection')) if key != 'floor_axum' else '—'} |"
+        )
+    w("")
+    w("| server | publish request | publish-to-all p50 | p99 | max | p50 vs floor (axum) | p99 vs floor (axum) |")
+    w("|---|---|---|---|---|---|---|")
+    bl = base.get("publish_to_all_ms", {})
+    for key, label in SERVER_PEERS:
+        r = lp.get(key, {})
+        if not r or "skipped" in r:
+            continue
+        t = r["publish_to_all_ms"]
+        pub = sorted(r["publish_request_ms"])[len(r["publish_request_ms"]) // 2]
+        same = key == "floor_axum"
+        w(
+            f"| {label} | {ms(pub)} (median) | {ms(t['p50'])} | {ms(t['p99'])} | {ms(t['max'])} | "
+            f"{'—' if same else ratio(t['p50'], bl.get('p50'))} | {'—' if same else ratio(t['p99'], bl.get('p99'))} |"
+        )
+    w("")
+    w(
+        "No third-party server is run: the peers of issue 17 (OPA's bundle service, the OPA Control Plane, Cerbos Hub) "
+        "hand bundles to their clients through object stores or hosted services, not a self-hosted long-poll server "
+        "to build here, so the Go net/http floor stands for the stack they are written in.\n"
+    )
+    ing = srv.get("audit_ingest", {})
+    fl = ing.get("floor_axum", {})
+    if ing:
+        w(
+            f"Audit ingest: `POST /v1/audit` as the SDK's shipper sends it — batches of {fl.get('batch', 500)} records, one "
+            f"request at a time per instance, {fl.get('instances', '?')} instances at once, each instance's records one valid "
+            "hash chain; every answer checked (all accepted, no gaps). `act server` verifies every hash and link, appends to its "
+            "audit log and indexes in its database; the floor parses the batch and appends it to a file with one fsync.\n"
+        )
+        w("| server | records | records/s | batch p50 | batch p99 | throughput vs floor (axum) |")
+        w("|---|---|---|---|---|---|")
+        labels = {
+            "floor_axum": "floor: axum, parse + append + fsync",
+            "act_sqlite": "`act server`, SQLite",
+            "act_postgres": "`act server`, PostgreSQL",
+        }
+        for key, label in labels.items():
+            r = ing.get(key)
+            if r is None:
+                continue
+            if "skipped" in r:
+                w(f"| {label} | skipped: {r['skipped']} | | | | |")
+                continue
+            b = r["batch_ms"]
+            rel = "—" if key == "floor_axum" else f"{r['records_per_s'] / fl['records_per_s']:.2f}×" if fl else "—"
+            w(f"| {label} | {r['records']:,} | {r['records_per_s']:,.0f} | {ms(b['p50'])} | {ms(b['p99'])} | {rel} |")
+        w("")
+    if act and base:
+        reading.append(
+            f"- Memory per held long poll: `act server` {act['bytes_per_held_connection'] / 1024:.1f} KiB, "
+            f"{act['bytes_per_held_connection'] / base['bytes_per_held_connection']:.1f}× the axum floor's "
+            f"{base['bytes_per_held_connection'] / 1024:.1f} KiB ({n:,} polls held)."
+        )
+        a, b = act["publish_to_all_ms"], base["publish_to_all_ms"]
+        reading.append(
+            f"- Publish-to-all over {n:,} polls: `act server` p50 {ms(a['p50'])}, p99 {ms(a['p99'])} "
+            f"({a['p99'] / b['p99']:.1f}× the floor's p99 {ms(b['p99'])}); the revocation itself (written, signed) takes "
+            f"{ms(sorted(act['publish_request_ms'])[len(act['publish_request_ms']) // 2])} of it."
+        )
+        errs = act.get("errors") or []
+        if errs:
+            reading.append(f"- `act server` poll errors during the run: {len(errs)} (first: {errs[0]}).")
+    if ing.get("act_sqlite") and fl:
+        r = ing["act_sqlite"]
+        reading.append(
+            f"- Audit ingest on SQLite: {r['records_per_s']:,.0f} records/s "
+            f"({r['records_per_s'] / fl['records_per_s']:.2f}× the floor's {fl['records_per_s']:,.0f}/s)."
+        )
+    pg = ing.get("act_postgres", {})
+    if pg:
+        reading.append(
+            f"- Audit ingest on PostgreSQL: skipped ({pg['skipped']})."
+            if "skipped" in pg
+            else f"- Audit ingest on PostgreSQL: {pg['records_per_s']:,.0f} records/s."
+        )
+    return out, reading
+
+
+def server_json():
+    text = read("target/bench-server.json")
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def server_only():
+    """Replaces the control-plane section (and its reading lines) of the existing BENCHMARKS.md."""
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = read("BENCHMARKS.md") or "# Benchmarks\n\n## Reading\n"
+    section, reading = server_section(server_json() or {})
+    lines = text.rstrip("\n").split("\n")
+    kept, skip = [], False
+    for line in lines:
+        if line.startswith("## "):
+            skip = line == SERVER_TITLE
+        if not skip and not line.startswith("- Server: "):
+            kept.append(line)
+    at = kept.index("## Reading") if "## Reading" in kept else len(kept)
+    kept[at:at] = section
+    reading = [r.replace("- ", "- Server: ", 1) for r in reading]
+    with open(path, "w") as f:
+        f.write("\n".join(kept + reading + [""]) + "\n")
+    print("\n".join(reading))
 
 
 def main():
@@ -128,6 +296,12 @@ def main():
             w(text.strip())
             w("```\n")
 
+    srv = server_json()
+    server_checks = []
+    if srv is not None:
+        section, server_checks = server_section(srv)
+        out.extend(section)
+
     w("## Reading\n")
     checks = []
     if lat:
@@ -168,6 +342,8 @@ def main():
             f"({'within' if r <= 1.5 else 'outside'} the 1.5× target)."
         )
     out.extend(checks or ["- No Rust results were found; run `make bench`."])
+    out.extend(r.replace("- ", "- Server: ", 1) for r in server_checks)
+    checks += server_checks
     w("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(out) + "\n")
@@ -175,4 +351,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(server_only() if "--server-only" in sys.argv[1:] else main())

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make lint`: every formatter in check mode and every linter, failing on any finding.
-#   Rust:   cargo fmt --check (the workspace, fuzz/ and bench/peers/), cargo clippy -D warnings
+#   Rust:   cargo fmt --check (the workspace, fuzz/, bench/peers/ and bench/server/), cargo clippy -D warnings
 #           (lints in Cargo.toml [workspace.lints] and core/src/lib.rs)
 #   Python: ruff format --check, ruff check (ruff.toml), ruff pinned in a venv under target/
 #   JS/TS:  Biome (node/biome.jsonc), the version pinned in node/package.json
@@ -20,6 +20,7 @@ check() {
 check rustfmt cargo fmt --all --check
 check rustfmt-fuzz cargo fmt --all --check --manifest-path fuzz/Cargo.toml
 check rustfmt-bench cargo fmt --all --check --manifest-path bench/peers/Cargo.toml
+check rustfmt-bench-server cargo fmt --all --check --manifest-path bench/server/Cargo.toml
 check clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 
 venv=$root/target/lint-venv

@@ -60,6 +60,9 @@ pub fn run(c: AuditCommand) -> CmdResult {
                 };
             }
             let start = (a.start != "any").then_some(a.start.as_str());
+            if a.checkpoint.is_none() && is_rotated(&a.file) {
+                return verify_rotated(&a);
+            }
             if let Some(key) = &a.audit_key {
                 let key = crate::keys::parse_public(key)?;
                 let cps = load_checkpoints(&a.file, a.checkpoint.as_deref(), &key)?;
@@ -93,6 +96,41 @@ pub fn run(c: AuditCommand) -> CmdResult {
                 )),
             }
         }
+    }
+}
+
+/// Whether `log` has rotated files or a `<log>.pruned` (see `act_core::audit::retention`).
+fn is_rotated(log: &Path) -> bool {
+    use act_core::audit::retention::{pruned_path, rotated_files};
+    pruned_path(log).exists() || rotated_files(log).is_ok_and(|n| !n.is_empty())
+}
+
+/// A rotated (maybe pruned) log, verified as one chain across its files.
+fn verify_rotated(a: &VerifyArgs) -> CmdResult {
+    let key = a.audit_key.as_deref().map(crate::keys::parse_public).transpose()?;
+    match act_core::audit::retention::verify_rotated_log(&a.file, key.as_ref()) {
+        Ok(r) => {
+            let signed = if key.is_some() {
+                format!(", {} signed checkpoint(s) match", r.checkpoints)
+            } else {
+                String::new()
+            };
+            let gap = match r.pruned {
+                Some((n, file)) => format!(
+                    "; retention deleted the {n} record(s) before them (rotated files up to {file:06}, as {} records)",
+                    act_core::audit::retention::pruned_path(&a.file).display()
+                ),
+                None => "; it starts at the genesis hash".to_string(),
+            };
+            println!(
+                "ok: {} record(s) in {} file(s), chain intact{signed}{gap}",
+                r.records, r.files
+            );
+            Ok(())
+        }
+        // The message names the file (one of several); the line is that file's.
+        Err(e) if e.line == 0 => Err(Failure::new(CHECK_FAILED, e.message)),
+        Err(e) => Err(Failure::new(CHECK_FAILED, format!("{} (line {})", e.message, e.line))),
     }
 }
 

@@ -8,6 +8,7 @@
 //! without hash)`, so [`verify_log`] notices a removed, reordered or edited line.
 
 pub mod checkpoint;
+pub mod retention;
 
 use crate::decision::Outcome;
 use crate::error::{Error, Result};
@@ -64,6 +65,10 @@ pub struct AuditRecord {
     /// in records written before shadow mode) when the agent has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<crate::decision::ShadowOutcome>,
+    /// Set on an alert record instead of a decision: `breaker_opened` (see [`crate::alerts`]).
+    /// Absent on decisions, and so outside the hash, as in records written before alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
     /// Hash of the previous record.
     pub prev_hash: String,
     /// Hash of this record.
@@ -143,6 +148,8 @@ pub(crate) struct Pending {
     pub snapshot_version: u64,
     pub latency_us: u64,
     pub shadow: Option<crate::decision::ShadowOutcome>,
+    /// `Some` makes this an alert record (see [`AuditRecord::event`]).
+    pub event: Option<&'static str>,
 }
 
 impl Default for Pending {
@@ -166,6 +173,7 @@ impl Default for Pending {
             snapshot_version: 0,
             latency_us: 0,
             shadow: None,
+            event: None,
         }
     }
 }
@@ -251,6 +259,8 @@ pub struct JsonlSink {
     count: u64,
     bytes: u64,
     checkpoints: Option<checkpoint::Writer>,
+    /// Rotation and retention ([`retention`]), and the time of the live file's first record.
+    retention: Option<(retention::Retention, Option<i64>)>,
 }
 
 /// Cuts an incomplete last line (no final newline) off `f`, appending its bytes to
@@ -340,7 +350,59 @@ impl JsonlSink {
             count: 0,
             bytes: len,
             checkpoints: None,
+            retention: None,
         })
+    }
+
+    /// Rotates this log and deletes rotated files past retention as [`retention`] describes.
+    /// `open_with_checkpoints(...)?.with_retention(r)` signs the `<log>.pruned` entries too.
+    pub fn with_retention(mut self, r: retention::Retention) -> Result<Self> {
+        // The live file's first record starts its rotation clock.
+        let f = std::fs::File::open(&self.path).map_err(|e| Error::io(self.path.clone(), e))?;
+        let first = BufRead::lines(std::io::BufReader::new(f))
+            .map_while(|l| l.ok())
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| serde_json::from_str::<AuditRecord>(&l).ok())
+            .and_then(|r| retention::record_ms(&r));
+        self.retention = Some((r, first));
+        Ok(self)
+    }
+
+    /// Before writing a record of time `t`: rotate when the live file is full or old enough, then
+    /// delete rotated files past retention. A failed deletion (say, a rotated file that no longer
+    /// verifies) comes back as `Ok(Some(error))`: the record is still written, then the error
+    /// reported, so retention trouble never stops the audit log.
+    fn rotate_if_due(&mut self, t: i64) -> Result<Option<Error>> {
+        let Some((r, first)) = &self.retention else {
+            return Ok(None);
+        };
+        let due = first.is_some_and(|f| self.bytes >= r.rotate_bytes || t - f >= r.rotate_after_ms);
+        if !due {
+            return Ok(None);
+        }
+        let r = r.clone();
+        self.flush()?;
+        let path = std::path::PathBuf::from(&self.path);
+        retention::rotate(&path)?;
+        let io = |e| Error::io(self.path.clone(), e);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io)?;
+        if let Some(w) = self.checkpoints.take() {
+            let (writer, _) = checkpoint::Writer::open(&path, w.key, &file, 0)?;
+            self.checkpoints = Some(writer);
+        }
+        self.file = std::io::BufWriter::new(file);
+        (self.count, self.bytes) = (0, 0);
+        self.retention = Some((r.clone(), None));
+        if let Some(keep) = r.retain_for_ms {
+            let key = self.checkpoints.as_ref().map(|w| &w.key);
+            return Ok(retention::prune(&path, keep, t, key).err());
+        }
+        Ok(None)
     }
 
     /// Like [`open`](Self::open), also signing checkpoints of the chain head with the host's audit
@@ -373,19 +435,29 @@ impl JsonlSink {
 
 impl AuditSink for JsonlSink {
     fn write(&mut self, record: &AuditRecord, line: &str) -> Result<()> {
+        let mut prune_error = None;
+        if self.retention.is_some() {
+            if let Some(t) = retention::record_ms(record) {
+                prune_error = self.rotate_if_due(t)?;
+                if let Some((_, first)) = &mut self.retention {
+                    first.get_or_insert(t);
+                }
+            }
+        }
         self.file
             .write_all(line.as_bytes())
             .and_then(|_| self.file.write_all(b"\n"))
             .map_err(|e| Error::io(self.path.clone(), e))?;
-        let Some(w) = &mut self.checkpoints else { return Ok(()) };
-        self.count += 1;
         self.bytes += line.len() as u64 + 1;
         self.last = Some(record.hash.clone());
-        w.pending += 1;
-        if w.pending >= checkpoint::CHECKPOINT_EVERY {
-            self.flush()?;
+        if let Some(w) = &mut self.checkpoints {
+            self.count += 1;
+            w.pending += 1;
+            if w.pending >= checkpoint::CHECKPOINT_EVERY {
+                self.flush()?;
+            }
         }
-        Ok(())
+        prune_error.map_or(Ok(()), Err)
     }
     fn flush(&mut self) -> Result<()> {
         self.file
@@ -555,6 +627,7 @@ fn finish(p: &Pending, prev: &str) -> (AuditRecord, String) {
         snapshot_version: p.snapshot_version,
         latency_us: p.latency_us,
         shadow: p.shadow.clone(),
+        event: p.event.map(str::to_string),
         prev_hash: prev.to_string(),
         hash: String::new(),
     };

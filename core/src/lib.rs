@@ -71,6 +71,7 @@ pub mod token;
 pub use error::{Diagnostic, Error, ErrorFamily, PolicyError, Result};
 pub use keys::{SigningKey, VerifyingKey};
 pub use reason::Reason;
+pub mod alerts;
 pub mod approval;
 pub mod audit;
 pub mod breaker;

@@ -299,7 +299,9 @@ pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
     if spec.is_empty() || spec == "memory" {
         return Ok(std::sync::Arc::new(MemoryCounterStore::new()));
     }
-    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+    // One server, a Redis Cluster or a Sentinel-managed master (see `redis_store`).
+    let redis_schemes = ["redis://", "rediss://", "redis+cluster://", "redis+sentinel://"];
+    if redis_schemes.iter().any(|s| spec.starts_with(s)) {
         #[cfg(feature = "redis")]
         {
             let store = crate::redis_store::RedisCounterStore::open(crate::redis_store::RedisOptions::from_url(spec)?)?;
@@ -311,7 +313,7 @@ pub fn open_store(spec: &str) -> Result<std::sync::Arc<dyn CounterStore>> {
         ));
     }
     Err(Error::Config(format!(
-        "counters must be \"memory\" or a redis:// URL, got `{}`",
+        "counters must be \"memory\" or a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL, got `{}`",
         crate::keys::truncate(spec, 60)
     )))
 }

@@ -23,6 +23,7 @@ fn record(i: u32) -> (AuditRecord, String) {
         snapshot_version: 1,
         latency_us: 1,
         shadow: None,
+        event: None,
         prev_hash: act_core::audit::GENESIS_HASH.into(),
         hash: String::new(),
     };

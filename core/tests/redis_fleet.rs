@@ -218,6 +218,14 @@ fn url_parameters_are_parsed_stripped_and_checked() {
         ("redis://127.0.0.1:1/?prefix=a%20b", "`prefix`"),
         ("redis://127.0.0.1:1/?prefix=%zz", "not valid percent-encoding"),
         ("redis://127.0.0.1:1/?prefix=a&prefix=b", "`prefix`: given twice"),
+        // A brace would start a Redis Cluster hash tag of its own.
+        (
+            "redis+cluster://127.0.0.1:1/?prefix=%7Bt%7D:",
+            "without spaces or braces",
+        ),
+        ("redis+cluster:///?prefix=a:", "names no host"),
+        ("redis+cluster://127.0.0.1:1/0", "a cluster has no database number"),
+        ("redis+sentinel://127.0.0.1:1/", "names no master"),
     ] {
         let (code, message) = err(spec);
         assert_eq!(code, "invalid_argument", "{spec}: {message}");

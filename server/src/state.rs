@@ -372,6 +372,7 @@ impl App {
     /// Checks and stores an audit batch posted for `chain` (see [`crate::audit_chains`]).
     pub fn ingest(&self, chain: &ChainKey, records: &[serde_json::Value]) -> Result<Ingested, IngestError> {
         let done = self.lock().audit.ingest(chain, records)?;
+        self.webhooks.forward_alerts(records);
         if done.gaps > 0 {
             let data = serde_json::json!({"credential": chain.credential, "instance": chain.instance,
                 "gaps": done.gaps, "accepted": done.accepted});

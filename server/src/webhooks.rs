@@ -27,13 +27,19 @@ pub const ATTEMPTS: u32 = 6;
 /// Most deliveries in flight at once.
 const IN_FLIGHT: usize = 16;
 /// The event names.
-pub const EVENTS: [&str; 5] = [
+pub const EVENTS: [&str; 8] = [
     "approval.requested",
     "approval.decided",
     "kill_switch.changed",
     "breaker.opened",
     "audit.chain_gap",
+    ALERT_EVENTS[0],
+    ALERT_EVENTS[1],
+    ALERT_EVENTS[2],
 ];
+/// Alert audit records (an `event` field; see `act_core::alerts`) that SDKs ship are forwarded
+/// under their own event name, the whole record as `data`.
+pub const ALERT_EVENTS: [&str; 3] = ["breaker_opened", "kill_switch_changed", "budget_threshold"];
 
 /// One configured hook.
 #[derive(Clone, Debug, Deserialize)]
@@ -124,6 +130,12 @@ fn summary(event: &str, data: &Value) -> String {
             s("instance"),
             s("credential")
         ),
+        alert if ALERT_EVENTS.contains(&alert) => format!(
+            "Alert {alert} from agent {} (user {}): {}",
+            s("agent"),
+            s("subject"),
+            s("message")
+        ),
         other => other.to_string(),
     }
 }
@@ -183,6 +195,17 @@ impl Webhooks {
             dropped: AtomicU64::new(0),
             failed,
         })
+    }
+
+    /// Forwards the alert records of an accepted audit batch (records whose `event` is one of
+    /// [`ALERT_EVENTS`]); decisions and unknown events are not forwarded.
+    pub fn forward_alerts(&self, records: &[Value]) {
+        for r in records {
+            let event = r.get("event").and_then(Value::as_str);
+            if let Some(name) = ALERT_EVENTS.iter().find(|n| Some(**n) == event) {
+                self.emit(name, r.clone());
+            }
+        }
     }
 
     /// Queues `event` with `data`; never waits (a full queue drops it and counts it).
@@ -264,5 +287,28 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert!(signature("s", 1, "b").starts_with("v1="));
+    }
+
+    #[test]
+    fn alert_records_are_forwarded_under_their_event_name_and_decisions_are_not() {
+        let (tx, mut rx) = mpsc::channel::<Event>(8);
+        let hooks = Webhooks {
+            tx: Some(tx),
+            ..Webhooks::default()
+        };
+        let alert = serde_json::json!({"event": "breaker_opened", "agent": "bot", "subject": "42",
+            "message": "circuit breaker of agent `bot` opened"});
+        let decision = serde_json::json!({"reason": "allowed", "agent": "bot"});
+        let unknown = serde_json::json!({"event": "made_up", "agent": "bot"});
+        hooks.forward_alerts(&[decision, alert.clone(), unknown]);
+        let e = rx.try_recv().unwrap();
+        assert_eq!((e.event, &e.data), ("breaker_opened", &alert));
+        assert!(rx.try_recv().is_err(), "only the alert record");
+        assert!(summary(e.event, &e.data).contains("Alert breaker_opened from agent bot (user 42)"));
+        // Hooks may subscribe to alert events by name.
+        assert!(parse(
+            r#"{"webhooks":[{"url":"http://x","secret":"0123456789abcdef","events":["budget_threshold"]}]}"#
+        )
+        .is_ok());
     }
 }

@@ -138,7 +138,7 @@ pub fn checkpoints_path(log: &Path) -> PathBuf {
 
 /// Appends checkpoints of one JSON Lines log (owned by its sink).
 pub(crate) struct Writer {
-    key: SigningKey,
+    pub(crate) key: SigningKey,
     path: PathBuf,
     file: std::fs::File,
     /// Records written since the last checkpoint.

@@ -30,6 +30,7 @@ mod call_args;
 mod control;
 mod error_fields;
 mod ffi_panic;
+pub mod host;
 mod host_json;
 mod key_file;
 mod options;
@@ -159,11 +160,22 @@ impl Client {
                 None,
             ),
         };
-        let mut builder = match &policy {
-            PolicySource::None => Engine::builder(),
-            PolicySource::File { path, .. } => Engine::builder().policies(crate::policy::load_path(path)?),
-            PolicySource::Text { name, text } => Engine::builder().policies(crate::policy::parse_source(name, text)?),
-            PolicySource::Endpoint(_) => Engine::builder().without_snapshot(),
+        let local = match &policy {
+            PolicySource::File { path, .. } => Some(crate::policy::load_path(path)?),
+            PolicySource::Text { name, text } => Some(crate::policy::parse_source(name, text)?),
+            PolicySource::None | PolicySource::Endpoint(_) => None,
+        };
+        // A local JSONL log keeps what the policies' `retainFor` asks (the longest; see
+        // `audit::retention`); with an endpoint the server's store applies retention.
+        let retention = local.as_ref().map(|set| {
+            crate::audit::retention::Retention::for_policies(set.agents.iter().map(|a| a.audit.retain_days))
+        });
+        // Only a policy set with `retainFor` rotates the log; without one it grows as before.
+        let retention = retention.filter(|r| r.retain_for_ms.is_some());
+        let mut builder = match (&policy, local) {
+            (PolicySource::Endpoint(_), _) => Engine::builder().without_snapshot(),
+            (_, Some(set)) => Engine::builder().policies(set),
+            (_, None) => Engine::builder(),
         }
         .options(engine_options);
         if let Some(spec) = counters {
@@ -182,9 +194,13 @@ impl Client {
             builder = match target {
                 AuditTarget::Jsonl(path) => {
                     let path = path.display().to_string();
-                    builder.audit_sink(Box::new(match &audit_key {
+                    let sink = match &audit_key {
                         Some(k) => JsonlSink::open_with_checkpoints(path, k.clone())?,
                         None => JsonlSink::open(path)?,
+                    };
+                    builder.audit_sink(Box::new(match &retention {
+                        Some(r) => sink.with_retention(r.clone())?,
+                        None => sink,
                     }))
                 }
                 AuditTarget::Sink(s) => builder.audit_sink(s),

@@ -315,7 +315,23 @@ impl Engine {
     /// Replaces the snapshot atomically (compare-and-swap); refused, and the current one kept,
     /// unless it supersedes the serving one. Safe to call from any number of threads.
     pub fn swap_snapshot(&self, next: Snapshot) -> Result<u64> {
-        swap::swap_if_newer(&self.snapshot, next)
+        let before = self.snapshot.load().kill_switches();
+        let version = swap::swap_if_newer(&self.snapshot, next)?;
+        self.alert_kill_switch_change(before, version);
+        Ok(version)
+    }
+
+    /// Writes a `kill_switch_changed` alert when the snapshot now serving has other kill
+    /// switches on than `before` (those of the snapshot it replaced).
+    fn alert_kill_switch_change(&self, before: (bool, Vec<String>, Vec<String>), version: u64) {
+        let after = self.snapshot.load().kill_switches();
+        if let Some(alert) = crate::alerts::kill_switch_changed(&before, &after) {
+            let seq = self.next_audit_seq();
+            let now_ms = self.clock.now_ms();
+            self.auditor.submit(|p: &mut Pending| {
+                alert.fill_plain(p, &self.audit_prefix, seq, now_ms, version);
+            });
+        }
     }
 
     /// Records that a source confirmed, at `at_ms`, that the serving snapshot is current
@@ -327,9 +343,12 @@ impl Engine {
     /// Compiles `set` into the next version and swaps it in (a local policy reload).
     pub fn reload(&self, set: PolicySet) -> Result<u64> {
         let now = self.clock.now_ms();
-        swap::reload_with(&self.snapshot, |version| {
+        let before = self.snapshot.load().kill_switches();
+        let version = swap::reload_with(&self.snapshot, |version| {
             Snapshot::compile(set.clone(), version, now, &self.local_keys)
-        })
+        })?;
+        self.alert_kill_switch_change(before, version);
+        Ok(version)
     }
 
     /// Keys trusted besides the snapshot's (the local signing key, `trust`ed keys).
@@ -604,13 +623,16 @@ impl Engine {
         started: std::time::Instant,
     ) {
         let policy = who.agent.as_deref().and_then(|a| snap.agent(a));
+        let mut opened = None;
         if d.outcome == Outcome::Deny && d.reason != Reason::CircuitOpen {
             // The breaker is the root agent's (named by the issuer), never the one a
             // sub-agent names itself after.
             let root = who.root_agent.as_deref().and_then(|a| snap.agent(a));
             if let (Some(p), Some(b), Some(sub)) = (root, root.and_then(|p| p.breaker.as_ref()), who.subject.as_deref())
             {
-                self.breakers.record_denial(&p.agent, sub, b, now_ms);
+                if self.breakers.record_denial(&p.agent, sub, b, now_ms) {
+                    opened = Some(crate::alerts::breaker_opened(&p.agent, sub, b));
+                }
             }
         }
         // Audit and redaction settings protect the owner: for a chain they come from the root and
@@ -655,7 +677,16 @@ impl Engine {
             p.snapshot_version = d.snapshot_version;
             p.latency_us = started.elapsed().as_micros() as u64;
             p.shadow.clone_from(&d.shadow);
+            p.event = None;
         });
+        if let Some(alert) = opened {
+            // After the denial that opened it, so the log reads in order.
+            let seq = self.next_audit_seq();
+            let (agent, subject) = (who.root_agent.as_deref(), who.subject.as_deref());
+            self.auditor.submit(|p: &mut Pending| {
+                alert.fill(p, &self.audit_prefix, seq, now_ms, agent, subject, req, snap.version);
+            });
+        }
     }
 
     #[allow(

@@ -207,6 +207,17 @@ impl Snapshot {
             .iter()
             .any(|g| g.agent == agent && g.action == action && g.subject.as_deref().is_none_or(|s| s == sub))
     }
+    /// The kill switches that are on, sorted: (all, agents, actions). Compared across a swap to
+    /// write a `kill_switch_changed` alert ([`crate::alerts`]).
+    pub(crate) fn kill_switches(&self) -> (bool, Vec<String>, Vec<String>) {
+        let sorted = |s: &FastSet<String>| {
+            let mut v: Vec<String> = s.iter().cloned().collect();
+            v.sort();
+            v
+        };
+        (self.kill_all, sorted(&self.killed_agents), sorted(&self.killed_actions))
+    }
+
     /// The kill switch that stops (agent, action), if any.
     pub(crate) fn killed(&self, agent: &str, action: &str) -> Option<String> {
         if self.kill_all {

@@ -15,93 +15,36 @@
 //! When Redis cannot be reached the store returns an error and the engine
 //! denies limited requests with `counter_store_unavailable` (fail closed);
 //! requests without limits are unaffected.
+//!
+//! Three topologies, chosen by the URL's scheme ([`backend`]): one server (`redis://`,
+//! `rediss://`), a Redis Cluster (`redis+cluster://h:p,h:p/`) and a master found through
+//! Sentinel (`redis+sentinel://h:p,h:p/<master>`). On a cluster every key carries a hash tag
+//! naming the agent whose policy declared the limit ([`keys`]), so one script still sees all
+//! of a decision's counters of that agent. A decision whose limits come from several agents (a
+//! delegation chain with limits on more than one layer) is checked group by group: each group
+//! is recorded atomically, and when a later group is full the earlier groups' records are taken
+//! back ([`scripts::REFUND_SCRIPT`]). No limit is ever exceeded that way; a concurrent request
+//! may be refused while another's records are waiting to be taken back.
+
+mod backend;
+mod keys;
+mod scripts;
+
+pub use backend::{CLUSTER_SCHEME, SENTINEL_SCHEME};
 
 use crate::error::{Error, Result};
 use crate::limits::{CounterStore, LimitKey};
+use backend::{Backend, Conn};
+use keys::Names;
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// KEYS: per limit, its window (a sorted set) then its sequence, in separate namespaces so
-/// neither can ever be the other's key: for a count `win:` and `seq:` (a string), for a budget
-/// `bwin:` and `bsum:` (a hash: `seq`, and `sum`, the exact total of the live weights).
-/// ARGV: now_ms, consume (0/1), then (limit, window_ms, weight) per limit, weight `-` for a
-/// count. Returns 0 when every limit has room (and records the request if consume=1), else the
-/// 1-based index of the first full one. A budget's members are `time:seq:weight`; weights are
-/// integers (millionths) passed as strings and summed with HINCRBY, so totals stay exact.
-const WINDOW_SCRIPT: &str = r#"
-local now = tonumber(ARGV[1])
-local consume = ARGV[2] == "1"
-local times = {}
-for i = 1, #KEYS / 2 do
-  local key, meta = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit = tonumber(ARGV[3 * i])
-  local window = tonumber(ARGV[3 * i + 1])
-  local weight = ARGV[3 * i + 2]
-  local t = now
-  local newest = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")
-  if newest[2] and tonumber(newest[2]) > t then t = tonumber(newest[2]) end
-  if weight == "-" then
-    redis.call("ZREMRANGEBYSCORE", key, "-inf", t - window)
-    if redis.call("ZCARD", key) >= limit then return i end
-  else
-    local old = redis.call("ZRANGEBYSCORE", key, "-inf", t - window)
-    for _, m in ipairs(old) do
-      redis.call("HINCRBY", meta, "sum", "-" .. string.match(m, ":(%d+)$"))
-    end
-    if #old > 0 then redis.call("ZREMRANGEBYSCORE", key, "-inf", t - window) end
-    local sum = tonumber(redis.call("HGET", meta, "sum") or "0")
-    if sum + tonumber(weight) > limit then return i end
-  end
-  times[i] = t
-end
-if consume then
-  for i = 1, #KEYS / 2 do
-    local key, meta = KEYS[2 * i - 1], KEYS[2 * i]
-    local window = tonumber(ARGV[3 * i + 1])
-    local weight = ARGV[3 * i + 2]
-    if weight == "-" then
-      local seq = redis.call("INCR", meta)
-      redis.call("ZADD", key, times[i], times[i] .. ":" .. seq)
-      redis.call("PEXPIRE", key, window)
-      redis.call("PEXPIRE", meta, window)
-    elseif weight ~= "0" then
-      local seq = redis.call("HINCRBY", meta, "seq", 1)
-      redis.call("HINCRBY", meta, "sum", weight)
-      redis.call("ZADD", key, times[i], times[i] .. ":" .. seq .. ":" .. weight)
-      redis.call("PEXPIRE", key, window)
-      redis.call("PEXPIRE", meta, window)
-    end
-  end
-end
-return 0
-"#;
-
-/// KEYS: a breaker's denials (a sorted set), its open-until time (a string), its sequence.
-/// ARGV: now_ms, window_ms, max_denials, cool_down_ms. Returns the open-until time if the breaker
-/// is open (already, or opened by this denial), else 0. Denials while open are not counted.
-const BREAKER_SCRIPT: &str = r#"
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cool = tonumber(ARGV[4])
-local open = tonumber(redis.call("GET", KEYS[2]) or "0")
-if open > now then return open end
-local seq = redis.call("INCR", KEYS[3])
-redis.call("PEXPIRE", KEYS[3], window)
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
-redis.call("ZADD", KEYS[1], now, now .. ":" .. seq)
-redis.call("PEXPIRE", KEYS[1], window)
-if redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[3]) then
-  redis.call("DEL", KEYS[1])
-  redis.call("SET", KEYS[2], now + cool, "PX", cool)
-  return now + cool
-end
-return 0
-"#;
 
 /// Options of a [`RedisCounterStore`].
 #[derive(Clone, Debug)]
 pub struct RedisOptions {
-    /// `redis://host:port/db` (or `rediss://` for TLS, when the redis crate supports it), without ACT's parameters.
+    /// `redis://host:port/db` (or `rediss://` for TLS, when the redis crate supports it),
+    /// `redis+cluster://host:port,host:port/` or `redis+sentinel://host:port,.../<master>[/<db>]`,
+    /// without ACT's parameters.
     pub url: String,
     /// Prefix of every key this store writes (default `act:`), so several deployments can share a server.
     pub prefix: String,
@@ -151,10 +94,12 @@ impl RedisOptions {
                 "prefix" => {
                     if value.is_empty()
                         || value.len() > 128
-                        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+                        || value
+                            .chars()
+                            .any(|c| c.is_whitespace() || c.is_control() || c == '{' || c == '}')
                     {
                         return Err(bad(format!(
-                            "expected 1 to 128 characters without spaces, got `{value}`"
+                            "expected 1 to 128 characters without spaces or braces (braces are Redis Cluster hash tags), got `{value}`"
                         )));
                     }
                     opts.prefix = value;
@@ -223,17 +168,22 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// Rolling-window counters and approval marks in Redis.
 pub struct RedisCounterStore {
-    client: redis::Client,
+    backend: Backend,
     options: RedisOptions,
+    names: Names,
     script: redis::Script,
+    refund_script: redis::Script,
     breaker_script: redis::Script,
     /// Idle connections; a call takes one (or opens one) and puts it back when it worked.
-    idle: Mutex<Vec<redis::Connection>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 fn store_err(e: impl std::fmt::Display) -> Error {
     Error::Store(format!("redis: {e}"))
 }
+
+/// What one run of the window script recorded: per key of its group, the member added.
+type Recorded = Vec<String>;
 
 impl RedisCounterStore {
     /// Connects (and checks the server answers) so a wrong URL fails at start, not at the first limit.
@@ -247,54 +197,48 @@ impl RedisCounterStore {
         if options.timeout.is_zero() {
             return Err(Error::Config("the counter store timeout must be more than 0".into()));
         }
-        let client = redis::Client::open(options.url.as_str()).map_err(|e| {
-            Error::Config(format!(
-                "counter store URL `{}`: {e}",
-                crate::keys::truncate(&redact_password(&options.url), 80)
-            ))
-        })?;
+        let backend = Backend::open(&options.url, options.timeout)?;
         let store = RedisCounterStore {
-            client,
+            names: Names {
+                prefix: options.prefix.clone(),
+                tagged: backend.is_cluster(),
+            },
+            backend,
             options,
-            script: redis::Script::new(WINDOW_SCRIPT),
-            breaker_script: redis::Script::new(BREAKER_SCRIPT),
+            script: redis::Script::new(scripts::WINDOW_SCRIPT),
+            refund_script: redis::Script::new(scripts::REFUND_SCRIPT),
+            breaker_script: redis::Script::new(scripts::BREAKER_SCRIPT),
             idle: Mutex::new(Vec::new()),
         };
         store.with(|c| redis::cmd("PING").query::<String>(c))?;
         Ok(store)
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>) -> Result<T> {
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = self
-                    .client
-                    .get_connection_with_timeout(self.options.timeout)
-                    .map_err(store_err)?;
-                c.set_read_timeout(Some(self.options.timeout)).map_err(store_err)?;
-                c.set_write_timeout(Some(self.options.timeout)).map_err(store_err)?;
-                c
-            }
+            None => self.backend.connect(self.options.timeout).map_err(store_err)?,
         };
-        let out = f(&mut conn).map_err(store_err)?;
+        // A connection that failed is dropped: after a failover the next one finds the new master.
+        let out = f(conn.like()).map_err(store_err)?;
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
         Ok(out)
     }
 
-    fn run(&self, keys: &[LimitKey], now_ms: i64, consume: bool) -> Result<Option<usize>> {
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let full: i64 = self.with(|c| {
+    /// One window script over `keys` (one group): `Err(i)` when the i-th (0-based) is full,
+    /// else what it recorded.
+    fn run_group(
+        &self,
+        keys: &[&LimitKey],
+        now_ms: i64,
+        consume: bool,
+    ) -> Result<std::result::Result<Recorded, usize>> {
+        let out: Vec<String> = self.with(|c| {
             let mut inv = self.script.prepare_invoke();
-            let p = &self.options.prefix;
             for k in keys {
-                match k.weight {
-                    None => inv.key(format!("{p}win:{}", k.key)).key(format!("{p}seq:{}", k.key)),
-                    Some(_) => inv.key(format!("{p}bwin:{}", k.key)).key(format!("{p}bsum:{}", k.key)),
-                };
+                let [win, meta] = self.names.limit(k);
+                inv.key(win).key(meta);
             }
             inv.arg(now_ms).arg(if consume { "1" } else { "0" });
             for k in keys {
@@ -306,7 +250,59 @@ impl RedisCounterStore {
             }
             inv.invoke(c)
         })?;
-        Ok((full > 0).then(|| full as usize - 1))
+        let full: usize = out
+            .first()
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| store_err("the window script returned no index"))?;
+        Ok(if full > 0 { Err(full - 1) } else { Ok(out[1..].to_vec()) })
+    }
+
+    /// Takes back what [`Self::run_group`] recorded for `keys`.
+    fn refund(&self, keys: &[&LimitKey], recorded: &Recorded) -> Result<()> {
+        self.with(|c| {
+            let mut inv = self.refund_script.prepare_invoke();
+            for (k, member) in keys.iter().zip(recorded) {
+                let [win, meta] = self.names.limit(k);
+                inv.key(win).key(meta).arg(member.as_str());
+                match k.weight {
+                    None => inv.arg("-"),
+                    Some(w) => inv.arg(w),
+                };
+            }
+            inv.invoke::<i64>(c)
+        })?;
+        Ok(())
+    }
+
+    fn run(&self, keys: &[LimitKey], now_ms: i64, consume: bool) -> Result<Option<usize>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let groups = keys::by_group(keys);
+        let mut taken: Vec<(Vec<&LimitKey>, Recorded)> = Vec::new();
+        let mut outcome = Ok(None);
+        for group in &groups {
+            let members: Vec<&LimitKey> = group.iter().map(|&i| &keys[i]).collect();
+            match self.run_group(&members, now_ms, consume) {
+                Ok(Ok(recorded)) => taken.push((members, recorded)),
+                Ok(Err(full)) => {
+                    outcome = Ok(Some(group[full]));
+                    break;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        if consume && !matches!(outcome, Ok(None)) {
+            // Refused (or failed) in a later group: the earlier groups must not keep the charge.
+            // A refund that fails leaves capacity spent until the window passes: fail-safe.
+            for (members, recorded) in &taken {
+                let _ = self.refund(members, recorded);
+            }
+        }
+        outcome
     }
 }
 
@@ -326,7 +322,7 @@ impl CounterStore for RedisCounterStore {
             .unwrap_or(0);
         // Kept `mark_grace` past expiry: a replay of an expired approval fails on its expiry anyway.
         let ttl = (expires_ms - now).max(0) + self.options.mark_grace.as_millis() as i64;
-        let key = format!("{}mark:{id}", self.options.prefix);
+        let key = self.names.mark(id);
         let set: Option<String> =
             self.with(|c| redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl).query(c))?;
         Ok(set.is_some())
@@ -344,12 +340,12 @@ impl CounterStore for RedisCounterStore {
         max_denials: u64,
         cool_down_ms: i64,
     ) -> Result<Option<i64>> {
-        let p = &self.options.prefix;
+        let [denials, open, seq] = self.names.breaker(key);
         let until: i64 = self.with(|c| {
             self.breaker_script
-                .key(format!("{p}brk:{key}"))
-                .key(format!("{p}brko:{key}"))
-                .key(format!("{p}brks:{key}"))
+                .key(denials)
+                .key(open)
+                .key(seq)
                 .arg(now_ms)
                 .arg(window_ms.max(1))
                 .arg(max_denials.max(1))
@@ -360,7 +356,7 @@ impl CounterStore for RedisCounterStore {
     }
 
     fn breaker_open_until(&self, key: &str, now_ms: i64) -> Result<Option<i64>> {
-        let k = format!("{}brko:{key}", self.options.prefix);
+        let k = self.names.breaker_open(key);
         let until: Option<i64> = self.with(|c| redis::cmd("GET").arg(&k).query(c))?;
         Ok(until.filter(|u| *u > now_ms))
     }

@@ -1,0 +1,3 @@
+module act-bench/gofloor
+
+go 1.21
