@@ -10,10 +10,12 @@ from ._native import ERROR_CODES as ERROR_CODES
 from ._native import GENESIS_HASH as GENESIS_HASH
 from ._native import REASONS as REASONS
 from ._native import STATUS_FIELDS as STATUS_FIELDS
+from ._native import ApprovalCondition as ApprovalCondition
 from ._native import ApprovalHandle as ApprovalHandle
 from ._native import ApprovalRequest as ApprovalRequest
 from ._native import Decision as Decision
 from ._native import Engine, ManualClock
+from ._native import ShadowOutcome as ShadowOutcome
 from ._native import SigningKey as SigningKey
 from ._native import TokenInfo as TokenInfo
 from ._native import TraceStep as TraceStep
@@ -84,6 +86,7 @@ __all__ = [
     "ActError",
     "ActIOError",
     "ActKeyError",
+    "ApprovalCondition",
     "ApprovalDenied",
     "ApprovalHandle",
     "ApprovalRequest",
@@ -100,6 +103,7 @@ __all__ = [
     "InternalError",
     "LoggingSink",
     "PolicyError",
+    "ShadowOutcome",
     "SigningKey",
     "SnapshotError",
     "TokenError",

@@ -12,7 +12,7 @@ of the right type with an unusable value raise ``ConfigError``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._native import ApprovalRequest, Decision
@@ -69,10 +69,11 @@ class PolicyError(ActError, ValueError):
         message: str,
         code: Optional[str] = None,
         *,
-        diagnostics: Sequence[Tuple[str, int, int, str, str]] = (),
+        diagnostics: Sequence[Union[Tuple[str, int, int, str, str], Mapping[str, Any]]] = (),
     ) -> None:
         super().__init__(message, code)
-        self.diagnostics = [Diagnostic(*d) for d in diagnostics]
+        # The native module passes each as a dict of the core's field names.
+        self.diagnostics = [Diagnostic(**d) if isinstance(d, Mapping) else Diagnostic(*d) for d in diagnostics]
 
 
 class TokenError(ActError, ValueError):

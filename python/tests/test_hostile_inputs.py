@@ -281,6 +281,7 @@ CASES: Dict[str, Callable[[World], Case]] = {
         ),
     ),
     "ACT.approve": lambda w: (w.act.approve, dict(request=w.request, approver="supervisor", ttl=60)),
+    "ACT.seal": lambda w: (w.act.seal, dict(token=w.parent, holder_key=w.holder, ttl=60)),
     "ACT.guard": lambda w: (
         w.act.guard,
         dict(
@@ -361,7 +362,15 @@ for _name in (
     )
 
 # Types ACT builds (SigningKey: through generate/from_*); calling the class is a TypeError.
-for _name in ("Decision", "ApprovalRequest", "TraceStep", "SigningKey", "TokenInfo"):
+for _name in (
+    "Decision",
+    "ApprovalRequest",
+    "TraceStep",
+    "SigningKey",
+    "TokenInfo",
+    "ApprovalCondition",
+    "ShadowOutcome",
+):
     CASES[_name] = (lambda cls: lambda w: (cls, {}))(getattr(act_sdk, _name))
 
 # Keyword parameters that only exist inside a dict argument.
@@ -412,6 +421,17 @@ PROPERTIES = {
     "ApprovalRequest.condition",
     "ApprovalRequest.token_id",
     "ApprovalRequest.context_hash",
+    "ApprovalRequest.context",
+    "ApprovalRequest.conditions",
+    "ApprovalRequest.chain",
+    "ApprovalCondition.constraint",
+    "ApprovalCondition.condition",
+    "Decision.shadow",
+    "ShadowOutcome.outcome",
+    "ShadowOutcome.reason",
+    "ShadowOutcome.rule",
+    "ShadowOutcome.constraint",
+    "ShadowOutcome.message",
     "TraceStep.stage",
     "TraceStep.detail",
     "ApprovalRequired.approval_request",
@@ -576,6 +596,17 @@ def test_guard_tool_arguments_that_cannot_fill_the_template_fail_closed(policy_f
         w.close()
 
 
+def _shadow_outcome(w: World) -> Any:
+    """A decision's shadow outcome, from a policy with a shadow document."""
+    text = w.policy_file.read_text() + "---\n" + w.policy_file.read_text().replace("agent:", "shadow: true\nagent:", 1)
+    path = w.tmp / "with-shadow.yaml"
+    path.write_text(text)
+    with ACT(policy_file=path, signing_key=w.key, clock=w.clock) as shadowed:
+        d = shadowed.check(token=w.alice, action="read_order", resource="order://customer:42/1", context={"rows": 1})
+    assert d.shadow is not None
+    return d.shadow
+
+
 def test_every_property_reads_on_live_and_closed_objects(policy_file: Path, tmp_path: Path) -> None:
     w = World(policy_file, tmp_path)
     objects = {
@@ -585,6 +616,8 @@ def test_every_property_reads_on_live_and_closed_objects(policy_file: Path, tmp_
         "ManualClock": w.clock,
         "Decision": w.explained,
         "ApprovalRequest": w.request,
+        "ApprovalCondition": w.request.conditions[0],
+        "ShadowOutcome": _shadow_outcome(w),
         "TraceStep": (w.explained.trace or [None])[0],
         "ApprovalRequired": act_sdk.ApprovalRequired(w.pending),
         "ApprovalHandle": act_sdk.ApprovalHandle("abc"),

@@ -12,12 +12,15 @@ use crate::convert;
 use crate::decision::{PyApprovalRequest, PyDecision};
 use crate::errors::{self, shield, IntoPyResult};
 use crate::keys::{public_key_arg, PySigningKey};
-use act_core::client::{Client, ClientOptions, PolicySource, SourceArgs};
+use act_core::client::{
+    positive_seconds, timeout_secs, Client, ClientOptions, Mode, PolicySource, SourceArgs, DEFAULT_APPROVAL_TIMEOUT,
+    DEFAULT_AUDIT_DELIVERY_TIMEOUT, DEFAULT_READY_TIMEOUT,
+};
 use act_core::token::DelegationSpec;
-use act_core::{Decision, Engine, EngineOptions, IssueRequest, Request};
+use act_core::{Engine, EngineOptions, IssueRequest, Request};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyInt, PyString};
+use pyo3::types::{PyBool, PyInt, PyString};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -87,28 +90,26 @@ impl PyTokenInfo {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Mode {
-    Validate,
-    Check,
-    Explain,
-}
-
-/// A non-negative whole number of seconds; `None` stays `None`.
-fn seconds(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u64>> {
-    let Some(v) = value.filter(|v| !v.is_none()) else {
-        return Ok(None);
-    };
-    if !v.is_instance_of::<PyInt>() || v.is_instance_of::<pyo3::types::PyBool>() {
+/// An int that is not a bool (Python's `bool` subclasses `int`), or `TypeError` naming `name`.
+fn int_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    if !v.is_instance_of::<PyInt>() || v.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!("{name} must be an int (seconds)")));
     }
-    match v.extract::<i64>() {
-        Ok(n) if n >= 1 => Ok(Some(n as u64)),
-        _ => Err(errors::config(
-            py,
-            format!("{name} must be a positive number of seconds, got {v}"),
-        )),
-    }
+    v.extract::<i64>()
+        .map_err(|_| errors::config(v.py(), format!("{name} {v} is out of range")))
+}
+
+/// A positive whole number of seconds (the core's rule); `None` stays `None`.
+fn seconds(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u64>> {
+    value
+        .filter(|v| !v.is_none())
+        .map(|v| positive_seconds(int_arg(v, name)?, name).py(py))
+        .transpose()
+}
+
+/// A required `ttl`.
+fn required_ttl(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    seconds(py, Some(value), "ttl")?.ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))
 }
 
 fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
@@ -118,28 +119,35 @@ fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
         .map(|c| c.into_owned())
 }
 
-fn seconds_duration(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<Duration>> {
-    Ok(seconds(py, value, name)?.map(Duration::from_secs))
+/// A timeout in seconds (int or float); the default and the bounds are the core's.
+fn timeout_arg(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, default: Duration) -> PyResult<Duration> {
+    let secs = match value.filter(|v| !v.is_none()) {
+        Some(v) if !v.is_instance_of::<PyBool>() => Some(
+            v.extract::<f64>()
+                .map_err(|_| PyTypeError::new_err("timeout must be a number of seconds"))?,
+        ),
+        Some(_) => return Err(PyTypeError::new_err("timeout must be a number of seconds")),
+        None => None,
+    };
+    timeout_secs(secs, default).py(py)
 }
 
-/// A timeout in seconds: a non-negative int or float; `default` when not given.
-fn timeout_arg(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, default: u64) -> PyResult<Duration> {
-    let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(Duration::from_secs(default));
-    };
-    if value.is_instance_of::<pyo3::types::PyBool>() {
-        return Err(PyTypeError::new_err("timeout must be a number of seconds"));
+/// The id of an approval: an `ApprovalHandle`, an `ApprovalRequest` or the id itself.
+fn approval_id(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    if let Ok(h) = obj.cast::<PyApprovalHandle>() {
+        return Ok(h.get().id.clone());
     }
-    let secs: f64 = value
-        .extract()
-        .map_err(|_| PyTypeError::new_err("timeout must be a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err(errors::config(
-            py,
-            format!("timeout must be 0 to 86400 seconds, got {secs}"),
-        ));
+    if let Ok(r) = obj.cast::<PyApprovalRequest>() {
+        return Ok(r.get().inner.id.clone());
     }
-    Ok(Duration::from_secs_f64(secs))
+    obj.cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} (or its id, a str)")))?
+        .to_cow()
+        .map(|c| c.into_owned())
+}
+
+fn optional<T>(v: Option<&Bound<'_, PyAny>>, f: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<T>) -> PyResult<Option<T>> {
+    v.filter(|v| !v.is_none()).map(f).transpose()
 }
 
 impl PyEngine {
@@ -170,17 +178,10 @@ impl PyEngine {
                 context: &context,
                 approval,
             };
-            let run = |e: &Engine| -> Decision {
-                match mode {
-                    Mode::Validate => e.validate(&req),
-                    Mode::Check => e.check(&req),
-                    Mode::Explain => e.explain(&req),
-                }
-            };
-            let inner = if self.may_block && matches!(mode, Mode::Validate) {
-                py.detach(|| self.client.with_engine(run))
+            let inner = if self.may_block && mode == Mode::Validate {
+                py.detach(|| self.client.decide(mode, &req))
             } else {
-                self.client.with_engine(run)
+                self.client.decide(mode, &req)
             }
             .py(py)?;
             Ok(PyDecision { inner })
@@ -228,10 +229,7 @@ impl PyEngine {
         audit_key: Option<&Bound<'_, PySigningKey>>,
     ) -> PyResult<Self> {
         shield(py, || {
-            let trust_key = match trust_key.filter(|k| !k.is_none()) {
-                Some(k) => Some(public_key_arg(k, "trust_key")?),
-                None => None,
-            };
+            let trust_key = optional(trust_key, |k| public_key_arg(k, "trust_key"))?;
             let args = SourceArgs {
                 policy_file,
                 policy_text,
@@ -242,7 +240,7 @@ impl PyEngine {
                 trust_key,
                 issuer_api_key,
                 cache_dir,
-                initial_sync: seconds_duration(py, initial_sync, "initial_sync")?,
+                initial_sync: seconds(py, initial_sync, "initial_sync")?.map(Duration::from_secs),
             };
             let policy = PolicySource::select(args, &|name| std::env::var(name).ok()).py(py)?;
             let mut engine = EngineOptions {
@@ -255,13 +253,8 @@ impl PyEngine {
             if let Some(iss) = issuer {
                 engine.issuer = iss;
             }
-            if let Some(l) = leeway.filter(|l| !l.is_none()) {
-                if !l.is_instance_of::<PyInt>() || l.is_instance_of::<pyo3::types::PyBool>() {
-                    return Err(PyTypeError::new_err("leeway must be an int (seconds)"));
-                }
-                engine.leeway_secs = l
-                    .extract::<i64>()
-                    .map_err(|_| errors::config(py, format!("leeway {l} is out of range")))?;
+            if let Some(l) = optional(leeway, |l| int_arg(l, "leeway"))? {
+                engine.leeway_secs = l;
             }
             let mut opts = ClientOptions::new(policy);
             opts.engine = engine;
@@ -360,16 +353,10 @@ impl PyEngine {
                 agent: text_arg(agent, "agent")?,
                 user_context: convert::to_map(Some(user_context), "user_context")?,
                 agent_context: convert::to_map(agent_context, "agent_context")?,
-                policy: policy
-                    .filter(|p| !p.is_none())
-                    .map(|p| convert::to_json(p, "policy"))
-                    .transpose()?,
+                policy: optional(policy, |p| convert::to_json(p, "policy"))?,
                 // 0 asks the core for its default lifetime.
                 ttl_secs: seconds(py, ttl, "ttl")?.unwrap_or(0),
-                holder_key: holder_key
-                    .filter(|k| !k.is_none())
-                    .map(|k| public_key_arg(k, "holder_key"))
-                    .transpose()?,
+                holder_key: optional(holder_key, |k| public_key_arg(k, "holder_key"))?,
             };
             drop(engine);
             // In endpoint mode without a signing key this is an HTTP call: no GIL held.
@@ -403,18 +390,31 @@ impl PyEngine {
             let spec = DelegationSpec {
                 agent: text_arg(agent, "agent")?,
                 agent_context: convert::to_map(agent_context, "agent_context")?,
-                capability: policy
-                    .filter(|p| !p.is_none())
-                    .map(|p| convert::to_json(p, "policy"))
-                    .transpose()?,
-                ttl_secs: seconds(py, Some(ttl), "ttl")?
-                    .ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))?,
-                holder_key: next_holder_key
-                    .filter(|k| !k.is_none())
-                    .map(|k| public_key_arg(k, "next_holder_key"))
-                    .transpose()?,
+                capability: optional(policy, |p| convert::to_json(p, "policy"))?,
+                ttl_secs: required_ttl(py, ttl)?,
+                holder_key: optional(next_holder_key, |k| public_key_arg(k, "next_holder_key"))?,
             };
             engine.delegate(token, &holder.get().inner, &spec).py(py)
+        })
+    }
+
+    /// Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+    /// sub-agent holding that key can present it, valid `ttl` seconds at most.
+    #[pyo3(signature = (token, *, holder_key, ttl))]
+    fn seal(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        holder_key: &Bound<'_, PyAny>,
+        ttl: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
+        shield(py, || {
+            let holder = holder_key
+                .cast::<PySigningKey>()
+                .map_err(|_| PyTypeError::new_err("holder_key must be the SigningKey the token names as its holder"))?;
+            self.engine(py)?
+                .seal(token, &holder.get().inner, required_ttl(py, ttl)?)
+                .py(py)
         })
     }
 
@@ -430,19 +430,9 @@ impl PyEngine {
     ) -> PyResult<String> {
         shield(py, || {
             let engine = self.engine(py)?;
-            let id = if let Ok(r) = request.cast::<PyApprovalRequest>() {
-                r.get().inner.id.clone()
-            } else if let Ok(s) = request.cast::<PyString>() {
-                s.to_cow()?.into_owned()
-            } else {
-                return Err(PyTypeError::new_err(
-                    "request must be an ApprovalRequest or its id (str)",
-                ));
-            };
+            let id = approval_id(request, "request must be an ApprovalRequest")?;
             let approver = text_arg(approver, "approver")?;
-            let ttl =
-                seconds(py, Some(ttl), "ttl")?.ok_or_else(|| PyTypeError::new_err("ttl must be an int (seconds)"))?;
-            engine.approve(&id, &approver, ttl).py(py)
+            engine.approve(&id, &approver, required_ttl(py, ttl)?).py(py)
         })
     }
 
@@ -457,7 +447,7 @@ impl PyEngine {
     #[pyo3(signature = (timeout=None))]
     fn ready(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         shield(py, || {
-            let t = timeout_arg(py, timeout, 5)?;
+            let t = timeout_arg(py, timeout, DEFAULT_READY_TIMEOUT)?;
             Ok(py.detach(|| self.client.ready(t)))
         })
     }
@@ -487,18 +477,8 @@ impl PyEngine {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         shield(py, || {
-            let id = if let Ok(h) = handle.cast::<PyApprovalHandle>() {
-                h.get().id.clone()
-            } else if let Ok(r) = handle.cast::<PyApprovalRequest>() {
-                r.get().inner.id.clone()
-            } else if let Ok(s) = handle.cast::<PyString>() {
-                s.to_cow()?.into_owned()
-            } else {
-                return Err(PyTypeError::new_err(
-                    "handle must be the ApprovalHandle request_approval returned (or its id)",
-                ));
-            };
-            let t = timeout_arg(py, timeout, 300)?;
+            let id = approval_id(handle, "handle must be the ApprovalHandle request_approval returned")?;
+            let t = timeout_arg(py, timeout, DEFAULT_APPROVAL_TIMEOUT)?;
             py.detach(|| self.client.wait_for_approval(&id, t)).py(py)
         })
     }
@@ -523,7 +503,7 @@ impl PyEngine {
     #[pyo3(signature = (timeout=None))]
     fn wait_audit_delivered(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         shield(py, || {
-            let t = timeout_arg(py, timeout, 10)?;
+            let t = timeout_arg(py, timeout, DEFAULT_AUDIT_DELIVERY_TIMEOUT)?;
             Ok(py.detach(|| self.client.wait_audit_delivered(t)))
         })
     }

@@ -1,58 +1,18 @@
 //! Python values to JSON and back.
 //!
-//! Context, user context and inline policies are JSON in the core. Python
-//! `dict`/`list`/`tuple`/`str`/`int`/`float`/`bool`/`None` (and their
-//! subclasses, such as `str` enums) convert; anything else is a `TypeError`
-//! naming where it sits (`context['when']`), and a value JSON cannot hold
-//! (NaN, an integer over 64 bits, nesting deeper than 64) is a `ConfigError`.
+//! Context, user context and inline policies are JSON in the core, which walks them
+//! (`act_core::client::to_json`: the depth and size limits, the error wording and the path of a
+//! bad value, `context['when']`, are the core's). This module only says what a Python value is:
+//! `dict`/`list`/`tuple`/`str`/`int`/`float`/`bool`/`None` and their subclasses (such as `str`
+//! enums), and any other mapping. A type JSON has no place for is a `TypeError`; a value JSON
+//! cannot hold (NaN, an integer over 64 bits) or past a limit is a `ConfigError`.
 
 use crate::errors;
+use act_core::client::{ConvertError, Entries, HostValue, Node};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
-
-/// The core's limit, the same in every language.
-const MAX_DEPTH: usize = act_core::client::MAX_CONTEXT_DEPTH;
-
-enum Problem {
-    Type(String),
-    Value(String),
-    Py(PyErr),
-}
-
-/// Where a bad value sits, built only on the error path.
-struct Fail {
-    path: Vec<String>,
-    problem: Problem,
-}
-
-impl Fail {
-    fn at(mut self, segment: String) -> Self {
-        self.path.push(segment);
-        self
-    }
-    fn into_py(self, py: Python<'_>, root: &str) -> PyErr {
-        let mut path = root.to_string();
-        for seg in self.path.iter().rev() {
-            path.push_str(seg);
-        }
-        match self.problem {
-            Problem::Type(t) => PyTypeError::new_err(format!(
-                "{path} is {t}; ACT takes JSON values: dict with str keys, list, tuple, str, int, float, bool or None"
-            )),
-            Problem::Value(m) => errors::config(py, format!("{path} {m}")),
-            Problem::Py(e) => e,
-        }
-    }
-}
-
-fn fail(problem: Problem) -> Fail {
-    Fail {
-        path: Vec::new(),
-        problem,
-    }
-}
+use serde_json::{Map, Value};
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -61,121 +21,94 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "an object".into())
 }
 
-fn key_text(key: &Bound<'_, PyAny>) -> Result<String, Fail> {
-    match key.cast::<PyString>() {
-        Ok(s) => s.to_cow().map(|c| c.into_owned()).map_err(|e| fail(Problem::Py(e))),
-        Err(_) => Err(fail(Problem::Type(format!("a key of type {}", type_name(key))))),
+fn key(k: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
+    Ok(match k.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(type_name(k)),
+    })
+}
+
+fn dict_entries<'py>(d: &Bound<'py, PyDict>) -> Entries<'py, PyValue<'py>> {
+    Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, PyValue(v)))))
+}
+
+/// A Python value as the core's conversion walks it.
+struct PyValue<'py>(Bound<'py, PyAny>);
+
+fn mapping_entries<'py>(m: &Bound<'py, PyMapping>) -> PyResult<Entries<'py, PyValue<'py>>> {
+    let items = m.items()?;
+    Ok(Box::new(items.into_iter().map(|item| {
+        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
+        Ok((key(&k)?, PyValue(v)))
+    })))
+}
+
+impl<'py> HostValue for PyValue<'py> {
+    type Error = PyErr;
+    fn node<'a>(&'a self) -> PyResult<Node<'a, Self>>
+    where
+        Self: 'a,
+    {
+        let obj = &self.0;
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Node::Text(s.to_cow()?.into_owned()));
+        }
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return Ok(Node::Bool(b.is_true()));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            return Ok(match (obj.extract::<i64>(), obj.extract::<u64>()) {
+                (Ok(i), _) => Node::Int(i),
+                (_, Ok(u)) => Node::UInt(u),
+                _ => Node::BigInt,
+            });
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return Ok(Node::Float(f.value()));
+        }
+        if obj.is_none() {
+            return Ok(Node::Null);
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            return Ok(Node::Map(dict_entries(d)));
+        }
+        if let Ok(l) = obj.cast::<PyList>() {
+            return Ok(Node::List(Box::new(l.iter().map(|v| Ok(PyValue(v))))));
+        }
+        if let Ok(t) = obj.cast::<PyTuple>() {
+            return Ok(Node::List(Box::new(t.iter().map(|v| Ok(PyValue(v))))));
+        }
+        if let Ok(m) = obj.cast::<PyMapping>() {
+            return Ok(Node::Map(mapping_entries(m)?));
+        }
+        Ok(Node::Other(type_name(obj)))
     }
 }
 
-fn number_from_int(obj: &Bound<'_, PyAny>) -> Result<Value, Fail> {
-    if let Ok(i) = obj.extract::<i64>() {
-        return Ok(Value::Number(i.into()));
+fn raise(py: Python<'_>, e: ConvertError<PyErr>) -> PyErr {
+    match e {
+        ConvertError::Type(m) => PyTypeError::new_err(m),
+        ConvertError::Value(m) => errors::config(py, m),
+        ConvertError::Host(e) => e,
     }
-    if let Ok(u) = obj.extract::<u64>() {
-        return Ok(Value::Number(u.into()));
-    }
-    Err(fail(Problem::Value(
-        "is an integer outside the 64-bit range JSON numbers keep exactly".into(),
-    )))
-}
-
-fn number_from_float(f: f64) -> Result<Value, Fail> {
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| fail(Problem::Value(format!("is {f}, which is not a JSON number"))))
-}
-
-fn map_to_json(dict: &Bound<'_, PyDict>, depth: usize) -> Result<Map<String, Value>, Fail> {
-    let mut map = Map::with_capacity(dict.len());
-    for (k, v) in dict.iter() {
-        let key = key_text(&k)?;
-        let value = value_to_json(&v, depth + 1).map_err(|f| f.at(format!("[{key:?}]")))?;
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-fn value_to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Fail> {
-    if depth > MAX_DEPTH {
-        return Err(fail(Problem::Value(format!(
-            "nests deeper than {MAX_DEPTH} levels (or contains itself)"
-        ))));
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_cow()
-            .map(|s| Value::String(s.into_owned()))
-            .map_err(|e| fail(Problem::Py(e)));
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.is_instance_of::<PyInt>() {
-        return number_from_int(obj);
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return number_from_float(f.value());
-    }
-    if obj.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        return map_to_json(d, depth).map(Value::Object);
-    }
-    if let Ok(l) = obj.cast::<PyList>() {
-        return seq_to_json(l.iter(), depth);
-    }
-    if let Ok(t) = obj.cast::<PyTuple>() {
-        return seq_to_json(t.iter(), depth);
-    }
-    if let Ok(m) = obj.cast::<PyMapping>() {
-        return mapping_to_json(m, depth).map(Value::Object);
-    }
-    Err(fail(Problem::Type(type_name(obj))))
-}
-
-fn seq_to_json<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Result<Value, Fail> {
-    let mut out = Vec::new();
-    for (i, item) in items.enumerate() {
-        out.push(value_to_json(&item, depth + 1).map_err(|f| f.at(format!("[{i}]")))?);
-    }
-    Ok(Value::Array(out))
-}
-
-fn mapping_to_json(m: &Bound<'_, PyMapping>, depth: usize) -> Result<Map<String, Value>, Fail> {
-    let items = m.items().map_err(|e| fail(Problem::Py(e)))?;
-    let mut map = Map::new();
-    for item in items.iter() {
-        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(|e| fail(Problem::Py(e)))?;
-        let key = key_text(&k)?;
-        let value = value_to_json(&v, depth + 1).map_err(|f| f.at(format!("[{key:?}]")))?;
-        map.insert(key, value);
-    }
-    Ok(map)
 }
 
 /// Any JSON value (an inline policy); `name` names the argument in errors.
 pub(crate) fn to_json(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
-    value_to_json(obj, 0).map_err(|f| f.into_py(obj.py(), name))
+    act_core::client::to_json(&PyValue(obj.clone()), name).map_err(|e| raise(obj.py(), e))
 }
 
-/// A JSON object from a `dict` (fast path) or any other mapping; `None` is empty.
+/// A JSON object from a `dict` or any other mapping; `None` is empty.
 pub(crate) fn to_map(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map<String, Value>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(Map::new());
     };
-    let result = if let Ok(d) = obj.cast::<PyDict>() {
-        map_to_json(d, 0)
-    } else if let Ok(m) = obj.cast::<PyMapping>() {
-        mapping_to_json(m, 0)
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be a dict (or another mapping), not {}",
-            type_name(obj)
-        )));
+    // The common case, a dict, goes straight to its entries (the validate path).
+    let result = match obj.cast::<PyDict>() {
+        Ok(d) => act_core::client::entries_to_object(dict_entries(d), name),
+        Err(_) => act_core::client::to_object(&PyValue(obj.clone()), name),
     };
-    result.map_err(|f| f.into_py(obj.py(), name))
+    result.map_err(|e| raise(obj.py(), e))
 }
 
 /// A JSON value as a Python object.
@@ -183,22 +116,14 @@ pub(crate) fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, 
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
-            }
-        }
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_py(py, item)?)?;
-            }
-            list.into_any()
+            PyList::new(py, items.iter().map(|i| to_py(py, i)).collect::<PyResult<Vec<_>>>()?)?.into_any()
         }
         Value::Object(map) => {
             let dict = PyDict::new(py);

@@ -1,11 +1,52 @@
-//! `Decision`, `ApprovalRequest` and `TraceStep`: frozen views of the core's results.
+//! `Decision`, `ApprovalRequest`, `ShadowOutcome`, `ApprovalCondition` and `TraceStep`: frozen
+//! views of the core's results.
 //!
 //! A `Decision` wraps the core value as is and converts a field only when it
 //! is read, so `validate` pays for one small object, not eleven attributes.
 
+use crate::convert::to_py;
 use act_core::{ApprovalRequest, Decision, TraceStep};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+
+/// A core value's serde form (the same keys as its JSON) as a plain dict.
+fn to_dict<'py>(py: Python<'py>, value: serde_json::Result<serde_json::Value>) -> PyResult<Bound<'py, PyAny>> {
+    let value = value.map_err(|e| crate::errors::internal(py, format!("a result did not serialize: {e}")))?;
+    to_py(py, &value)
+}
+
+/// What the agent's shadow policy would have decided (`Decision.shadow`).
+#[pyclass(frozen, get_all, module = "act_sdk", name = "ShadowOutcome")]
+pub struct PyShadowOutcome {
+    outcome: &'static str,
+    reason: &'static str,
+    rule: Option<String>,
+    constraint: Option<String>,
+    message: String,
+}
+
+#[pymethods]
+impl PyShadowOutcome {
+    fn __repr__(&self) -> String {
+        format!("ShadowOutcome(outcome='{}', reason='{}')", self.outcome, self.reason)
+    }
+}
+
+/// One approval rule that fired on a request (`ApprovalRequest.conditions`).
+#[pyclass(frozen, get_all, module = "act_sdk", name = "ApprovalCondition")]
+pub struct PyApprovalCondition {
+    constraint: String,
+    condition: String,
+}
+
+#[pymethods]
+impl PyApprovalCondition {
+    fn __repr__(&self) -> String {
+        format!(
+            "ApprovalCondition(constraint={:?}, condition={:?})",
+            self.constraint, self.condition
+        )
+    }
+}
 
 /// The answer to one request. `bool(decision)` is `decision.allowed`.
 #[pyclass(frozen, eq, module = "act_sdk", name = "Decision")]
@@ -74,6 +115,17 @@ impl PyDecision {
             .clone()
             .map(|inner| PyApprovalRequest { inner })
     }
+    /// What the agent's shadow policy would have decided, or None when it has none.
+    #[getter]
+    fn shadow(&self) -> Option<PyShadowOutcome> {
+        self.inner.shadow.as_ref().map(|s| PyShadowOutcome {
+            outcome: s.outcome.as_str(),
+            reason: s.reason.as_str(),
+            rule: s.rule.clone(),
+            constraint: s.constraint.clone(),
+            message: s.message.clone(),
+        })
+    }
     /// Every rule and constraint looked at (only from `explain`).
     #[getter]
     fn trace(&self) -> Option<Vec<PyTraceStep>> {
@@ -85,9 +137,7 @@ impl PyDecision {
 
     /// The decision as a plain dict (JSON-ready).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let value = serde_json::to_value(&self.inner)
-            .map_err(|e| crate::errors::internal(py, format!("a decision did not serialize: {e}")))?;
-        crate::convert::to_py(py, &value)
+        to_dict(py, serde_json::to_value(&self.inner))
     }
 
     fn __bool__(&self) -> bool {
@@ -161,30 +211,36 @@ impl PyApprovalRequest {
     fn token_id(&self) -> &str {
         &self.inner.token_id
     }
-    /// SHA-256 of the canonical context.
+    /// SHA-256 of the canonical `context` (base64url).
     #[getter]
     fn context_hash(&self) -> &str {
         &self.inner.context_hash
     }
+    /// The argument values the approver sees (after the policy's redaction), as a dict.
+    #[getter]
+    fn context<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &serde_json::Value::Object(self.inner.context.clone()))
+    }
+    /// Every approval rule that fired, in policy order; the first is `constraint`/`condition`.
+    #[getter]
+    fn conditions(&self) -> Vec<PyApprovalCondition> {
+        let c = &self.inner.conditions;
+        c.iter()
+            .map(|c| PyApprovalCondition {
+                constraint: c.constraint.clone(),
+                condition: c.condition.clone(),
+            })
+            .collect()
+    }
+    /// The agents of the token's delegation chain, root first.
+    #[getter]
+    fn chain(&self) -> Vec<String> {
+        self.inner.chain.clone()
+    }
 
-    /// The request as a plain dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let r = &self.inner;
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("id", &r.id),
-            ("agent", &r.agent),
-            ("subject", &r.subject),
-            ("action", &r.action),
-            ("resource", &r.resource),
-            ("constraint", &r.constraint),
-            ("condition", &r.condition),
-            ("token_id", &r.token_id),
-            ("context_hash", &r.context_hash),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+    /// The request as a plain dict (JSON-ready, every field above).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, serde_json::to_value(&self.inner))
     }
 
     fn __repr__(&self) -> String {

@@ -6,12 +6,12 @@
 //! stable `code`. A Rust panic never reaches Python as `PanicException`:
 //! [`shield`] turns it into `act_sdk.InternalError` (code `internal`).
 
+use act_core::client::{cause_chain, error_fields};
 use act_core::{Error, ErrorFamily};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use pyo3::types::{PyDict, PyType};
 
 const ERRORS_MODULE: &str = "act_sdk.errors";
 
@@ -59,7 +59,8 @@ pub(crate) fn internal(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
     build(internal_error(py), message.as_ref(), "internal", None)
 }
 
-/// Maps a core error to its family's exception, with the stable code and the details of its variant.
+/// Maps a core error to its family's exception, with the stable code, the fields of its variant
+/// (the core's `error_fields`, as keyword arguments) and its cause chain as `__cause__`.
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     let class = match err.family() {
         ErrorFamily::Policy => policy_error(py),
@@ -77,82 +78,30 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         ErrorFamily::Io => io_error(py),
         ErrorFamily::Internal => internal_error(py),
     };
-    let details = PyDict::new(py);
-    let mut cause = None;
-    let filled: PyResult<()> = (|| {
-        match &err {
-            Error::Policy(p) => {
-                let list = PyList::empty(py);
-                for d in &p.diagnostics {
-                    list.append(PyTuple::new(
-                        py,
-                        [
-                            d.file.clone().into_pyobject(py)?.into_any(),
-                            d.line.into_pyobject(py)?.into_any(),
-                            d.column.into_pyobject(py)?.into_any(),
-                            d.key.clone().into_pyobject(py)?.into_any(),
-                            d.message.clone().into_pyobject(py)?.into_any(),
-                        ],
-                    )?)?;
-                }
-                details.set_item("diagnostics", list)?;
-            }
-            Error::Token { reason, .. } => details.set_item("reason", reason.as_str())?,
-            Error::AuditChain { line, .. } => details.set_item("line", line)?,
-            Error::Endpoint { url, status, code, .. } => {
-                details.set_item("url", url)?;
-                details.set_item("status", status)?;
-                details.set_item("endpoint_code", code)?;
-            }
-            Error::ApprovalDenied {
-                id,
-                status,
-                reason,
-                decided_by,
-            } => {
-                details.set_item("approval_id", id)?;
-                details.set_item("status", status)?;
-                details.set_item("reason", reason)?;
-                details.set_item("decided_by", decided_by)?;
-            }
-            Error::ApprovalTimeout { id, waited_ms } => {
-                details.set_item("approval_id", id)?;
-                details.set_item("waited_ms", waited_ms)?;
-            }
-            Error::Io { path, source } => {
-                details.set_item("path", path)?;
-                cause = Some(PyOSError::new_err((
-                    source.raw_os_error().unwrap_or(0),
-                    source.to_string(),
-                    path.clone(),
-                )));
-            }
-            _ => {}
-        }
-        Ok(())
-    })();
-    if let Err(e) = filled {
-        return e;
-    }
-    if cause.is_none() {
-        cause = source_chain(py, &err);
-    }
+    let fields = serde_json::Value::Object(error_fields(&err));
+    let details = match crate::convert::to_py(py, &fields).and_then(|d| Ok(d.cast_into::<PyDict>()?)) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     let exc = build(class, &err.to_string(), err.code(), Some(&details));
+    let cause = match &err {
+        // An I/O error's cause is the OSError Python code expects there (errno, strerror, filename).
+        Error::Io { path, source } => Some(PyOSError::new_err((
+            source.raw_os_error().unwrap_or(0),
+            source.to_string(),
+            path.clone(),
+        ))),
+        _ => nested(py, cause_chain(&err)),
+    };
     if cause.is_some() {
         exc.set_cause(py, cause);
     }
     exc
 }
 
-/// The `#[source]` chain of `err` as nested Python exceptions (`__cause__` of `__cause__`...),
+/// The cause texts, outermost first, as nested Python exceptions (`__cause__` of `__cause__`...),
 /// so a traceback shows the transport error under the endpoint error.
-fn source_chain(py: Python<'_>, err: &Error) -> Option<PyErr> {
-    let mut texts = Vec::new();
-    let mut next = std::error::Error::source(err);
-    while let Some(s) = next {
-        texts.push(s.to_string());
-        next = s.source();
-    }
+fn nested(py: Python<'_>, texts: Vec<String>) -> Option<PyErr> {
     let mut cause: Option<PyErr> = None;
     for text in texts.into_iter().rev() {
         let e = pyo3::exceptions::PyConnectionError::new_err(text);
@@ -175,18 +124,5 @@ impl<T> IntoPyResult<T> for act_core::Result<T> {
 
 /// Runs an entry point; a panic inside becomes `InternalError` instead of `PanicException`.
 pub(crate) fn shield<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(internal(
-                py,
-                format!("a bug in ACT: the native core panicked ({what}); please report it"),
-            ))
-        }
-    }
+    act_core::client::catch_panic(f, |sentence| internal(py, sentence))
 }

@@ -14,6 +14,15 @@ pub struct PySigningKey {
 }
 
 /// A JWK given as a JSON string or as a dict.
+/// A key from a core constructor, inside the panic shield.
+fn signing(py: Python<'_>, make: impl FnOnce() -> PyResult<SigningKey>) -> PyResult<PySigningKey> {
+    shield(py, || Ok(PySigningKey { inner: make()? }))
+}
+
+fn verifying(py: Python<'_>, make: impl FnOnce() -> PyResult<VerifyingKey>) -> PyResult<PyVerifyingKey> {
+    shield(py, || Ok(PyVerifyingKey { inner: make()? }))
+}
+
 fn jwk_text(jwk: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = jwk.cast::<PyString>() {
         return Ok(s.to_cow()?.into_owned());
@@ -29,75 +38,37 @@ impl PySigningKey {
     /// A fresh key from the operating system's random source.
     #[staticmethod]
     fn generate(py: Python<'_>) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PySigningKey {
-                inner: SigningKey::generate().py(py)?,
-            })
-        })
+        signing(py, || SigningKey::generate().py(py))
     }
 
     /// From the 32-byte seed (the JWK `d`).
     #[staticmethod]
     fn from_seed(py: Python<'_>, seed: &[u8]) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PySigningKey {
-                inner: SigningKey::from_seed(seed).py(py)?,
-            })
-        })
+        signing(py, || SigningKey::from_seed(seed).py(py))
     }
 
     /// From a PEM `PRIVATE KEY` block (PKCS#8, as OpenSSL writes it).
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PySigningKey {
-                inner: SigningKey::from_pkcs8_pem(pem).py(py)?,
-            })
-        })
+        signing(py, || SigningKey::from_pkcs8_pem(pem).py(py))
     }
 
     /// From a private JWK (`{"kty":"OKP","crv":"Ed25519","d":...,"x":...}`), as a string or dict.
     #[staticmethod]
     fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PySigningKey {
-                inner: SigningKey::from_jwk(&jwk_text(jwk)?).py(py)?,
-            })
-        })
+        signing(py, || SigningKey::from_jwk(&jwk_text(jwk)?).py(py))
     }
 
     /// Reads a PEM file written by `save` (or `openssl genpkey -algorithm ed25519`).
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        shield(py, || {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| act_core::Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })
-                .py(py)?;
-            Ok(PySigningKey {
-                inner: SigningKey::from_pkcs8_pem(&text).py(py)?,
-            })
-        })
+        signing(py, || py.detach(|| act_core::client::load_signing_key(&path)).py(py))
     }
 
     /// Writes the key as PEM to a new file readable only by its owner; never overwrites.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         shield(py, || {
-            use std::io::Write;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let io = |e| act_core::Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            };
-            let mut file = options.open(&path).map_err(io).py(py)?;
-            file.write_all(self.inner.to_pkcs8_pem().as_bytes())
-                .and_then(|_| file.sync_all())
-                .map_err(io)
+            py.detach(|| act_core::client::save_signing_key(&self.inner, &path))
                 .py(py)
         })
     }
@@ -143,31 +114,19 @@ impl PyVerifyingKey {
     /// Parses `ed25519:<base64url>`.
     #[new]
     fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PyVerifyingKey {
-                inner: VerifyingKey::parse(text).py(py)?,
-            })
-        })
+        verifying(py, || VerifyingKey::parse(text).py(py))
     }
 
     /// From a public JWK, as a string or dict.
     #[staticmethod]
     fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PyVerifyingKey {
-                inner: VerifyingKey::from_jwk(&jwk_text(jwk)?).py(py)?,
-            })
-        })
+        verifying(py, || VerifyingKey::from_jwk(&jwk_text(jwk)?).py(py))
     }
 
     /// From the 32 raw public-key bytes.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, raw: &[u8]) -> PyResult<Self> {
-        shield(py, || {
-            Ok(PyVerifyingKey {
-                inner: VerifyingKey::from_bytes(raw).py(py)?,
-            })
-        })
+        verifying(py, || VerifyingKey::from_bytes(raw).py(py))
     }
 
     /// The public JWK (with `kid`) as a string.

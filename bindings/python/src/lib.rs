@@ -50,6 +50,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<decision::PyDecision>()?;
     m.add_class::<decision::PyApprovalRequest>()?;
     m.add_class::<decision::PyTraceStep>()?;
+    m.add_class::<decision::PyShadowOutcome>()?;
+    m.add_class::<decision::PyApprovalCondition>()?;
     m.add_class::<keys::PySigningKey>()?;
     m.add_class::<keys::PyVerifyingKey>()?;
     m.add_class::<clock::PyManualClock>()?;

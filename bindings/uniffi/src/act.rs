@@ -5,13 +5,12 @@
 
 use crate::clock::ManualClock;
 use crate::decision::{ApprovalRequest, Decision};
-use crate::error::{shield, ActError, Result};
+use crate::error::{shield, Result};
 use crate::keys::{SigningKey, VerifyingKey};
-use crate::value::{to_json_object, to_map, ContextValue};
-use act_core::client::{AuditTarget, Client, ClientOptions, EndpointOptions, PolicySource};
+use crate::value::{to_json_object, to_map, Context};
+use act_core::client::{positive_seconds, AuditTarget, Client, ClientOptions, EndpointOptions, Mode, PolicySource};
 use act_core::token::DelegationSpec;
-use act_core::{Engine, EngineOptions, IssueRequest, Request};
-use std::collections::HashMap;
+use act_core::{EngineOptions, IssueRequest, Request};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,28 +131,12 @@ pub fn status_fields() -> Vec<String> {
     act_core::client::STATUS_FIELDS.iter().map(|s| s.to_string()).collect()
 }
 
-#[derive(Clone, Copy)]
-enum Mode {
-    Validate,
-    Check,
-    Explain,
-}
-
-/// A positive whole number of seconds.
-fn seconds(value: i64, name: &str) -> Result<u64> {
-    if value < 1 {
-        return Err(ActError::config(format!(
-            "{name} must be a positive number of seconds, got {value}"
-        )));
-    }
-    Ok(value as u64)
-}
-
 /// Options shared by both constructors.
 struct Common {
     signing_key: Option<Arc<SigningKey>>,
     trusted_keys: Vec<Arc<VerifyingKey>>,
     audit_files: Vec<String>,
+    audit_key: Option<Arc<SigningKey>>,
     counters: Option<String>,
 }
 
@@ -172,6 +155,7 @@ fn start(
         .into_iter()
         .map(|f| AuditTarget::Jsonl(PathBuf::from(f)))
         .collect();
+    opts.audit_key = common.audit_key.map(|k| k.inner.clone());
     opts.counters = common.counters;
     opts.clock = clock.map(|c| c.inner.clone() as Arc<dyn act_core::Clock>);
     opts.sdk_language = "kotlin".into();
@@ -182,17 +166,13 @@ fn start(
 }
 
 impl Act {
-    fn engine(&self) -> Result<Arc<Engine>> {
-        Ok(self.client.engine()?)
-    }
-
     fn decide(
         &self,
         mode: Mode,
         token: &str,
         action: &str,
         resource: &str,
-        context: &HashMap<String, ContextValue>,
+        context: &Context,
         approval: Option<&str>,
     ) -> Result<Decision> {
         shield(|| {
@@ -204,12 +184,7 @@ impl Act {
                 context: &context,
                 approval,
             };
-            let decision = self.client.with_engine(|engine| match mode {
-                Mode::Validate => engine.validate(&req),
-                Mode::Check => engine.check(&req),
-                Mode::Explain => engine.explain(&req),
-            })?;
-            Ok(decision.into())
+            Ok(self.client.decide(mode, &req)?.into())
         })
     }
 }
@@ -222,7 +197,8 @@ impl Act {
     /// `audience` is required in tokens' `aud` when set; `leeway` is the clock
     /// skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
     /// further issuer keys; `audit_files` are JSON Lines files that receive every
-    /// audit record; `clock` replaces the system clock (tests); `counters` is where
+    /// audit record; `audit_key` (opt-in) signs checkpoints of those logs, so a log cut short
+    /// or replaced is detected on reopening; `clock` replaces the system clock (tests); `counters` is where
     /// rate limits and approval marks live: `"memory"` (default, this process) or a
     /// `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
     #[uniffi::constructor(default(
@@ -233,7 +209,8 @@ impl Act {
         trusted_keys = [],
         audit_files = [],
         clock = None,
-        counters = None
+        counters = None,
+        audit_key = None
     ))]
     #[allow(
         clippy::too_many_arguments,
@@ -249,6 +226,7 @@ impl Act {
         audit_files: Vec<String>,
         clock: Option<Arc<ManualClock>>,
         counters: Option<String>,
+        audit_key: Option<Arc<SigningKey>>,
     ) -> Result<Arc<Self>> {
         shield(|| {
             let mut options = EngineOptions::default();
@@ -269,6 +247,7 @@ impl Act {
                 signing_key,
                 trusted_keys,
                 audit_files,
+                audit_key,
                 counters,
             };
             start(policy, options, common, clock)
@@ -279,7 +258,8 @@ impl Act {
     /// `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
     /// validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
     /// `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
-    /// to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
+    /// to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`;
+    /// `audit_key` is as in the constructor.
     #[uniffi::constructor(default(
         api_key = None,
         cache_dir = None,
@@ -287,7 +267,8 @@ impl Act {
         trusted_keys = [],
         audit_files = [],
         counters = None,
-        issuer_api_key = None
+        issuer_api_key = None,
+        audit_key = None
     ))]
     #[allow(
         clippy::too_many_arguments,
@@ -303,6 +284,7 @@ impl Act {
         audit_files: Vec<String>,
         counters: Option<String>,
         issuer_api_key: Option<String>,
+        audit_key: Option<Arc<SigningKey>>,
     ) -> Result<Arc<Self>> {
         shield(|| {
             let mut e = EndpointOptions::new(endpoint, trust_key.inner.clone());
@@ -314,6 +296,7 @@ impl Act {
                 signing_key,
                 trusted_keys,
                 audit_files,
+                audit_key,
                 counters,
             };
             start(PolicySource::Endpoint(e), EngineOptions::default(), common, None)
@@ -324,7 +307,7 @@ impl Act {
     pub fn wait_for_snapshot(&self, timeout_ms: u64) -> Result<u64> {
         shield(|| {
             self.client.ready(Duration::from_millis(timeout_ms));
-            Ok(self.engine()?.snapshot().version)
+            Ok(self.client.engine()?.snapshot().version)
         })
     }
 
@@ -336,7 +319,7 @@ impl Act {
         token: String,
         action: String,
         resource: String,
-        context: HashMap<String, ContextValue>,
+        context: Context,
         approval: Option<String>,
     ) -> Result<Decision> {
         self.decide(
@@ -356,7 +339,7 @@ impl Act {
         token: String,
         action: String,
         resource: String,
-        context: HashMap<String, ContextValue>,
+        context: Context,
         approval: Option<String>,
     ) -> Result<Decision> {
         self.decide(Mode::Check, &token, &action, &resource, &context, approval.as_deref())
@@ -369,7 +352,7 @@ impl Act {
         token: String,
         action: String,
         resource: String,
-        context: HashMap<String, ContextValue>,
+        context: Context,
         approval: Option<String>,
     ) -> Result<Decision> {
         self.decide(Mode::Explain, &token, &action, &resource, &context, approval.as_deref())
@@ -382,9 +365,9 @@ impl Act {
     pub fn issue_token(
         &self,
         agent: String,
-        user_context: HashMap<String, ContextValue>,
-        agent_context: HashMap<String, ContextValue>,
-        policy: Option<HashMap<String, ContextValue>>,
+        user_context: Context,
+        agent_context: Context,
+        policy: Option<Context>,
         ttl: Option<i64>,
         holder_key: Option<Arc<VerifyingKey>>,
     ) -> Result<String> {
@@ -395,7 +378,7 @@ impl Act {
                 agent_context: to_map(&agent_context, "agent_context")?,
                 policy: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
                 // 0 asks the core for its default lifetime.
-                ttl_secs: ttl.map(|t| seconds(t, "ttl")).transpose()?.unwrap_or(0),
+                ttl_secs: ttl.map(|t| positive_seconds(t, "ttl")).transpose()?.unwrap_or(0),
                 holder_key: holder_key.map(|k| k.inner.clone()),
             };
             // In endpoint mode without a signing key: minted by `POST /v1/tokens`.
@@ -407,7 +390,7 @@ impl Act {
     /// approval-required decision); returns the handle to wait on.
     pub fn request_approval(&self, request: ApprovalRequest) -> Result<ApprovalHandle> {
         shield(|| {
-            let h = self.client.submit_approval_request(&request.into())?;
+            let h = self.client.submit_approval_request(&request.to_core()?)?;
             Ok(ApprovalHandle {
                 id: h.id,
                 status: h.status,
@@ -461,20 +444,31 @@ impl Act {
         holder_key: Arc<SigningKey>,
         agent: String,
         ttl: i64,
-        policy: Option<HashMap<String, ContextValue>>,
-        agent_context: HashMap<String, ContextValue>,
+        policy: Option<Context>,
+        agent_context: Context,
         next_holder_key: Option<Arc<VerifyingKey>>,
     ) -> Result<String> {
         shield(|| {
-            let engine = self.engine()?;
+            let engine = self.client.engine()?;
             let spec = DelegationSpec {
                 agent,
                 agent_context: to_map(&agent_context, "agent_context")?,
                 capability: policy.as_ref().map(|p| to_json_object(p, "policy")).transpose()?,
-                ttl_secs: seconds(ttl, "ttl")?,
+                ttl_secs: positive_seconds(ttl, "ttl")?,
                 holder_key: next_holder_key.map(|k| k.inner.clone()),
             };
             Ok(engine.delegate(&token, &holder_key.inner, &spec)?)
+        })
+    }
+
+    /// Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+    /// sub-agent holding that key can present it, valid `ttl` seconds at most.
+    pub fn seal(&self, token: String, holder_key: Arc<SigningKey>, ttl: i64) -> Result<String> {
+        shield(|| {
+            Ok(self
+                .client
+                .engine()?
+                .seal(&token, &holder_key.inner, positive_seconds(ttl, "ttl")?)?)
         })
     }
 
@@ -482,8 +476,8 @@ impl Act {
     /// by `approver`, valid `ttl` seconds. Pass the result as `approval` with the same request.
     pub fn approve(&self, request_id: String, approver: String, ttl: i64) -> Result<String> {
         shield(|| {
-            let engine = self.engine()?;
-            Ok(engine.approve(&request_id, &approver, seconds(ttl, "ttl")?)?)
+            let engine = self.client.engine()?;
+            Ok(engine.approve(&request_id, &approver, positive_seconds(ttl, "ttl")?)?)
         })
     }
 
@@ -496,7 +490,7 @@ impl Act {
     /// Waits until every audit record so far reached its sinks.
     pub fn flush_audit(&self) -> Result<()> {
         shield(|| {
-            self.engine()?.flush_audit();
+            self.client.engine()?.flush_audit();
             Ok(())
         })
     }

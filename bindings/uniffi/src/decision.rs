@@ -1,4 +1,6 @@
-//! `Decision`, `Outcome`, `ApprovalRequest` and `TraceStep`: the core's results as plain records.
+//! `Decision`, `Outcome`, `ApprovalRequest`, `ShadowOutcome` and `TraceStep`: the core's results as plain records.
+
+use crate::value::{from_json, to_map, Context};
 
 /// The three outcomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -33,8 +35,17 @@ pub fn outcome_code(outcome: Outcome) -> String {
     .to_string()
 }
 
-/// What a human is asked to approve; pass its `id` to `Act.approve`.
+/// One approval rule that fired on a request.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ApprovalCondition {
+    /// The constraint id, e.g. `support-bot/process_refund/requireApproval`.
+    pub constraint: String,
+    /// The condition as written, e.g. `amount > 100`.
+    pub condition: String,
+}
+
+/// What a human is asked to approve; pass its `id` to `Act.approve`.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct ApprovalRequest {
     /// The binding id of (token, action, resource, context).
     pub id: String,
@@ -46,21 +57,37 @@ pub struct ApprovalRequest {
     pub action: String,
     /// The resource.
     pub resource: String,
-    /// The constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+    /// The (first) constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
     pub constraint: String,
     /// The condition as written, e.g. `amount > 100`.
     pub condition: String,
     /// `jti` of the token presented.
     pub token_id: String,
-    /// SHA-256 of the canonical context (base64url).
+    /// SHA-256 of the canonical `context` (base64url).
     pub context_hash: String,
-    /// The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
-    pub context_json: String,
+    /// The argument values the approver sees, after the policy's redaction; `context_hash` is over them.
+    pub context: Context,
+    /// Every approval rule that fired, in policy order; the first is `constraint`/`condition`.
+    pub conditions: Vec<ApprovalCondition>,
+    /// The agents of the token's delegation chain, root first.
+    pub chain: Vec<String>,
 }
 
-impl From<ApprovalRequest> for act_core::ApprovalRequest {
-    fn from(r: ApprovalRequest) -> Self {
-        act_core::ApprovalRequest {
+impl ApprovalRequest {
+    /// The core's request (for `request_approval`); a context JSON cannot hold is refused.
+    pub(crate) fn to_core(&self) -> crate::error::Result<act_core::ApprovalRequest> {
+        let r = self.clone();
+        Ok(act_core::ApprovalRequest {
+            context: to_map(&r.context, "context")?,
+            conditions: r
+                .conditions
+                .into_iter()
+                .map(|c| act_core::approval::ApprovalCondition {
+                    constraint: c.constraint,
+                    condition: c.condition,
+                })
+                .collect(),
+            chain: r.chain,
             id: r.id,
             agent: r.agent,
             subject: r.subject,
@@ -70,12 +97,7 @@ impl From<ApprovalRequest> for act_core::ApprovalRequest {
             condition: r.condition,
             token_id: r.token_id,
             context_hash: r.context_hash,
-            // The endpoint checks it against `context_hash`: a bad value is refused there.
-            context: serde_json::from_str(&r.context_json).unwrap_or_default(),
-            // Not carried through Kotlin/Swift: the approver's view comes from the endpoint's copy.
-            conditions: Vec::new(),
-            chain: Vec::new(),
-        }
+        })
     }
 }
 
@@ -91,9 +113,31 @@ impl From<act_core::ApprovalRequest> for ApprovalRequest {
             condition: r.condition,
             token_id: r.token_id,
             context_hash: r.context_hash,
-            context_json: serde_json::Value::Object(r.context).to_string(),
+            context: r.context.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
+            conditions: r
+                .conditions
+                .into_iter()
+                .map(|c| ApprovalCondition {
+                    constraint: c.constraint,
+                    condition: c.condition,
+                })
+                .collect(),
+            chain: r.chain,
         }
     }
+}
+
+/// What the agent's shadow policy would have decided (see docs/policy.md, "shadow").
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ShadowOutcome {
+    /// Allow, deny or approval required.
+    pub outcome: Outcome,
+    /// The stable machine code.
+    pub reason: String,
+    /// The grant that would have decided.
+    pub rule: Option<String>,
+    /// The sentence the shadow decision would have given.
+    pub message: String,
 }
 
 /// One step of an explanation.
@@ -132,6 +176,8 @@ pub struct Decision {
     pub approval_request: Option<ApprovalRequest>,
     /// Every rule and constraint looked at (only from `explain`).
     pub trace: Option<Vec<TraceStep>>,
+    /// What the agent's shadow policy would have decided, when it has one.
+    pub shadow: Option<ShadowOutcome>,
 }
 
 impl From<act_core::Decision> for Decision {
@@ -155,6 +201,12 @@ impl From<act_core::Decision> for Decision {
                         detail: s.detail,
                     })
                     .collect()
+            }),
+            shadow: d.shadow.map(|s| ShadowOutcome {
+                outcome: s.outcome.into(),
+                reason: s.reason.as_str().to_string(),
+                rule: s.rule,
+                message: s.message,
             }),
         }
     }

@@ -8,7 +8,6 @@
 //! with every field, so `e.message` still reads `code=..., msg=...`).
 
 use act_core::{Error, ErrorFamily};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// One problem in a policy document.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -221,17 +220,5 @@ pub type Result<T, E = ActError> = std::result::Result<T, E>;
 /// Runs an entry point; a panic inside becomes `ActError::Internal` instead of
 /// crossing the FFI boundary (where uniffi would raise its own generic error).
 pub(crate) fn shield<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ActError::internal(format!(
-                "a bug in ACT: the native core panicked ({what}); please report it"
-            )))
-        }
-    }
+    act_core::client::catch_panic(f, ActError::internal)
 }

@@ -4,6 +4,15 @@ use crate::error::{shield, Result};
 use std::fmt;
 use std::sync::Arc;
 
+/// A key from a core constructor, with the panic shield.
+fn signing(make: impl FnOnce() -> act_core::Result<act_core::SigningKey>) -> Result<Arc<SigningKey>> {
+    shield(|| Ok(Arc::new(SigningKey { inner: make()? })))
+}
+
+fn verifying(make: impl FnOnce() -> act_core::Result<act_core::VerifyingKey>) -> Result<Arc<VerifyingKey>> {
+    shield(|| Ok(Arc::new(VerifyingKey { inner: make()? })))
+}
+
 /// An Ed25519 private key that signs tokens and approvals.
 #[derive(uniffi::Object)]
 #[uniffi::export(Display)]
@@ -16,41 +25,25 @@ impl SigningKey {
     /// A fresh key from the operating system's random source.
     #[uniffi::constructor]
     pub fn generate() -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(SigningKey {
-                inner: act_core::SigningKey::generate()?,
-            }))
-        })
+        signing(act_core::SigningKey::generate)
     }
 
     /// From the 32-byte seed (the JWK `d`).
     #[uniffi::constructor]
     pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(SigningKey {
-                inner: act_core::SigningKey::from_seed(&seed)?,
-            }))
-        })
+        signing(|| act_core::SigningKey::from_seed(&seed))
     }
 
     /// From a PEM `PRIVATE KEY` block (PKCS#8, as OpenSSL writes it).
     #[uniffi::constructor]
     pub fn from_pem(pem: String) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(SigningKey {
-                inner: act_core::SigningKey::from_pkcs8_pem(&pem)?,
-            }))
-        })
+        signing(|| act_core::SigningKey::from_pkcs8_pem(&pem))
     }
 
     /// From a private JWK (`{"kty":"OKP","crv":"Ed25519","d":...,"x":...}`).
     #[uniffi::constructor]
     pub fn from_jwk(jwk: String) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(SigningKey {
-                inner: act_core::SigningKey::from_jwk(&jwk)?,
-            }))
-        })
+        signing(|| act_core::SigningKey::from_jwk(&jwk))
     }
 
     /// The private key as PEM (PKCS#8). Secret: keep it out of logs.
@@ -95,31 +88,19 @@ impl VerifyingKey {
     /// Parses `ed25519:<base64url>`.
     #[uniffi::constructor]
     pub fn parse(text: String) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(VerifyingKey {
-                inner: act_core::VerifyingKey::parse(&text)?,
-            }))
-        })
+        verifying(|| act_core::VerifyingKey::parse(&text))
     }
 
     /// From a public JWK.
     #[uniffi::constructor]
     pub fn from_jwk(jwk: String) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(VerifyingKey {
-                inner: act_core::VerifyingKey::from_jwk(&jwk)?,
-            }))
-        })
+        verifying(|| act_core::VerifyingKey::from_jwk(&jwk))
     }
 
     /// From the 32 raw public-key bytes.
     #[uniffi::constructor]
     pub fn from_bytes(raw: Vec<u8>) -> Result<Arc<Self>> {
-        shield(|| {
-            Ok(Arc::new(VerifyingKey {
-                inner: act_core::VerifyingKey::from_bytes(&raw)?,
-            }))
-        })
+        verifying(|| act_core::VerifyingKey::from_bytes(&raw))
     }
 
     /// The public JWK (with `kid`) as a string.

@@ -17,10 +17,10 @@ mod value;
 
 pub use act::{Act, ActStatus};
 pub use clock::ManualClock;
-pub use decision::{outcome_code, ApprovalRequest, Decision, Outcome, TraceStep};
+pub use decision::{outcome_code, ApprovalCondition, ApprovalRequest, Decision, Outcome, ShadowOutcome, TraceStep};
 pub use error::{ActError, Diagnostic};
 pub use keys::{SigningKey, VerifyingKey};
-pub use value::{context_from_json, context_to_json, ContextValue};
+pub use value::{context_from_json, context_to_json, Context, ContextValue};
 
 use error::{shield, Result};
 

@@ -2,14 +2,14 @@
 //!
 //! The core takes request context, user context and inline policies as JSON.
 //! Hosts pass them as maps of `ContextValue` (no hand-built JSON strings), or
-//! as JSON text through [`context_from_json`]. A value JSON cannot hold (NaN,
-//! infinity, nesting deeper than 64) is `ActError::Config` naming where it sits.
+//! as JSON text through [`context_from_json`]. The core walks them
+//! (`act_core::client::to_json`): a value JSON cannot hold (NaN, infinity) or past its
+//! limits (nesting, size) is `ActError::Config` naming where it sits.
 
 use crate::error::{ActError, Result};
-use serde_json::{Map, Number, Value};
+use act_core::client::{entries_to_object, object_from_json_text, HostValue, Node};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
-
-const MAX_DEPTH: usize = 64;
 
 /// One JSON value. The variants are named after JSON (`Array`, `Object`)
 /// because Kotlin would resolve a nested `List`/`Map` class in place of the
@@ -32,57 +32,38 @@ pub enum ContextValue {
     Object { entries: HashMap<String, ContextValue> },
 }
 
-/// Where a bad value sits, e.g. `context["refund"]["amount"]`.
-fn at(path: &str, key: &str) -> String {
-    format!("{path}[{key:?}]")
+/// A context, user context or inline policy as Kotlin and Swift pass it.
+pub type Context = HashMap<String, ContextValue>;
+
+impl HostValue for &ContextValue {
+    type Error = std::convert::Infallible;
+    fn node<'a>(&'a self) -> std::result::Result<Node<'a, Self>, Self::Error>
+    where
+        Self: 'a,
+    {
+        Ok(match *self {
+            ContextValue::Null => Node::Null,
+            ContextValue::Bool { value } => Node::Bool(*value),
+            ContextValue::Int { value } => Node::Int(*value),
+            ContextValue::Double { value } => Node::Float(*value),
+            ContextValue::Text { value } => Node::Text(value.clone()),
+            ContextValue::Array { items } => Node::List(Box::new(items.iter().map(Ok))),
+            ContextValue::Object { entries } => Node::Map(entries_of(entries)),
+        })
+    }
 }
 
-fn value_to_json(v: &ContextValue, path: &dyn Fn() -> String, depth: usize) -> Result<Value> {
-    if depth > MAX_DEPTH {
-        return Err(ActError::config(format!(
-            "{} nests deeper than {MAX_DEPTH} levels",
-            path()
-        )));
-    }
-    Ok(match v {
-        ContextValue::Null => Value::Null,
-        ContextValue::Bool { value } => Value::Bool(*value),
-        ContextValue::Int { value } => Value::Number((*value).into()),
-        ContextValue::Double { value } => Value::Number(
-            Number::from_f64(*value)
-                .ok_or_else(|| ActError::config(format!("{} is {value}, which is not a JSON number", path())))?,
-        ),
-        ContextValue::Text { value } => Value::String(value.clone()),
-        ContextValue::Array { items } => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| value_to_json(item, &|| format!("{}[{i}]", path()), depth + 1))
-                .collect::<Result<_>>()?,
-        ),
-        ContextValue::Object { entries } => Value::Object(map_to_json(entries, path, depth + 1)?),
-    })
-}
-
-fn map_to_json(
-    entries: &HashMap<String, ContextValue>,
-    path: &dyn Fn() -> String,
-    depth: usize,
-) -> Result<Map<String, Value>> {
-    let mut map = Map::new();
-    for (k, v) in entries {
-        map.insert(k.clone(), value_to_json(v, &|| at(&path(), k), depth)?);
-    }
-    Ok(map)
+fn entries_of(entries: &Context) -> act_core::client::Entries<'_, &ContextValue> {
+    Box::new(entries.iter().map(|(k, v)| Ok((Ok(k.clone()), v))))
 }
 
 /// A JSON object from a map argument; `name` names the argument in errors.
-pub(crate) fn to_map(entries: &HashMap<String, ContextValue>, name: &str) -> Result<Map<String, Value>> {
-    map_to_json(entries, &|| name.to_string(), 0)
+pub(crate) fn to_map(entries: &Context, name: &str) -> Result<Map<String, Value>> {
+    entries_to_object(entries_of(entries), name).map_err(|e| ActError::config(e.message().unwrap_or_default()))
 }
 
 /// A JSON value (an inline policy).
-pub(crate) fn to_json_object(entries: &HashMap<String, ContextValue>, name: &str) -> Result<Value> {
+pub(crate) fn to_json_object(entries: &Context, name: &str) -> Result<Value> {
     to_map(entries, name).map(Value::Object)
 }
 
@@ -108,37 +89,19 @@ pub(crate) fn from_json(v: Value) -> ContextValue {
 }
 
 /// Parses a JSON object (e.g. `{"amount": 120}`) into a context map.
-/// Duplicate keys and nesting deeper than 64 are refused, as for tokens.
+/// Duplicate keys and nesting past the core's limit are refused, as for tokens.
 #[uniffi::export]
-pub fn context_from_json(json: String) -> Result<HashMap<String, ContextValue>> {
+pub fn context_from_json(json: String) -> Result<Context> {
     crate::error::shield(|| {
-        let value = act_core::json::parse_strict(json.as_bytes(), MAX_DEPTH)
-            .map_err(|e| ActError::config(format!("context JSON: {e}")))?;
-        match value {
-            Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
-            other => Err(ActError::config(format!(
-                "context JSON must be an object, not {}",
-                kind(&other)
-            ))),
-        }
+        let map = object_from_json_text(&json, "context")?;
+        Ok(map.into_iter().map(|(k, v)| (k, from_json(v))).collect())
     })
 }
 
 /// The context map as compact JSON text (keys sorted).
 #[uniffi::export]
-pub fn context_to_json(context: HashMap<String, ContextValue>) -> Result<String> {
+pub fn context_to_json(context: Context) -> Result<String> {
     crate::error::shield(|| Ok(Value::Object(to_map(&context, "context")?).to_string()))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

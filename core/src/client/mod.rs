@@ -19,13 +19,34 @@
 //! ships audit records to `POST /v1/audit` unless [`ClientOptions::ship_audit`] is `Some(false)`
 //! (spilling to `<cache_dir>/audit-spill.jsonl` when a cache folder is set), and reports its
 //! status to `POST /v1/status` on change, at most every `status_interval`.
+//!
+//! What else every binding shares lives here too, so a binding is conversion and error mapping
+//! only: host values to JSON with the limits ([`to_json`], [`to_object`], [`HostValue`]), the
+//! argument rules and defaults of the calls ([`Mode`], [`timeout_secs`], [`positive_seconds`]),
+//! an error's fields and cause chain ([`error_fields`], [`cause_chain`]), the panic shield
+//! ([`catch_panic`]) and key files ([`load_signing_key`], [`save_signing_key`]).
 
+mod call_args;
 mod control;
+mod error_fields;
+mod ffi_panic;
 pub mod host;
+mod host_json;
+mod key_file;
 mod options;
 mod status;
 
+pub use call_args::{
+    positive_seconds, timeout_secs, Mode, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_AUDIT_DELIVERY_TIMEOUT,
+    DEFAULT_READY_TIMEOUT,
+};
 pub use control::ApprovalHandle;
+pub use error_fields::{cause_chain, error_fields};
+pub use ffi_panic::{catch_panic, panic_sentence};
+pub use host_json::{
+    entries_to_object, object_from_json_text, to_json, to_object, ConvertError, Entries, HostValue, Node,
+};
+pub use key_file::{load_signing_key, save_signing_key};
 pub use options::{
     AuditTarget, ClientOptions, EndpointOptions, PolicySource, SourceArgs, DEFAULT_INITIAL_SYNC,
     DEFAULT_STATUS_INTERVAL, ENV_API_KEY, ENV_ENDPOINT, ENV_ISSUER_API_KEY, ENV_TRUST_KEY,

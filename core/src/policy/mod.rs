@@ -76,6 +76,24 @@ pub fn merge(set: &mut PolicySet, part: PolicySet, diagnostics: &mut Vec<crate::
             set.agents.push(agent);
         }
     }
+    // A file's shadow policies count like its enforced ones, one per agent (without this, a
+    // policy *file* silently lost its shadows).
+    for shadow in part.shadows {
+        if let Some(first) = set.shadows.iter().find(|s| s.agent == shadow.agent) {
+            diagnostics.push(crate::error::Diagnostic {
+                file: shadow.source.file.clone(),
+                line: shadow.source.line,
+                column: shadow.source.column,
+                key: "shadow".into(),
+                message: format!(
+                    "agent `{}` already has a shadow policy at {}",
+                    shadow.agent, first.source
+                ),
+            });
+        } else {
+            set.shadows.push(shadow);
+        }
+    }
     set.trusted_issuers.extend(part.trusted_issuers);
     set.issuer_scopes.extend(part.issuer_scopes);
     let r = part.revocations;

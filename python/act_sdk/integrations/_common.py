@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, 
 
 from .._client import ACT, _caller, _context_names, _fill, _is_json, _template_roots
 from .._native import Decision
-from ..errors import ConfigError
+from ..errors import ApprovalDenied, ApprovalTimeout, ConfigError
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,22 @@ def refusal(decision: Decision) -> str:
         rid = f" Approval request {request.id}." if request is not None else ""
         return f"ACT needs a human's approval for this call (approval_required): {decision.message}.{rid} The tool did not run."
     return f"ACT denied this call ({decision.reason}): {decision.message}. The tool did not run."
+
+
+def in_endpoint_mode(act: ACT) -> bool:
+    """True when ``act`` takes its policies from a control endpoint (``ACT(endpoint=...)``): the
+    agent then holds no key to sign approvals with, and approvals are asked of the endpoint."""
+    return bool(act.status["mode"] == "endpoint")
+
+
+def approval_from_endpoint(act: ACT, decision: Decision, wait: float) -> Tuple[Optional[str], str]:
+    """Asks the control endpoint's approvers about ``decision`` (``request_approval``) and waits up
+    to ``wait`` seconds for their decision (``wait_for_approval``; blocking, so call it off any
+    event loop): ``(approval, "")`` when granted, else ``(None, the text the model gets)``."""
+    handle = act.request_approval(decision)
+    try:
+        return act.wait_for_approval(handle, timeout=wait), ""
+    except ApprovalDenied as e:
+        return None, f"A human refused this call (approval_denied): {e.reason}. The tool did not run."
+    except ApprovalTimeout:
+        return None, f"No one approved this call in time (approval_required): {decision.message}. The tool did not run."

@@ -20,6 +20,11 @@ graph with LangGraph's ``interrupt`` (the human-in-the-loop path; it needs a che
   ``act_mw.approve(value, approver=...)`` (an ACT approval signed with the ACT's issuer key, bound
   to exactly that request) to run the tool once, or ``act_mw.reject(message)`` to refuse.
   Any other resume value refuses.
+- in endpoint mode (``ACT(endpoint=...)``) the agent holds no key to sign approvals with: instead
+  of interrupting, the middleware asks the control endpoint's approvers (``request_approval``) and
+  waits up to ``approval_wait`` seconds for their decision (``wait_for_approval``; off the event
+  loop under ``ainvoke``). Granted, the tool runs once; a denial or no decision in time gives the
+  model a refusal naming why.
 - a tool with no rule does not run; an exception from ACT propagates out of ``invoke``.
 
 The context sent to ACT is the call's arguments validated by the tool's own argument schema
@@ -28,6 +33,7 @@ The context sent to ACT is the call's arguments validated by the tool's own argu
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from langchain.agents.middleware import AgentMiddleware, AgentState
@@ -38,7 +44,15 @@ from pydantic import BaseModel, ValidationError
 
 from .._client import ACT
 from ..errors import ConfigError
-from ._common import ToolRule, check_act, check_token_source, refusal, token_of
+from ._common import (
+    ToolRule,
+    approval_from_endpoint,
+    check_act,
+    check_token_source,
+    in_endpoint_mode,
+    refusal,
+    token_of,
+)
 
 __all__ = ["ACTMiddleware"]
 
@@ -54,6 +68,7 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
       the tool's name). A tool without a rule never runs.
     - ``approval_ttl``: lifetime in seconds of the approvals ``approve`` signs (they are meant
       to be used right away, by the resumed run).
+    - ``approval_wait``: in endpoint mode, how long in seconds a call waits for an approver.
     """
 
     def __init__(
@@ -63,9 +78,12 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         token: Union[str, Callable[[Any], str]],
         rules: Mapping[str, Union[ToolRule, str]],
         approval_ttl: int = 600,
+        approval_wait: float = 300,
     ) -> None:
         super().__init__()
         self._act = check_act(act)
+        self._endpoint = in_endpoint_mode(self._act)
+        self._approval_wait = approval_wait
         check_token_source(token)
         self._token = token
         self._approval_ttl = approval_ttl
@@ -84,7 +102,8 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     async def awrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[_Result]]
     ) -> _Result:
-        refused = self._decide(request)
+        # In endpoint mode a decision may wait for a human: not on the event loop.
+        refused = await asyncio.to_thread(self._decide, request) if self._endpoint else self._decide(request)
         return refused if refused is not None else await handler(request)
 
     def approve(self, value: Mapping[str, Any], *, approver: str) -> Dict[str, str]:
@@ -116,17 +135,23 @@ class ACTMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         token = token_of(self._token, request.runtime.context)
         decision = self._act.validate(token=token, action=action, resource=resource, context=context)
         if decision.outcome == "approval_required" and decision.approval_request is not None:
-            answer = interrupt(
-                {
-                    "type": "act_approval",
-                    "tool_call_id": call["id"],
-                    "tool": name,
-                    "args": args,
-                    "request": decision.approval_request.to_dict(),
-                    "message": decision.message,
-                }
-            )
-            approval, rejection = _answer(answer)
+            approval: Optional[str]
+            rejection: Optional[str]
+            if self._endpoint:
+                approval, rejection = approval_from_endpoint(self._act, decision, self._approval_wait)
+            else:
+                approval, rejection = _answer(
+                    interrupt(
+                        {
+                            "type": "act_approval",
+                            "tool_call_id": call["id"],
+                            "tool": name,
+                            "args": args,
+                            "request": decision.approval_request.to_dict(),
+                            "message": decision.message,
+                        }
+                    )
+                )
             if approval is None:
                 return _message(call, rejection or "A human refused this call.")
             decision = self._act.validate(

@@ -45,8 +45,17 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from .._client import ACT
-from ..errors import ApprovalDenied, ApprovalTimeout, ConfigError
-from ._common import ToolRule, as_rule, check_act, check_token_source, refusal, token_of
+from ..errors import ConfigError
+from ._common import (
+    ToolRule,
+    approval_from_endpoint,
+    as_rule,
+    check_act,
+    check_token_source,
+    in_endpoint_mode,
+    refusal,
+    token_of,
+)
 
 __all__ = ["ApprovalForm", "MCPGuard"]
 
@@ -75,7 +84,7 @@ class MCPGuard:
         approval_wait: float = 300,
     ) -> None:
         self._act = check_act(act)
-        self._endpoint = act.status["mode"] == "endpoint"
+        self._endpoint = in_endpoint_mode(self._act)
         self._approval_wait = approval_wait
         check_token_source(token)
         if approver is not None and not ((isinstance(approver, str) and approver) or callable(approver)):
@@ -200,15 +209,10 @@ class MCPGuard:
 
     def _approval_from_endpoint(self, decision: Any) -> str:
         """Asks the control endpoint's approvers and waits for their decision (a worker thread)."""
-        handle = self._act.request_approval(decision)
-        try:
-            return self._act.wait_for_approval(handle, timeout=self._approval_wait)
-        except ApprovalDenied as e:
-            raise ToolError(f"A human refused this call (approval_denied): {e.reason}. The tool did not run.") from None
-        except ApprovalTimeout:
-            raise ToolError(
-                f"No one approved this call in time (approval_required): {decision.message}. The tool did not run."
-            ) from None
+        approval, refused = approval_from_endpoint(self._act, decision, self._approval_wait)
+        if approval is None:
+            raise ToolError(refused)
+        return approval
 
 
 def _is_context(hint: Any) -> bool:

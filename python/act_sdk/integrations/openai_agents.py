@@ -22,6 +22,11 @@ SDK's own human approval (``needs_approval`` → ``result.interruptions`` →
   ACT approval (with the ACT's issuer key) for exactly that call's request and validates with
   it, so the tool runs once. Approving in the SDK alone (``state.approve``) is not enough: with
   no approver recorded the guardrail still refuses. ``guard.reject`` (or ``state.reject``) refuses.
+- in endpoint mode (``ACT(endpoint=...)``) the agent holds no key to sign approvals with: there
+  is no interruption; the guardrail asks the control endpoint's approvers (``request_approval``)
+  and waits up to ``approval_wait`` seconds for their decision (``wait_for_approval``, off the
+  event loop). Granted, the tool runs once; a denial or no decision in time gives the model a
+  refusal naming why.
 - an exception from ACT propagates out of ``Runner.run``; the tool does not run.
 
 The context sent to ACT is the call's arguments after validation against the tool's own
@@ -30,6 +35,7 @@ parameter model (the same values the function receives), never the model's free 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Type, Union
@@ -42,7 +48,16 @@ from pydantic import BaseModel, ValidationError
 from .._client import ACT
 from .._native import ApprovalRequest
 from ..errors import ConfigError
-from ._common import ToolRule, as_rule, check_act, check_token_source, refusal, token_of
+from ._common import (
+    ToolRule,
+    approval_from_endpoint,
+    as_rule,
+    check_act,
+    check_token_source,
+    in_endpoint_mode,
+    refusal,
+    token_of,
+)
 
 __all__ = ["AgentsGuard"]
 
@@ -54,11 +69,21 @@ class AgentsGuard:
 
     ``token`` is the agent's ACT token, or a callable receiving the run's context object
     (``Runner.run(..., context=...)``) and returning it. ``approval_ttl`` is the lifetime in
-    seconds of the ACT approvals the guard signs (each is used right after it is signed).
+    seconds of the ACT approvals the guard signs (each is used right after it is signed);
+    ``approval_wait``, in endpoint mode, how long in seconds a call waits for an approver.
     """
 
-    def __init__(self, act: ACT, *, token: Union[str, Callable[[Any], str]], approval_ttl: int = 600) -> None:
+    def __init__(
+        self,
+        act: ACT,
+        *,
+        token: Union[str, Callable[[Any], str]],
+        approval_ttl: int = 600,
+        approval_wait: float = 300,
+    ) -> None:
         self._act = check_act(act)
+        self._endpoint = in_endpoint_mode(self._act)
+        self._approval_wait = approval_wait
         check_token_source(token)
         self._token = token
         self._approval_ttl = approval_ttl
@@ -101,7 +126,7 @@ class AgentsGuard:
         ``args_model``: the tool's parameter model; without it the context is the parsed JSON arguments.
         """
 
-        def act_guardrail(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+        async def act_guardrail(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
             ctx = data.context
             args = _arguments(ctx.tool_arguments, args_model)
             if isinstance(args, str):
@@ -112,7 +137,16 @@ class AgentsGuard:
                 approver = self._approvers.pop(ctx.tool_call_id, None)
                 self._requests.pop(ctx.tool_call_id, None)
             decision = self._act.validate(token=token, action=action, resource=resource, context=context)
-            if (
+            if decision.outcome == "approval_required" and decision.approval_request is not None and self._endpoint:
+                approval, refused = await asyncio.to_thread(
+                    approval_from_endpoint, self._act, decision, self._approval_wait
+                )
+                if approval is None:
+                    return ToolGuardrailFunctionOutput.reject_content(refused, output_info=decision.to_dict())
+                decision = self._act.validate(
+                    token=token, action=action, resource=resource, context=context, approval=approval
+                )
+            elif (
                 decision.outcome == "approval_required"
                 and approver is not None
                 and decision.approval_request is not None
@@ -133,9 +167,12 @@ class AgentsGuard:
         self, rule: ToolRule, *, args_model: _ArgsModel = None
     ) -> Callable[[RunContextWrapper[Any], Dict[str, Any], str], Any]:
         """A ``needs_approval`` callable: true when ACT's decision (``ACT.check``, no side effects) is
-        approval_required. The request is remembered for ``approve``."""
+        approval_required. The request is remembered for ``approve``. Never in endpoint mode: the
+        endpoint's approvers decide there, while the guardrail waits."""
 
         async def act_needs_approval(run_context: RunContextWrapper[Any], params: Dict[str, Any], call_id: str) -> bool:
+            if self._endpoint:
+                return False
             args = _arguments(params, args_model)
             if isinstance(args, str):
                 return False  # the guardrail refuses the call and says why

@@ -255,12 +255,12 @@ void uniffi_act_uniffi_fn_free_act(uint64_t handle, RustCallStatus *_Nonnull out
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_CONNECT
-uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer counters, RustBuffer issuer_api_key, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_act_uniffi_fn_constructor_act_connect(RustBuffer endpoint, uint64_t trust_key, RustBuffer api_key, RustBuffer cache_dir, RustBuffer signing_key, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer counters, RustBuffer issuer_api_key, RustBuffer audit_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_CONSTRUCTOR_ACT_NEW
-uint64_t uniffi_act_uniffi_fn_constructor_act_new(RustBuffer policy_file, RustBuffer signing_key, RustBuffer audience, RustBuffer leeway, RustBuffer issuer, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer clock, RustBuffer counters, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_act_uniffi_fn_constructor_act_new(RustBuffer policy_file, RustBuffer signing_key, RustBuffer audience, RustBuffer leeway, RustBuffer issuer, RustBuffer trusted_keys, RustBuffer audit_files, RustBuffer clock, RustBuffer counters, RustBuffer audit_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_APPROVE
@@ -321,6 +321,11 @@ uint64_t uniffi_act_uniffi_fn_method_act_reload(uint64_t ptr, RustCallStatus *_N
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_REQUEST_APPROVAL
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_REQUEST_APPROVAL
 RustBuffer uniffi_act_uniffi_fn_method_act_request_approval(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_SEAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_SEAL
+RustBuffer uniffi_act_uniffi_fn_method_act_seal(uint64_t ptr, RustBuffer token, uint64_t holder_key, int64_t ttl, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_FN_METHOD_ACT_STATUS
@@ -932,6 +937,12 @@ uint16_t uniffi_act_uniffi_checksum_method_act_reload(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_REQUEST_APPROVAL
 #define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_REQUEST_APPROVAL
 uint16_t uniffi_act_uniffi_checksum_method_act_request_approval(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_SEAL
+#define UNIFFI_FFIDEF_UNIFFI_ACT_UNIFFI_CHECKSUM_METHOD_ACT_SEAL
+uint16_t uniffi_act_uniffi_checksum_method_act_seal(void
     
 );
 #endif

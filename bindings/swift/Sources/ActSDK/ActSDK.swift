@@ -691,6 +691,12 @@ public protocol ActProtocol: AnyObject, Sendable {
     func requestApproval(request: ApprovalRequest) throws  -> ApprovalHandle
     
     /**
+     * Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+     * sub-agent holding that key can present it, valid `ttl` seconds at most.
+     */
+    func seal(token: String, holderKey: SigningKey, ttl: Int64) throws  -> String
+    
+    /**
      * The core's status: the same fields as every other language.
      */
     func status()  -> ActStatus
@@ -770,11 +776,12 @@ open class Act: ActProtocol, @unchecked Sendable {
      * `audience` is required in tokens' `aud` when set; `leeway` is the clock
      * skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
      * further issuer keys; `audit_files` are JSON Lines files that receive every
-     * audit record; `clock` replaces the system clock (tests); `counters` is where
+     * audit record; `audit_key` (opt-in) signs checkpoints of those logs, so a log cut short
+     * or replaced is detected on reopening; `clock` replaces the system clock (tests); `counters` is where
      * rate limits and approval marks live: `"memory"` (default, this process) or a
      * `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
      */
-public convenience init(policyFile: String, signingKey: SigningKey? = nil, audience: String? = nil, leeway: Int64? = nil, issuer: String? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], clock: ManualClock? = nil, counters: String? = nil)throws  {
+public convenience init(policyFile: String, signingKey: SigningKey? = nil, audience: String? = nil, leeway: Int64? = nil, issuer: String? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], clock: ManualClock? = nil, counters: String? = nil, auditKey: SigningKey? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeActError_lift) {
         uniffiCallStatus in
@@ -787,7 +794,8 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
         FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
         FfiConverterSequenceString.lower(auditFiles),
         FfiConverterOptionTypeManualClock.lower(clock),
-        FfiConverterOptionString.lower(counters),uniffiCallStatus
+        FfiConverterOptionString.lower(counters),
+        FfiConverterOptionTypeSigningKey.lower(auditKey),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -808,9 +816,10 @@ public convenience init(policyFile: String, signingKey: SigningKey? = nil, audie
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
      * `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
-     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
+     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`;
+     * `audit_key` is as in the constructor.
      */
-public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], counters: String? = nil, issuerApiKey: String? = nil)throws  -> Act  {
+public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: String? = nil, cacheDir: String? = nil, signingKey: SigningKey? = nil, trustedKeys: [VerifyingKey] = [], auditFiles: [String] = [], counters: String? = nil, issuerApiKey: String? = nil, auditKey: SigningKey? = nil)throws  -> Act  {
     return try  FfiConverterTypeAct_lift(try rustCallWithError(FfiConverterTypeActError_lift) {
         uniffiCallStatus in
     uniffi_act_uniffi_fn_constructor_act_connect(
@@ -822,7 +831,8 @@ public static func connect(endpoint: String, trustKey: VerifyingKey, apiKey: Str
         FfiConverterSequenceTypeVerifyingKey.lower(trustedKeys),
         FfiConverterSequenceString.lower(auditFiles),
         FfiConverterOptionString.lower(counters),
-        FfiConverterOptionString.lower(issuerApiKey),uniffiCallStatus
+        FfiConverterOptionString.lower(issuerApiKey),
+        FfiConverterOptionTypeSigningKey.lower(auditKey),uniffiCallStatus
     )
 })
 }
@@ -1002,6 +1012,22 @@ open func requestApproval(request: ApprovalRequest)throws  -> ApprovalHandle  {
     uniffi_act_uniffi_fn_method_act_request_approval(
             self.uniffiCloneHandle(),
         FfiConverterTypeApprovalRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+     * sub-agent holding that key can present it, valid `ttl` seconds at most.
+     */
+open func seal(token: String, holderKey: SigningKey, ttl: Int64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeActError_lift) {
+        uniffiCallStatus in
+    uniffi_act_uniffi_fn_method_act_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(token),
+        FfiConverterTypeSigningKey_lower(holderKey),
+        FfiConverterInt64.lower(ttl),uniffiCallStatus
     )
 })
 }
@@ -1935,6 +1961,75 @@ public func FfiConverterTypeActStatus_lower(_ value: ActStatus) -> RustBuffer {
 
 
 /**
+ * One approval rule that fired on a request.
+ */
+public struct ApprovalCondition: Equatable, Hashable {
+    /**
+     * The constraint id, e.g. `support-bot/process_refund/requireApproval`.
+     */
+    public var constraint: String
+    /**
+     * The condition as written, e.g. `amount > 100`.
+     */
+    public var condition: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The constraint id, e.g. `support-bot/process_refund/requireApproval`.
+         */constraint: String, 
+        /**
+         * The condition as written, e.g. `amount > 100`.
+         */condition: String) {
+        self.constraint = constraint
+        self.condition = condition
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ApprovalCondition: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApprovalCondition: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApprovalCondition {
+        return
+            try ApprovalCondition(
+                constraint: FfiConverterString.read(from: &buf), 
+                condition: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ApprovalCondition, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.constraint, into: &buf)
+        FfiConverterString.write(value.condition, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalCondition_lift(_ buf: RustBuffer) throws -> ApprovalCondition {
+    return try FfiConverterTypeApprovalCondition.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalCondition_lower(_ value: ApprovalCondition) -> RustBuffer {
+    return FfiConverterTypeApprovalCondition.lower(value)
+}
+
+
+/**
  * A pending approval request at the control endpoint.
  */
 public struct ApprovalHandle: Equatable, Hashable {
@@ -2026,7 +2121,7 @@ public struct ApprovalRequest: Equatable, Hashable {
      */
     public var resource: String
     /**
-     * The constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+     * The (first) constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
      */
     public var constraint: String
     /**
@@ -2038,13 +2133,21 @@ public struct ApprovalRequest: Equatable, Hashable {
      */
     public var tokenId: String
     /**
-     * SHA-256 of the canonical context (base64url).
+     * SHA-256 of the canonical `context` (base64url).
      */
     public var contextHash: String
     /**
-     * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+     * The argument values the approver sees, after the policy's redaction; `context_hash` is over them.
      */
-    public var contextJson: String
+    public var context: [String: ContextValue]
+    /**
+     * Every approval rule that fired, in policy order; the first is `constraint`/`condition`.
+     */
+    public var conditions: [ApprovalCondition]
+    /**
+     * The agents of the token's delegation chain, root first.
+     */
+    public var chain: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2065,7 +2168,7 @@ public struct ApprovalRequest: Equatable, Hashable {
          * The resource.
          */resource: String, 
         /**
-         * The constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+         * The (first) constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
          */constraint: String, 
         /**
          * The condition as written, e.g. `amount > 100`.
@@ -2074,11 +2177,17 @@ public struct ApprovalRequest: Equatable, Hashable {
          * `jti` of the token presented.
          */tokenId: String, 
         /**
-         * SHA-256 of the canonical context (base64url).
+         * SHA-256 of the canonical `context` (base64url).
          */contextHash: String, 
         /**
-         * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
-         */contextJson: String) {
+         * The argument values the approver sees, after the policy's redaction; `context_hash` is over them.
+         */context: [String: ContextValue], 
+        /**
+         * Every approval rule that fired, in policy order; the first is `constraint`/`condition`.
+         */conditions: [ApprovalCondition], 
+        /**
+         * The agents of the token's delegation chain, root first.
+         */chain: [String]) {
         self.id = id
         self.agent = agent
         self.subject = subject
@@ -2088,7 +2197,9 @@ public struct ApprovalRequest: Equatable, Hashable {
         self.condition = condition
         self.tokenId = tokenId
         self.contextHash = contextHash
-        self.contextJson = contextJson
+        self.context = context
+        self.conditions = conditions
+        self.chain = chain
     }
 
     
@@ -2116,7 +2227,9 @@ public struct FfiConverterTypeApprovalRequest: FfiConverterRustBuffer {
                 condition: FfiConverterString.read(from: &buf), 
                 tokenId: FfiConverterString.read(from: &buf), 
                 contextHash: FfiConverterString.read(from: &buf), 
-                contextJson: FfiConverterString.read(from: &buf)
+                context: FfiConverterDictionaryStringTypeContextValue.read(from: &buf), 
+                conditions: FfiConverterSequenceTypeApprovalCondition.read(from: &buf), 
+                chain: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -2130,7 +2243,9 @@ public struct FfiConverterTypeApprovalRequest: FfiConverterRustBuffer {
         FfiConverterString.write(value.condition, into: &buf)
         FfiConverterString.write(value.tokenId, into: &buf)
         FfiConverterString.write(value.contextHash, into: &buf)
-        FfiConverterString.write(value.contextJson, into: &buf)
+        FfiConverterDictionaryStringTypeContextValue.write(value.context, into: &buf)
+        FfiConverterSequenceTypeApprovalCondition.write(value.conditions, into: &buf)
+        FfiConverterSequenceString.write(value.chain, into: &buf)
     }
 }
 
@@ -2275,6 +2390,10 @@ public struct Decision: Equatable, Hashable {
      * Every rule and constraint looked at (only from `explain`).
      */
     public var trace: [TraceStep]?
+    /**
+     * What the agent's shadow policy would have decided, when it has one.
+     */
+    public var shadow: ShadowOutcome?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2314,7 +2433,10 @@ public struct Decision: Equatable, Hashable {
          */approvalRequest: ApprovalRequest?, 
         /**
          * Every rule and constraint looked at (only from `explain`).
-         */trace: [TraceStep]?) {
+         */trace: [TraceStep]?, 
+        /**
+         * What the agent's shadow policy would have decided, when it has one.
+         */shadow: ShadowOutcome?) {
         self.allowed = allowed
         self.outcome = outcome
         self.reason = reason
@@ -2327,6 +2449,7 @@ public struct Decision: Equatable, Hashable {
         self.subject = subject
         self.approvalRequest = approvalRequest
         self.trace = trace
+        self.shadow = shadow
     }
 
     
@@ -2356,7 +2479,8 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
                 agent: FfiConverterOptionString.read(from: &buf), 
                 subject: FfiConverterOptionString.read(from: &buf), 
                 approvalRequest: FfiConverterOptionTypeApprovalRequest.read(from: &buf), 
-                trace: FfiConverterOptionSequenceTypeTraceStep.read(from: &buf)
+                trace: FfiConverterOptionSequenceTypeTraceStep.read(from: &buf), 
+                shadow: FfiConverterOptionTypeShadowOutcome.read(from: &buf)
         )
     }
 
@@ -2373,6 +2497,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.subject, into: &buf)
         FfiConverterOptionTypeApprovalRequest.write(value.approvalRequest, into: &buf)
         FfiConverterOptionSequenceTypeTraceStep.write(value.trace, into: &buf)
+        FfiConverterOptionTypeShadowOutcome.write(value.shadow, into: &buf)
     }
 }
 
@@ -2545,6 +2670,95 @@ public func FfiConverterTypeOpenBreaker_lift(_ buf: RustBuffer) throws -> OpenBr
 #endif
 public func FfiConverterTypeOpenBreaker_lower(_ value: OpenBreaker) -> RustBuffer {
     return FfiConverterTypeOpenBreaker.lower(value)
+}
+
+
+/**
+ * What the agent's shadow policy would have decided (see docs/policy.md, "shadow").
+ */
+public struct ShadowOutcome: Equatable, Hashable {
+    /**
+     * Allow, deny or approval required.
+     */
+    public var outcome: Outcome
+    /**
+     * The stable machine code.
+     */
+    public var reason: String
+    /**
+     * The grant that would have decided.
+     */
+    public var rule: String?
+    /**
+     * The sentence the shadow decision would have given.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Allow, deny or approval required.
+         */outcome: Outcome, 
+        /**
+         * The stable machine code.
+         */reason: String, 
+        /**
+         * The grant that would have decided.
+         */rule: String?, 
+        /**
+         * The sentence the shadow decision would have given.
+         */message: String) {
+        self.outcome = outcome
+        self.reason = reason
+        self.rule = rule
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ShadowOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeShadowOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ShadowOutcome {
+        return
+            try ShadowOutcome(
+                outcome: FfiConverterTypeOutcome.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                rule: FfiConverterOptionString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ShadowOutcome, into buf: inout [UInt8]) {
+        FfiConverterTypeOutcome.write(value.outcome, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterOptionString.write(value.rule, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShadowOutcome_lift(_ buf: RustBuffer) throws -> ShadowOutcome {
+    return try FfiConverterTypeShadowOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShadowOutcome_lower(_ value: ShadowOutcome) -> RustBuffer {
+    return FfiConverterTypeShadowOutcome.lower(value)
 }
 
 
@@ -3396,6 +3610,30 @@ fileprivate struct FfiConverterOptionTypeAuditShipping: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeShadowOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = ShadowOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeShadowOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeShadowOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionSequenceTypeTraceStep: FfiConverterRustBuffer {
     typealias SwiftType = [TraceStep]?
 
@@ -3486,6 +3724,31 @@ fileprivate struct FfiConverterSequenceTypeVerifyingKey: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeVerifyingKey.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeApprovalCondition: FfiConverterRustBuffer {
+    typealias SwiftType = [ApprovalCondition]
+
+    public static func write(_ value: [ApprovalCondition], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeApprovalCondition.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ApprovalCondition] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ApprovalCondition]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeApprovalCondition.read(from: &buf))
         }
         return seq
     }
@@ -3695,7 +3958,7 @@ public func outcomeCode(outcome: Outcome) -> String  {
 }
 /**
  * Parses a JSON object (e.g. `{"amount": 120}`) into a context map.
- * Duplicate keys and nesting deeper than 64 are refused, as for tokens.
+ * Duplicate keys and nesting past the core's limit are refused, as for tokens.
  */
 public func contextFromJson(json: String)throws  -> [String: ContextValue]  {
     return try  FfiConverterDictionaryStringTypeContextValue.lift(try rustCallWithError(FfiConverterTypeActError_lift) {
@@ -3753,7 +4016,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_func_outcome_code() != 31706) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_func_context_from_json() != 49768) {
+    if (uniffi_act_uniffi_checksum_func_context_from_json() != 16234) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_func_context_to_json() != 41074) {
@@ -3793,6 +4056,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_act_request_approval() != 22394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_act_uniffi_checksum_method_act_seal() != 10906) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_method_act_status() != 19195) {
@@ -3843,10 +4109,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_act_uniffi_checksum_method_verifyingkey_verify() != 17932) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 18875) {
+    if (uniffi_act_uniffi_checksum_constructor_act_connect() != 59310) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_act_uniffi_checksum_constructor_act_new() != 39370) {
+    if (uniffi_act_uniffi_checksum_constructor_act_new() != 63009) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_act_uniffi_checksum_constructor_manualclock_new() != 11347) {

@@ -715,6 +715,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_request_approval(
     ): Int
+    external fun uniffi_act_uniffi_checksum_method_act_seal(
+    ): Int
     external fun uniffi_act_uniffi_checksum_method_act_status(
     ): Int
     external fun uniffi_act_uniffi_checksum_method_act_validate(
@@ -791,9 +793,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_act_uniffi_fn_free_act(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,`issuerApiKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_act_uniffi_fn_constructor_act_connect(`endpoint`: RustBuffer.ByValue,`trustKey`: Long,`apiKey`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,`issuerApiKey`: RustBuffer.ByValue,`auditKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_act_uniffi_fn_constructor_act_new(`policyFile`: RustBuffer.ByValue,`signingKey`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`leeway`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,`trustedKeys`: RustBuffer.ByValue,`auditFiles`: RustBuffer.ByValue,`clock`: RustBuffer.ByValue,`counters`: RustBuffer.ByValue,`auditKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_method_act_approve(`ptr`: Long,`requestId`: RustBuffer.ByValue,`approver`: RustBuffer.ByValue,`ttl`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -816,6 +818,8 @@ internal object UniffiLib {
     external fun uniffi_act_uniffi_fn_method_act_reload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_act_uniffi_fn_method_act_request_approval(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_act_uniffi_fn_method_act_seal(`ptr`: Long,`token`: RustBuffer.ByValue,`holderKey`: Long,`ttl`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_act_uniffi_fn_method_act_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1045,7 +1049,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_func_outcome_code() and 0xFFFF) != 31706) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_func_context_from_json() and 0xFFFF) != 49768) {
+    if ((lib.uniffi_act_uniffi_checksum_func_context_from_json() and 0xFFFF) != 16234) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_func_context_to_json() and 0xFFFF) != 41074) {
@@ -1082,6 +1086,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_act_request_approval() and 0xFFFF) != 22394) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_act_uniffi_checksum_method_act_seal() and 0xFFFF) != 10906) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_method_act_status() and 0xFFFF) != 19195) {
@@ -1132,10 +1139,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_act_uniffi_checksum_method_verifyingkey_verify() and 0xFFFF) != 17932) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 18875) {
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_connect() and 0xFFFF) != 59310) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 39370) {
+    if ((lib.uniffi_act_uniffi_checksum_constructor_act_new() and 0xFFFF) != 63009) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_act_uniffi_checksum_constructor_manualclock_new() and 0xFFFF) != 11347) {
@@ -1678,6 +1685,12 @@ public interface ActInterface {
     fun `requestApproval`(`request`: ApprovalRequest): ApprovalHandle
     
     /**
+     * Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+     * sub-agent holding that key can present it, valid `ttl` seconds at most.
+     */
+    fun `seal`(`token`: kotlin.String, `holderKey`: SigningKey, `ttl`: kotlin.Long): kotlin.String
+    
+    /**
      * The core's status: the same fields as every other language.
      */
     fun `status`(): ActStatus
@@ -1744,11 +1757,12 @@ open class Act: Disposable, AutoCloseable, ActInterface
      * `audience` is required in tokens' `aud` when set; `leeway` is the clock
      * skew tolerated on `exp`/`nbf` in seconds (default 30); `trusted_keys` are
      * further issuer keys; `audit_files` are JSON Lines files that receive every
-     * audit record; `clock` replaces the system clock (tests); `counters` is where
+     * audit record; `audit_key` (opt-in) signs checkpoints of those logs, so a log cut short
+     * or replaced is detected on reopening; `clock` replaces the system clock (tests); `counters` is where
      * rate limits and approval marks live: `"memory"` (default, this process) or a
      * `redis://` URL shared by every process that names it (see `act_core::limits::open_store`).
      */
-    constructor(`policyFile`: kotlin.String, `signingKey`: SigningKey? = null, `audience`: kotlin.String? = null, `leeway`: kotlin.Long? = null, `issuer`: kotlin.String? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `clock`: ManualClock? = null, `counters`: kotlin.String? = null) :
+    constructor(`policyFile`: kotlin.String, `signingKey`: SigningKey? = null, `audience`: kotlin.String? = null, `leeway`: kotlin.Long? = null, `issuer`: kotlin.String? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `clock`: ManualClock? = null, `counters`: kotlin.String? = null, `auditKey`: SigningKey? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(ActException) { _status ->
     UniffiLib.uniffi_act_uniffi_fn_constructor_act_new(
@@ -1762,7 +1776,8 @@ open class Act: Disposable, AutoCloseable, ActInterface
         FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
         FfiConverterSequenceString.lower(`auditFiles`),
         FfiConverterOptionalTypeManualClock.lower(`clock`),
-        FfiConverterOptionalString.lower(`counters`),_status)
+        FfiConverterOptionalString.lower(`counters`),
+        FfiConverterOptionalTypeSigningKey.lower(`auditKey`),_status)
 }
     )
 
@@ -2062,6 +2077,27 @@ open class Act: Disposable, AutoCloseable, ActInterface
 
     
     /**
+     * Seals `token` (whose last link names `holder_key`'s public key as its holder) so the
+     * sub-agent holding that key can present it, valid `ttl` seconds at most.
+     */
+    @Throws(ActException::class)override fun `seal`(`token`: kotlin.String, `holderKey`: SigningKey, `ttl`: kotlin.Long): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ActException) { _status ->
+    UniffiLib.uniffi_act_uniffi_fn_method_act_seal(
+        it,
+        
+        FfiConverterString.lower(`token`),
+        FfiConverterTypeSigningKey.lower(`holderKey`),
+        FfiConverterLong.lower(`ttl`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The core's status: the same fields as every other language.
      */override fun `status`(): ActStatus {
             return FfiConverterTypeActStatus.lift(
@@ -2169,9 +2205,10 @@ open class Act: Disposable, AutoCloseable, ActInterface
      * `trust_key`. Returns at once; until the first snapshot arrives (see `wait_for_snapshot`)
      * validations deny `no_snapshot`. `cache_dir` keeps the last verified snapshot across restarts.
      * `counters` is as in the constructor (`"memory"` or a `redis://` URL). Audit records ship
-     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`.
+     * to the endpoint; `issuer_api_key` lets `issue_token` mint through `POST /v1/tokens`;
+     * `audit_key` is as in the constructor.
      */
-    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `counters`: kotlin.String? = null, `issuerApiKey`: kotlin.String? = null): Act {
+    @Throws(ActException::class) fun `connect`(`endpoint`: kotlin.String, `trustKey`: VerifyingKey, `apiKey`: kotlin.String? = null, `cacheDir`: kotlin.String? = null, `signingKey`: SigningKey? = null, `trustedKeys`: List<VerifyingKey> = listOf(), `auditFiles`: List<kotlin.String> = listOf(), `counters`: kotlin.String? = null, `issuerApiKey`: kotlin.String? = null, `auditKey`: SigningKey? = null): Act {
             return FfiConverterTypeAct.lift(
     uniffiRustCallWithError(ActException) { _status ->
     UniffiLib.uniffi_act_uniffi_fn_constructor_act_connect(
@@ -2185,7 +2222,8 @@ open class Act: Disposable, AutoCloseable, ActInterface
         FfiConverterSequenceTypeVerifyingKey.lower(`trustedKeys`),
         FfiConverterSequenceString.lower(`auditFiles`),
         FfiConverterOptionalString.lower(`counters`),
-        FfiConverterOptionalString.lower(`issuerApiKey`),_status)
+        FfiConverterOptionalString.lower(`issuerApiKey`),
+        FfiConverterOptionalTypeSigningKey.lower(`auditKey`),_status)
 }
     )
     }
@@ -3491,6 +3529,53 @@ public object FfiConverterTypeActStatus: FfiConverterRustBuffer<ActStatus> {
 
 
 /**
+ * One approval rule that fired on a request.
+ */
+data class ApprovalCondition (
+    /**
+     * The constraint id, e.g. `support-bot/process_refund/requireApproval`.
+     */
+    var `constraint`: kotlin.String
+    , 
+    /**
+     * The condition as written, e.g. `amount > 100`.
+     */
+    var `condition`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeApprovalCondition: FfiConverterRustBuffer<ApprovalCondition> {
+    override fun read(buf: ByteBuffer): ApprovalCondition {
+        return ApprovalCondition(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ApprovalCondition) = (
+            FfiConverterString.allocationSize(value.`constraint`) +
+            FfiConverterString.allocationSize(value.`condition`)
+    )
+
+    override fun write(value: ApprovalCondition, buf: ByteBuffer) {
+            FfiConverterString.write(value.`constraint`, buf)
+            FfiConverterString.write(value.`condition`, buf)
+    }
+}
+
+
+
+/**
  * A pending approval request at the control endpoint.
  */
 data class ApprovalHandle (
@@ -3569,7 +3654,7 @@ data class ApprovalRequest (
     var `resource`: kotlin.String
     , 
     /**
-     * The constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
+     * The (first) constraint that asked, e.g. `customer-support-bot/process_refund/requireSecondApproval`.
      */
     var `constraint`: kotlin.String
     , 
@@ -3584,14 +3669,24 @@ data class ApprovalRequest (
     var `tokenId`: kotlin.String
     , 
     /**
-     * SHA-256 of the canonical context (base64url).
+     * SHA-256 of the canonical `context` (base64url).
      */
     var `contextHash`: kotlin.String
     , 
     /**
-     * The (redacted) argument values the approver sees, as JSON text; `context_hash` is over them.
+     * The argument values the approver sees, after the policy's redaction; `context_hash` is over them.
      */
-    var `contextJson`: kotlin.String
+    var `context`: Map<kotlin.String, ContextValue>
+    , 
+    /**
+     * Every approval rule that fired, in policy order; the first is `constraint`/`condition`.
+     */
+    var `conditions`: List<ApprovalCondition>
+    , 
+    /**
+     * The agents of the token's delegation chain, root first.
+     */
+    var `chain`: List<kotlin.String>
     
 ){
     
@@ -3617,7 +3712,9 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterMapStringTypeContextValue.read(buf),
+            FfiConverterSequenceTypeApprovalCondition.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -3631,7 +3728,9 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.allocationSize(value.`condition`) +
             FfiConverterString.allocationSize(value.`tokenId`) +
             FfiConverterString.allocationSize(value.`contextHash`) +
-            FfiConverterString.allocationSize(value.`contextJson`)
+            FfiConverterMapStringTypeContextValue.allocationSize(value.`context`) +
+            FfiConverterSequenceTypeApprovalCondition.allocationSize(value.`conditions`) +
+            FfiConverterSequenceString.allocationSize(value.`chain`)
     )
 
     override fun write(value: ApprovalRequest, buf: ByteBuffer) {
@@ -3644,7 +3743,9 @@ public object FfiConverterTypeApprovalRequest: FfiConverterRustBuffer<ApprovalRe
             FfiConverterString.write(value.`condition`, buf)
             FfiConverterString.write(value.`tokenId`, buf)
             FfiConverterString.write(value.`contextHash`, buf)
-            FfiConverterString.write(value.`contextJson`, buf)
+            FfiConverterMapStringTypeContextValue.write(value.`context`, buf)
+            FfiConverterSequenceTypeApprovalCondition.write(value.`conditions`, buf)
+            FfiConverterSequenceString.write(value.`chain`, buf)
     }
 }
 
@@ -3774,6 +3875,11 @@ data class Decision (
      * Every rule and constraint looked at (only from `explain`).
      */
     var `trace`: List<TraceStep>?
+    , 
+    /**
+     * What the agent's shadow policy would have decided, when it has one.
+     */
+    var `shadow`: ShadowOutcome?
     
 ){
     
@@ -3802,6 +3908,7 @@ public object FfiConverterTypeDecision: FfiConverterRustBuffer<Decision> {
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalTypeApprovalRequest.read(buf),
             FfiConverterOptionalSequenceTypeTraceStep.read(buf),
+            FfiConverterOptionalTypeShadowOutcome.read(buf),
         )
     }
 
@@ -3817,7 +3924,8 @@ public object FfiConverterTypeDecision: FfiConverterRustBuffer<Decision> {
             FfiConverterOptionalString.allocationSize(value.`agent`) +
             FfiConverterOptionalString.allocationSize(value.`subject`) +
             FfiConverterOptionalTypeApprovalRequest.allocationSize(value.`approvalRequest`) +
-            FfiConverterOptionalSequenceTypeTraceStep.allocationSize(value.`trace`)
+            FfiConverterOptionalSequenceTypeTraceStep.allocationSize(value.`trace`) +
+            FfiConverterOptionalTypeShadowOutcome.allocationSize(value.`shadow`)
     )
 
     override fun write(value: Decision, buf: ByteBuffer) {
@@ -3833,6 +3941,7 @@ public object FfiConverterTypeDecision: FfiConverterRustBuffer<Decision> {
             FfiConverterOptionalString.write(value.`subject`, buf)
             FfiConverterOptionalTypeApprovalRequest.write(value.`approvalRequest`, buf)
             FfiConverterOptionalSequenceTypeTraceStep.write(value.`trace`, buf)
+            FfiConverterOptionalTypeShadowOutcome.write(value.`shadow`, buf)
     }
 }
 
@@ -3945,6 +4054,69 @@ public object FfiConverterTypeOpenBreaker: FfiConverterRustBuffer<OpenBreaker> {
     override fun write(value: OpenBreaker, buf: ByteBuffer) {
             FfiConverterString.write(value.`agent`, buf)
             FfiConverterOptionalString.write(value.`subject`, buf)
+    }
+}
+
+
+
+/**
+ * What the agent's shadow policy would have decided (see docs/policy.md, "shadow").
+ */
+data class ShadowOutcome (
+    /**
+     * Allow, deny or approval required.
+     */
+    var `outcome`: Outcome
+    , 
+    /**
+     * The stable machine code.
+     */
+    var `reason`: kotlin.String
+    , 
+    /**
+     * The grant that would have decided.
+     */
+    var `rule`: kotlin.String?
+    , 
+    /**
+     * The sentence the shadow decision would have given.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeShadowOutcome: FfiConverterRustBuffer<ShadowOutcome> {
+    override fun read(buf: ByteBuffer): ShadowOutcome {
+        return ShadowOutcome(
+            FfiConverterTypeOutcome.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ShadowOutcome) = (
+            FfiConverterTypeOutcome.allocationSize(value.`outcome`) +
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterOptionalString.allocationSize(value.`rule`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: ShadowOutcome, buf: ByteBuffer) {
+            FfiConverterTypeOutcome.write(value.`outcome`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+            FfiConverterOptionalString.write(value.`rule`, buf)
+            FfiConverterString.write(value.`message`, buf)
     }
 }
 
@@ -5039,6 +5211,38 @@ public object FfiConverterOptionalTypeAuditShipping: FfiConverterRustBuffer<Audi
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeShadowOutcome: FfiConverterRustBuffer<ShadowOutcome?> {
+    override fun read(buf: ByteBuffer): ShadowOutcome? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeShadowOutcome.read(buf)
+    }
+
+    override fun allocationSize(value: ShadowOutcome?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeShadowOutcome.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ShadowOutcome?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeShadowOutcome.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalSequenceTypeTraceStep: FfiConverterRustBuffer<List<TraceStep>?> {
     override fun read(buf: ByteBuffer): List<TraceStep>? {
         if (buf.get().toInt() == 0) {
@@ -5149,6 +5353,34 @@ public object FfiConverterSequenceTypeVerifyingKey: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeVerifyingKey.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeApprovalCondition: FfiConverterRustBuffer<List<ApprovalCondition>> {
+    override fun read(buf: ByteBuffer): List<ApprovalCondition> {
+        val len = buf.getInt()
+        return List<ApprovalCondition>(len) {
+            FfiConverterTypeApprovalCondition.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ApprovalCondition>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeApprovalCondition.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ApprovalCondition>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeApprovalCondition.write(it, buf)
         }
     }
 }
@@ -5405,7 +5637,7 @@ public object FfiConverterMapStringTypeContextValue: FfiConverterRustBuffer<Map<
 
         /**
          * Parses a JSON object (e.g. `{"amount": 120}`) into a context map.
-         * Duplicate keys and nesting deeper than 64 are refused, as for tokens.
+         * Duplicate keys and nesting past the core's limit are refused, as for tokens.
          */
     @Throws(ActException::class) fun `contextFromJson`(`json`: kotlin.String): Map<kotlin.String, ContextValue> {
             return FfiConverterMapStringTypeContextValue.lift(

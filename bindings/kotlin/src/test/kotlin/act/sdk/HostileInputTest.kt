@@ -213,6 +213,10 @@ class HostileInputTest {
                 run("delegate(agentContext $n)") { act.delegate(parent, holder, "sub", 60, agentContext = m) }
             }
         },
+        "Act.seal" to {
+            eachString("seal(token)") { act.seal(it, holder, 60) }
+            eachLong("seal(ttl)") { act.seal(parent, holder, it) }
+        },
         "Act.approve" to {
             eachString("approve(requestId)") { act.approve(it, "supervisor", 60) }
             eachString("approve(approver)") { act.approve(requestId, it, 60) }
@@ -228,7 +232,8 @@ class HostileInputTest {
         "Act.requestApproval" to {
             val req = pendingRequest
             eachString("requestApproval(id)") { act.requestApproval(req.copy(id = it)) }
-            eachString("requestApproval(contextJson)") { act.requestApproval(req.copy(contextJson = it)) }
+            eachString("requestApproval(context)") { act.requestApproval(req.copy(context = mapOf(it to ContextValue.Text(it)))) }
+            eachString("requestApproval(chain)") { act.requestApproval(req.copy(chain = listOf(it))) }
         },
         "Act.waitForApproval" to {
             eachString("waitForApproval(id)") { act.waitForApproval(it, 10uL) }
