@@ -9,7 +9,8 @@
 #   scripts/dist-native.sh cli TARGET      the act CLI for TARGET (musl targets: static); prints its path
 #   scripts/dist-native.sh check FILE TARGET
 #                                          file(1) names TARGET's architecture; glibc targets need no
-#                                          symbol version above GLIBC_2.17; musl binaries are static
+#                                          symbol version above GLIBC_2.17; musl executables are
+#                                          static, musl libraries reference no glibc versions
 #   source scripts/dist-native.sh          defines act_dist_venv and act_native_env TARGET
 #
 # Why one invocation: cargo resolves features per invocation, and the three crates enable different
@@ -140,7 +141,8 @@ _act_check() {
     case "$target" in
         *-gnu)
             # The highest GLIBC_x.y symbol version the file references.
-            max="$(objdump -T "$file" 2>/dev/null | grep -Eo 'GLIBC_[0-9]+\.[0-9]+' | sort -t. -k2 -n -u | tail -n 1)"
+            # (readelf reads every architecture's ELF; the host's objdump would not.)
+            max="$(readelf --version-info -W "$file" | grep -Eo 'GLIBC_[0-9]+\.[0-9]+' | sort -V -u | tail -n 1)"
             if [ -n "$max" ] && [ "$(printf '%s\nGLIBC_2.17\n' "$max" | sort -V | tail -n 1)" != GLIBC_2.17 ]; then
                 echo "dist-native: $file needs $max (> GLIBC_2.17)" >&2
                 return 1
@@ -150,6 +152,9 @@ _act_check() {
             if [[ "$file" != *.so && "$file" != *.node ]]; then
                 grep -Eq 'statically linked|static-pie linked' <<<"$desc" \
                     || { echo "dist-native: $file is not static: $desc" >&2; return 1; }
+            elif readelf --version-info -W "$file" | grep -q 'GLIBC_'; then
+                echo "dist-native: $file (musl) references glibc symbol versions" >&2
+                return 1
             fi
             echo "dist-native: $(basename "$file"): $desc" >&2 ;;
     esac
