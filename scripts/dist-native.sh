@@ -103,7 +103,10 @@ exec '$ACT_DIST_VENV/bin/maturin' zig ar -- \"\$@\""
 _act_release_dir() { echo "${CARGO_TARGET_DIR:-$_act_native_root/target}/$1/release"; }
 
 # The libraries are stripped of symbols except act-uniffi's: uniffi-bindgen reads the interface from
-# its UNIFFI_META_* symbols (library mode). Package overrides change only those crates' own units.
+# its UNIFFI_META_* entries in the symbol table (library mode), and zig's linker drops the whole
+# symbol table when rustc asks it to strip debug info only (the release profile's
+# strip = "debuginfo"), so act-uniffi is not stripped at all. Package overrides change only those
+# crates' own units.
 _act_libs() {
     local target=$1
     act_native_env "$target" || return 1
@@ -111,6 +114,7 @@ _act_libs() {
     (cd "$_act_native_root" && cargo build --release --locked --target "$target" \
         --config 'profile.release.package.act-python.strip="symbols"' \
         --config 'profile.release.package.act-node.strip="symbols"' \
+        --config 'profile.release.package.act-uniffi.strip="none"' \
         -p act-python -p act-node -p act-uniffi) >&2 || return 1
     _act_release_dir "$target"
 }

@@ -54,20 +54,6 @@ for target in "${lib_targets[@]}"; do
     took "libraries + wheel $target" "$t"
 done
 
-step "Python sdist"
-t=$SECONDS
-sdist="$("$root/scripts/dist-python.sh" sdist)"
-cp "$sdist" "$dist/python/"
-if [ "${ACT_DIST_SKIP_SDIST:-0}" != 1 ]; then
-    step "pip install of the sdist into a fresh virtualenv (a release build from source)"
-    venv="$(mktemp -d)"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$sdist" >&2
-    (cd "$venv" && "$venv/bin/python" -c 'import act_sdk, act_sdk._native; print("dist: sdist install imports act_sdk", act_sdk.__file__)') >&2
-    rm -rf "$venv"
-fi
-took "sdist (+ pip install from source)" "$t"
-
 # 2. npm: the main package and one platform package per target (the libraries are built).
 step "npm packages"
 t=$SECONDS
@@ -126,6 +112,21 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     fi
     took "cli $target" "$t"
 done
+
+# 5. The sdist last: its install test is a whole release build from source.
+step "Python sdist"
+t=$SECONDS
+sdist="$("$root/scripts/dist-python.sh" sdist)"
+cp "$sdist" "$dist/python/"
+if [ "${ACT_DIST_SKIP_SDIST:-0}" != 1 ]; then
+    step "pip install of the sdist into a fresh virtualenv (a release build from source)"
+    venv="$(mktemp -d)"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$sdist" >&2
+    (cd "$venv" && "$venv/bin/python" -c 'import act_sdk, act_sdk._native; print("dist: sdist install imports act_sdk", act_sdk.__file__)') >&2
+    rm -rf "$venv"
+fi
+took "sdist (+ pip install from source)" "$t"
 
 echo >&2
 echo "dist: step timings" >&2

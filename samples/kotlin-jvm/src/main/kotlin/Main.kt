@@ -1,5 +1,6 @@
 import act.sdk.Act
 import act.sdk.SigningKey
+import act.sdk.code
 import act.sdk.contextOf
 import java.nio.file.Files
 import java.nio.file.Path
