@@ -95,7 +95,10 @@ exec '$ACT_DIST_VENV/bin/maturin' zig ar -- \"\$@\""
     case "$target" in
         *-musl) export "CARGO_TARGET_${up}_RUSTFLAGS=-C target-feature=-crt-static" ;;
     esac
-    export RUSTC_WRAPPER="${RUSTC_WRAPPER-$(command -v sccache || true)}"
+    # No sccache here: the cc crate would wrap the C compiler (zig) in it too, and sccache cannot
+    # run the zig wrapper (ring's C code fails to build). Cargo's own fingerprints still make a
+    # second build of the same tree a no-op.
+    unset RUSTC_WRAPPER
     # pyo3: build an extension module (no libpython link), for the stable ABI of CPython >= 3.9.
     export PYO3_BUILD_EXTENSION_MODULE=1 PYO3_PYTHON="$ACT_DIST_PY"
 }
