@@ -66,8 +66,30 @@ export interface ApprovalRequest {
   condition: string
   /** `jti` of the token presented. */
   tokenId: string
-  /** SHA-256 of the canonical context (base64url). */
+  /** SHA-256 of the canonical context (base64url): over exactly `context`. */
   contextHash: string
+  /** The argument values the approver sees: the context after the policy's redaction
+   *  (a redacted value reads `[redacted:<digest>]`). */
+  context: JsonObject
+  /** Every approval rule that fired, in policy order; the first is `constraint` / `condition`. */
+  conditions: ApprovalCondition[]
+  /** The agents of the token's delegation chain, root first. */
+  chain: string[]
+}
+
+/** One approval rule that fired on a request. */
+export interface ApprovalCondition {
+  constraint: string
+  condition: string
+}
+
+/** What the agent's shadow policy would have decided: audited, never enforced. */
+export interface ShadowOutcome {
+  outcome: Outcome
+  reason: Reason
+  rule: string | null
+  message: string
+  constraint: string | null
 }
 
 /** One step of `explain`. */
@@ -88,8 +110,12 @@ interface DecisionBase {
   agent: string | null
   /** The user the agent acts for, when the token could be read. */
   subject: string | null
+  /** What the agent's shadow policy would have decided, or `null` when it has none. */
+  shadow: ShadowOutcome | null
   /** Only from `explain`: every rule and constraint looked at. */
   trace?: TraceStep[]
+  /** The plain object these read-only fields describe (what `JSON.stringify` writes). */
+  toJSON(): object
 }
 
 export interface AllowDecision extends DecisionBase {
@@ -122,7 +148,8 @@ export interface ApprovalRequiredDecision extends DecisionBase {
   approvalRequest: ApprovalRequest
 }
 
-/** The answer to one request: a plain object, discriminated on `outcome`. */
+/** The answer to one request, discriminated on `outcome`: a read-only object whose fields are
+ *  decoded when first read (`JSON.stringify` and `util.inspect` give the plain object). */
 export type Decision = AllowDecision | DenyDecision | ApprovalRequiredDecision
 
 /** One action an agent wants to take. */
@@ -214,6 +241,10 @@ export interface ACTOptions {
   issuerApiKey?: string
   /** Ship audit records to the endpoint's `POST /v1/audit` (default: on in endpoint mode). */
   shipAudit?: boolean
+  /** Signs checkpoints of every audit file into `<file>.checkpoints`, so a removed tail or a
+   *  re-hashed edit is detectable (`verifyAuditLog(text, { checkpoints, auditKey })`); the sink
+   *  refuses to continue a log that lost checkpointed records. Keep the same key across restarts. */
+  auditKey?: SigningKey
 }
 
 /** A pending approval request at the control endpoint. */
@@ -273,6 +304,13 @@ export interface DelegateOptions {
   nextHolderKey?: SigningKey | string | JsonObject | null
 }
 
+export interface SealOptions {
+  /** The key named in the token's last `cnf`. */
+  holderKey: SigningKey
+  /** Lifetime of the seal in seconds (never longer than the token). */
+  ttl: number
+}
+
 export interface ApproveOptions {
   /** Who approved (recorded in the approval). */
   approver: string
@@ -280,8 +318,7 @@ export interface ApproveOptions {
   ttl: number
 }
 
-/** The core's status (`act_core::client::ClientStatus`, camelCase), plus the Node-only
- *  `auditDelivered`, `auditCallbackErrors` and `kid`. */
+/** The core's status (`act_core::client::ClientStatus`, camelCase): exactly `STATUS_FIELDS`. */
 export interface Status {
   instanceId: string
   mode: 'embedded' | 'endpoint'
@@ -304,12 +341,14 @@ export interface Status {
   /** HTTP audit shipping, `null` when off. */
   audit: AuditShipping | null
   openBreakers: Array<{ agent: string; subject: string | null }>
-  /** The signing key's id, when there is one. */
-  kid?: string | null
-  /** Records handed to JS audit callbacks. */
-  auditDelivered: number
-  /** Times a JS audit callback threw. */
-  auditCallbackErrors: number
+}
+
+/** The JS audit callbacks of one client. */
+export interface AuditCallbacks {
+  /** Records handed to them. */
+  delivered: number
+  /** Times one threw. */
+  errors: number
 }
 
 /** The ACT client: validates every action of an agent, in-process. */
@@ -337,6 +376,8 @@ export declare class ACT {
   readonly instanceId: string
   /** Hands a narrower token to a sub-agent (offline). */
   delegate(token: string, options: DelegateOptions): string
+  /** Seals a token whose last link names `holderKey` in `cnf`, so its holder can present it. */
+  seal(token: string, options: SealOptions): string
   /** Signs an approval of an `approval_required` decision; it works once, for exactly that request. */
   approve(request: Decision | ApprovalRequest | string, options: ApproveOptions): string
   /** Re-reads the policy and swaps it in without pausing validations; resolves to the new version. */
@@ -348,6 +389,8 @@ export declare class ACT {
   /** Flushes and closes the audit sinks and stops the engine. */
   close(): Promise<void>
   readonly status: Status
+  /** Records delivered to the JS audit callbacks, and how often they threw. */
+  readonly auditCallbacks: AuditCallbacks
   /** `guard(this, spec, fn)`. */
   guard<A extends unknown[], R>(spec: GuardSpec<A>, fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R>
 }
@@ -406,7 +449,16 @@ export declare function guard<A extends unknown[], R>(
 ): (...args: A) => Promise<R>
 
 /** Checks a JSON Lines audit log's hash chain; returns its record count. Throws `AuditChainError`. */
-export declare function verifyAuditLog(text: string, options?: { start?: string }): number
+export declare function verifyAuditLog(
+  text: string,
+  options?: {
+    start?: string
+    /** The `<log>.checkpoints` text; needs `auditKey`. */
+    checkpoints?: string
+    /** The audit key's public half (or the key) the checkpoints are signed with. */
+    auditKey?: SigningKey | string | JsonObject
+  },
+): number
 
 /** Every reason code, in the core's order. */
 export declare const REASONS: readonly Reason[]

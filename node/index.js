@@ -14,61 +14,111 @@ const NATIVE = Symbol('act-sdk.native')
 
 /** Every decision reason code (see docs/reasons.md). */
 const REASONS = Object.freeze(native.reasonCodes())
+
 const OUTCOMES = Object.freeze(native.outcomeCodes())
 
-/**
- * Decodes the native result of validate/check/explain: one string, as
- * bindings/node/src/convert.rs describes (a header of integers, `|`, then the
- * fields back to back). Building the object here is far cheaper than setting
- * each field through Node-API.
- */
-const HEADER = new Array(10).fill(0)
+const DECISION_FIELDS = [
+  'outcome',
+  'allowed',
+  'reason',
+  'message',
+  'rule',
+  'constraint',
+  'auditId',
+  'snapshotVersion',
+  'agent',
+  'subject',
+  'approvalRequest',
+  'shadow',
+]
+const ENCODED = Symbol('act-sdk.decision')
 
-function decision(s) {
-  // Header: 10 integers (or `-` for a missing field), space-separated, then `|`.
-  const h = HEADER
-  let i = 0
-  for (let k = 0; k < 10; k++) {
-    let c = s.charCodeAt(i)
-    if (c === 45 /* - */) {
-      h[k] = -1
-      i += 2
-      continue
-    }
+/**
+ * One decision, read-only. The core sends it as one string, `<outcome> <reason> <n>|<message><JSON>`
+ * (bindings/node/src/decision.rs says why not a native class): `outcome`, `allowed`, `reason`
+ * and `message` are read from the header and the `n` characters after it, every other field
+ * from the JSON, parsed on the first read, so a `validate` costs only what the caller looks at.
+ */
+class Decision {
+  #s
+  #reason = -1
+  #messageEnd = 0
+  #fields = null
+  constructor(encoded, key) {
+    if (key !== ENCODED) throw new ConfigError('decisions come from validate, check and explain', 'invalid_argument')
+    this.#s = encoded
+  }
+  #header() {
+    const s = this.#s
+    let i = 2
+    let r = 0
+    for (let c = s.charCodeAt(i); c !== 32; c = s.charCodeAt(++i)) r = r * 10 + (c - 48)
     let n = 0
-    while (c >= 48 && c <= 57) {
-      n = n * 10 + (c - 48)
-      c = s.charCodeAt(++i)
+    for (let c = s.charCodeAt(++i); c !== 124; c = s.charCodeAt(++i)) n = n * 10 + (c - 48)
+    this.#reason = r
+    this.#messageEnd = i + 1 + n
+  }
+  #rest() {
+    if (this.#fields === null) {
+      if (this.#reason < 0) this.#header()
+      this.#fields = JSON.parse(this.#s.slice(this.#messageEnd))
     }
-    h[k] = n
-    i++
+    return this.#fields
   }
-  const f = [null, null, null, null, null, null, null]
-  for (let k = 0; k < 7; k++) {
-    const n = h[3 + k]
-    if (n >= 0) {
-      f[k] = s.slice(i, i + n)
-      i += n
-    }
+  get outcome() {
+    return OUTCOMES[this.#s.charCodeAt(0) - 48]
   }
-  const outcome = OUTCOMES[h[0]]
-  const extra = f[6] === null ? null : JSON.parse(f[6])
-  const d = {
-    outcome,
-    allowed: outcome === 'allow',
-    reason: REASONS[h[1]],
-    message: f[0],
-    rule: f[1],
-    constraint: f[2],
-    auditId: f[3],
-    snapshotVersion: h[2],
-    agent: f[4],
-    subject: f[5],
-    approvalRequest: extra === null || extra.approvalRequest === undefined ? null : extra.approvalRequest,
+  get allowed() {
+    return this.#s.charCodeAt(0) === 48
   }
-  if (extra !== null && extra.trace !== undefined) d.trace = extra.trace
-  return d
+  get reason() {
+    if (this.#reason < 0) this.#header()
+    return REASONS[this.#reason]
+  }
+  get message() {
+    if (this.#reason < 0) this.#header()
+    return this.#s.slice(this.#s.indexOf('|') + 1, this.#messageEnd)
+  }
+  get rule() {
+    return this.#rest().rule ?? null
+  }
+  get constraint() {
+    return this.#rest().constraint ?? null
+  }
+  get auditId() {
+    return this.#rest().auditId
+  }
+  get snapshotVersion() {
+    return this.#rest().snapshotVersion
+  }
+  get agent() {
+    return this.#rest().agent ?? null
+  }
+  get subject() {
+    return this.#rest().subject ?? null
+  }
+  get approvalRequest() {
+    return this.#rest().approvalRequest ?? null
+  }
+  get shadow() {
+    return this.#rest().shadow ?? null
+  }
+  get trace() {
+    return this.#rest().trace
+  }
+  /** The plain object (what `JSON.stringify` writes). */
+  toJSON() {
+    const o = {}
+    for (const k of DECISION_FIELDS) o[k] = this[k]
+    if (this.trace !== undefined) o.trace = this.trace
+    return o
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](_depth, opts, inspect) {
+    return `Decision ${inspect(this.toJSON(), opts)}`
+  }
 }
+
+const MODE = { validate: 0, check: 1, explain: 2 }
 
 /** Context as JSON text for the core (`undefined` when absent). */
 function contextJson(context) {
@@ -282,6 +332,7 @@ const ACT_OPTIONS = [
   'counters',
   'issuerApiKey',
   'shipAudit',
+  'auditKey',
 ]
 
 function auditSinks(audit) {
@@ -387,6 +438,7 @@ class ACT {
             shipAudit: optBool('shipAudit', o.shipAudit),
           },
           signingKey('signingKey', o.signingKey),
+          signingKey('auditKey', o.auditKey),
           o.clock ? o.clock[NATIVE] : undefined,
           deliver,
         ),
@@ -397,7 +449,9 @@ class ACT {
   validate(request) {
     const r = requestArgs(request)
     try {
-      return decision(this.#n.validate(r.token, r.action, r.resource, contextJson(r.context), r.approval ?? undefined))
+      const context = contextJson(r.context)
+      const s = this.#n.decide(MODE.validate, r.token, r.action, r.resource, context, r.approval ?? undefined)
+      return new Decision(s, ENCODED)
     } catch (e) {
       throw fromNative(e, 'context')
     }
@@ -405,20 +459,21 @@ class ACT {
 
   /** Decides without side effects (no counters, approvals, audit). */
   check(request) {
-    const r = requestArgs(request)
-    const context = contextJson(r.context)
-    return decision(
-      call('context', () => this.#n.check(r.token, r.action, r.resource, context, r.approval ?? undefined)),
-    )
+    return this.#dryRun(MODE.check, request)
   }
 
   /** Like `check`, with a `trace` of every rule and constraint looked at. */
   explain(request) {
+    return this.#dryRun(MODE.explain, request)
+  }
+
+  #dryRun(mode, request) {
     const r = requestArgs(request)
     const context = contextJson(r.context)
-    return decision(
-      call('context', () => this.#n.explain(r.token, r.action, r.resource, context, r.approval ?? undefined)),
+    const s = call('context', () =>
+      this.#n.decide(mode, r.token, r.action, r.resource, context, r.approval ?? undefined),
     )
+    return new Decision(s, ENCODED)
   }
 
   /**
@@ -442,13 +497,8 @@ class ACT {
    */
   async issueTokenAsync(request) {
     const a = this.#issueArgs(request)
-    if (!call('issueToken', () => this.#n.issuesRemotely())) {
-      return call('issueToken', () => this.#n.issueToken(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl, a.holder))
-    }
-    if (a.holder !== undefined) {
-      throw new ConfigError('`holderKey` is not supported through the endpoint (POST /v1/tokens)', 'invalid_argument')
-    }
-    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl))
+    const t = a.texts
+    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, t[0], t[1], t[2], a.ttl, a.holder))
   }
 
   #issueArgs(request) {
@@ -480,9 +530,9 @@ class ACT {
    * with the argument values the approver sees); resolves to a handle `{ id, status, expiresAtMs }`.
    */
   requestApproval(decision) {
-    const request = isPlainObject(decision) ? decision.approvalRequest : undefined
+    const request = decision instanceof Decision || isPlainObject(decision) ? decision.approvalRequest : undefined
     if (!isPlainObject(request)) throw bad('decision', 'an approval_required decision', decision)
-    return callAsync('requestApproval', () => this.#n.requestApproval(JSON.stringify(request)))
+    return callAsync('requestApproval', () => this.#n.requestApproval(jsonText('decision', request)))
   }
 
   /**
@@ -540,13 +590,27 @@ class ACT {
   }
 
   /**
+   * Seals `token` (whose last link names `holderKey`'s public key in `cnf`) so its holder can
+   * present it: appends a link for the same agent, living at most `ttl` seconds (docs/tokens.md).
+   */
+  seal(token, spec) {
+    str('token', token)
+    const o = options('seal options', spec, ['holderKey', 'ttl'])
+    const holder = signingKey('holderKey', o.holderKey)
+    if (holder === undefined) throw bad('holderKey', 'a SigningKey (the key named in the token)', o.holderKey)
+    if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
+    return call('seal', () => this.#n.seal(token, holder, o.ttl))
+  }
+
+  /**
    * Signs an approval of one `approval_required` decision (pass the decision,
    * its `approvalRequest`, or the request id). Present it as `approval` with
    * exactly the same request; it works once.
    */
   approve(requestOrId, opts) {
     let id = requestOrId
-    if (isPlainObject(requestOrId)) {
+    if (requestOrId instanceof Decision) id = requestOrId.approvalRequest?.id
+    else if (isPlainObject(requestOrId)) {
       id = isPlainObject(requestOrId.approvalRequest) ? requestOrId.approvalRequest.id : requestOrId.id
     }
     if (typeof id !== 'string') throw bad('request', 'a decision, an approval request or its id', requestOrId)
@@ -590,11 +654,14 @@ class ACT {
     while (this.#audit.delivered < sent) await new Promise((resolve) => setImmediate(resolve))
   }
 
-  /** The client's state: snapshot version, agents, audit counters. */
+  /** The core's status, camelCase: exactly `STATUS_FIELDS` (the same fields in every language). */
   get status() {
-    const s = this.#n.status()
-    s.auditCallbackErrors = this.#audit.callbackErrors
-    return s
+    return call('status', () => this.#n.status())
+  }
+
+  /** The JS audit callbacks: records `delivered` to them and `errors` they threw. */
+  get auditCallbacks() {
+    return { delivered: this.#audit.delivered, errors: this.#audit.callbackErrors }
   }
 
   /** `guard(this, spec, fn)`. */
@@ -645,12 +712,18 @@ function guard(act, spec, fn) {
 
 // ---- audit log checks ----
 
-/** Checks a JSON Lines audit log's hash chain; returns the record count or throws `AuditChainError`. */
+/**
+ * Checks a JSON Lines audit log's hash chain, and with `checkpoints` (the `<log>.checkpoints` text)
+ * and `auditKey` (its public key) every signed checkpoint; returns the record count or throws
+ * `AuditChainError`.
+ */
 function verifyAuditLog(text, opts) {
   str('text', text)
-  const o = options('verifyAuditLog options', opts, ['start'])
+  const o = options('verifyAuditLog options', opts, ['start', 'checkpoints', 'auditKey'])
   const start = optStr('start', o.start)
-  return call('verifyAuditLog', () => native.verifyAuditLog(text, start))
+  const checkpoints = optStr('checkpoints', o.checkpoints)
+  const auditKey = publicKey('auditKey', o.auditKey)
+  return call('verifyAuditLog', () => native.verifyAuditLog(text, start, checkpoints, auditKey))
 }
 
 module.exports = {

@@ -198,6 +198,12 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
             d.outcome.as_str() == "approval_required",
             "{at}"
         );
+        if let Some(want) = e.get("approval_request") {
+            check_approval_request(&at, &d, want);
+        }
+        if let Some(want) = e.get("shadow") {
+            check_shadow(&at, &d, want);
+        }
         if let Some(name) = step["approve_as"].as_str() {
             let req = d
                 .approval_request
@@ -206,6 +212,77 @@ fn run_step(s: &mut Suite, i: usize, step: &Value) {
             let a = s.engine.approve(&req.id, "vector-approver", 600).unwrap();
             s.approvals.insert(name.to_string(), a);
         }
+    }
+}
+
+/// `expect.approval_request`: the values the approver sees (`context`, a subset of fields pinned),
+/// the fields shown as digests (`context_redacted`), `context_hash`, `conditions`, `chain`.
+fn check_approval_request(at: &str, d: &act_core::Decision, want: &Value) {
+    let got = d
+        .approval_request
+        .as_ref()
+        .unwrap_or_else(|| panic!("{at}: no approval request"));
+    let shown = Value::Object(got.context.clone());
+    if let Some(ctx) = want.get("context") {
+        let mut pinned = shown.clone();
+        for path in want["context_redacted"].as_array().into_iter().flatten() {
+            remove_path(&mut pinned, path.as_str().unwrap());
+        }
+        assert_eq!(&pinned, ctx, "{at}: approval request context");
+    }
+    for path in want["context_redacted"].as_array().into_iter().flatten() {
+        let v = path
+            .as_str()
+            .unwrap()
+            .split('.')
+            .try_fold(&shown, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{at}: redacted field {path} is missing"));
+        assert!(v.starts_with("[redacted:"), "{at}: {path} shown as {v}");
+    }
+    if let Some(h) = want["context_hash"].as_str() {
+        assert_eq!(got.context_hash, h, "{at}: context_hash");
+    }
+    if let Some(c) = want.get("conditions") {
+        let got: Vec<Value> = got
+            .conditions
+            .iter()
+            .map(|c| serde_json::json!({"constraint": c.constraint, "condition": c.condition}))
+            .collect();
+        assert_eq!(&Value::Array(got), c, "{at}: conditions");
+    }
+    if let Some(c) = want.get("chain") {
+        assert_eq!(&serde_json::to_value(&got.chain).unwrap(), c, "{at}: chain");
+    }
+}
+
+fn remove_path(v: &mut Value, path: &str) {
+    match path.split_once('.') {
+        Some((head, rest)) => {
+            if let Some(inner) = v.get_mut(head) {
+                remove_path(inner, rest);
+            }
+        }
+        None => {
+            if let Some(o) = v.as_object_mut() {
+                o.remove(path);
+            }
+        }
+    }
+}
+
+/// `expect.shadow`: `null` (no shadow evaluated) or the shadow's `outcome`, `reason` and `rule`.
+fn check_shadow(at: &str, d: &act_core::Decision, want: &Value) {
+    match (&d.shadow, want) {
+        (None, Value::Null) => {}
+        (Some(s), Value::Object(w)) => {
+            assert_eq!(Some(s.outcome.as_str()), w["outcome"].as_str(), "{at}: shadow outcome");
+            assert_eq!(Some(s.reason.as_str()), w["reason"].as_str(), "{at}: shadow reason");
+            if let Some(r) = w.get("rule") {
+                assert_eq!(s.rule.as_deref(), r.as_str(), "{at}: shadow rule");
+            }
+        }
+        (got, _) => panic!("{at}: shadow {got:?}, expected {want}"),
     }
 }
 

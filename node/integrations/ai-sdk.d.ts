@@ -58,8 +58,12 @@ export interface AiSdkGuard<TOOLS extends Record<string, AiSdkGuardedTool>> {
   /**
    * A human approves: signs an ACT approval for exactly that call and returns the
    * `tool-approval-response` to append (`approved: false` with the reason when it is denied by now).
+   * In endpoint mode (`{ timeoutMs }`) the endpoint's operators approve and it waits for them.
    */
-  approve(part: ToolApprovalRequestPart, options: { approver: string; ttl: number }): Promise<ToolApprovalResponse>
+  approve(
+    part: ToolApprovalRequestPart,
+    options: { approver: string; ttl: number } | { timeoutMs?: number },
+  ): Promise<ToolApprovalResponse>
   /** The ACT approval request behind a part: what the human is asked (null when none is needed now). */
   approvalRequest(part: ToolApprovalRequestPart): ApprovalRequest | null
   readonly approvals: ApprovalStore

@@ -17,7 +17,9 @@
 //   where an ACT approval is required: without one, nothing runs.
 // - `guard.approve(request, { approver, ttl })` is the human saying yes: it signs
 //   an ACT approval for exactly that call and returns the `tool-approval-response`
-//   to append to the messages.
+//   to append to the messages. In endpoint mode (`guard.approve(request, { timeoutMs })`)
+//   it asks the endpoint's operators instead and waits for their answer (a denial
+//   rejects with `ApprovalDeniedError`): the agent's process signs nothing.
 // Errors of the engine or of the spec functions deny (fail closed). The `ai`
 // package itself is not required here.
 
@@ -31,6 +33,8 @@ const {
   errorText,
   checkStore,
   approveOptions,
+  endpointMode,
+  approvalToken,
   bad,
   isPlainObject,
 } = require('./common.js')
@@ -151,7 +155,8 @@ function guardTools(act, opts) {
    * now (e.g. the daily limit was reached), the response says so and is not an approval.
    */
   const approve = async (part, approveOpts) => {
-    const o2 = approveOptions(approveOpts)
+    const endpoint = endpointMode(act)
+    const o2 = approveOptions(approveOpts, endpoint)
     const { name, s, call } = requestPart(part)
     const r = decide(act, 'check', s, call.input, {
       toolName: name,
@@ -162,8 +167,13 @@ function guardTools(act, opts) {
     const d = r.decision
     const response = { type: 'tool-approval-response', approvalId: part.approvalId }
     if (d.outcome === 'deny') return { ...response, approved: false, reason: refusalText(d) }
-    if (d.outcome === 'approval_required') await approvals.set(call.toolCallId, act.approve(d, o2))
-    return { ...response, approved: true, reason: `approved by ${o2.approver}` }
+    if (d.outcome === 'approval_required')
+      await approvals.set(call.toolCallId, await approvalToken(act, d, o2, endpoint))
+    return {
+      ...response,
+      approved: true,
+      reason: endpoint ? 'approved at the control endpoint' : `approved by ${o2.approver}`,
+    }
   }
 
   function requestPart(part) {

@@ -89,12 +89,39 @@ function checkStore(name, store) {
   return store
 }
 
-/** Checks `approve` options and returns them (the core checks the values). */
-function approveOptions(opts) {
+/** True when `act` runs against a control endpoint: approvals then come from its operators. */
+function endpointMode(act) {
+  return act.status.mode === 'endpoint'
+}
+
+/**
+ * Checks `approve` options and returns them (the core checks the values). In endpoint mode the
+ * operator signs, so the only option is `timeoutMs` (how long to wait for them, default 300000);
+ * embedded, this process signs: `approver` and `ttl` are required.
+ */
+function approveOptions(opts, endpoint) {
+  if (endpoint) {
+    const o = options('approve options (endpoint mode)', opts ?? {}, ['timeoutMs'])
+    if (o.timeoutMs !== undefined && typeof o.timeoutMs !== 'number')
+      throw bad('timeoutMs', 'a number of milliseconds', o.timeoutMs)
+    return o
+  }
   const o = options('approve options', opts ?? {}, ['approver', 'ttl'])
   if (typeof o.approver !== 'string') throw bad('approver', 'a string naming who approved', o.approver)
   if (typeof o.ttl !== 'number') throw bad('ttl', 'a number of seconds', o.ttl)
   return o
+}
+
+/**
+ * The approval token for an `approval_required` decision: embedded, signed here
+ * (`act.approve`); in endpoint mode asked of the endpoint's operators (`requestApproval`, then
+ * `waitForApproval`), so the agent's process never signs its own approvals. A denial or timeout
+ * rejects with `ApprovalDeniedError` / `ApprovalTimeoutError`.
+ */
+async function approvalToken(act, decision, o, endpoint) {
+  if (!endpoint) return act.approve(decision, o)
+  const handle = await act.requestApproval(decision)
+  return act.waitForApproval(handle, o.timeoutMs ?? 300000)
 }
 
 module.exports = {
@@ -109,4 +136,6 @@ module.exports = {
   decide,
   checkStore,
   approveOptions,
+  endpointMode,
+  approvalToken,
 }

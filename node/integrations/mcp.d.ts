@@ -54,19 +54,24 @@ export interface McpGuardSpec<I> {
   /** Facts for conditions. Default: the validated input (when it is an object). */
   context?: McpFromInput<I, JsonObject | null | undefined>
   /**
-   * Who approves an `approval_required` call: `'elicit'` (default) asks the
+   * Who approves an `approval_required` call: `'elicit'` (default embedded) asks the
    * client's user through MCP elicitation and signs the approval with `act`;
+   * `'endpoint'` (default when `act` runs against a control endpoint) asks the
+   * endpoint's operators (`requestApproval`) and waits for their answer;
    * `'deny'` refuses; a function routes the request elsewhere and returns an
    * approval token signed by a trusted issuer, or null.
    */
   approval?:
     | 'elicit'
+    | 'endpoint'
     | 'deny'
     | ((args: McpApprovalArgs<I>) => Promise<string | null | undefined> | string | null | undefined)
   /** Recorded as the approver of elicited approvals (default `'mcp-client-user'`). */
   approver?: string | ((extra: McpExtra) => string)
   /** Lifetime of elicited approvals, seconds (default 300). */
   approvalTtl?: number
+  /** How long `'endpoint'` waits for the operators' answer, ms (default 300000). */
+  approvalTimeoutMs?: number
 }
 
 /**

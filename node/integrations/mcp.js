@@ -11,15 +11,18 @@
 // - approval_required: the human is asked through MCP elicitation (the
 //   client's user sees the action, resource and condition and accepts or
 //   declines); on accept, `act.approve` signs an approval for exactly this
-//   request and the call is validated again with it. Pass `approval: fn` to
+//   request and the call is validated again with it. With an ACT in endpoint
+//   mode the default is `approval: 'endpoint'`: the request goes to the control
+//   endpoint's operators (`requestApproval`) and the call waits for their answer
+//   (`waitForApproval`, at most `approvalTimeoutMs`). Pass `approval: fn` to
 //   route the request elsewhere (a supervisor) and return an approval token;
 // - an error of the engine or of the spec functions: the handler does not run
 //   and the result says so (fail closed).
 // The MCP SDK is not required here: `server` is the caller's McpServer.
 
-const { checkAct, checkSpec, decide, refusalText, errorText, bad } = require('./common.js')
+const { checkAct, checkSpec, decide, refusalText, errorText, bad, endpointMode, approvalToken } = require('./common.js')
 
-const SPEC_EXTRA = ['approval', 'approver', 'approvalTtl']
+const SPEC_EXTRA = ['approval', 'approver', 'approvalTtl', 'approvalTimeoutMs']
 
 function errorResult(text) {
   return { content: [{ type: 'text', text }], isError: true }
@@ -73,6 +76,9 @@ async function elicitApproval(server, act, spec, decision, extra) {
 async function approvalFor(server, act, spec, decision, input, extra) {
   if (spec.approval === 'deny') return { refused: 'this tool takes no approvals (approval: "deny")' }
   if (spec.approval === 'elicit') return elicitApproval(server, act, spec, decision, extra)
+  if (spec.approval === 'endpoint') {
+    return { token: await approvalToken(act, decision, { timeoutMs: spec.approvalTimeoutMs }, true) }
+  }
   const token = await spec.approval({ decision, approvalRequest: decision.approvalRequest, input, extra })
   if (token === undefined || token === null) return { refused: 'not approved' }
   if (typeof token !== 'string') throw bad('approval() result', 'an approval token (string), null or undefined', token)
@@ -107,16 +113,23 @@ function guardCallback(server, act, name, spec, handler, hasInput) {
   return hasInput ? guarded : (extra) => guarded(undefined, extra)
 }
 
-function checkMcpSpec(name, spec) {
+function checkMcpSpec(act, name, spec) {
+  const approval = endpointMode(act) ? 'endpoint' : 'elicit'
   const s = checkSpec(
     'spec',
     spec,
-    { action: name, approval: 'elicit', approver: 'mcp-client-user', approvalTtl: 300 },
+    { action: name, approval, approver: 'mcp-client-user', approvalTtl: 300, approvalTimeoutMs: 300000 },
     SPEC_EXTRA,
   )
-  if (s.approval !== 'elicit' && s.approval !== 'deny' && typeof s.approval !== 'function') {
-    throw bad('spec.approval', '"elicit", "deny" or an async function returning an approval token', s.approval)
+  if (!['elicit', 'endpoint', 'deny'].includes(s.approval) && typeof s.approval !== 'function') {
+    throw bad(
+      'spec.approval',
+      '"elicit", "endpoint", "deny" or an async function returning an approval token',
+      s.approval,
+    )
   }
+  if (typeof s.approvalTimeoutMs !== 'number')
+    throw bad('spec.approvalTimeoutMs', 'a number of milliseconds', s.approvalTimeoutMs)
   if (typeof s.approver !== 'string' && typeof s.approver !== 'function') {
     throw bad('spec.approver', 'a string or a function (extra) => string', s.approver)
   }
@@ -128,8 +141,9 @@ function checkMcpSpec(name, spec) {
  * `server.registerTool(name, config, handler)`, with every call validated by
  * `act` first. `spec`: `token`, `resource` (required), `action` (default: the
  * tool name), `context` (default: the validated input), each a value or a
- * function `(input, { toolName, extra })`; `approval`: `'elicit'` (default),
- * `'deny'`, or `async ({ decision, approvalRequest, input, extra }) => token | null`;
+ * function `(input, { toolName, extra })`; `approval`: `'elicit'` (default
+ * embedded), `'endpoint'` (default in endpoint mode; waits at most `approvalTimeoutMs`,
+ * default 300000), `'deny'`, or `async ({ decision, approvalRequest, input, extra }) => token | null`;
  * `approver` (default `'mcp-client-user'`) and `approvalTtl` (seconds, default
  * 300) for approvals signed after an elicitation.
  */
@@ -139,7 +153,7 @@ function registerTool(server, act, name, config, spec, handler) {
   if (typeof name !== 'string') throw bad('name', 'a string', name)
   if (config === null || typeof config !== 'object') throw bad('config', 'the registerTool config object', config)
   if (typeof handler !== 'function') throw bad('handler', 'a function', handler)
-  const s = checkMcpSpec(name, spec)
+  const s = checkMcpSpec(act, name, spec)
   const hasInput = config.inputSchema !== undefined
   return server.registerTool(name, config, guardCallback(server, act, name, s, handler, hasInput))
 }

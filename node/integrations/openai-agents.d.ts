@@ -53,11 +53,13 @@ export interface AgentsGuard {
   /**
    * A human approves one interruption: the ACT approval token for exactly that
    * call (null when none is needed by now; throws `DeniedError` when it is
-   * denied by now). Also call `result.state.approve(interruption)`.
+   * denied by now). Also call `result.state.approve(interruption)`. In endpoint mode the
+   * endpoint's operators approve: pass `{ timeoutMs }` (default 300000) and it waits for them
+   * (a denial rejects with `ApprovalDeniedError`).
    */
   approve(
     interruption: RunToolApprovalItem,
-    options: { approver: string; ttl: number; context?: unknown },
+    options: { approver: string; ttl: number; context?: unknown } | { timeoutMs?: number; context?: unknown },
   ): Promise<string | null>
   readonly approvals: ApprovalStore
 }

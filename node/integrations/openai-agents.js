@@ -14,7 +14,9 @@
 //   the tool's output, and an error of the engine or of the spec functions is
 //   reported the same way (fail closed).
 // A human approves with `guard.approve(interruption, { approver, ttl })` (an
-// ACT approval signed for exactly that call) and `result.state.approve(interruption)`;
+// ACT approval signed for exactly that call; in endpoint mode `guard.approve(interruption,
+// { timeoutMs })` asks the endpoint's operators and waits for their answer instead) and
+// `result.state.approve(interruption)`;
 // approving only in the SDK runs nothing. The SDK itself is not required
 // here, so there is one copy of its classes: yours.
 
@@ -28,6 +30,8 @@ const {
   errorText,
   checkStore,
   approveOptions,
+  endpointMode,
+  approvalToken,
   bad,
   isPlainObject,
 } = require('./common.js')
@@ -109,7 +113,8 @@ function createGuard(act, opts) {
    */
   async function approve(interruption, approveOpts) {
     const { context, ...rest } = approveOpts ?? {}
-    const ao = approveOptions(rest)
+    const endpoint = endpointMode(act)
+    const ao = approveOptions(rest, endpoint)
     const raw = interruption?.rawItem
     if (!raw || interruption.type !== 'tool_approval_item' || typeof raw.callId !== 'string') {
       throw bad('interruption', 'an item of `result.interruptions`', interruption)
@@ -133,7 +138,7 @@ function createGuard(act, opts) {
     }
     if (d.outcome === 'allow') return null
     if (d.outcome === 'deny') throw new DeniedError(d)
-    const token = act.approve(d, ao)
+    const token = await approvalToken(act, d, ao, endpoint)
     await approvals.set(raw.callId, token)
     pending.delete(raw.callId)
     return token

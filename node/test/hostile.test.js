@@ -174,6 +174,7 @@ const CASES = {
       leeway: undefined,
       maxDelegationDepth: undefined,
       audit: undefined,
+      auditKey: undefined,
       clock: undefined,
       watch: undefined,
       counters: undefined,
@@ -247,6 +248,11 @@ const CASES = {
     call: ({ token, ...o }) => act.delegate(token, defined(o)),
     options: 'delegate',
   },
+  'ACT#seal': {
+    params: { token: parent, holderKey: holder, ttl: 60 },
+    call: ({ token, ...o }) => act.seal(token, defined(o)),
+    options: 'seal',
+  },
   'ACT#approve': {
     params: { requestOrId: pending, approver: 'supervisor', ttl: 60 },
     call: ({ requestOrId, ...o }) => act.approve(requestOrId, defined(o)),
@@ -287,7 +293,7 @@ const CASES = {
     call: (p) => sdk.guard(act, { action: 'process_refund', resource: ORDER, token: alice }, async () => 'ran')(p.args),
   },
   verifyAuditLog: {
-    params: { text: '', start: sdk.GENESIS_HASH },
+    params: { text: '', start: sdk.GENESIS_HASH, checkpoints: undefined, auditKey: undefined },
     call: ({ text, ...o }) => sdk.verifyAuditLog(text, defined(o)),
     options: 'verifyAuditLog',
   },
@@ -343,6 +349,7 @@ for (const name of ['DeniedError', 'ApprovalRequiredError']) {
 // Getters: read on live objects (and the client's on a closed one too).
 const GETTERS = new Set([
   'ACT#status',
+  'ACT#auditCallbacks',
   'ACT#instanceId',
   'SigningKey#publicKey',
   'SigningKey#kid',
@@ -406,6 +413,7 @@ function knownOptions(which) {
     issueToken: () => act.issueToken({ '~': 1 }),
     delegate: () => act.delegate(parent, { '~': 1 }),
     approve: () => act.approve(pending, { '~': 1 }),
+    seal: () => act.seal(parent, { '~': 1 }),
     guard: () => sdk.guard(act, { '~': 1 }, async () => 1),
     verifyAuditLog: () => sdk.verifyAuditLog('', { '~': 1 }),
   }[which]
@@ -456,7 +464,7 @@ test('every export, method, option and parameter has hostile cases', () => {
     .sort()
   assert.deepEqual(stale, [], 'cases for names act-sdk no longer exports')
   // Every option of every options object has hostile values.
-  for (const which of ['ACT', 'issueToken', 'delegate', 'approve', 'guard', 'verifyAuditLog']) {
+  for (const which of ['ACT', 'issueToken', 'delegate', 'seal', 'approve', 'guard', 'verifyAuditLog']) {
     const tried = new Set(
       Object.values(CASES)
         .filter((c) => c.options === which)
@@ -470,6 +478,7 @@ test('every export, method, option and parameter has hostile cases', () => {
     'ACT#validate': [ACT.prototype.validate],
     'ACT#ready': [ACT.prototype.ready],
     'ACT#delegate': [ACT.prototype.delegate],
+    'ACT#seal': [ACT.prototype.seal],
     'ACT#approve': [ACT.prototype.approve],
     'SigningKey.fromSeed': [SigningKey.fromSeed, 'fromSeed'],
     'SigningKey.fromPem': [SigningKey.fromPem, 'fromPem'],
@@ -578,10 +587,9 @@ test('the native addon: every export takes hostile values with an Error or a val
   const id = pending.approvalRequest.id
   // name -> [call, valid arguments]; each position gets each hostile value.
   const nat = {
-    NativeAct: [(a) => new native.NativeAct(...a), [{ policy: POLICY }, nativeKey, undefined, undefined]],
-    'NativeAct#validate': [(a) => n.validate(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
-    'NativeAct#check': [(a) => n.check(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
-    'NativeAct#explain': [(a) => n.explain(...a), [alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
+    NativeAct: [(a) => new native.NativeAct(...a), [{ policy: POLICY }, nativeKey, undefined, undefined, undefined]],
+    'NativeAct#decide': [(a) => n.decide(...a), [0, alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
+    'NativeAct#seal': [(a) => n.seal(...a), [parent, nativeHolder, 60]],
     'NativeAct#issueToken': [
       (a) => n.issueToken(...a),
       ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
@@ -597,7 +605,7 @@ test('the native addon: every export takes hostile values with an Error or a val
     'NativeAct#instanceId': [(a) => n.instanceId(...a), [undefined]],
     'NativeAct#issueTokenRemote': [
       (a) => n.issueTokenRemote(...a),
-      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined],
+      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
     ],
     'NativeAct#issuesRemotely': [(a) => n.issuesRemotely(...a), [undefined]],
     'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [JSON.stringify(pending.approvalRequest)]],
@@ -618,7 +626,7 @@ test('the native addon: every export takes hostile values with an Error or a val
     'ManualClock#set': [(a) => nc.set(...a), [1]],
     reasonCodes: [(a) => native.reasonCodes(...a), [undefined]],
     outcomeCodes: [(a) => native.outcomeCodes(...a), [undefined]],
-    verifyAuditLog: [(a) => native.verifyAuditLog(...a), ['', undefined]],
+    verifyAuditLog: [(a) => native.verifyAuditLog(...a), ['', undefined, undefined, undefined]],
     _panicForTests: null, // its own test below (each call prints the panic message)
   }
   // The addon's surface, enumerated: every export and static/prototype function has a case.

@@ -35,6 +35,11 @@ import type {
   Status,
   TraceStep,
   ACTOptions,
+  ShadowOutcome,
+  ApprovalCondition,
+  AuditCallbacks,
+  JsonObject,
+  Outcome,
 } from 'act-sdk'
 
 const key: SigningKey = SigningKey.generate()
@@ -101,6 +106,11 @@ function handle(d: Decision): string {
     }
     case 'approval_required': {
       const req: ApprovalRequest = d.approvalRequest
+      const seen: JsonObject = req.context
+      const hash: string = req.contextHash
+      const fired: ApprovalCondition[] = req.conditions
+      const agents: string[] = req.chain
+      void [seen, hash, fired.map((c) => c.constraint + c.condition), agents]
       const approval: string = act.approve(d, { approver: 'sup@example.com', ttl: 600 })
       act.approve(req, { approver: 'sup@example.com', ttl: 600 })
       act.approve(req.id, { approver: 'sup@example.com', ttl: 600 })
@@ -120,6 +130,15 @@ if (d.allowed) {
   const _allowed: AllowDecision = d
 }
 const reason: Reason = d.reason
+const shadow: ShadowOutcome | null = d.shadow
+if (shadow !== null) {
+  const so: Outcome = shadow.outcome
+  const sr: Reason = shadow.reason
+  const sm: string = shadow.message
+  const srule: string | null = shadow.rule
+  void [so, sr, sm, srule]
+}
+const plain: object = d.toJSON()
 // @ts-expect-error not a reason code
 const wrong: Reason = 'nope'
 
@@ -135,6 +154,13 @@ const child: string = act.delegate(token, {
 })
 // @ts-expect-error the holder must be a private key
 act.delegate(token, { holderKey: key.publicKey, agent: 'x', ttl: 1 })
+const sealed: string = act.seal(child, { holderKey: same, ttl: 60 })
+// @ts-expect-error the holder must be a private key
+act.seal(child, { holderKey: same.publicKey, ttl: 60 })
+const callbacks: AuditCallbacks = act.auditCallbacks
+const withCheckpoints = new ACT({ policyFile: 'p.yaml', audit: 'audit.jsonl', auditKey: key })
+verifyAuditLog('', { checkpoints: '', auditKey: key.publicKey })
+void [sealed, callbacks.delivered + callbacks.errors, withCheckpoints, plain]
 
 async function lifecycle(): Promise<number> {
   const version: number = await act.reload()

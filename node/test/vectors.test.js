@@ -115,11 +115,51 @@ function runStep(s, tokens, approvals, step, at) {
       )
     }
     assert.equal(d.approvalRequest !== null, d.outcome === 'approval_required', where)
+    if (e.approval_request !== undefined) checkApprovalRequest(where, d.approvalRequest, e.approval_request)
+    if (e.shadow !== undefined) checkShadow(where, d.shadow, e.shadow)
     if (step.approve_as !== undefined) {
       assert.ok(d.approvalRequest, `${where}: nothing to approve`)
       approvals[step.approve_as] = s.act.approve(d.approvalRequest.id, { approver: 'vector-approver', ttl: 600 })
     }
   }
+}
+
+// `expect.approval_request` (tests/vectors/README.md): the values the approver sees, with the
+// redacted fields (digests of the random token id) checked by shape, not value.
+function checkApprovalRequest(where, got, want) {
+  assert.ok(got, `${where}: no approval request`)
+  const redacted = want.context_redacted ?? []
+  if (want.context !== undefined) {
+    const pinned = structuredClone(got.context)
+    for (const path of redacted) {
+      const keys = path.split('.')
+      const parent = keys.slice(0, -1).reduce((v, k) => v?.[k], pinned)
+      if (parent) delete parent[keys.at(-1)]
+    }
+    assert.deepStrictEqual(pinned, want.context, `${where}: approval request context`)
+  }
+  for (const path of redacted) {
+    const v = path.split('.').reduce((o, k) => o?.[k], got.context)
+    assert.ok(typeof v === 'string' && v.startsWith('[redacted:'), `${where}: ${path} shown as ${v}`)
+  }
+  if (want.context_hash !== undefined) assert.equal(got.contextHash, want.context_hash, `${where}: contextHash`)
+  if (want.conditions !== undefined) {
+    const conditions = got.conditions.map((c) => ({ constraint: c.constraint, condition: c.condition }))
+    assert.deepStrictEqual(conditions, want.conditions, `${where}: conditions`)
+  }
+  if (want.chain !== undefined) assert.deepStrictEqual(got.chain, want.chain, `${where}: chain`)
+}
+
+// `expect.shadow`: null (no shadow evaluated) or the shadow's outcome, reason and rule.
+function checkShadow(where, got, want) {
+  if (want === null) {
+    assert.equal(got, null, `${where}: shadow`)
+    return
+  }
+  assert.ok(got, `${where}: no shadow outcome`)
+  assert.equal(got.outcome, want.outcome, `${where}: shadow outcome`)
+  assert.equal(got.reason, want.reason, `${where}: shadow reason`)
+  if (want.rule !== undefined) assert.equal(got.rule, want.rule, `${where}: shadow rule`)
 }
 
 let suites = 0

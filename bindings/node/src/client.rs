@@ -4,16 +4,18 @@
 
 use crate::clock::ManualClock;
 use crate::convert;
-use crate::error::{invalid, shield, shield_env, whole, whole_unsigned, Failure, Fallible};
-use crate::keys::{parse_public, NativeSigningKey};
+use crate::decision;
+use crate::error::{shield, shield_env, Failure, Fallible};
+use crate::keys::NativeSigningKey;
 use act_core::audit::{AuditRecord, CallbackSink};
+use act_core::client::host::{camel_case_keys, json_object, json_optional, public_key, whole, whole_unsigned};
 use act_core::client::{AuditTarget, Client, ClientOptions, PolicySource, SourceArgs};
 use act_core::token::DelegationSpec;
-use act_core::{ApprovalRequest, Decision, EngineOptions, IssueRequest, Request};
+use act_core::{EngineOptions, IssueRequest, Request};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -68,73 +70,27 @@ pub struct NativeAct {
     sent: Arc<AtomicU64>,
 }
 
-fn snake_to_camel(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Core JSON (snake_case) with camelCase keys, recursively: the JS convention, the same fields.
-fn camel(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (snake_to_camel(&k), camel(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(camel).collect()),
-        other => other,
-    }
-}
-
-/// The approval request of a decision as `index.js` decoded it (camelCase), back to the core's.
-fn approval_request(text: &str) -> Fallible<ApprovalRequest> {
-    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("`decision` is not usable: {e}")))?;
-    let s = |k: &str| {
-        v[k].as_str()
-            .map(str::to_string)
-            .ok_or_else(|| invalid(format!("the decision's approvalRequest has no `{k}`")))
-    };
-    Ok(ApprovalRequest {
-        id: s("id")?,
-        agent: s("agent")?,
-        subject: s("subject")?,
-        action: s("action")?,
-        resource: s("resource")?,
-        constraint: s("constraint")?,
-        condition: s("condition")?,
-        token_id: s("tokenId")?,
-        context_hash: s("contextHash")?,
-        context: v["context"].as_object().cloned().unwrap_or_default(),
-        conditions: serde_json::from_value(v["conditions"].clone()).unwrap_or_default(),
-        chain: serde_json::from_value(v["chain"].clone()).unwrap_or_default(),
+/// A token request from the JS arguments (objects come as JSON text).
+fn issue_request(
+    agent: String,
+    user_context: Option<String>,
+    agent_context: Option<String>,
+    policy: Option<String>,
+    ttl: Option<f64>,
+    holder_key: Option<String>,
+) -> Fallible<IssueRequest> {
+    Ok(IssueRequest {
+        agent,
+        user_context: json_object("userContext", user_context.as_deref())?,
+        agent_context: json_object("agentContext", agent_context.as_deref())?,
+        policy: json_optional("policy", policy.as_deref())?,
+        ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
+        holder_key: holder_key.as_deref().map(public_key).transpose()?,
     })
 }
 
-/// A JSON value from the JSON text `index.js` made with `JSON.stringify` (objects cross as text:
-/// serde_json's recursion limit refuses deep nesting, where converting the JS object value by
-/// value would recurse on the native stack).
-fn json_value(name: &str, text: Option<String>) -> Fallible<Option<Value>> {
-    match text {
-        None => Ok(None),
-        Some(t) => serde_json::from_str(&t)
-            .map(Some)
-            .map_err(|e| invalid(format!("`{name}` is not usable JSON: {e}"))),
-    }
-}
-
-fn json_object(name: &str, text: Option<String>) -> Fallible<Map<String, Value>> {
-    match json_value(name, text)? {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m),
-        Some(_) => Err(invalid(format!("`{name}` must be an object"))),
-    }
+fn millis(name: &str, ms: f64) -> Fallible<Duration> {
+    Ok(Duration::from_millis(whole_unsigned(name, ms)?))
 }
 
 #[napi]
@@ -145,12 +101,12 @@ impl NativeAct {
         env: &Env,
         options: NativeOptions,
         signing_key: Option<ClassInstance<NativeSigningKey>>,
+        audit_key: Option<ClassInstance<NativeSigningKey>>,
         clock: Option<ClassInstance<ManualClock>>,
         audit_callback: Option<Function<Value, ()>>,
     ) -> Result<Self> {
         shield(env, move || {
             let sent = Arc::new(AtomicU64::new(0));
-            let trust_key = options.trust_key.as_deref().map(parse_public).transpose()?;
             let args = SourceArgs {
                 policy_file: options.policy_file.map(PathBuf::from),
                 policy_text: options.policy,
@@ -158,34 +114,16 @@ impl NativeAct {
                 watch: options.watch == Some(true),
                 endpoint: options.endpoint,
                 api_key: options.api_key,
-                trust_key,
+                trust_key: options.trust_key.as_deref().map(public_key).transpose()?,
                 issuer_api_key: options.issuer_api_key,
                 cache_dir: options.cache_dir.map(PathBuf::from),
                 // Never block the event loop: `await act.ready()` waits for the first snapshot.
                 initial_sync: Some(Duration::ZERO),
             };
             let policy = PolicySource::select(args, &|name| std::env::var(name).ok())?;
-            // Weak: pending records never keep the process alive; unbounded: a call never drops one.
-            let callback = match audit_callback {
-                Some(f) => Some(
-                    f.build_threadsafe_function::<AuditRecord>()
-                        .callee_handled::<false>()
-                        .weak::<true>()
-                        .max_queue_size::<0>()
-                        .build_callback(|ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
-                            Ok(convert::audit_record(ctx.value))
-                        })?,
-                ),
-                None => None,
-            };
-            let sent2 = sent.clone();
             let mut engine = EngineOptions::default();
-            if let Some(a) = options.audience {
-                engine.audience = Some(a);
-            }
-            if let Some(i) = options.issuer {
-                engine.issuer = i;
-            }
+            engine.audience = options.audience.or(engine.audience);
+            engine.issuer = options.issuer.unwrap_or(engine.issuer);
             if let Some(l) = options.leeway {
                 engine.leeway_secs = whole("leeway", l)?;
             }
@@ -200,19 +138,29 @@ impl NativeAct {
             opts.counters = options.counters;
             opts.ship_audit = options.ship_audit;
             opts.signing_key = signing_key.map(|k| k.inner.clone());
+            opts.audit_key = audit_key.map(|k| k.inner.clone());
             opts.clock = clock.map(|c| c.inner.clone() as Arc<dyn act_core::Clock>);
             for t in options.trust.unwrap_or_default() {
-                opts.trusted_keys.push(parse_public(&t)?);
+                opts.trusted_keys.push(public_key(&t)?);
             }
             for f in options.audit_files.unwrap_or_default() {
                 opts.audit.push(AuditTarget::Jsonl(PathBuf::from(f)));
             }
-            if let Some(tsfn) = callback {
+            if let Some(f) = audit_callback {
+                // Weak: pending records never keep the process alive; unbounded: a call never drops one.
+                let tsfn = f
+                    .build_threadsafe_function::<AuditRecord>()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .max_queue_size::<0>()
+                    .build_callback(|ctx: napi::threadsafe_function::ThreadsafeCallContext<AuditRecord>| {
+                        Ok(convert::audit_record(ctx.value))
+                    })?;
+                let sent = sent.clone();
                 opts.audit.push(AuditTarget::Sink(Box::new(CallbackSink(Box::new(
                     move |r: &AuditRecord| {
-                        // Unbounded queue: a non-blocking call never drops the record.
                         tsfn.call(r.clone(), ThreadsafeFunctionCallMode::NonBlocking);
-                        sent2.fetch_add(1, Ordering::SeqCst);
+                        sent.fetch_add(1, Ordering::SeqCst);
                     },
                 )))));
             }
@@ -225,14 +173,18 @@ impl NativeAct {
         })
     }
 
+    /// `mode` 0 validates (enforces: limits, approvals, audit), 1 checks (no side effects),
+    /// 2 explains (a check with a trace). `context` is JSON text; the result is
+    /// `decision::encode`'s string.
+    #[napi]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments of the host-language API, one parameter each"
     )]
-    fn decide(
+    pub fn decide(
         &self,
         env: &Env,
-        mode: u8,
+        mode: u32,
         token: String,
         action: String,
         resource: String,
@@ -242,72 +194,25 @@ impl NativeAct {
         shield(env, || {
             let parsed = match context.as_deref() {
                 None => None,
-                Some(text) => Some(
-                    serde_json::from_str::<Map<String, Value>>(text)
-                        .map_err(|e| invalid(format!("`context` must be a JSON object: {e}")))?,
-                ),
+                Some(text) => Some(json_object("context", Some(text))?),
             };
-            let ctx = parsed.as_ref().unwrap_or_else(|| act_core::engine::empty_context());
             let req = Request {
                 token: &token,
                 action: &action,
                 resource: &resource,
-                context: ctx,
+                context: parsed.as_ref().unwrap_or_else(|| act_core::engine::empty_context()),
                 approval: approval.as_deref(),
             };
-            let d: Decision = self.client.with_engine(|engine| match mode {
+            let d = self.client.with_engine(|engine| match mode {
                 0 => engine.validate(&req),
                 1 => engine.check(&req),
                 _ => engine.explain(&req),
             })?;
-            Ok(convert::decision(&d))
+            Ok(decision::encode(&d))
         })
     }
 
-    /// Decides and enforces (consumes limits and approvals, writes the audit record).
-    /// `context` is JSON text; the result is encoded as `convert::decision` describes.
-    #[napi]
-    pub fn validate(
-        &self,
-        env: &Env,
-        token: String,
-        action: String,
-        resource: String,
-        context: Option<String>,
-        approval: Option<String>,
-    ) -> Result<String> {
-        self.decide(env, 0, token, action, resource, context, approval)
-    }
-
-    /// Decides without side effects.
-    #[napi]
-    pub fn check(
-        &self,
-        env: &Env,
-        token: String,
-        action: String,
-        resource: String,
-        context: Option<String>,
-        approval: Option<String>,
-    ) -> Result<String> {
-        self.decide(env, 1, token, action, resource, context, approval)
-    }
-
-    /// Decides without side effects, with a trace.
-    #[napi]
-    pub fn explain(
-        &self,
-        env: &Env,
-        token: String,
-        action: String,
-        resource: String,
-        context: Option<String>,
-        approval: Option<String>,
-    ) -> Result<String> {
-        self.decide(env, 2, token, action, resource, context, approval)
-    }
-
-    /// Issues a token; the three objects come as JSON text.
+    /// Issues a token with the local signing key; the three objects come as JSON text.
     #[napi]
     #[allow(
         clippy::too_many_arguments,
@@ -324,21 +229,18 @@ impl NativeAct {
         holder_key: Option<String>,
     ) -> Result<String> {
         shield(env, || {
-            let req = IssueRequest {
-                agent,
-                user_context: json_object("userContext", user_context)?,
-                agent_context: json_object("agentContext", agent_context)?,
-                policy: json_value("policy", policy)?.filter(|p| !p.is_null()),
-                ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
-                holder_key: holder_key.as_deref().map(parse_public).transpose()?,
-            };
-            Ok(self.client.engine()?.issue_token(&req)?)
+            let req = issue_request(agent, user_context, agent_context, policy, ttl, holder_key)?;
+            Ok(self.client.issue_token(&req)?)
         })
     }
 
-    /// Issues a token through the endpoint (`POST /v1/tokens`, the issuer credential), off the
-    /// event loop; resolves to the token. The objects come as JSON text.
+    /// `issue_token` off the event loop (through the endpoint, `POST /v1/tokens` with the issuer
+    /// credential, when [`issues_remotely`](Self::issues_remotely)); resolves to the token.
     #[napi]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of the host-language API, one parameter each"
+    )]
     pub fn issue_token_remote(
         &self,
         env: &Env,
@@ -347,16 +249,10 @@ impl NativeAct {
         agent_context: Option<String>,
         policy: Option<String>,
         ttl: Option<f64>,
+        holder_key: Option<String>,
     ) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            let req = IssueRequest {
-                agent,
-                user_context: json_object("userContext", user_context)?,
-                agent_context: json_object("agentContext", agent_context)?,
-                policy: json_value("policy", policy)?.filter(|p| !p.is_null()),
-                ttl_secs: ttl.map(|t| whole_unsigned("ttl", t)).transpose()?.unwrap_or(0),
-                holder_key: None,
-            };
+            let req = issue_request(agent, user_context, agent_context, policy, ttl, holder_key)?;
             Ok(self.work(Job::Issue(req)))
         })
     }
@@ -364,16 +260,18 @@ impl NativeAct {
     /// True when `issueToken` goes through the endpoint (endpoint mode, no local signing key).
     #[napi]
     pub fn issues_remotely(&self, env: &Env) -> Result<bool> {
-        shield(env, || {
-            Ok(self.client.mode() == "endpoint" && self.client.engine()?.signing_key().is_none())
-        })
+        shield(env, || Ok(self.client.issues_remotely()?))
     }
 
     /// Asks the endpoint for a human approval of a decision's `approvalRequest` (JSON text, as
-    /// `index.js` decoded it); resolves to `{ id, status, expiresAtMs }`.
+    /// the decision shows it); resolves to `{ id, status, expiresAtMs }`. The endpoint recomputes
+    /// the id and checks the context hash, so nothing in the text is trusted.
     #[napi]
     pub fn request_approval(&self, env: &Env, request: String) -> Result<AsyncTask<Work>> {
-        shield(env, || Ok(self.work(Job::RequestApproval(approval_request(&request)?))))
+        shield(env, || {
+            let r = decision::approval_request_from_json(&request)?;
+            Ok(self.work(Job::RequestApproval(Box::new(r))))
+        })
     }
 
     /// Long-polls the endpoint for a decision on `id`, at most `timeout_ms`; resolves to the
@@ -381,8 +279,7 @@ impl NativeAct {
     #[napi]
     pub fn wait_for_approval(&self, env: &Env, id: String, timeout_ms: f64) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
-            Ok(self.work(Job::WaitApproval(id, Duration::from_millis(ms))))
+            Ok(self.work(Job::WaitApproval(id, millis("timeoutMs", timeout_ms)?)))
         })
     }
 
@@ -410,10 +307,7 @@ impl NativeAct {
     /// Waits (off the event loop) until shipped audit records were delivered; resolves to a bool.
     #[napi]
     pub fn wait_audit_delivered(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
-        shield(env, || {
-            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
-            Ok(self.work(Job::Delivered(Duration::from_millis(ms))))
-        })
+        shield(env, || Ok(self.work(Job::Delivered(millis("timeoutMs", timeout_ms)?))))
     }
 
     fn work(&self, job: Job) -> AsyncTask<Work> {
@@ -445,12 +339,23 @@ impl NativeAct {
         shield(env, || {
             let spec = DelegationSpec {
                 agent,
-                agent_context: json_object("agentContext", agent_context)?,
-                capability: json_value("policy", policy)?.filter(|p| !p.is_null()),
+                agent_context: json_object("agentContext", agent_context.as_deref())?,
+                capability: json_optional("policy", policy.as_deref())?,
                 ttl_secs: whole_unsigned("ttl", ttl)?,
-                holder_key: next_holder_key.as_deref().map(parse_public).transpose()?,
+                holder_key: next_holder_key.as_deref().map(public_key).transpose()?,
             };
             Ok(self.client.engine()?.delegate(&parent, &holder.inner, &spec)?)
+        })
+    }
+
+    /// Seals `token` (whose last link names `holder`'s key) so its holder can present it.
+    #[napi]
+    pub fn seal(&self, env: &Env, token: String, holder: ClassInstance<NativeSigningKey>, ttl: f64) -> Result<String> {
+        shield(env, || {
+            Ok(self
+                .client
+                .engine()?
+                .seal(&token, &holder.inner, whole_unsigned("ttl", ttl)?)?)
         })
     }
 
@@ -486,9 +391,8 @@ impl NativeAct {
     #[napi]
     pub fn ready(&self, env: &Env, timeout_ms: f64) -> Result<AsyncTask<Work>> {
         shield(env, || {
-            let ms = whole_unsigned("timeoutMs", timeout_ms)?;
             self.client.engine()?;
-            Ok(self.work(Job::Ready(Duration::from_millis(ms))))
+            Ok(self.work(Job::Ready(millis("timeoutMs", timeout_ms)?)))
         })
     }
 
@@ -499,20 +403,10 @@ impl NativeAct {
         shield(env, || Ok(self.work(Job::Close)))
     }
 
-    /// The core's status with camelCase keys, plus `auditDelivered` (records handed to the JS
-    /// callback) and `kid` (the local signing key's).
+    /// The core's status (`STATUS_FIELDS`) with camelCase keys.
     #[napi]
     pub fn status(&self, env: &Env) -> Result<Value> {
-        shield(env, || {
-            let mut v = camel(self.client.status().to_json());
-            v["auditDelivered"] = json!(self.sent.load(Ordering::SeqCst));
-            v["kid"] = json!(self
-                .client
-                .engine()
-                .ok()
-                .and_then(|e| e.signing_key().map(|k| k.kid().to_string())));
-            Ok(v)
-        })
+        shield(env, || Ok(camel_case_keys(self.client.status().to_json())))
     }
 }
 
@@ -523,7 +417,7 @@ enum Job {
     Close,
     Ready(Duration),
     Issue(IssueRequest),
-    RequestApproval(ApprovalRequest),
+    RequestApproval(Box<act_core::ApprovalRequest>),
     WaitApproval(String, Duration),
     Delivered(Duration),
 }

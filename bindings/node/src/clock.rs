@@ -1,6 +1,7 @@
 //! `ManualClock`: a clock that moves only when told to (tests and conformance vectors).
 
-use crate::error::{shield, whole};
+use crate::error::shield;
+use act_core::client::host::whole;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::Arc;

@@ -35,11 +35,6 @@ impl From<Error> for Failure {
 /// The result of Rust-side work.
 pub type Fallible<T> = std::result::Result<T, Failure>;
 
-/// A `ConfigError` (code `invalid_argument`) for a value the caller got wrong.
-pub fn invalid(message: impl Into<String>) -> Failure {
-    Failure::Core(Error::Config(message.into()))
-}
-
 fn family_name(f: ErrorFamily) -> &'static str {
     match f {
         ErrorFamily::Policy => "policy",
@@ -156,18 +151,4 @@ pub fn shield<T>(env: &Env, f: impl FnOnce() -> Fallible<T>) -> Result<T> {
 /// Like [`shield`] for work that also needs `env` to build its result.
 pub fn shield_env<T>(env: &Env, f: impl FnOnce(&Env) -> Fallible<T>) -> Result<T> {
     shield(env, || f(env))
-}
-
-/// A whole number of seconds or milliseconds from a JS number.
-pub fn whole(name: &str, v: f64) -> Fallible<i64> {
-    if !v.is_finite() || v.fract() != 0.0 || v.abs() > 9.0e15 {
-        return Err(invalid(format!("`{name}` must be a whole number, got {v}")));
-    }
-    Ok(v as i64)
-}
-
-/// A whole, non-negative number from a JS number.
-pub fn whole_unsigned(name: &str, v: f64) -> Fallible<u64> {
-    let n = whole(name, v)?;
-    u64::try_from(n).map_err(|_| invalid(format!("`{name}` must not be negative, got {v}")))
 }

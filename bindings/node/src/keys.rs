@@ -82,12 +82,3 @@ impl NativeSigningKey {
         shield(env, || Ok(self.inner.kid().to_string()))
     }
 }
-
-/// Parses `ed25519:<base64url>` or a public JWK (JSON text).
-pub(crate) fn parse_public(text: &str) -> act_core::Result<act_core::VerifyingKey> {
-    if text.trim_start().starts_with('{') {
-        act_core::VerifyingKey::from_jwk(text)
-    } else {
-        act_core::VerifyingKey::parse(text)
-    }
-}

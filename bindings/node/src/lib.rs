@@ -11,45 +11,55 @@
 //!
 //! Module map: [`error`] (core errors to JS, the panic shield), [`keys`]
 //! (`SigningKey`), [`clock`] (`ManualClock` for tests), [`client`] (the
-//! engine), [`convert`] (decisions and audit records to JS objects).
+//! engine), [`decision`] (decisions as one string), [`convert`] (audit records).
 
 pub mod client;
 pub mod clock;
 pub mod convert;
+pub mod decision;
 pub mod error;
 pub mod keys;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// Every decision reason code, in the core's order (`docs/reasons.md`); a
-/// reason's index here is its discriminant, as `validate` reports it.
+/// Every decision reason code, in the core's order (`docs/reasons.md`): a decision's header
+/// names its reason by index here.
 #[napi(js_name = "reasonCodes")]
-pub fn reason_codes(env: &Env) -> Result<Vec<&'static str>> {
-    error::shield(env, || Ok(act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()))
+pub fn reason_codes() -> Vec<&'static str> {
+    act_core::Reason::ALL.iter().map(|r| r.as_str()).collect()
 }
 
-/// The three outcomes, in the order `validate`'s compact result indexes them.
+/// The three outcomes, in the order a decision's header indexes them.
 #[napi(js_name = "outcomeCodes")]
-pub fn outcome_codes(env: &Env) -> Result<Vec<&'static str>> {
+pub fn outcome_codes() -> Vec<&'static str> {
     use act_core::Outcome;
-    error::shield(env, || {
-        Ok([Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired]
-            .iter()
-            .map(|o| o.as_str())
-            .collect())
-    })
+    [Outcome::Allow, Outcome::Deny, Outcome::ApprovalRequired]
+        .iter()
+        .map(|o| o.as_str())
+        .collect()
 }
 
-/// Checks a JSON Lines audit log's hash chain (as `act audit verify` does);
-/// returns the record count. `start` is the `prev_hash` the first record must
-/// carry (omit it for a log that may continue an earlier one).
+/// Checks a JSON Lines audit log's hash chain (as `act audit verify` does); returns the record
+/// count. `start` is the `prev_hash` the first record must carry (omit it for a log that may
+/// continue an earlier one); `checkpoints` (the `<log>.checkpoints` text) and `audit_key` (its
+/// public key) also check the signed checkpoints.
 #[napi(js_name = "verifyAuditLog")]
-pub fn verify_audit_log(env: &Env, text: String, start: Option<String>) -> Result<u32> {
+pub fn verify_audit_log(
+    env: &Env,
+    text: String,
+    start: Option<String>,
+    checkpoints: Option<String>,
+    audit_key: Option<String>,
+) -> Result<u32> {
     error::shield(env, || {
-        act_core::audit::verify_log(text.as_bytes(), start.as_deref())
-            .map(|n| n as u32)
-            .map_err(|e| error::Failure::Core(e.into()))
+        let n = act_core::client::host::verify_audit_log(
+            &text,
+            start.as_deref(),
+            checkpoints.as_deref(),
+            audit_key.as_deref(),
+        )?;
+        Ok(n as u32)
     })
 }
 
@@ -69,16 +79,4 @@ pub fn panic_for_tests(env: &Env) -> Result<()> {
     error::shield(env, || -> error::Fallible<()> {
         panic!("a deliberate panic for the test suite")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reason_discriminants_are_their_index_in_all() {
-        // `convert::decision` sends `reason as u32`; JS looks it up in `reasonCodes()`.
-        for (i, r) in act_core::Reason::ALL.iter().enumerate() {
-            assert_eq!(*r as usize, i, "{}", r.as_str());
-        }
-        assert_eq!(act_core::Outcome::ApprovalRequired as usize, 2);
-    }
 }

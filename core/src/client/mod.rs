@@ -21,6 +21,7 @@
 //! status to `POST /v1/status` on change, at most every `status_interval`.
 
 mod control;
+pub mod host;
 mod options;
 mod status;
 

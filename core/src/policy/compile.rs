@@ -4,6 +4,7 @@ use super::cel_budget::CelBudget;
 use super::model::*;
 use super::pattern::Pattern;
 use crate::error::{Diagnostic, PolicyError};
+use cel::common::types::CelString;
 use cel::{Env, Program};
 use std::sync::{Arc, LazyLock};
 
@@ -16,8 +17,24 @@ pub(crate) static CEL_ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let mut env = Env::stdlib();
     env.add_extension(cel::extensions::strings)
         .expect("the strings extension declares cleanly");
+    cel::add_member_overload!(env, fn cel_fold: (CelString) -> CelString, name = "actFold")
+        .expect("actFold is not a standard function");
     Arc::new(env)
 });
+
+/// `s.actFold()`: the form two names are compared in when letter case and look-alike forms must
+/// not tell them apart (`excludeFolders`, `requireKeywords`): Unicode NFKC (fullwidth `Ｃ` and `／`
+/// become `C` and `/`, ligatures split), then Unicode lowercase (`É` → `é`, not only ASCII). The
+/// compiler folds the policy's names with the same function, [`fold_text`].
+fn cel_fold(this: &CelString<'_>) -> CelString<'static> {
+    fold_text(this).into()
+}
+
+/// The Rust side of `actFold()`, for names in a policy.
+pub(crate) fn fold_text(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkc().collect::<String>().to_lowercase()
+}
 
 /// A compiled CEL condition.
 pub struct Cel {

@@ -266,18 +266,21 @@ fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
     })
 }
 
-/// `excludeFolders`: a folder is excluded with everything under it, in any ASCII letter case, with
-/// or without a leading or trailing `/`, and also under `INBOX/` (IMAP's personal root).
+/// `excludeFolders`: a folder is excluded with everything under it, in any letter case (Unicode,
+/// after NFKC: `actFold()`, so `ＣＯＮＦＩＤＥＮＴＩＡＬ` and `Privé`/`PRIVÉ` are the same name), with
+/// or without a leading or trailing `/`, and also under `INBOX/` (IMAP's personal root). Folding
+/// only ever widens what is excluded.
 fn exclude_folders(list: &[String]) -> Result<Meaning, String> {
     let mut folders = Vec::with_capacity(list.len());
     for f in list {
-        let f = f.trim_matches('/').to_ascii_lowercase();
+        let f = super::compile::fold_text(f.trim_matches('/'));
+        let f = f.trim_matches('/').to_string();
         if f.is_empty() {
             return Err("`/` is not a folder name; list the folders to exclude".into());
         }
         folders.push(f);
     }
-    let g = "(\"/\" + folder.lowerAscii() + \"/\")";
+    let g = "(\"/\" + folder.actFold() + \"/\")";
     Ok(require(format!(
         "!({}.exists(f, {g}.startsWith(\"/\" + f + \"/\") || {g}.startsWith(\"//\" + f + \"/\") \
          || {g}.startsWith(\"/inbox/\" + f + \"/\")))",
@@ -362,9 +365,15 @@ pub fn meaning(key: &str, node: &Node) -> Result<Meaning, String> {
         "noAttachments" => flag(node, "has_attachments == false"),
         "excludeFolders" => exclude_folders(&string_list(node)?),
         "requireKeywords" => {
-            let words: Vec<String> = string_list(node)?.into_iter().map(|w| w.to_lowercase()).collect();
+            // Both sides folded alike (`actFold()`): a keyword written `Dringend` matches `DRINGEND`
+            // and `ＤＲＩＮＧＥＮＤ`; before, the policy side was Unicode-lowercased and the subject
+            // ASCII-lowercased, so a non-ASCII keyword never matched its own upper case.
+            let words: Vec<String> = string_list(node)?
+                .iter()
+                .map(|w| super::compile::fold_text(w))
+                .collect();
             Ok(require(format!(
-                "{}.exists(k, subject.lowerAscii().contains(k))",
+                "{}.exists(k, subject.actFold().contains(k))",
                 cel_str_list(&words)
             )))
         }

@@ -3,15 +3,8 @@
 tests/vectors/budgets.json (weighted limits: sums of a context field, lengths of list fields),
 issue 19 items 1 and 2. Edit this script, not the JSON. Run: python3 tests/vectors/tools/limits.py"""
 
-import json
-import os
+from vectorlib import perr, register, suite, write
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..')
-SEEDS = {
-    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
-}
-NOW = 1800000000000
 DAY = 86_400_000
 HOUR = 3_600_000
 BOT = "customer-support-bot"
@@ -50,31 +43,6 @@ def ok(name, token, context=None, **kw):
 
 def limited(name, token, context=None, **kw):
     return req(name, token, "deny", "rate_limited", context, **kw)
-
-
-def suite(name, description, pol, tokens, steps):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": pol,
-        "tokens": tokens,
-        "steps": steps,
-    }
-
-
-def perr(name, description, pol, *needles):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": pol,
-        "policy_error": {"contains": list(needles)},
-    }
 
 
 def scope_suites():
@@ -402,26 +370,11 @@ def budget_suites():
     ]
 
 
-def write(name, suites):
-    path = os.path.join(ROOT, 'tests', 'vectors', name)
-    with open(path, 'w') as f:
-        json.dump({"suites": suites}, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-
-
 def main():
-    write("limit_scopes.json", scope_suites())
-    write("budgets.json", budget_suites())
-    index = os.path.join(ROOT, 'tests', 'vectors', 'index.json')
-    with open(index) as f:
-        idx = json.load(f)
-    at = idx["suites"].index("lifecycle.json") + 1
-    for name in ("budgets.json", "limit_scopes.json"):
-        if name not in idx["suites"]:
-            idx["suites"].insert(at, name)
-    with open(index, 'w') as f:
-        json.dump(idx, f, indent=2)
-        f.write("\n")
+    write("limit_scopes.json", scope_suites(), ensure_ascii=False)
+    write("budgets.json", budget_suites(), ensure_ascii=False)
+    register("limit_scopes.json")
+    register("budgets.json")
 
 
 if __name__ == "__main__":

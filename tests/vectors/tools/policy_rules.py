@@ -3,15 +3,9 @@
 requests whose resource or action must mean what the policy owner meant (issue 15).
 Run: python3 tests/vectors/tools/policy_rules.py"""
 
-import json
-import os
+import vectorlib
+from vectorlib import perr, write
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..')
-SEEDS = {
-    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
-}
-NOW = 1800000000000
 BOT = "bot"
 
 
@@ -26,28 +20,7 @@ def step(name, action, resource, outcome, reason, context=None, token="alice", *
 
 
 def suite(name, description, policy, steps):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "tokens": {"alice": {"issue": {"agent": BOT, "user_context": {"user_id": "42"}}}},
-        "steps": steps,
-    }
-
-
-def perr(name, description, policy, *needles):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "policy_error": {"contains": list(needles)},
-    }
+    return vectorlib.suite(name, description, policy, vectorlib.alice(BOT), steps)
 
 
 def allow(name, action, resource, context=None):
@@ -255,6 +228,59 @@ policy:
             deny("under INBOX", "read_email", "mail://inbox/1", "constraint_failed", {"folder": "INBOX/Confidential"}),
             deny("a leading slash", "read_email", "mail://inbox/1", "constraint_failed", {"folder": "/hr/payroll"}),
             allow("a different folder", "read_email", "mail://inbox/1", {"folder": "Confidentiality-training"}),
+        ],
+    ),
+    suite(
+        "excludeFolders and requireKeywords fold letter case beyond ASCII, and look-alike forms",
+        "names compare after Unicode NFKC and lowercase: PRIVÉ is Privé, fullwidth letters and slashes are "
+        "their plain forms; folding only widens an exclusion",
+        """agent: bot
+policy:
+  actions: [read_email]
+  resources: ["mail://**"]
+  constraints:
+    - excludeFolders: [Privé, Confidential]
+    - requireKeywords: [Dringend]
+""",
+        [
+            allow("a plain folder", "read_email", "mail://inbox/1", {"folder": "INBOX", "subject": "dringend"}),
+            deny(
+                "non-ASCII upper case",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "PRIVÉ", "subject": "dringend"},
+            ),
+            deny(
+                "fullwidth letters",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "\uff23\uff4fnfidential", "subject": "dringend"},
+            ),
+            deny(
+                "a fullwidth slash after INBOX",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "INBOX\uff0fConfidential", "subject": "dringend"},
+            ),
+            allow(
+                "a keyword in upper case", "read_email", "mail://inbox/1", {"folder": "INBOX", "subject": "DRINGEND!"}
+            ),
+            allow(
+                "a keyword in fullwidth letters",
+                "read_email",
+                "mail://inbox/1",
+                {"folder": "INBOX", "subject": "\uff24RINGEND"},
+            ),
+            deny(
+                "no keyword",
+                "read_email",
+                "mail://inbox/1",
+                "constraint_failed",
+                {"folder": "INBOX", "subject": "hello"},
+            ),
         ],
     ),
 ]
@@ -540,9 +566,7 @@ def main():
     out = {
         "suites": groups + only_own + canonical + actions + recipients + messages + zones + indentation + two_approvals
     }
-    with open(os.path.join(ROOT, "tests/vectors/policy_rules.json"), "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
+    write("policy_rules.json", out["suites"])
 
 
 main()

@@ -1,19 +1,13 @@
 #!/usr/bin/env python3
 """Writes tests/vectors/shadow.json: shadow policies and shadow rules are never enforced (issue 19
-item 3). The shadow outcome itself is not in the vector format (no runner reads it); these suites
-pin what every language must enforce when a policy folder carries shadows. The shadow outcome is
-tested in core/tests/shadow.rs and cli/tests/audit_shadow.rs.
+item 3): what every language must enforce when a policy folder carries shadows, and (`expect.shadow`)
+what the shadow would have decided. A shadow's own limits are read, never consumed (docs/policy.md),
+so the limits suite pins only the enforced outcome.
 Run: python3 tests/vectors/tools/shadow.py"""
 
-import json
-import os
+import vectorlib
+from vectorlib import register, write
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
-SEEDS = {
-    "issuer": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-    "holder": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
-}
-NOW = 1800000000000
 BOT = "customer-support-bot"
 RES = '["order://customer:{{authenticated_user_id}}/*"]'
 
@@ -38,29 +32,17 @@ def step(name, outcome, reason, amount, action="process_refund", repeat=None, **
     return s
 
 
+def shadow(outcome, reason):
+    """`expect.shadow`: what the shadow policy would have decided (recorded, not enforced)."""
+    return {"outcome": outcome, "reason": reason}
+
+
 def suite(name, description, policy, steps):
-    return {
-        "name": name,
-        "description": description,
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "tokens": {"alice": {"issue": {"agent": BOT, "user_context": {"user_id": "42"}}}},
-        "steps": steps,
-    }
+    return vectorlib.suite(name, description, policy, vectorlib.alice(BOT), steps)
 
 
 def perr(name, policy, *needles):
-    return {
-        "name": name,
-        "description": "",
-        "now_ms": NOW,
-        "keys": SEEDS,
-        "signing_key": "issuer",
-        "policy": policy,
-        "policy_error": {"contains": list(needles)},
-    }
+    return vectorlib.perr(name, "", policy, *needles)
 
 
 def main():
@@ -77,13 +59,20 @@ def main():
             "enforced maxAmount 500, shadow maxAmount 100: a 120 refund is allowed (the shadow would deny it).",
             strict,
             [
-                step("120 is allowed by the enforced policy", "allow", "allowed", 120),
+                step(
+                    "120 is allowed by the enforced policy",
+                    "allow",
+                    "allowed",
+                    120,
+                    shadow=shadow("deny", "constraint_failed"),
+                ),
                 step(
                     "700 is denied by the enforced policy",
                     "deny",
                     "constraint_failed",
                     700,
                     message_contains="amount <= 500",
+                    shadow=shadow("deny", "constraint_failed"),
                 ),
             ],
         ),
@@ -91,7 +80,16 @@ def main():
             "a looser shadow policy does not allow",
             "enforced maxAmount 100, shadow maxAmount 500: a 120 refund is denied (the shadow would allow it).",
             loose,
-            [step("120 is denied", "deny", "constraint_failed", 120, message_contains="amount <= 100")],
+            [
+                step(
+                    "120 is denied",
+                    "deny",
+                    "constraint_failed",
+                    120,
+                    message_contains="amount <= 100",
+                    shadow=shadow("allow", "allowed"),
+                )
+            ],
         ),
         suite(
             "a shadow policy's limits neither deny nor consume",
@@ -107,8 +105,8 @@ def main():
             "the rule granting process_refund is marked shadow: refunds are not allowed; reads are.",
             rule,
             [
-                step("a refund", "deny", "action_not_allowed", 10),
-                step("a read", "allow", "allowed", 0, action="read_order"),
+                step("a refund", "deny", "action_not_allowed", 10, shadow=shadow("allow", "allowed")),
+                step("a read", "allow", "allowed", 0, action="read_order", shadow=shadow("allow", "allowed")),
             ],
         ),
         perr(
@@ -122,17 +120,8 @@ def main():
             "expected true or false",
         ),
     ]
-    with open(os.path.join(ROOT, "tests", "vectors", "shadow.json"), "w") as f:
-        json.dump({"suites": suites}, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    index = os.path.join(ROOT, "tests", "vectors", "index.json")
-    with open(index) as f:
-        idx = json.load(f)
-    if "shadow.json" not in idx["suites"]:
-        idx["suites"].insert(idx["suites"].index("lifecycle.json") + 1, "shadow.json")
-    with open(index, "w") as f:
-        json.dump(idx, f, indent=2)
-        f.write("\n")
+    write("shadow.json", suites, ensure_ascii=False)
+    register("shadow.json")
 
 
 if __name__ == "__main__":
