@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The Kotlin/Swift check, from a fresh clone:
-#   1. builds the act-uniffi cdylib (release) and the workspace uniffi-bindgen;
+#   1. builds the act-uniffi cdylib (release; on x86_64 Linux in the same cargo invocation as the
+#      wheel's extension and the Node addon, scripts/dist-native.sh) and the workspace uniffi-bindgen;
 #   2. regenerates the Kotlin and Swift bindings from the cdylib (library mode) into a
 #      temp dir and FAILS, printing the diff, if they differ from the committed ones;
-#   3. runs the Kotlin JUnit suite with Maven (which fetches its own dependencies)
-#      and ends with one plain line "kotlin: N passed, M failed".
+#   3. runs the Kotlin JUnit suite with Maven (which fetches its own dependencies) and
+#      installs the jar, which carries the cdylib in JNA's resource layout
+#      (linux-x86-64/libact_uniffi.so), into the local Maven repository;
+#   4. builds and runs samples/kotlin-jvm, a fresh Maven project that depends on the installed
+#      jar (no -Djna.library.path), for one decision;
+#   and ends with one plain line "kotlin: N passed, M failed".
 # Swift is generated and diffed here but compiled and tested only on macOS (see bindings/swift/README.md).
 #
 #   bindings/run_kotlin_tests.sh            check and test
@@ -18,22 +23,37 @@ write=0
 if [ "${1:-}" = "--write" ]; then write=1; fi
 
 target="${CARGO_TARGET_DIR:-$root/target}"
-echo "== cargo build --release -p act-uniffi; cargo build -p uniffi-bindgen"
-# Two invocations on purpose: built together, cargo would unify uniffi's features and
-# compile the generator's CLI code into the cdylib too. The generator is a debug build:
-# it runs for a fraction of a second, and `cargo test --workspace` has built its
-# dependencies already.
-cargo build --release --locked -p act-uniffi
+echo "== the act-uniffi cdylib (release); cargo build -p uniffi-bindgen"
+# The generator is built apart on purpose: built together, cargo would unify uniffi's features
+# and compile the generator's CLI code into the cdylib too. It is a debug build: it runs for a
+# fraction of a second, and `cargo test --workspace` has built its dependencies already.
+jna_platform=""
+case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64)
+        native_dir="$("$root/scripts/dist-native.sh" libs x86_64-unknown-linux-gnu)"
+        jna_platform=linux-x86-64 ;;
+    *)
+        cargo build --release --locked -p act-uniffi
+        native_dir="$target/release" ;;
+esac
 cargo build --locked -p uniffi-bindgen
 # The control-endpoint test runs a real `act serve`.
 cargo build --locked -p act-cli
 
 case "$(uname -s)" in
-    Darwin) lib="$target/release/libact_uniffi.dylib" ;;
-    MINGW*|MSYS*|CYGWIN*) lib="$target/release/act_uniffi.dll" ;;
-    *) lib="$target/release/libact_uniffi.so" ;;
+    Darwin) lib="$native_dir/libact_uniffi.dylib" ;;
+    MINGW*|MSYS*|CYGWIN*) lib="$native_dir/act_uniffi.dll" ;;
+    *) lib="$native_dir/libact_uniffi.so" ;;
 esac
 bindgen="$target/debug/uniffi-bindgen"
+# The jar's resources: the library under JNA's folder name for this platform. `make dist` adds
+# linux-aarch64/ (scripts/dist.sh); ACT_JVM_NATIVES names a folder that already has them.
+natives="${ACT_JVM_NATIVES:-$target/jvm-natives}"
+if [ -z "${ACT_JVM_NATIVES:-}" ] && [ -n "$jna_platform" ]; then
+    rm -rf "$natives"
+    mkdir -p "$natives/$jna_platform"
+    cp "$lib" "$natives/$jna_platform/"
+fi
 
 echo "== regenerate Kotlin and Swift (library mode) and compare with the committed sources"
 gen="$(mktemp -d)"
@@ -72,15 +92,30 @@ if [ "$stale" -ne 0 ]; then
 fi
 echo "generated Kotlin and Swift match the committed sources"
 
-echo "== mvn test (bindings/kotlin)"
+echo "== mvn install (bindings/kotlin: the JUnit suite, then the jar into the local Maven repository)"
 cd "$root/bindings/kotlin"
 rm -rf target/surefire-reports
 # Maven 3.8 prints ANSI resets even in batch mode: strip them so the summary line stays plain.
 # RUST_BACKTRACE=0: the deliberate panic of the panic-shield test need not print a backtrace.
 set +e
-RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never -Dact.native.dir="$target/release" -Dact.bin="$target/debug/act" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
+RUST_BACKTRACE=0 mvn -B -q -Dstyle.color=never -Dact.native.dir="$native_dir" -Dact.native.resources="$natives" \
+    -Dact.bin="$target/debug/act" install 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
 status=${PIPESTATUS[0]}
 set -e
+if [ "$status" -eq 0 ] && [ -n "$jna_platform" ]; then
+    jar="target/act-sdk-kotlin-0.1.0.jar"
+    if ! jar tf "$jar" | grep -qx "$jna_platform/libact_uniffi.so"; then
+        echo "kotlin: $jar does not carry $jna_platform/libact_uniffi.so" >&2
+        status=1
+    fi
+fi
+if [ "$status" -eq 0 ] && [ -n "$jna_platform" ]; then
+    echo "== samples/kotlin-jvm: a fresh Maven project on the installed jar, one decision, no jna.library.path"
+    sample_status=0
+    (cd "$root/samples/kotlin-jvm" && rm -rf target && env -u JAVA_TOOL_OPTIONS mvn -B -q -Dstyle.color=never compile exec:java \
+        -Dexec.args="$root/examples/customer_support/policies.yaml") 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' || sample_status=$?
+    [ "$sample_status" -eq 0 ] || { echo "kotlin: the sample project failed" >&2; status=1; }
+fi
 
 # One plain closing line from Surefire's reports (mvn -q prints no summary of its own).
 read -r tests failures errors skipped < <(

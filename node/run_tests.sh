@@ -4,10 +4,13 @@
 # in integrations/ are tested against are among them), builds the native addon
 # in release mode, type-checks test/types.ts against index.d.ts and
 # test/integrations/types.mts against integrations/*.d.ts, and runs every
-# node:test suite (conformance vectors and framework guards included). Fails
-# on any failure.
+# node:test suite (conformance vectors and framework guards included). On
+# x86_64 Linux it also packs the npm tarballs (scripts/dist-node.sh: act-sdk
+# and @act-sdk/linux-x64-gnu), installs them into a fresh folder and runs the
+# conformance vectors there, and checks the loader's error when the platform
+# package is missing. Fails on any failure.
 #
-#   node/run_tests.sh            (needs node >= 18, npm and cargo)
+#   node/run_tests.sh            (needs node >= 20, npm and cargo)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,8 +21,18 @@ else
   npm install --no-audit --no-fund
 fi
 
+# On x86_64 Linux the addon is the one the npm platform package ships, built in the same cargo
+# invocation as the wheel's extension and the uniffi library (scripts/dist-native.sh: one
+# compilation of act-core for all three, linked for glibc >= 2.17); elsewhere scripts/build.mjs.
+host_target=""
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then host_target=x86_64-unknown-linux-gnu; fi
 echo "== build the native addon (cargo, release)"
-node scripts/build.mjs
+if [ -n "$host_target" ]; then
+  addon=$(../scripts/dist-node.sh addon "$host_target")
+  cp "$addon" "./$(node -p "require('./native.js').addonName()")"
+else
+  node scripts/build.mjs
+fi
 
 echo "== build the act CLI (the control-endpoint test runs a real act serve)"
 (cd .. && cargo build --quiet -p act-cli)
@@ -58,6 +71,23 @@ if [ "${ACT_SKIP_NODE_LTS:-0}" != 1 ] && [ "$(uname -s)" = Linux ]; then
   done
 else
   echo "== LTS runtimes skipped (ACT_SKIP_NODE_LTS=1, or not Linux)"
+fi
+
+# What a user installs: the packed tarballs in a fresh folder (no source tree, no cargo involved).
+if [ -n "$host_target" ]; then
+  echo "== npm pack (scripts/dist-node.sh), npm install of the tarballs into a fresh folder, conformance vectors"
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  mapfile -t tarballs < <(../scripts/dist-node.sh pack "$scratch/packs" "$host_target")
+  printf '   %s\n' "${tarballs[@]##*/}"
+  mkdir "$scratch/app" "$scratch/bare"
+  (cd "$scratch/app" && npm init -y >/dev/null && npm install --no-audit --no-fund "${tarballs[@]}")
+  env -u ACT_SDK_NATIVE ACT_SDK_PACKAGE="$scratch/app/node_modules/act-sdk" ACT_VECTORS_DIR="$PWD/../tests/vectors" \
+    node --test --test-concurrency=1 test/vectors.test.js
+  echo "== the main tarball without its platform package: the loader names what is missing"
+  main_tarball=$(printf '%s\n' "${tarballs[@]}" | grep -E '/act-sdk-[0-9][^/]*\.tgz$')
+  (cd "$scratch/bare" && npm init -y >/dev/null && npm install --no-audit --no-fund --omit=optional "$main_tarball")
+  env -u ACT_SDK_NATIVE ACT_SDK_PACKAGE="$scratch/bare/node_modules/act-sdk" node --test ../dist-tests/node-loader.test.js
 fi
 
 echo "== node $(node --version) --test"

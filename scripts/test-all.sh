@@ -50,6 +50,25 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# The release libraries every binding suite tests (the wheel's extension, the Node addon, the
+# uniffi library): one cargo invocation, so act-core compiles once for all three
+# (scripts/dist-native.sh). Its own row, so the suites below show their own time only.
+build() {
+  local name=$1; shift
+  local started=$SECONDS
+  echo "=== $name: $*"
+  local verdict=ok
+  if ! "$@" >/dev/null; then
+    failed_suites+=("$name")
+    total_fail=$((total_fail + 1))
+    verdict=FAILED
+  fi
+  timings+=("$(printf '%-10s %7s %7s %6ss  %s' "$name" - - "$((SECONDS - started))" "$verdict")")
+}
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
+  build native-libs scripts/dist-native.sh libs x86_64-unknown-linux-gnu
+fi
+
 run rust scripts/test-rust.sh
 # The stable replay of every fuzz seed and saved regression; the libFuzzer run is `make fuzz`.
 run fuzz scripts/fuzz-smoke.sh

@@ -8,9 +8,11 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { ACT, SigningKey, ManualClock, GENESIS_HASH, verifyAuditLog } = require('..')
+// ACT_SDK_PACKAGE: run against an installed act-sdk (node/run_tests.sh installs the packed
+// tarballs into a fresh folder) instead of this source folder; ACT_VECTORS_DIR: the vectors' folder.
+const { ACT, SigningKey, ManualClock, GENESIS_HASH, verifyAuditLog } = require(process.env.ACT_SDK_PACKAGE || '..')
 
-const DIR = path.join(__dirname, '..', '..', 'tests', 'vectors')
+const DIR = process.env.ACT_VECTORS_DIR || path.join(__dirname, '..', '..', 'tests', 'vectors')
 const index = JSON.parse(fs.readFileSync(path.join(DIR, 'index.json'), 'utf8'))
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'act-vectors-'))
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }))
