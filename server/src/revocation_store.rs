@@ -107,6 +107,64 @@ pub struct Origin<'a> {
     pub reason: &'a str,
 }
 
+/// One table of current rows (`revoked` or `kill_switches`): its name and the names of its columns.
+struct RowTable {
+    table: &'static str,
+    value: &'static str,
+    added_at: &'static str,
+    added_by: &'static str,
+}
+
+const REVOKED: RowTable = RowTable {
+    table: "revoked",
+    value: "value",
+    added_at: "added_at_ms",
+    added_by: "added_by",
+};
+
+const SWITCHES: RowTable = RowTable {
+    table: "kill_switches",
+    value: "name",
+    added_at: "on_at_ms",
+    added_by: "on_by",
+};
+
+/// Inserts the rows of `new` that `old` lacks (marked with `origin`) and deletes the rows of `old`
+/// that `new` lacks. Table and column names are the constants above, never input.
+async fn sync_rows(
+    tx: &mut Tx,
+    t: &RowTable,
+    old: &[(&'static str, String)],
+    new: &[(&'static str, String)],
+    origin: &Origin<'_>,
+) -> Result<(), String> {
+    let insert = format!(
+        "INSERT INTO {} (kind, {}, {}, {}, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, {}) DO NOTHING",
+        t.table, t.value, t.added_at, t.added_by, t.value
+    );
+    for (kind, value) in new.iter().filter(|r| !old.contains(r)) {
+        sqlx::query(&insert)
+            .bind(*kind)
+            .bind(value)
+            .bind(origin.at_ms)
+            .bind(origin.by)
+            .bind(origin.reason)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    let delete = format!("DELETE FROM {} WHERE kind = $1 AND {} = $2", t.table, t.value);
+    for (kind, value) in old.iter().filter(|r| !new.contains(r)) {
+        sqlx::query(&delete)
+            .bind(*kind)
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
 /// Writes the difference between `before` and `after` and the events `after.history` holds
 /// beyond `before.history`, inside `tx`; new rows are marked with `origin`.
 pub async fn write(
@@ -115,57 +173,8 @@ pub async fn write(
     after: &RevocationState,
     origin: Origin<'_>,
 ) -> Result<(), String> {
-    let Origin {
-        at_ms: at,
-        by,
-        reason: why,
-    } = origin;
-    let (old, new) = (revoked_rows(before), revoked_rows(after));
-    for (kind, value) in new.iter().filter(|r| !old.contains(r)) {
-        sqlx::query(
-            "INSERT INTO revoked (kind, value, added_at_ms, added_by, reason) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .bind(*kind)
-        .bind(value)
-        .bind(at)
-        .bind(by)
-        .bind(why)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    }
-    for (kind, value) in old.iter().filter(|r| !new.contains(r)) {
-        sqlx::query("DELETE FROM revoked WHERE kind = $1 AND value = $2")
-            .bind(*kind)
-            .bind(value)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
-    }
-    let (old, new) = (switch_rows(before), switch_rows(after));
-    for (kind, name) in new.iter().filter(|r| !old.contains(r)) {
-        sqlx::query(
-            "INSERT INTO kill_switches (kind, name, on_at_ms, on_by, reason) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (kind, name) DO NOTHING",
-        )
-        .bind(*kind)
-        .bind(name)
-        .bind(at)
-        .bind(by)
-        .bind(why)
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    }
-    for (kind, name) in old.iter().filter(|r| !new.contains(r)) {
-        sqlx::query("DELETE FROM kill_switches WHERE kind = $1 AND name = $2")
-            .bind(*kind)
-            .bind(name)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
-    }
+    sync_rows(tx, &REVOKED, &revoked_rows(before), &revoked_rows(after), &origin).await?;
+    sync_rows(tx, &SWITCHES, &switch_rows(before), &switch_rows(after), &origin).await?;
     for e in &after.history[before.history.len().min(after.history.len())..] {
         sqlx::query(
             "INSERT INTO revocation_events (at_ms, by_identity, action, target, reason) VALUES ($1, $2, $3, $4, $5)",
