@@ -13,6 +13,7 @@
 
 use act_core::limits::{encode_key, open_store, LimitKey};
 use act_core::{Engine, IssueRequest, Reason, Request, SigningKey};
+use redis_server::{cli, until_store_answers, Redis};
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,16 +21,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod redis_server;
+
 /// Node timeout of the test cluster: a dead master is failed over after about twice this.
 const NODE_TIMEOUT_MS: u64 = 500;
 
-struct Node {
-    child: Option<Child>,
-    port: u16,
-}
-
 struct Cluster {
-    nodes: Vec<Node>,
+    /// Every node by port; `None` once killed.
+    nodes: Vec<(u16, Option<Redis>)>,
     dir: PathBuf,
 }
 
@@ -44,15 +43,6 @@ fn free_port() -> u16 {
     }
 }
 
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli is installed (with redis-server)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 impl Cluster {
     fn start() -> Cluster {
         let dir = std::env::temp_dir().join(format!("act-redis-cluster-{}-{}", std::process::id(), free_port()));
@@ -60,8 +50,8 @@ impl Cluster {
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let port = free_port();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            let mut cmd = Command::new("redis-server");
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes"])
                 .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
                 .args(["--cluster-node-timeout", &NODE_TIMEOUT_MS.to_string()])
@@ -70,23 +60,10 @@ impl Cluster {
                 .args(["--save", "", "--appendonly", "no"])
                 .args(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
                 .arg("--dir")
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed (scripts/test-all.sh installs it from Debian's packages)");
-            nodes.push(Node {
-                child: Some(child),
-                port,
-            });
+                .arg(&dir);
+            nodes.push((port, Some(Redis::run(port, cmd))));
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for n in &nodes {
-            while std::net::TcpStream::connect(("127.0.0.1", n.port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let addrs: Vec<String> = nodes.iter().map(|(port, _)| format!("127.0.0.1:{port}")).collect();
         let out = Command::new("redis-cli")
             .arg("--cluster")
             .arg("create")
@@ -108,9 +85,9 @@ impl Cluster {
     fn wait_healthy(&self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
-                let info = cli(n.port, &["cluster", "info"]);
-                let repl = cli(n.port, &["info", "replication"]);
+            let ok = self.nodes.iter().filter(|(_, r)| r.is_some()).all(|(port, _)| {
+                let info = cli(*port, &["cluster", "info"]);
+                let repl = cli(*port, &["info", "replication"]);
                 info.contains("cluster_state:ok")
                     && (repl.contains("role:master") || repl.contains("master_link_status:up"))
             });
@@ -123,13 +100,13 @@ impl Cluster {
     }
 
     fn url(&self, params: &str) -> String {
-        let hosts: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let hosts: Vec<String> = self.nodes.iter().map(|(port, _)| format!("127.0.0.1:{port}")).collect();
         format!("redis+cluster://{}/?{params}", hosts.join(","))
     }
 
     /// The port of the master serving `key`'s slot.
     fn master_of(&self, key: &str) -> u16 {
-        let live = self.nodes.iter().find(|n| n.child.is_some()).unwrap().port;
+        let live = self.nodes.iter().find(|(_, r)| r.is_some()).unwrap().0;
         let slot: u16 = cli(live, &["cluster", "keyslot", key]).trim().parse().unwrap();
         for line in cli(live, &["cluster", "nodes"]).lines() {
             let f: Vec<&str> = line.split(' ').collect();
@@ -152,21 +129,14 @@ impl Cluster {
     /// Kills the node on `port` (its pid), after its replica has acknowledged every write.
     fn kill(&mut self, port: u16) {
         assert_eq!(cli(port, &["wait", "1", "2000"]).trim(), "1", "the replica caught up");
-        let node = self.nodes.iter_mut().find(|n| n.port == port).unwrap();
-        let mut child = node.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let node = self.nodes.iter_mut().find(|(p, _)| *p == port).unwrap();
+        drop(node.1.take().unwrap()); // its pid
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for n in &mut self.nodes {
-            if let Some(mut c) = n.child.take() {
-                let _ = c.kill(); // this child only, by its pid
-                let _ = c.wait();
-            }
-        }
+        self.nodes.clear(); // each node stopped by its pid, before its folder goes
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -451,14 +421,7 @@ fn a_master_killed_mid_run_fails_closed_then_recovers_after_failover() {
     });
     assert!(read.allowed(), "{read:?}");
     // The replica is promoted after about two node timeouts; the store finds it by itself.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let d = loop {
-        let d = e.validate(&refund(&t, &c));
-        if d.reason != Reason::CounterStoreUnavailable || Instant::now() > deadline {
-            break d;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let d = until_store_answers(Duration::from_secs(20), || e.validate(&refund(&t, &c)));
     assert!(d.allowed(), "after failover: {d:?}");
     eprintln!("failover took {:?}", started.elapsed());
     assert_ne!(

@@ -344,14 +344,7 @@ fn redis_stopping_mid_run_fails_closed_and_recovers() {
 
     // The server comes back (empty: it kept no data): the store reconnects by itself.
     let redis = Redis::start_on(port);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let d = loop {
-        let d = e.validate(&refund(&t, &c));
-        if d.reason != Reason::CounterStoreUnavailable || Instant::now() > deadline {
-            break d;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let d = redis_server::until_store_answers(Duration::from_secs(10), || e.validate(&refund(&t, &c)));
     assert!(d.allowed(), "after recovery: {d:?}");
     drop(redis);
 }

@@ -6,68 +6,15 @@
 
 use act_core::limits::open_store;
 use act_core::{Engine, IssueRequest, Reason, Request, SigningKey};
+use redis_server::{cli, free_port, until_store_answers, Redis};
 use serde_json::{json, Map, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Procs(Vec<(u16, Option<Child>)>);
+mod redis_server;
 
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.0 {
-            if let Some(mut c) = c.take() {
-                let _ = c.kill(); // this child only, by its pid
-                let _ = c.wait();
-            }
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli is installed (with redis-server)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn server(port: u16, extra: &[&str]) -> Child {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (scripts/test-all.sh installs it from Debian's packages)");
-    wait_listening(port);
-    child
-}
+/// The master's and replica's settings: full resyncs without a disk round trip.
+const DISKLESS: [&str; 4] = ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"];
 
 const POLICY: &str = r#"
 agent: customer-support-bot
@@ -94,10 +41,10 @@ fn a_master_killed_behind_sentinel_fails_closed_then_follows_the_new_master() {
     let dir = std::env::temp_dir().join(format!("act-redis-sentinel-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mport, rport, sport) = (free_port(), free_port(), free_port());
-    let mut procs = Procs(Vec::new());
-    procs.0.push((mport, Some(server(mport, &[]))));
-    let replica_of = ["--replicaof", "127.0.0.1", &mport.to_string()];
-    procs.0.push((rport, Some(server(rport, &replica_of))));
+    let master = Redis::start_with(mport, &DISKLESS);
+    let mport_text = mport.to_string();
+    let replica_args = [&DISKLESS[..], &["--replicaof", "127.0.0.1", &mport_text]].concat();
+    let replica = Redis::start_with(rport, &replica_args);
     // Sentinel rewrites its config file: one of its own in the temp folder.
     let conf = dir.join("sentinel.conf");
     std::fs::write(
@@ -108,14 +55,9 @@ fn a_master_killed_behind_sentinel_fails_closed_then_follows_the_new_master() {
         ),
     )
     .unwrap();
-    let sentinel = Command::new("redis-server")
-        .arg(&conf)
-        .arg("--sentinel")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_listening(sport);
-    procs.0.push((sport, Some(sentinel)));
+    let mut sentinel = Command::new("redis-server");
+    sentinel.arg(&conf).arg("--sentinel");
+    let sentinel = Redis::run(sport, sentinel);
     // The replica is in sync and the sentinel has discovered it before the test starts.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(cli(rport, &["info", "replication"]).contains("master_link_status:up")
@@ -144,19 +86,10 @@ fn a_master_killed_behind_sentinel_fails_closed_then_follows_the_new_master() {
         assert!(e.validate(&refund(&t, &c)).allowed());
     }
     assert_eq!(cli(mport, &["wait", "1", "2000"]).trim(), "1", "the replica caught up");
-    let mut master = procs.0[0].1.take().unwrap();
-    master.kill().unwrap();
-    master.wait().unwrap();
+    drop(master); // its pid
     let d = e.validate(&refund(&t, &c));
     assert_eq!(d.reason, Reason::CounterStoreUnavailable, "{d:?}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let d = loop {
-        let d = e.validate(&refund(&t, &c));
-        if d.reason != Reason::CounterStoreUnavailable || Instant::now() > deadline {
-            break d;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let d = until_store_answers(Duration::from_secs(20), || e.validate(&refund(&t, &c)));
     assert!(d.allowed(), "after the sentinel's failover: {d:?}");
     assert!(
         cli(rport, &["info", "replication"]).contains("role:master"),
@@ -166,6 +99,6 @@ fn a_master_killed_behind_sentinel_fails_closed_then_follows_the_new_master() {
         assert!(e.validate(&refund(&t, &c)).allowed());
     }
     assert_eq!(e.validate(&refund(&t, &c)).reason, Reason::RateLimited, "5 in all");
-    drop(procs);
+    drop((replica, sentinel));
     let _ = std::fs::remove_dir_all(&dir);
 }
