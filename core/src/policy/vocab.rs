@@ -273,8 +273,8 @@ fn flag(node: &Node, cel: &str) -> Result<Meaning, String> {
 fn exclude_folders(list: &[String]) -> Result<Meaning, String> {
     let mut folders = Vec::with_capacity(list.len());
     for f in list {
-        let f = super::compile::fold_text(f.trim_matches('/'));
-        let f = f.trim_matches('/').to_string();
+        // Trimmed after folding: NFKC turns a fullwidth `／` into `/`.
+        let f = super::compile::fold_text(f).trim_matches('/').to_string();
         if f.is_empty() {
             return Err("`/` is not a folder name; list the folders to exclude".into());
         }
