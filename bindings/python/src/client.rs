@@ -13,11 +13,11 @@ use crate::decision::{PyApprovalRequest, PyDecision};
 use crate::errors::{self, shield, IntoPyResult};
 use crate::keys::{public_key_arg, PySigningKey};
 use act_core::client::{
-    positive_seconds, timeout_secs, Client, ClientOptions, Mode, PolicySource, SourceArgs, DEFAULT_APPROVAL_TIMEOUT,
-    DEFAULT_AUDIT_DELIVERY_TIMEOUT, DEFAULT_READY_TIMEOUT,
+    positive_seconds, timeout_secs, Client, ClientOptions, EngineArgs, Mode, PolicySource, SourceArgs,
+    DEFAULT_APPROVAL_TIMEOUT, DEFAULT_AUDIT_DELIVERY_TIMEOUT, DEFAULT_READY_TIMEOUT,
 };
 use act_core::token::DelegationSpec;
-use act_core::{Engine, EngineOptions, IssueRequest, Request};
+use act_core::{Engine, IssueRequest, Request};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyString};
@@ -243,21 +243,14 @@ impl PyEngine {
                 initial_sync: seconds(py, initial_sync, "initial_sync")?.map(Duration::from_secs),
             };
             let policy = PolicySource::select(args, &|name| std::env::var(name).ok()).py(py)?;
-            let mut engine = EngineOptions {
-                max_staleness_ms: seconds(py, max_staleness, "max_staleness")?.map(|s| s as i64 * 1000),
-                ..Default::default()
-            };
-            if let Some(aud) = audience {
-                engine.audience = Some(aud);
-            }
-            if let Some(iss) = issuer {
-                engine.issuer = iss;
-            }
-            if let Some(l) = optional(leeway, |l| int_arg(l, "leeway"))? {
-                engine.leeway_secs = l;
-            }
             let mut opts = ClientOptions::new(policy);
-            opts.engine = engine;
+            opts.engine = EngineArgs {
+                audience,
+                issuer,
+                leeway_secs: optional(leeway, |l| int_arg(l, "leeway"))?,
+                max_staleness: seconds(py, max_staleness, "max_staleness")?.map(Duration::from_secs),
+            }
+            .options();
             if let Some(keys) = trusted_keys.filter(|k| !k.is_none()) {
                 if keys.is_instance_of::<PyString>() {
                     return Err(PyTypeError::new_err(
@@ -268,14 +261,13 @@ impl PyEngine {
                     opts.trusted_keys.push(public_key_arg(&k?, "each trusted key")?);
                 }
             }
-            let (sinks, calls_python) = crate::audit::sinks(audit)?;
-            opts.audit = sinks;
-            let may_block = calls_python || counters.as_deref().is_some_and(|c| c.trim() != "memory");
+            opts.audit = crate::audit::sinks(audit)?;
             opts.counters = counters;
             opts.ship_audit = ship_audit;
             opts.signing_key = signing_key.map(|k| k.get().inner.clone());
             opts.audit_key = audit_key.map(|k| k.get().inner.clone());
             opts.clock = clock.map(|c| c.get().inner.clone() as std::sync::Arc<dyn act_core::Clock>);
+            let may_block = opts.validate_may_wait();
             opts.sdk_language = "python".into();
             opts.sdk_version = env!("CARGO_PKG_VERSION").into();
             // Loading files, connecting to Redis and waiting for the first snapshot: no GIL held.

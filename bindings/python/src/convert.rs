@@ -8,9 +8,10 @@
 //! cannot hold (NaN, an integer over 64 bits) or past a limit is a `ConfigError`.
 
 use crate::errors;
-use act_core::client::{ConvertError, Entries, HostValue, Node};
+use act_core::client::{ConvertError, HostTree, Key, Shape};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::iter::{BoundDictIterator, BoundListIterator, BoundTupleIterator};
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::{Map, Value};
 
@@ -21,67 +22,97 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "an object".into())
 }
 
-fn key(k: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
+fn key(k: &Bound<'_, PyAny>) -> PyResult<Key> {
     Ok(match k.cast::<PyString>() {
         Ok(s) => Ok(s.to_cow()?.into_owned()),
         Err(_) => Err(type_name(k)),
     })
 }
 
-fn dict_entries<'py>(d: &Bound<'py, PyDict>) -> Entries<'py, PyValue<'py>> {
-    Box::new(d.iter().map(|(k, v)| Ok((key(&k)?, PyValue(v)))))
-}
-
-/// A Python value as the core's conversion walks it.
+/// A Python value as the core's conversion walks it (a newtype: the orphan rule).
 struct PyValue<'py>(Bound<'py, PyAny>);
 
-fn mapping_entries<'py>(m: &Bound<'py, PyMapping>) -> PyResult<Entries<'py, PyValue<'py>>> {
-    let items = m.items()?;
-    Ok(Box::new(items.into_iter().map(|item| {
-        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
-        Ok((key(&k)?, PyValue(v)))
-    })))
+/// The items of a `list` or `tuple`.
+enum Items<'py> {
+    List(BoundListIterator<'py>),
+    Tuple(BoundTupleIterator<'py>),
 }
 
-impl<'py> HostValue for PyValue<'py> {
+impl<'py> Iterator for Items<'py> {
+    type Item = PyResult<PyValue<'py>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Items::List(i) => i.next(),
+            Items::Tuple(i) => i.next(),
+        }
+        .map(|v| Ok(PyValue(v)))
+    }
+}
+
+/// The entries of a `dict`, or of any other mapping (its `items()`).
+enum Entries<'py> {
+    Dict(BoundDictIterator<'py>),
+    Mapping(BoundListIterator<'py>),
+}
+
+impl<'py> Iterator for Entries<'py> {
+    type Item = PyResult<(Key, PyValue<'py>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (k, v) = match self {
+            Entries::Dict(d) => d.next()?,
+            Entries::Mapping(items) => match items.next()?.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        Some(key(&k).map(|k| (k, PyValue(v))))
+    }
+}
+
+impl<'py> HostTree for PyValue<'py> {
     type Error = PyErr;
-    fn node<'a>(&'a self) -> PyResult<Node<'a, Self>>
+    type Items<'a>
+        = Items<'py>
     where
-        Self: 'a,
-    {
+        Self: 'a;
+    type Entries<'a>
+        = Entries<'py>
+    where
+        Self: 'a;
+    fn shape(&self) -> PyResult<Shape<Items<'py>, Entries<'py>>> {
         let obj = &self.0;
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(Node::Text(s.to_cow()?.into_owned()));
+            return Ok(Shape::Text(s.to_cow()?.into_owned()));
         }
         if let Ok(b) = obj.cast::<PyBool>() {
-            return Ok(Node::Bool(b.is_true()));
+            return Ok(Shape::Bool(b.is_true()));
         }
         if obj.is_instance_of::<PyInt>() {
             return Ok(match (obj.extract::<i64>(), obj.extract::<u64>()) {
-                (Ok(i), _) => Node::Int(i),
-                (_, Ok(u)) => Node::UInt(u),
-                _ => Node::BigInt,
+                (Ok(i), _) => Shape::Int(i),
+                (_, Ok(u)) => Shape::UInt(u),
+                _ => Shape::BigInt,
             });
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
-            return Ok(Node::Float(f.value()));
+            return Ok(Shape::Float(f.value()));
         }
         if obj.is_none() {
-            return Ok(Node::Null);
+            return Ok(Shape::Null);
         }
         if let Ok(d) = obj.cast::<PyDict>() {
-            return Ok(Node::Map(dict_entries(d)));
+            return Ok(Shape::Map(Entries::Dict(d.iter())));
         }
         if let Ok(l) = obj.cast::<PyList>() {
-            return Ok(Node::List(Box::new(l.iter().map(|v| Ok(PyValue(v))))));
+            return Ok(Shape::List(Items::List(l.iter())));
         }
         if let Ok(t) = obj.cast::<PyTuple>() {
-            return Ok(Node::List(Box::new(t.iter().map(|v| Ok(PyValue(v))))));
+            return Ok(Shape::List(Items::Tuple(t.iter())));
         }
         if let Ok(m) = obj.cast::<PyMapping>() {
-            return Ok(Node::Map(mapping_entries(m)?));
+            return Ok(Shape::Map(Entries::Mapping(m.items()?.iter())));
         }
-        Ok(Node::Other(type_name(obj)))
+        Ok(Shape::Other(type_name(obj)))
     }
 }
 
@@ -105,7 +136,7 @@ pub(crate) fn to_map(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map
     };
     // The common case, a dict, goes straight to its entries (the validate path).
     let result = match obj.cast::<PyDict>() {
-        Ok(d) => act_core::client::entries_to_object(dict_entries(d), name),
+        Ok(d) => act_core::client::entries_to_object(Entries::Dict(d.iter()), name),
         Err(_) => act_core::client::to_object(&PyValue(obj.clone()), name),
     };
     result.map_err(|e| raise(obj.py(), e))

@@ -24,15 +24,8 @@ use std::path::PathBuf;
 #[pyo3(signature = (path, start_hash=Some(act_core::audit::GENESIS_HASH.to_string())))]
 fn verify_audit_log(py: Python<'_>, path: PathBuf, start_hash: Option<String>) -> PyResult<usize> {
     errors::shield(py, || {
-        py.detach(|| {
-            let file = std::fs::File::open(&path).map_err(|e| act_core::Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
-            act_core::audit::verify_log(std::io::BufReader::new(file), start_hash.as_deref())
-                .map_err(act_core::Error::from)
-        })
-        .map_err(|e| errors::to_py(py, e))
+        py.detach(|| act_core::client::host::verify_audit_log_file(&path, start_hash.as_deref()))
+            .map_err(|e| errors::to_py(py, e))
     })
 }
 

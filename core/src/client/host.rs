@@ -1,41 +1,332 @@
-//! Values as host languages hand them over, checked once here for every binding: JSON text
-//! (hosts whose objects cross as `JSON.stringify` output), public keys as text, and whole
-//! numbers from hosts whose only number type is a double (JavaScript).
+//! Values as host languages hand them over, converted and checked once here for every binding:
+//! host values walked into JSON ([`HostTree`], [`to_json`], [`to_object`]), JSON text
+//! ([`json_text`], [`object_from_json_text`]), public keys as text, whole numbers from hosts
+//! whose only number type is a double (JavaScript), and the camelCase form of the core's shapes.
+//!
+//! Whichever way a context, user context, agent context or inline policy crosses, it passes the
+//! same limits with the same wording: nesting past [`MAX_CONTEXT_DEPTH`] and more than
+//! [`MAX_CONTEXT_VALUES`] values are refused, so an agent-controlled value has a bounded cost (a
+//! self-containing list stops at the depth limit), and the error names where the bad value sits
+//! (`context["refund"]["amount"]`). The path is built only on the error path.
+//!
+//! The walk is generic: a binding says what one of its values is ([`HostTree::shape`]) with its
+//! own iterator types, so the converter is compiled for that binding's values, with no boxed
+//! iterator or dynamic call per value (the `validate` path of every call). [`HostValue`] is the
+//! boxed form, for bindings whose values are not worth naming iterator types.
 
-use super::{MAX_CONTEXT_DEPTH, MAX_CONTEXT_VALUES};
 use crate::error::{Error, Result};
 use crate::keys::VerifyingKey;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
+use std::convert::Infallible;
 
-/// Parses JSON text a host passed as `name` (a context, user context or policy), within
-/// [`MAX_CONTEXT_DEPTH`] and [`MAX_CONTEXT_VALUES`]. serde_json refuses nesting past 128 before
-/// recursing, so the walk below stays shallow too.
+/// Deepest nesting a binding converts into a context, user context or policy value (the top
+/// value is at depth 0, a value inside it at 1, ...).
+pub const MAX_CONTEXT_DEPTH: usize = 64;
+/// Most values (every scalar, list and map counted) a binding converts into one such value.
+pub const MAX_CONTEXT_VALUES: usize = 100_000;
+
+/// What one host value is; containers hold their children as iterators of the binding's types.
+pub enum Shape<L, M> {
+    /// `None` / `null` / `nil`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A whole number that fits 64 bits signed.
+    Int(i64),
+    /// A whole number above `i64::MAX` that fits 64 bits unsigned.
+    UInt(u64),
+    /// A whole number outside the 64-bit range (JSON numbers would not keep it exactly).
+    BigInt,
+    /// A floating-point number (NaN and infinities are refused).
+    Float(f64),
+    /// A string.
+    Text(String),
+    /// A list, tuple or array: its items.
+    List(L),
+    /// A map: its entries.
+    Map(M),
+    /// Anything else, by its host type name (e.g. "a `datetime`").
+    Other(String),
+}
+
+/// A map key: its text, or `Err(type name)` for a key that is not a string.
+pub type Key = std::result::Result<String, String>;
+
+/// A value of the host language that may convert to JSON.
+pub trait HostTree: Sized {
+    /// The host's own failure while reading a value (e.g. a Python exception in `__iter__`).
+    type Error;
+    /// The items of a list.
+    type Items<'a>: Iterator<Item = std::result::Result<Self, Self::Error>>
+    where
+        Self: 'a;
+    /// The entries of a map.
+    type Entries<'a>: Iterator<Item = std::result::Result<(Key, Self), Self::Error>>
+    where
+        Self: 'a;
+    /// What this value is.
+    fn shape(&self) -> std::result::Result<Shape<Self::Items<'_>, Self::Entries<'_>>, Self::Error>;
+}
+
+/// The boxed form of [`HostTree`]: children as boxed iterators, for bindings that would rather
+/// not name iterator types (a dynamic call per child; the Python binding uses [`HostTree`]).
+pub trait HostValue: Sized {
+    /// The host's own failure while reading a value.
+    type Error;
+    /// What this value is.
+    fn node<'a>(&'a self) -> std::result::Result<Node<'a, Self>, Self::Error>
+    where
+        Self: 'a;
+}
+
+/// [`Shape`] with boxed iterators, as [`HostValue::node`] returns it.
+pub type Node<'a, V> = Shape<Items<'a, V>, Entries<'a, V>>;
+/// The items of a list, as [`Node::List`] holds them.
+pub type Items<'a, V> = Box<dyn Iterator<Item = std::result::Result<V, <V as HostValue>::Error>> + 'a>;
+/// The entries of a map, as [`Node::Map`] holds them.
+pub type Entries<'a, V> = Box<dyn Iterator<Item = std::result::Result<(Key, V), <V as HostValue>::Error>> + 'a>;
+
+impl<V: HostValue> HostTree for V {
+    type Error = V::Error;
+    type Items<'a>
+        = Items<'a, V>
+    where
+        V: 'a;
+    type Entries<'a>
+        = Entries<'a, V>
+    where
+        V: 'a;
+    fn shape(&self) -> std::result::Result<Node<'_, V>, V::Error> {
+        self.node()
+    }
+}
+
+/// Why a value did not convert.
+#[derive(Debug)]
+pub enum ConvertError<E> {
+    /// A value of a type JSON has no place for (Python raises `TypeError` for it).
+    Type(String),
+    /// A value JSON cannot hold, or a limit passed (a configuration error in every language).
+    Value(String),
+    /// The host failed while the value was read; passed through as is.
+    Host(E),
+}
+
+impl<E> ConvertError<E> {
+    /// The message, for bindings that report both kinds the same way.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            ConvertError::Type(m) | ConvertError::Value(m) => Some(m),
+            ConvertError::Host(_) => None,
+        }
+    }
+}
+
+/// The JSON kinds a value may be, for the type error's wording.
+const JSON_KINDS: &str = "a map with string keys, a list, a string, a number, a boolean or null";
+
+/// A problem and where it sits, the innermost segment first (pushed while unwinding).
+struct Fail<E> {
+    path: Vec<String>,
+    problem: ConvertError<E>,
+}
+
+fn fail<E>(problem: ConvertError<E>) -> Fail<E> {
+    Fail {
+        path: Vec::new(),
+        problem,
+    }
+}
+
+fn value_problem<E>(m: impl Into<String>) -> Fail<E> {
+    fail(ConvertError::Value(m.into()))
+}
+
+impl<E> Fail<E> {
+    fn at(mut self, segment: impl FnOnce() -> String) -> Self {
+        if !matches!(self.problem, ConvertError::Host(_)) {
+            self.path.push(segment());
+        }
+        self
+    }
+    fn finish(self, name: &str) -> ConvertError<E> {
+        let mut path = name.to_string();
+        for seg in self.path.iter().rev() {
+            path.push_str(seg);
+        }
+        match self.problem {
+            ConvertError::Type(what) => {
+                ConvertError::Type(format!("{path} is {what}; ACT takes JSON values: {JSON_KINDS}"))
+            }
+            ConvertError::Value(m) => ConvertError::Value(format!("{path} {m}")),
+            host => host,
+        }
+    }
+}
+
+/// The limits, counted while a value is walked: the one place they are checked.
+struct Budget {
+    values: usize,
+}
+
+impl Budget {
+    fn enter<E>(&mut self, depth: usize) -> std::result::Result<(), Fail<E>> {
+        if depth > MAX_CONTEXT_DEPTH {
+            return Err(value_problem(format!(
+                "nests deeper than {MAX_CONTEXT_DEPTH} levels (or contains itself)"
+            )));
+        }
+        self.values += 1;
+        if self.values > MAX_CONTEXT_VALUES {
+            return Err(value_problem(format!("holds more than {MAX_CONTEXT_VALUES} values")));
+        }
+        Ok(())
+    }
+
+    fn value<V: HostTree>(&mut self, v: &V, depth: usize) -> std::result::Result<Value, Fail<V::Error>> {
+        let shape = v.shape().map_err(|e| fail(ConvertError::Host(e)))?;
+        self.enter(depth)?;
+        Ok(match shape {
+            Shape::Null => Value::Null,
+            Shape::Bool(b) => Value::Bool(b),
+            Shape::Int(i) => Value::Number(i.into()),
+            Shape::UInt(u) => Value::Number(u.into()),
+            Shape::BigInt => {
+                return Err(value_problem(
+                    "is an integer outside the 64-bit range JSON numbers keep exactly",
+                ))
+            }
+            Shape::Float(f) => Value::Number(
+                Number::from_f64(f).ok_or_else(|| value_problem(format!("is {f}, which is not a JSON number")))?,
+            ),
+            Shape::Text(s) => Value::String(s),
+            Shape::List(items) => {
+                let mut out = Vec::with_capacity(items.size_hint().0.min(MAX_CONTEXT_VALUES));
+                for (i, item) in items.enumerate() {
+                    let item = item.map_err(|e| fail(ConvertError::Host(e)))?;
+                    out.push(self.value(&item, depth + 1).map_err(|f| f.at(|| format!("[{i}]")))?);
+                }
+                Value::Array(out)
+            }
+            Shape::Map(entries) => Value::Object(self.entries(entries, depth)?),
+            Shape::Other(what) => return Err(fail(ConvertError::Type(what))),
+        })
+    }
+
+    /// The entries of a map at `depth` (already counted).
+    fn entries<V: HostTree, M>(
+        &mut self,
+        entries: M,
+        depth: usize,
+    ) -> std::result::Result<Map<String, Value>, Fail<V::Error>>
+    where
+        M: Iterator<Item = std::result::Result<(Key, V), V::Error>>,
+    {
+        let mut map = Map::new();
+        for entry in entries {
+            let (key, v) = entry.map_err(|e| fail(ConvertError::Host(e)))?;
+            let key = key.map_err(|what| fail(ConvertError::Type(format!("a key of type {what}"))))?;
+            let value = self.value(&v, depth + 1).map_err(|f| f.at(|| format!("[{key:?}]")))?;
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+
+    /// Counts a value already in JSON (parsed from text) against the same limits.
+    fn check(&mut self, v: &Value, depth: usize) -> std::result::Result<(), Fail<Infallible>> {
+        self.enter(depth)?;
+        match v {
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, c)| self.check(c, depth + 1).map_err(|f| f.at(|| format!("[{i}]")))),
+            Value::Object(m) => m
+                .iter()
+                .try_for_each(|(k, c)| self.check(c, depth + 1).map_err(|f| f.at(|| format!("[{k:?}]")))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Any JSON value (an inline policy); `name` names the argument in errors.
+pub fn to_json<V: HostTree>(v: &V, name: &str) -> std::result::Result<Value, ConvertError<V::Error>> {
+    Budget { values: 0 }.value(v, 0).map_err(|f| f.finish(name))
+}
+
+/// A JSON object (a context); a value that is not a map is a type error naming `name`.
+pub fn to_object<V: HostTree>(v: &V, name: &str) -> std::result::Result<Map<String, Value>, ConvertError<V::Error>> {
+    match v.shape().map_err(ConvertError::Host)? {
+        Shape::Map(entries) => entries_to_object(entries, name),
+        Shape::Other(what) => Err(ConvertError::Type(format!(
+            "{name} must be a map with string keys, not {what}"
+        ))),
+        _ => Err(ConvertError::Type(format!("{name} must be a map with string keys"))),
+    }
+}
+
+/// A JSON object from the entries of a host map the binding already holds as one (the common
+/// case, a context that is a plain map, skips asking what the value is).
+pub fn entries_to_object<V: HostTree, M>(
+    entries: M,
+    name: &str,
+) -> std::result::Result<Map<String, Value>, ConvertError<V::Error>>
+where
+    M: Iterator<Item = std::result::Result<(Key, V), V::Error>>,
+{
+    let mut budget = Budget { values: 0 };
+    budget
+        .enter(0)
+        .and_then(|()| budget.entries(entries, 0))
+        .map_err(|f| f.finish(name))
+}
+
+/// Plain JSON as a host value: lets the walk itself be tested here, and serves hosts whose
+/// values are already JSON.
+impl<'v> HostTree for &'v Value {
+    type Error = Infallible;
+    type Items<'a>
+        = std::iter::Map<std::slice::Iter<'v, Value>, fn(&'v Value) -> std::result::Result<&'v Value, Infallible>>
+    where
+        Self: 'a;
+    type Entries<'a>
+        = std::iter::Map<
+        serde_json::map::Iter<'v>,
+        fn((&'v String, &'v Value)) -> std::result::Result<(Key, &'v Value), Infallible>,
+    >
+    where
+        Self: 'a;
+    fn shape(&self) -> std::result::Result<Shape<Self::Items<'_>, Self::Entries<'_>>, Infallible> {
+        let item: fn(&'v Value) -> std::result::Result<&'v Value, Infallible> = Ok;
+        let entry: fn((&'v String, &'v Value)) -> std::result::Result<(Key, &'v Value), Infallible> =
+            |(k, v)| Ok((Ok(k.clone()), v));
+        let v: &'v Value = *self;
+        Ok(match v {
+            Value::Null => Shape::Null,
+            Value::Bool(b) => Shape::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Shape::Int(i),
+                (None, Some(u)) => Shape::UInt(u),
+                _ => Shape::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Shape::Text(s.clone()),
+            Value::Array(items) => Shape::List(items.iter().map(item)),
+            Value::Object(m) => Shape::Map(m.iter().map(entry)),
+        })
+    }
+}
+
+fn config(name: &str, f: Fail<Infallible>) -> Error {
+    Error::Config(f.finish(name).message().unwrap_or_default().to_string())
+}
+
+/// Parses JSON text a host passed as `name` (a context, user context or policy, from hosts whose
+/// objects cross as `JSON.stringify` output, which has no duplicate keys) within the limits.
+/// serde_json refuses nesting past 128 while parsing, so the check after it stays shallow.
 pub fn json_text(name: &str, text: &str) -> Result<Value> {
     let v: Value =
         serde_json::from_str(text).map_err(|e| Error::Config(format!("`{name}` is not usable JSON: {e}")))?;
-    let mut values = 0usize;
-    check_size(name, &v, 0, &mut values)?;
+    Budget { values: 0 }.check(&v, 0).map_err(|f| config(name, f))?;
     Ok(v)
-}
-
-/// Depth counts as in every binding's converter: the top value is 0, a value inside it 1, ...
-fn check_size(name: &str, v: &Value, depth: usize, values: &mut usize) -> Result<()> {
-    *values += 1;
-    if depth > MAX_CONTEXT_DEPTH {
-        return Err(Error::Config(format!(
-            "`{name}` is nested deeper than {MAX_CONTEXT_DEPTH} levels"
-        )));
-    }
-    if *values > MAX_CONTEXT_VALUES {
-        return Err(Error::Config(format!(
-            "`{name}` holds more than {MAX_CONTEXT_VALUES} values"
-        )));
-    }
-    match v {
-        Value::Array(a) => a.iter().try_for_each(|c| check_size(name, c, depth + 1, values)),
-        Value::Object(m) => m.values().try_for_each(|c| check_size(name, c, depth + 1, values)),
-        _ => Ok(()),
-    }
 }
 
 /// [`json_text`] that must be an object; absent or `null` is the empty object.
@@ -50,6 +341,18 @@ pub fn json_object(name: &str, text: Option<&str>) -> Result<Map<String, Value>>
 /// [`json_text`] where absent and `null` both mean "none" (a token's optional policy).
 pub fn json_optional(name: &str, text: Option<&str>) -> Result<Option<Value>> {
     Ok(text.map(|t| json_text(name, t)).transpose()?.filter(|v| !v.is_null()))
+}
+
+/// Parses JSON text into an object for hosts that pass context as text a user may have written:
+/// duplicate keys are refused, as for tokens, and the limits are the same as for host values.
+pub fn object_from_json_text(text: &str, name: &str) -> Result<Map<String, Value>> {
+    let v = crate::json::parse_strict(text.as_bytes(), MAX_CONTEXT_DEPTH)
+        .map_err(|e| Error::Config(format!("{name} JSON: {e}")))?;
+    Budget { values: 0 }.check(&v, 0).map_err(|f| config(name, f))?;
+    match v {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::Config(format!("{name} JSON must be an object"))),
+    }
 }
 
 /// A public key as hosts pass it: `ed25519:<base64url>` or a public JWK's JSON text.
@@ -99,6 +402,16 @@ pub fn verify_audit_log(
     }
 }
 
+/// Checks the hash chain of the audit log file at `path` (see [`verify_audit_log`]), reading
+/// it as it goes; returns the record count.
+pub fn verify_audit_log_file(path: &std::path::Path, start: Option<&str>) -> Result<usize> {
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    Ok(crate::audit::verify_log(std::io::BufReader::new(file), start)?)
+}
+
 impl super::Client {
     /// True when [`issue_token`](super::Client::issue_token) mints through the endpoint
     /// (endpoint mode without a local signing key): a host with an event loop runs it off that
@@ -136,54 +449,4 @@ fn camel(key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nested(depth: usize) -> String {
-        format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
-    }
-
-    #[test]
-    fn depth_is_the_clients_limit() {
-        assert!(json_text("context", &format!("{{\"a\":{}}}", nested(MAX_CONTEXT_DEPTH - 1))).is_ok());
-        // `{"a": [[..[1]..]]}` with 64 arrays puts the 1 at depth 65.
-        let e = json_text("context", &format!("{{\"a\":{}}}", nested(MAX_CONTEXT_DEPTH))).unwrap_err();
-        assert!(e.to_string().contains("deeper than 64"), "{e}");
-        // Past serde_json's own limit: refused while parsing, never recursed into.
-        assert!(json_text("context", &nested(100_000)).is_err());
-    }
-
-    #[test]
-    fn values_are_bounded() {
-        let many = format!("[{}]", vec!["1"; MAX_CONTEXT_VALUES].join(","));
-        let e = json_text("context", &many).unwrap_err();
-        assert!(e.to_string().contains("more than 100000 values"), "{e}");
-    }
-
-    #[test]
-    fn camel_case_status() {
-        let v = camel_case_keys(super::super::ClientStatus::default().to_json());
-        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        assert!(
-            keys.contains(&"auditLastError") && keys.contains(&"openBreakers"),
-            "{keys:?}"
-        );
-        assert_eq!(keys.len(), super::super::STATUS_FIELDS.len());
-    }
-
-    #[test]
-    fn objects_keys_and_numbers() {
-        assert!(json_object("userContext", None).unwrap().is_empty());
-        assert!(json_object("userContext", Some("null")).unwrap().is_empty());
-        assert!(json_object("userContext", Some("[1]")).is_err());
-        assert_eq!(json_optional("policy", Some("null")).unwrap(), None);
-        let k = crate::SigningKey::generate().unwrap();
-        let vk = k.verifying_key();
-        assert_eq!(public_key(&vk.to_string()).unwrap().kid(), vk.kid());
-        assert_eq!(public_key(&vk.to_jwk()).unwrap().kid(), vk.kid());
-        assert_eq!(whole("ttl", 60.0).unwrap(), 60);
-        assert!(whole("ttl", 1.5).is_err());
-        assert!(whole("ttl", f64::NAN).is_err());
-        assert!(whole_unsigned("ttl", -1.0).is_err());
-    }
-}
+mod tests;

@@ -21,7 +21,7 @@
 //! status to `POST /v1/status` on change, at most every `status_interval`.
 //!
 //! What else every binding shares lives here too, so a binding is conversion and error mapping
-//! only: host values to JSON with the limits ([`to_json`], [`to_object`], [`HostValue`]), the
+//! only: host values and JSON text to JSON with the limits ([`host`], [`to_json`], [`HostTree`]), the
 //! argument rules and defaults of the calls ([`Mode`], [`timeout_secs`], [`positive_seconds`]),
 //! an error's fields and cause chain ([`error_fields`], [`cause_chain`]), the panic shield
 //! ([`catch_panic`]) and key files ([`load_signing_key`], [`save_signing_key`]).
@@ -31,7 +31,7 @@ mod control;
 mod error_fields;
 mod ffi_panic;
 pub mod host;
-mod host_json;
+mod host_args;
 mod key_file;
 mod options;
 mod status;
@@ -43,9 +43,11 @@ pub use call_args::{
 pub use control::ApprovalHandle;
 pub use error_fields::{cause_chain, error_fields};
 pub use ffi_panic::{catch_panic, panic_sentence};
-pub use host_json::{
-    entries_to_object, object_from_json_text, to_json, to_object, ConvertError, Entries, HostValue, Node,
+pub use host::{
+    entries_to_object, object_from_json_text, to_json, to_object, ConvertError, Entries, HostTree, HostValue, Key,
+    Node, Shape, MAX_CONTEXT_DEPTH, MAX_CONTEXT_VALUES,
 };
+pub use host_args::{CallbackSink, EngineArgs};
 pub use key_file::{load_signing_key, save_signing_key};
 pub use options::{
     AuditTarget, ClientOptions, EndpointOptions, PolicySource, SourceArgs, DEFAULT_INITIAL_SYNC,
@@ -66,10 +68,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Deepest nesting a binding converts into a context, user context or policy value.
-pub const MAX_CONTEXT_DEPTH: usize = 64;
-/// Most values (every scalar, list and map counted) a binding converts into one such value.
-pub const MAX_CONTEXT_VALUES: usize = 100_000;
 /// Longest wait any call takes (a larger timeout is cut to it, so deadlines never overflow).
 pub const MAX_WAIT: Duration = Duration::from_secs(30 * 86_400);
 
