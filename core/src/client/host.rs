@@ -280,26 +280,26 @@ where
         .map_err(|f| f.finish(name))
 }
 
+/// How [`Value`]'s children cross as host values (fn pointers: nameable iterator types).
+type JsonItem<'v> = fn(&'v Value) -> std::result::Result<&'v Value, Infallible>;
+type JsonEntry<'v> = fn((&'v String, &'v Value)) -> std::result::Result<(Key, &'v Value), Infallible>;
+
 /// Plain JSON as a host value: lets the walk itself be tested here, and serves hosts whose
 /// values are already JSON.
 impl<'v> HostTree for &'v Value {
     type Error = Infallible;
     type Items<'a>
-        = std::iter::Map<std::slice::Iter<'v, Value>, fn(&'v Value) -> std::result::Result<&'v Value, Infallible>>
+        = std::iter::Map<std::slice::Iter<'v, Value>, JsonItem<'v>>
     where
         Self: 'a;
     type Entries<'a>
-        = std::iter::Map<
-        serde_json::map::Iter<'v>,
-        fn((&'v String, &'v Value)) -> std::result::Result<(Key, &'v Value), Infallible>,
-    >
+        = std::iter::Map<serde_json::map::Iter<'v>, JsonEntry<'v>>
     where
         Self: 'a;
     fn shape(&self) -> std::result::Result<Shape<Self::Items<'_>, Self::Entries<'_>>, Infallible> {
-        let item: fn(&'v Value) -> std::result::Result<&'v Value, Infallible> = Ok;
-        let entry: fn((&'v String, &'v Value)) -> std::result::Result<(Key, &'v Value), Infallible> =
-            |(k, v)| Ok((Ok(k.clone()), v));
-        let v: &'v Value = *self;
+        let item: JsonItem<'v> = Ok;
+        let entry: JsonEntry<'v> = |(k, v)| Ok((Ok(k.clone()), v));
+        let v: &'v Value = self;
         Ok(match v {
             Value::Null => Shape::Null,
             Value::Bool(b) => Shape::Bool(*b),
