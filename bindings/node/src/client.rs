@@ -82,10 +82,6 @@ impl NativeAct {
     /// 2 explains (a check with a trace). `context` is JSON text; the result is
     /// `decision::encode`'s string.
     #[napi]
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the keyword arguments of the host-language API, one parameter each"
-    )]
     pub fn decide(
         &self,
         env: &Env,
@@ -120,10 +116,6 @@ impl NativeAct {
     /// with the issuer credential, when [`issues_remotely`](Self::issues_remotely)), resolving
     /// to the token.
     #[napi]
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the keyword arguments of the host-language API, one parameter each"
-    )]
     pub fn issue_token(
         &self,
         env: &Env,
@@ -200,10 +192,6 @@ impl NativeAct {
 
     /// Delegates a narrower token to a sub-agent, signed by `holder`; objects come as JSON text.
     #[napi]
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the keyword arguments of the host-language API, one parameter each"
-    )]
     pub fn delegate(
         &self,
         env: &Env,

@@ -13,6 +13,12 @@
 //! (`SigningKey`), [`clock`] (`ManualClock` for tests), [`client`] (the
 //! engine, its waiting calls, audit records), [`decision`] (decisions as one string).
 
+// napi methods take the host API's keyword arguments one parameter each.
+#![allow(
+    clippy::too_many_arguments,
+    reason = "one parameter per keyword argument of the JS API"
+)]
+
 pub mod client;
 pub mod clock;
 pub mod decision;

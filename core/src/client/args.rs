@@ -190,7 +190,8 @@ mod tests {
         assert!(bad(r#"{"policy":"x","maxStaleness":0}"#).contains("maxStaleness must be a positive"));
         assert!(bad(r#"{"policy":"x","maxDelegationDepth":-1}"#).contains("must not be negative"));
         assert!(bad(r#"{"policy":"x","trust":["nope"]}"#).contains("ed25519"));
-        assert!(bad(r#"{"policy":"x","endpoint":"http://e"}"#).contains("ACT_TRUST_KEY"));
+        assert!(bad(r#"{"endpoint":"http://e"}"#).contains("ACT_TRUST_KEY"));
+        assert!(bad(r#"{"policy":"x","endpoint":"http://e"}"#).contains("not both"));
     }
 
     #[test]
