@@ -65,9 +65,7 @@ build() {
   fi
   timings+=("$(printf '%-10s %7s %7s %6ss  %s' "$name" - - "$((SECONDS - started))" "$verdict")")
 }
-host_x86_64_linux=false
-[ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] && host_x86_64_linux=true
-if $host_x86_64_linux; then
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
   build native-libs scripts/dist-native.sh libs x86_64-unknown-linux-gnu
 fi
 
@@ -80,11 +78,6 @@ run console tests/console/run.sh
 run examples examples/run_all.sh
 run node node/run_tests.sh
 run kotlin bindings/run_kotlin_tests.sh
-# The static musl `act` CLI `make dist` ships: built (its row includes the release build), checked
-# static, and run with an empty environment on every example's policies and on broken ones.
-if $host_x86_64_linux; then
-  run cli-static dist-tests/cli-static.sh
-fi
 
 echo
 echo "=== per-suite timings"
