@@ -146,19 +146,23 @@ const BY_FAMILY = {
   audit: AuditChainError,
   store: CounterStoreError,
   endpoint: EndpointError,
-  approval_denied: ApprovalDeniedError,
-  approval_timeout: ApprovalTimeoutError,
 }
 
 /**
  * Turns an error thrown by the native addon into its `ActError` class. The
- * addon tags its errors with `family`; anything else it throws (napi's own
- * argument conversion) is a bad argument.
+ * addon tags its errors with the core's `family` (`approval`: denied or timed
+ * out, by `code`) and `causes`; anything else it throws (napi's own argument
+ * conversion) is a bad argument.
  */
 function fromNative(e, what) {
   if (isBranded(e)) return e
   if (e === null || typeof e !== 'object') return new InternalError(String(e), 'internal')
-  const C = BY_FAMILY[e.family]
+  const C =
+    e.family === 'approval'
+      ? e.code === 'approval_timeout'
+        ? ApprovalTimeoutError
+        : ApprovalDeniedError
+      : BY_FAMILY[e.family]
   if (C === undefined) {
     const prefix = what ? `${what}: ` : ''
     return new ConfigError(prefix + e.message, 'invalid_argument', { cause: e })
@@ -174,8 +178,16 @@ function fromNative(e, what) {
     approvalId: e.approvalId,
     decidedBy: e.decidedBy,
     waitedMs: e.waitedMs,
-    cause: e.causeMessage === undefined ? undefined : new Error(e.causeMessage),
+    cause: causes(e.causes),
   })
+}
+
+/** The core's source chain (texts, outermost first) as nested `Error`s, each the next one's `cause`. */
+function causes(texts) {
+  if (!Array.isArray(texts)) return undefined
+  let cause
+  for (const text of [...texts].reverse()) cause = new Error(String(text), cause === undefined ? undefined : { cause })
+  return cause
 }
 
 module.exports = {

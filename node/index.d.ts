@@ -188,6 +188,10 @@ export interface AuditRecord {
   constraint: string | null
   snapshotVersion: number
   latencyUs: number
+  /** What the agent's shadow policy would have decided; absent when it has none. */
+  shadow?: ShadowOutcome
+  /** Set on an alert record instead of a decision (e.g. `breaker_opened`); absent on decisions. */
+  event?: string
   prevHash: string
   hash: string
 }

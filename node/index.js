@@ -163,6 +163,17 @@ function jsonText(name, v) {
   }
 }
 
+/**
+ * Options as JSON text. JSON has no NaN or Infinity (`JSON.stringify` would write `null`, which
+ * reads as "not given"), so a number that is not finite is refused here, naming the option.
+ */
+function numbersJson(o) {
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw bad(k, 'a finite number', v)
+  }
+  return JSON.stringify(o)
+}
+
 function optStr(name, v) {
   if (v === undefined || v === null) return undefined
   return str(name, v)
@@ -183,6 +194,12 @@ function optNum(name, v) {
 function optObj(name, v) {
   if (v === undefined || v === null) return undefined
   if (!isPlainObject(v)) throw bad(name, 'a plain object', v)
+  return v
+}
+
+/** A timeout in milliseconds (left out: the core's default; its bounds are the core's too). */
+function millis(v) {
+  if (v !== undefined && typeof v !== 'number') throw bad('timeoutMs', 'a number of milliseconds', v)
   return v
 }
 
@@ -413,36 +430,30 @@ class ACT {
               }
             }
           }
-    this.#n = call(
-      'options',
-      () =>
-        new native.NativeAct(
-          {
-            policyFile: optStr('policyFile', o.policyFile),
-            policy: optStr('policy', o.policy),
-            policyName: optStr('policyName', o.policyName),
-            audience: optStr('audience', o.audience),
-            issuer: optStr('issuer', o.issuer),
-            leeway: optNum('leeway', o.leeway),
-            maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
-            trust,
-            auditFiles: files,
-            endpoint: optStr('endpoint', o.endpoint),
-            apiKey: optStr('apiKey', o.apiKey),
-            trustKey: o.trustKey === undefined || o.trustKey === null ? undefined : publicKey('trustKey', o.trustKey),
-            cacheDir: optStr('cacheDir', o.cacheDir),
-            maxStaleness: optNum('maxStaleness', o.maxStaleness),
-            watch: optBool('watch', o.watch),
-            counters: optStr('counters', o.counters),
-            issuerApiKey: optStr('issuerApiKey', o.issuerApiKey),
-            shipAudit: optBool('shipAudit', o.shipAudit),
-          },
-          signingKey('signingKey', o.signingKey),
-          signingKey('auditKey', o.auditKey),
-          o.clock ? o.clock[NATIVE] : undefined,
-          deliver,
-        ),
-    )
+    // The plain-value options cross as JSON (the core's `ClientArgs`; it applies every rule).
+    const plain = {
+      policyFile: optStr('policyFile', o.policyFile),
+      policy: optStr('policy', o.policy),
+      policyName: optStr('policyName', o.policyName),
+      audience: optStr('audience', o.audience),
+      issuer: optStr('issuer', o.issuer),
+      leeway: optNum('leeway', o.leeway),
+      maxDelegationDepth: optNum('maxDelegationDepth', o.maxDelegationDepth),
+      trust,
+      auditFiles: files,
+      endpoint: optStr('endpoint', o.endpoint),
+      apiKey: optStr('apiKey', o.apiKey),
+      trustKey: publicKey('trustKey', o.trustKey),
+      cacheDir: optStr('cacheDir', o.cacheDir),
+      maxStaleness: optNum('maxStaleness', o.maxStaleness),
+      watch: optBool('watch', o.watch),
+      counters: optStr('counters', o.counters),
+      issuerApiKey: optStr('issuerApiKey', o.issuerApiKey),
+      shipAudit: optBool('shipAudit', o.shipAudit),
+    }
+    const keys = [signingKey('signingKey', o.signingKey), signingKey('auditKey', o.auditKey)]
+    const clock = o.clock ? o.clock[NATIVE] : undefined
+    this.#n = call('options', () => new native.NativeAct(numbersJson(plain), keys[0], keys[1], clock, deliver))
   }
 
   /** Decides and enforces: consumes rate limits and approvals, writes the audit record. */
@@ -488,7 +499,8 @@ class ACT {
         'invalid_argument',
       )
     }
-    return call('issueToken', () => this.#n.issueToken(a.agent, a.texts[0], a.texts[1], a.texts[2], a.ttl, a.holder))
+    const t = a.texts
+    return call('issueToken', () => this.#n.issueToken(false, a.agent, t[0], t[1], t[2], a.ttl, a.holder))
   }
 
   /**
@@ -498,7 +510,7 @@ class ACT {
   async issueTokenAsync(request) {
     const a = this.#issueArgs(request)
     const t = a.texts
-    return callAsync('issueToken', () => this.#n.issueTokenRemote(a.agent, t[0], t[1], t[2], a.ttl, a.holder))
+    return callAsync('issueToken', () => this.#n.issueToken(true, a.agent, t[0], t[1], t[2], a.ttl, a.holder))
   }
 
   #issueArgs(request) {
@@ -536,17 +548,16 @@ class ACT {
   }
 
   /**
-   * Long-polls the endpoint until the approval is decided, at most `timeoutMs` (default 300000).
+   * Long-polls the endpoint until the approval is decided, at most `timeoutMs` (default: the core's, 300000).
    * Resolves to the approval (pass it as `approval` with the same request); rejects with
    * `ApprovalDeniedError` (`reason`: the approver's) or `ApprovalTimeoutError`.
    */
-  waitForApproval(handle, timeoutMs = 300000) {
+  waitForApproval(handle, timeoutMs) {
     const id = typeof handle === 'string' ? handle : isPlainObject(handle) ? handle.id : undefined
     if (typeof id !== 'string') throw bad('handle', 'the handle requestApproval resolved to (or its id)', handle)
     wellFormed('handle', id)
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
-      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
-    return callAsync('waitForApproval', () => this.#n.waitForApproval(id, timeoutMs))
+    const ms = millis(timeoutMs)
+    return callAsync('waitForApproval', () => this.#n.waitForApproval(id, ms))
   }
 
   /** The verified claims of a token: `{ jti, agent, subject, expiresAt, chain }`; throws `TokenError`. */
@@ -555,11 +566,13 @@ class ACT {
     return call('inspectToken', () => this.#n.inspectToken(token))
   }
 
-  /** Resolves to true once audit records shipped to the endpoint were all delivered (at most `timeoutMs`). */
-  waitAuditDelivered(timeoutMs = 10000) {
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
-      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
-    return callAsync('waitAuditDelivered', () => this.#n.waitAuditDelivered(timeoutMs))
+  /**
+   * Resolves to true once audit records shipped to the endpoint were all delivered (at most
+   * `timeoutMs`, default: the core's, 10000).
+   */
+  waitAuditDelivered(timeoutMs) {
+    const ms = millis(timeoutMs)
+    return callAsync('waitAuditDelivered', () => this.#n.waitAuditDelivered(ms))
   }
 
   /** This SDK instance's id, sent to the endpoint as `X-Act-Instance`. */
@@ -623,13 +636,13 @@ class ACT {
 
   /**
    * Resolves once a policy snapshot serves (at once with a policy file; with `endpoint`, after the
-   * first verified snapshot arrives, or from the cache), or after `timeoutMs` (default 5000).
-   * Resolves to the serving snapshot version; 0 means none yet (validations deny `no_snapshot`).
+   * first verified snapshot arrives, or from the cache), or after `timeoutMs` (default: the
+   * core's, 5000). Resolves to the serving snapshot version; 0 means none yet (validations deny
+   * `no_snapshot`).
    */
-  ready(timeoutMs = 5000) {
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
-      throw bad('timeoutMs', 'a number of milliseconds', timeoutMs)
-    return callAsync('ready', () => this.#n.ready(timeoutMs))
+  ready(timeoutMs) {
+    const ms = millis(timeoutMs)
+    return callAsync('ready', () => this.#n.ready(ms))
   }
 
   /** Re-reads the policy file (or text) and swaps it in; resolves to the new snapshot version. */

@@ -90,6 +90,19 @@ test('a Rust panic becomes an InternalError with code internal, and the process 
   return act.close()
 })
 
+test("a core error keeps its source chain as `cause`; timeouts left out are the core's defaults", async () => {
+  assert.throws(
+    () => new ACT({ policyFile: path.join(os.tmpdir(), 'act-no-such-dir', 'policy.yaml') }),
+    (e) => e.code === 'io_error' && e.cause instanceof Error && e.cause.message.length > 0,
+  )
+  const act = new ACT({ policy: POLICY, signingKey: SigningKey.generate() })
+  assert.equal(await act.ready(), 1)
+  assert.equal(await act.waitAuditDelivered(), true)
+  await assert.rejects(act.ready(-1), { code: 'invalid_argument', message: /timeoutMs/ })
+  await assert.rejects(act.waitForApproval('x'), { code: 'invalid_argument', message: /endpoint/ })
+  await act.close()
+})
+
 test('SigningKey round-trips through seed, PEM and JWK', () => {
   const seed = Buffer.alloc(32, 7)
   const k = SigningKey.fromSeed(seed)
@@ -153,6 +166,11 @@ test('audit callbacks get every record, in chain order, without blocking', async
     assert.equal(typeof r.latencyUs, 'number')
     assert.equal(r.constraint, 'bot/refund/maxAmount')
     assert.equal(seen[0].constraint, null)
+    // The record is the core's, field for field (camelCase; `context` keeps its own keys).
+    const line = JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[150])
+    const camel = (k) => k.replace(/_([a-z])/g, (_m, c) => c.toUpperCase())
+    assert.deepEqual(Object.keys(r).sort(), Object.keys(line).map(camel).sort())
+    assert.equal(r.hash, line.hash)
     assert.equal(sdk.verifyAuditLog(fs.readFileSync(file, 'utf8'), { start: sdk.GENESIS_HASH }), n)
     const st = act.status
     assert.equal(st.auditWritten, n)

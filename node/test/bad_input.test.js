@@ -86,6 +86,10 @@ const cases = {
     [() => new ACT({ policy: POLICY, leeway: Number.NaN }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, maxDelegationDepth: 0 }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, maxDelegationDepth: -2 }), 'invalid_argument'],
+    // The core's rules for lifetimes, as in Python: whole seconds, at least 1.
+    [() => new ACT({ policy: POLICY, maxStaleness: 0 }), 'invalid_argument'],
+    [() => new ACT({ policy: POLICY, maxStaleness: 2.5 }), 'invalid_argument'],
+    [() => new ACT({ policy: POLICY, maxStaleness: Number.POSITIVE_INFINITY }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, audit: 5 }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, audit: { path: 'a.jsonl' } }), 'invalid_argument'],
     [() => new ACT({ policy: POLICY, audit: { callback: 'log' } }), 'invalid_argument'],
@@ -133,6 +137,7 @@ const cases = {
       'policy_invalid',
     ],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: -1 }), 'invalid_argument'],
+    [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: 0 }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: 1.5 }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: '60' }), 'invalid_argument'],
     [() => act.issueToken({ agent: 'bot', userContext: { user_id: '7' }, ttl: 31 * 86400 }), 'invalid_argument'],

@@ -581,31 +581,32 @@ test('lone surrogates in request strings are refused by name, never decided as U
 test('the native addon: every export takes hostile values with an Error or a value, never a crash', async () => {
   const nativeKey = key[Object.getOwnPropertySymbols(key)[0]]
   const nativeHolder = holder[Object.getOwnPropertySymbols(holder)[0]]
-  const n = new native.NativeAct({ policy: POLICY }, nativeKey)
+  const options = JSON.stringify({ policy: POLICY })
+  const n = new native.NativeAct(options, nativeKey)
   const nk = native.NativeSigningKey.generate()
   const nc = new native.ManualClock(0)
   const id = pending.approvalRequest.id
   // name -> [call, valid arguments]; each position gets each hostile value.
   const nat = {
-    NativeAct: [(a) => new native.NativeAct(...a), [{ policy: POLICY }, nativeKey, undefined, undefined, undefined]],
+    NativeAct: [(a) => new native.NativeAct(...a), [options, nativeKey, undefined, undefined, undefined]],
     'NativeAct#decide': [(a) => n.decide(...a), [0, alice, 'process_refund', ORDER, '{"amount":200}', undefined]],
     'NativeAct#seal': [(a) => n.seal(...a), [parent, nativeHolder, 60]],
     'NativeAct#issueToken': [
       (a) => n.issueToken(...a),
-      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
+      [false, 'customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
     ],
     'NativeAct#delegate': [(a) => n.delegate(...a), [parent, nativeHolder, 'sub', undefined, undefined, 60, undefined]],
     'NativeAct#approve': [(a) => n.approve(...a), [id, 'supervisor', 60]],
     'NativeAct#reload': [(a) => n.reload(...a), [undefined]],
     'NativeAct#flushAudit': [(a) => n.flushAudit(...a), [undefined]],
     'NativeAct#ready': [(a) => n.ready(...a), [10]],
-    'NativeAct#close': [(a) => new native.NativeAct({ policy: POLICY }).close(...a), [undefined]],
+    'NativeAct#close': [(a) => new native.NativeAct(options).close(...a), [undefined]],
     'NativeAct#status': [(a) => n.status(...a), [undefined]],
     'NativeAct#inspectToken': [(a) => n.inspectToken(...a), [alice]],
     'NativeAct#instanceId': [(a) => n.instanceId(...a), [undefined]],
-    'NativeAct#issueTokenRemote': [
-      (a) => n.issueTokenRemote(...a),
-      ['customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
+    'NativeAct#issueToken(remote)': [
+      (a) => n.issueToken(...a),
+      [true, 'customer-support-bot', '{"user_id":"42"}', undefined, undefined, undefined, undefined],
     ],
     'NativeAct#issuesRemotely': [(a) => n.issuesRemotely(...a), [undefined]],
     'NativeAct#requestApproval': [(a) => n.requestApproval(...a), [JSON.stringify(pending.approvalRequest)]],

@@ -10,46 +10,35 @@ pub struct NativeSigningKey {
     pub(crate) inner: act_core::SigningKey,
 }
 
+/// A key from `make`, or its error.
+fn wrap(env: &Env, make: impl FnOnce() -> act_core::Result<act_core::SigningKey>) -> Result<NativeSigningKey> {
+    shield(env, || Ok(NativeSigningKey { inner: make()? }))
+}
+
 #[napi]
 impl NativeSigningKey {
     /// A fresh key from the operating system's random source.
     #[napi(factory)]
     pub fn generate(env: &Env) -> Result<Self> {
-        shield(env, || {
-            Ok(NativeSigningKey {
-                inner: act_core::SigningKey::generate()?,
-            })
-        })
+        wrap(env, act_core::SigningKey::generate)
     }
 
     /// From the 32-byte seed (the JWK `d`).
     #[napi(factory)]
     pub fn from_seed(env: &Env, seed: Uint8Array) -> Result<Self> {
-        shield(env, || {
-            Ok(NativeSigningKey {
-                inner: act_core::SigningKey::from_seed(&seed)?,
-            })
-        })
+        wrap(env, || act_core::SigningKey::from_seed(&seed))
     }
 
     /// From a PEM `PRIVATE KEY` block (PKCS#8, as OpenSSL writes it).
     #[napi(factory)]
     pub fn from_pem(env: &Env, pem: String) -> Result<Self> {
-        shield(env, || {
-            Ok(NativeSigningKey {
-                inner: act_core::SigningKey::from_pkcs8_pem(&pem)?,
-            })
-        })
+        wrap(env, || act_core::SigningKey::from_pkcs8_pem(&pem))
     }
 
     /// From a private JWK (JSON text).
     #[napi(factory)]
     pub fn from_jwk(env: &Env, jwk: String) -> Result<Self> {
-        shield(env, || {
-            Ok(NativeSigningKey {
-                inner: act_core::SigningKey::from_jwk(&jwk)?,
-            })
-        })
+        wrap(env, || act_core::SigningKey::from_jwk(&jwk))
     }
 
     /// PKCS#8 PEM.

@@ -11,11 +11,16 @@
 //!
 //! Module map: [`error`] (core errors to JS, the panic shield), [`keys`]
 //! (`SigningKey`), [`clock`] (`ManualClock` for tests), [`client`] (the
-//! engine), [`decision`] (decisions as one string), [`convert`] (audit records).
+//! engine, its waiting calls, audit records), [`decision`] (decisions as one string).
+
+// napi methods take the host API's keyword arguments one parameter each.
+#![allow(
+    clippy::too_many_arguments,
+    reason = "one parameter per keyword argument of the JS API"
+)]
 
 pub mod client;
 pub mod clock;
-pub mod convert;
 pub mod decision;
 pub mod error;
 pub mod keys;
@@ -53,13 +58,8 @@ pub fn verify_audit_log(
     audit_key: Option<String>,
 ) -> Result<u32> {
     error::shield(env, || {
-        let n = act_core::client::host::verify_audit_log(
-            &text,
-            start.as_deref(),
-            checkpoints.as_deref(),
-            audit_key.as_deref(),
-        )?;
-        Ok(n as u32)
+        let (s, c, k) = (start.as_deref(), checkpoints.as_deref(), audit_key.as_deref());
+        Ok(act_core::client::host::verify_audit_log(&text, s, c, k)? as u32)
     })
 }
 
@@ -76,7 +76,7 @@ pub const GENESIS_HASH: &str = act_core::audit::GENESIS_HASH;
 /// Panics inside the shield, so tests can show a panic becomes an `internal` error.
 #[napi(js_name = "_panicForTests")]
 pub fn panic_for_tests(env: &Env) -> Result<()> {
-    error::shield(env, || -> error::Fallible<()> {
+    error::shield(env, || -> act_core::Result<()> {
         panic!("a deliberate panic for the test suite")
     })
 }

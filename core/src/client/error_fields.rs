@@ -2,8 +2,25 @@
 //! stable snake_case names per variant (Python keyword arguments of the exception, JS error
 //! properties), and the texts of its `#[source]` chain (Python `__cause__`, JS `cause`).
 
-use crate::error::Error;
+use crate::error::{Error, ErrorFamily};
 use serde_json::{json, Map, Value};
+
+/// The family's name where a host carries it as text (a JS error's `family`): one lowercase word.
+pub fn family_name(family: ErrorFamily) -> &'static str {
+    match family {
+        ErrorFamily::Policy => "policy",
+        ErrorFamily::Token => "token",
+        ErrorFamily::Key => "key",
+        ErrorFamily::Config => "config",
+        ErrorFamily::Snapshot => "snapshot",
+        ErrorFamily::Store => "store",
+        ErrorFamily::Endpoint => "endpoint",
+        ErrorFamily::Approval => "approval",
+        ErrorFamily::Audit => "audit",
+        ErrorFamily::Io => "io",
+        ErrorFamily::Internal => "internal",
+    }
+}
 
 /// The variant's fields: `diagnostics` (`[{file, line, column, key, message}]`), `reason`,
 /// `line`, `url`/`status`/`endpoint_code`, `approval_id`/`status`/`reason`/`decided_by`,

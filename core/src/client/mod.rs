@@ -24,28 +24,35 @@
 //! only: host values to JSON with the limits ([`to_json`], [`to_object`], [`HostValue`]), the
 //! argument rules and defaults of the calls ([`Mode`], [`timeout_secs`], [`positive_seconds`]),
 //! an error's fields and cause chain ([`error_fields`], [`cause_chain`]), the panic shield
-//! ([`catch_panic`]) and key files ([`load_signing_key`], [`save_signing_key`]).
+//! ([`catch_panic`]) and key files ([`load_signing_key`], [`save_signing_key`]). Hosts that pass
+//! objects as JSON text and numbers as doubles read them with [`ClientArgs`], [`issue_request`],
+//! [`delegation_spec`], [`seconds`] and [`timeout_ms`]; hosts that run the waiting calls on a
+//! worker pool hand them over as a [`Job`].
 
+mod args;
 mod call_args;
 mod control;
 mod error_fields;
 mod ffi_panic;
 pub mod host;
 mod host_json;
+mod jobs;
 mod key_file;
 mod options;
 mod status;
 
+pub use args::{delegation_spec, issue_request, seconds, timeout_ms, ClientArgs};
 pub use call_args::{
     positive_seconds, timeout_secs, Mode, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_AUDIT_DELIVERY_TIMEOUT,
     DEFAULT_READY_TIMEOUT,
 };
 pub use control::ApprovalHandle;
-pub use error_fields::{cause_chain, error_fields};
+pub use error_fields::{cause_chain, error_fields, family_name};
 pub use ffi_panic::{catch_panic, panic_sentence};
 pub use host_json::{
     entries_to_object, object_from_json_text, to_json, to_object, ConvertError, Entries, HostValue, Node,
 };
+pub use jobs::Job;
 pub use key_file::{load_signing_key, save_signing_key};
 pub use options::{
     AuditTarget, ClientOptions, EndpointOptions, PolicySource, SourceArgs, DEFAULT_INITIAL_SYNC,
