@@ -91,10 +91,26 @@ $zig_env
 exec '$ACT_DIST_VENV/bin/maturin' zig ar -- \"\$@\""
     up="$(tr 'a-z-' 'A-Z_' <<<"$target")"
     lo="${target//-/_}"
-    export "CARGO_TARGET_${up}_LINKER=$w/cc" "CC_${lo}=$w/cc" "CXX_${lo}=$w/c++" "AR_${lo}=$w/ar"
+    # The linker goes in through the target's rustflags, not CARGO_TARGET_<T>_LINKER: with --target,
+    # cargo applies target.<host>.linker to host units too (build scripts, proc macros) whenever the
+    # target is the host (x86_64-unknown-linux-gnu), but target rustflags never. The linker is part
+    # of every unit's fingerprint, so linking the host units with zig in x86_64 builds and with cc
+    # in the others made each `libs`/`cli` call after another target's call rebuild every build
+    # script and proc macro, and with them every crate that uses one (serde, tokio, ...): `make
+    # dist`'s later x86_64 calls recompiled. CARGO_LOG=cargo::core::compiler::fingerprint=info
+    # names it: the build script's unit is "dirty: ConfigSettingsChanged", then its dependents
+    # "StaleDependency". With the linker in the rustflags the host units use the default linker in
+    # every call and are shared by every target; a repeat call is a no-op in any order.
+    # RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS would replace the target's rustflags (and drop the
+    # linker), so they are cleared: this script owns the flags of these builds.
+    unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS "CARGO_TARGET_${up}_LINKER"
+    local flags="-C linker=$w/cc"
     case "$target" in
-        *-musl) export "CARGO_TARGET_${up}_RUSTFLAGS=-C target-feature=-crt-static" ;;
+        *-musl) flags="$flags -C target-feature=-crt-static" ;;
     esac
+    export "CARGO_TARGET_${up}_RUSTFLAGS=$flags" "CC_${lo}=$w/cc" "CXX_${lo}=$w/c++" "AR_${lo}=$w/ar"
+    # pyo3's build script reruns when these change; PYO3_PYTHON below names the interpreter.
+    unset VIRTUAL_ENV CONDA_PREFIX
     # No sccache here: the cc crate would wrap the C compiler (zig) in it too, and sccache cannot
     # run the zig wrapper (ring's C code fails to build). Cargo's own fingerprints still make a
     # second build of the same tree a no-op.
@@ -127,7 +143,9 @@ _act_cli() {
     act_native_env "$target" || return 1
     up="$(tr 'a-z-' 'A-Z_' <<<"$target")"
     case "$target" in
-        *-musl) export "CARGO_TARGET_${up}_RUSTFLAGS=-C target-feature=+crt-static" ;;
+        *-musl)
+            local var="CARGO_TARGET_${up}_RUSTFLAGS"
+            export "$var=${!var/-crt-static/+crt-static}" ;;
     esac
     echo "dist-native: cargo build --release --target $target -p act-cli" >&2
     (cd "$_act_native_root" && cargo build --release --locked --target "$target" \
@@ -159,9 +177,16 @@ _act_check() {
             if [[ "$file" != *.so && "$file" != *.node ]]; then
                 grep -Eq 'statically linked|static-pie linked' <<<"$desc" \
                     || { echo "dist-native: $file is not static: $desc" >&2; return 1; }
-            elif readelf --version-info -W "$file" | grep -q 'GLIBC_'; then
-                echo "dist-native: $file (musl) references glibc symbol versions" >&2
-                return 1
+            else
+                if readelf --version-info -W "$file" | grep -q 'GLIBC_'; then
+                    echo "dist-native: $file (musl) references glibc symbol versions" >&2
+                    return 1
+                fi
+                # A musl library loads where only musl's libc.so is: nothing else may be NEEDED.
+                local needed
+                needed="$(readelf -d "$file" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+                [ "$needed" = "libc.so " ] || { echo "dist-native: $file (musl) needs more than libc.so: $needed" >&2; return 1; }
+                desc="$desc; needs only libc.so, no glibc symbol versions"
             fi
             echo "dist-native: $(basename "$file"): $desc" >&2 ;;
     esac
