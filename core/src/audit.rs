@@ -232,14 +232,19 @@ impl AuditSink for MemorySink {
     }
 }
 
-/// Calls a host function for each record (on the audit thread).
-pub struct CallbackSink(pub Box<dyn FnMut(&AuditRecord) + Send>);
+/// Calls a host function for each record (on the audit thread); it answers `Err(why)` when it
+/// failed. A failure or a panic in the callback becomes this sink's error (counted in the
+/// client's status as `audit_errors`, with `audit_last_error`), never an unwind into the audit
+/// thread.
+pub struct CallbackSink<F>(pub F);
 
-impl AuditSink for CallbackSink {
-    fn write(&mut self, record: &AuditRecord, _: &str) -> Result<()> {
-        let f = &mut self.0;
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(record)))
-            .map_err(|_| Error::Internal("the audit callback panicked".into()))
+impl<F: FnMut(&AuditRecord) -> std::result::Result<(), String> + Send> AuditSink for CallbackSink<F> {
+    fn write(&mut self, record: &AuditRecord, _line: &str) -> Result<()> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.0)(record))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(Error::Internal(message)),
+            Err(_) => Err(Error::Internal("the audit callback panicked".into())),
+        }
     }
 }
 

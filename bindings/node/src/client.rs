@@ -62,12 +62,12 @@ impl NativeAct {
             opts.clock = clock.map(|c| c.inner.clone() as Arc<dyn act_core::Clock>);
             if let Some(tsfn) = callback {
                 let sent = sent.clone();
-                opts.audit.push(AuditTarget::Sink(Box::new(CallbackSink(Box::new(
-                    move |r: &AuditRecord| {
+                opts.audit
+                    .push(AuditTarget::Sink(Box::new(CallbackSink(move |r: &AuditRecord| {
                         tsfn.call(r.clone(), ThreadsafeFunctionCallMode::NonBlocking);
                         sent.fetch_add(1, Ordering::SeqCst);
-                    },
-                )))));
+                        Ok(())
+                    }))));
             }
             opts.sdk_language = "node".into();
             opts.sdk_version = env!("CARGO_PKG_VERSION").into();

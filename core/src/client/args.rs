@@ -5,8 +5,8 @@
 //! form's (camelCase), the names such a host's caller wrote.
 
 use super::host::{json_object, json_optional, public_key, whole, whole_unsigned};
-use super::{positive_seconds, timeout_secs, AuditTarget, ClientOptions, PolicySource, SourceArgs};
-use crate::engine::{EngineOptions, IssueRequest};
+use super::{positive_seconds, timeout_secs, AuditTarget, ClientOptions, EngineArgs, PolicySource, SourceArgs};
+use crate::engine::IssueRequest;
 use crate::error::{Error, Result};
 use crate::token::DelegationSpec;
 use serde::Deserialize;
@@ -84,12 +84,16 @@ impl ClientArgs {
             cache_dir: self.cache_dir.map(PathBuf::from),
             initial_sync: self.initial_sync,
         };
-        let mut engine = EngineOptions::default();
-        engine.audience = self.audience.or(engine.audience);
-        engine.issuer = self.issuer.unwrap_or(engine.issuer);
-        if let Some(l) = self.leeway {
-            engine.leeway_secs = whole("leeway", l)?;
+        let mut engine = EngineArgs {
+            audience: self.audience,
+            issuer: self.issuer,
+            leeway_secs: self.leeway.map(|l| whole("leeway", l)).transpose()?,
+            max_staleness: self
+                .max_staleness
+                .map(|s| seconds("maxStaleness", s).map(Duration::from_secs))
+                .transpose()?,
         }
+        .options();
         if let Some(d) = self.max_delegation_depth {
             engine.max_delegation_depth = usize::try_from(whole_unsigned("maxDelegationDepth", d)?)
                 .map_err(|_| Error::Config(format!("`maxDelegationDepth` is out of range, got {d}")))?;

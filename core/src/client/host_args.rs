@@ -1,13 +1,10 @@
 //! What every binding does with its constructor's arguments besides converting them, done once
-//! here: the engine tunables a host may pass ([`EngineArgs`]), whether `validate` may wait on the
-//! host ([`ClientOptions::validate_may_wait`]), and a host callback as an audit sink that never
-//! lets the callback's failure or panic reach the audit thread ([`CallbackSink`]).
+//! here: the engine tunables a host may pass ([`EngineArgs`]) and whether `validate` may wait on the
+//! host ([`ClientOptions::validate_may_wait`]). A host callback as an audit sink is
+//! [`crate::audit::CallbackSink`].
 
 use super::{AuditTarget, ClientOptions};
-use crate::audit::{AuditRecord, AuditSink};
 use crate::engine::EngineOptions;
-use crate::error::{Error, Result};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// The engine arguments of every binding's constructor; `None` keeps the core's default
@@ -52,24 +49,10 @@ impl ClientOptions {
     }
 }
 
-/// A host callback as an audit sink: it gets each record and answers `Err(why)` when it failed.
-/// A failure or a panic in the callback becomes this sink's error (counted in the client's
-/// status as `audit_errors`, with `audit_last_error`), never an unwind into the audit thread.
-pub struct CallbackSink<F>(pub F);
-
-impl<F: FnMut(&AuditRecord) -> std::result::Result<(), String> + Send> AuditSink for CallbackSink<F> {
-    fn write(&mut self, record: &AuditRecord, _line: &str) -> Result<()> {
-        match catch_unwind(AssertUnwindSafe(|| (self.0)(record))) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(Error::Internal(message)),
-            Err(_) => Err(Error::Internal("the audit callback panicked".into())),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{AuditRecord, AuditSink, CallbackSink};
     use crate::client::PolicySource;
 
     #[test]
@@ -121,7 +104,7 @@ mod tests {
         let mut failing = CallbackSink(|_: &AuditRecord| Err("the audit callback raised ValueError".to_string()));
         let e = failing.write(&record, "").unwrap_err();
         assert!(e.to_string().contains("raised ValueError"), "{e}");
-        let mut panicking = CallbackSink(|_: &AuditRecord| -> std::result::Result<(), String> { panic!("boom") });
+        let mut panicking = CallbackSink(|_: &AuditRecord| -> Result<(), String> { panic!("boom") });
         let e = panicking.write(&record, "").unwrap_err();
         assert!(e.to_string().contains("the audit callback panicked"), "{e}");
     }

@@ -41,6 +41,7 @@ mod key_file;
 mod options;
 mod status;
 
+pub use crate::audit::CallbackSink;
 pub use args::{delegation_spec, issue_request, seconds, timeout_ms, ClientArgs};
 pub use call_args::{
     positive_seconds, timeout_secs, Mode, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_AUDIT_DELIVERY_TIMEOUT,
@@ -53,7 +54,7 @@ pub use host::{
     entries_to_object, object_from_json_text, to_json, to_object, ConvertError, Entries, HostTree, HostValue, Key,
     Node, Shape, MAX_CONTEXT_DEPTH, MAX_CONTEXT_VALUES,
 };
-pub use host_args::{CallbackSink, EngineArgs};
+pub use host_args::EngineArgs;
 pub use jobs::Job;
 pub use key_file::{load_signing_key, save_signing_key};
 pub use options::{
